@@ -1,0 +1,73 @@
+/*
+ * counters.h: the per-origin, per-year counters that travel in a report.
+ *
+ * One table (CDHT_COUNTERS) defines every counter once; the enum, the name
+ * array, the wire codec, the JSON output and the sums are all generated from
+ * it.  The order is the wire order (proto/PROTOCOL.md): append only, never
+ * reorder or remove, or old and new nodes will disagree.
+ */
+#ifndef CDHT_COUNTERS_H
+#define CDHT_COUNTERS_H
+
+#include <stdint.h>
+
+/* X(name): assessment counts first, then the year's denominators. */
+#define CDHT_COUNTERS(X)                                                       \
+	X(assessed)                                                            \
+	X(recognized)                                                          \
+	X(outstanding)                                                         \
+	X(adult_assessed)                                                      \
+	X(adult_recognized)                                                    \
+	X(staff_assessed)                                                      \
+	X(staff_recognized)                                                    \
+	X(digital_skilled)    /* recognised, skilled or proficient */          \
+	X(digital_proficient) /* recognised, proficient */                     \
+	X(farmer_assessed)                                                     \
+	X(farmer_recognized)                                                   \
+	X(worker_assessed)                                                     \
+	X(worker_recognized)                                                   \
+	X(official_assessed)                                                   \
+	X(official_recognized)                                                 \
+	X(business_assessed)                                                   \
+	X(business_recognized)                                                 \
+	X(manager_assessed)                                                    \
+	X(manager_recognized)                                                  \
+	X(den_set) /* units that recorded this year's denominators */         \
+	X(adults)                                                              \
+	X(staff)                                                               \
+	X(families_total)                                                      \
+	X(families_recognized)                                                 \
+	X(clans_total)                                                         \
+	X(clans_recognized)                                                    \
+	X(communities_total)                                                   \
+	X(communities_recognized)                                              \
+	X(units_total)                                                         \
+	X(units_recognized)                                                    \
+	X(members_total)                                                       \
+	X(members_trained)
+
+enum cdht_counter {
+#define CDHT_X_ENUM(n) CDHT_C_##n,
+	CDHT_COUNTERS(CDHT_X_ENUM)
+#undef CDHT_X_ENUM
+	CDHT_NCOUNTERS
+};
+
+/* Index of the first denominator counter (adults); den_set precedes it. */
+#define CDHT_C_FIRST_DENOMINATOR CDHT_C_adults
+
+struct cdht_counters {
+	int64_t v[CDHT_NCOUNTERS];
+};
+
+/* Counter names in wire order; static storage, never freed. */
+extern const char *const cdht_counter_names[CDHT_NCOUNTERS];
+
+/* dst += sign * src, element-wise. */
+void cdht_counters_add(struct cdht_counters *dst,
+    const struct cdht_counters *src, int sign);
+
+/* 1 when every counter is zero. */
+int cdht_counters_is_zero(const struct cdht_counters *c);
+
+#endif
