@@ -12,45 +12,45 @@
 #include <stdint.h>
 
 /* X(name): assessment counts first, then the year's denominators. */
-#define CDHT_COUNTERS(X)                                                       \
-	X(assessed)                                                            \
-	X(recognized)                                                          \
-	X(outstanding)                                                         \
-	X(adult_assessed)                                                      \
-	X(adult_recognized)                                                    \
-	X(staff_assessed)                                                      \
-	X(staff_recognized)                                                    \
-	X(digital_skilled)    /* recognised, skilled or proficient */          \
-	X(digital_proficient) /* recognised, proficient */                     \
-	X(farmer_assessed)                                                     \
-	X(farmer_recognized)                                                   \
-	X(worker_assessed)                                                     \
-	X(worker_recognized)                                                   \
-	X(official_assessed)                                                   \
-	X(official_recognized)                                                 \
-	X(business_assessed)                                                   \
-	X(business_recognized)                                                 \
-	X(manager_assessed)                                                    \
-	X(manager_recognized)                                                  \
-	X(den_set) /* units that recorded this year's denominators */         \
-	X(adults)                                                              \
-	X(staff)                                                               \
-	X(families_total)                                                      \
-	X(families_recognized)                                                 \
-	X(clans_total)                                                         \
-	X(clans_recognized)                                                    \
-	X(communities_total)                                                   \
-	X(communities_recognized)                                              \
-	X(units_total)                                                         \
-	X(units_recognized)                                                    \
-	X(members_total)                                                       \
+#define CDHT_COUNTERS(X)                                              \
+	X(assessed)                                                   \
+	X(recognized)                                                 \
+	X(outstanding)                                                \
+	X(adult_assessed)                                             \
+	X(adult_recognized)                                           \
+	X(staff_assessed)                                             \
+	X(staff_recognized)                                           \
+	X(digital_skilled)    /* recognised, skilled or proficient */ \
+	X(digital_proficient) /* recognised, proficient */            \
+	X(farmer_assessed)                                            \
+	X(farmer_recognized)                                          \
+	X(worker_assessed)                                            \
+	X(worker_recognized)                                          \
+	X(official_assessed)                                          \
+	X(official_recognized)                                        \
+	X(business_assessed)                                          \
+	X(business_recognized)                                        \
+	X(manager_assessed)                                           \
+	X(manager_recognized)                                         \
+	X(den_set) /* units that recorded this year's denominators */ \
+	X(adults)                                                     \
+	X(staff)                                                      \
+	X(families_total)                                             \
+	X(families_recognized)                                        \
+	X(clans_total)                                                \
+	X(clans_recognized)                                           \
+	X(communities_total)                                          \
+	X(communities_recognized)                                     \
+	X(units_total)                                                \
+	X(units_recognized)                                           \
+	X(members_total)                                              \
 	X(members_trained)
 
 enum cdht_counter {
 #define CDHT_X_ENUM(n) CDHT_C_##n,
 	CDHT_COUNTERS(CDHT_X_ENUM)
 #undef CDHT_X_ENUM
-	CDHT_NCOUNTERS
+	    CDHT_NCOUNTERS
 };
 
 /* Index of the first denominator counter (adults); den_set precedes it. */
@@ -64,8 +64,8 @@ struct cdht_counters {
 extern const char *const cdht_counter_names[CDHT_NCOUNTERS];
 
 /* dst += sign * src, element-wise. */
-void cdht_counters_add(struct cdht_counters *dst,
-    const struct cdht_counters *src, int sign);
+void cdht_counters_add(
+    struct cdht_counters *dst, const struct cdht_counters *src, int sign);
 
 /* 1 when every counter is zero. */
 int cdht_counters_is_zero(const struct cdht_counters *c);

@@ -4,9 +4,13 @@
  * C binding, shared by the daemon, the tests and the fuzzer.
  *
  * Every ZeroMQ message is one frame holding one msgpack array whose first
- * element is the protocol version (1) and second the message type.  Decoders
- * never trust input: every count is checked against the bytes left before
- * anything is allocated, and any violation returns WIRE_EMALFORMED.
+ * element is the protocol version (1) and second the message type; the other
+ * positions are listed in PROTOCOL.md and next to struct wire_msg below.
+ * Decoders never trust input: every count is checked against WIRE_MAX_ITEMS
+ * and the bytes left before anything is allocated (a decode allocates at most
+ * about 11 times the input length), and any violation returns
+ * WIRE_EMALFORMED.  A successfully decoded message satisfies every rule of
+ * PROTOCOL.md "Field rules", so the daemon may trust it as is.
  */
 #ifndef CDHT_WIRE_H
 #define CDHT_WIRE_H
@@ -16,11 +20,11 @@
 
 #include "counters.h"
 
-#define WIRE_VERSION 1
-#define WIRE_MAX_MSG (16u * 1024 * 1024) /* ZMQ_MAXMSGSIZE on every socket */
-#define WIRE_MAX_ID 16       /* unit id bytes: "14", "116", "03646" */
-#define WIRE_MAX_NAME 128    /* unit name bytes (UTF-8) */
-#define WIRE_MAX_PATH 8      /* ids in a path: sender down to origin */
+#define WIRE_VERSION   1
+#define WIRE_MAX_MSG   (16u * 1024 * 1024) /* ZMQ_MAXMSGSIZE on every socket */
+#define WIRE_MAX_ID    16     /* unit id bytes: "14", "116", "03646" */
+#define WIRE_MAX_NAME  128    /* unit name bytes (UTF-8) */
+#define WIRE_MAX_PATH  8      /* ids in a path: sender down to origin */
 #define WIRE_MAX_ITEMS 200000 /* reports / inventory entries per message */
 
 /* Message types: explicitly numbered, never renumbered. */
@@ -45,7 +49,7 @@ enum wire_err {
 struct wire_key {
 	char origin[WIRE_MAX_ID + 1];
 	uint16_t year;
-	uint64_t version; /* 0 in a WELCOME want list */
+	uint64_t version; /* >= 1; 0 in a WELCOME want list (not on the wire) */
 };
 
 /* One origin report: an origin's local counters for one year. */
@@ -54,22 +58,34 @@ struct wire_report {
 	char level[16]; /* commune | district | province | national */
 	char name[WIRE_MAX_NAME + 1];
 	uint16_t year;
-	uint64_t version;    /* grows with every change at the origin */
-	int64_t updated_at;  /* origin's unix time of this version */
-	uint8_t path_len;    /* 1..WIRE_MAX_PATH */
-	char path[WIRE_MAX_PATH][WIRE_MAX_ID + 1]; /* path[0] = sender */
+	uint64_t version;   /* grows with every change at the origin */
+	int64_t updated_at; /* origin's unix time of this version */
+	uint8_t path_len;   /* 1..WIRE_MAX_PATH */
+	/* [0] = the sending child, [path_len - 1] = origin; no id twice */
+	char path[WIRE_MAX_PATH][WIRE_MAX_ID + 1];
 	struct cdht_counters counters;
 };
 
 /*
  * A decoded message.  Arrays are heap-allocated by wire_decode and freed by
  * wire_msg_free; strings are copied (nothing points into the input buffer).
+ * Fields a type does not use are zero after wire_decode and ignored by
+ * wire_encode.  Positions on the wire:
+ *   HELLO    [1, 1, id, level, name, keys (inventory: [origin, year, ver])]
+ *   WELCOME  [1, 2, id (parent's), keys (want: [origin, year]),
+ *             own ([origin, year, ver])]
+ *   REPORTS  [1, 3, seq, reports, keys (removed: [origin, year, ver])]
+ *            report = [origin, level, name, year, version, updated_at,
+ *                      [path...], [counters...]]
+ *   ACK      [1, 4, seq, refused]
+ *   PING [1, 5]   PONG [1, 6]   RESYNC [1, 7]
  */
 struct wire_msg {
 	int type;
 	uint64_t seq; /* REPORTS, ACK */
-	/* HELLO */
+	/* HELLO: the sending child's id; WELCOME: the sending parent's id */
 	char id[WIRE_MAX_ID + 1];
+	/* HELLO: the child's level and name */
 	char level[16];
 	char name[WIRE_MAX_NAME + 1];
 	/* HELLO: inventory; WELCOME: want; REPORTS: removed */
@@ -87,14 +103,23 @@ struct wire_msg {
 
 /*
  * Encode msg into a malloc'd buffer (*out, *outlen); the caller frees *out.
- * Returns WIRE_OK or WIRE_ENOMEM.
+ * Returns WIRE_OK, WIRE_ENOMEM, or WIRE_EMALFORMED when msg breaks a field
+ * rule of PROTOCOL.md (the same checks as wire_decode, so nothing is sent
+ * that the peer would drop) or would encode to more than WIRE_MAX_MSG bytes.
+ * Only REPORTS can grow that big: a report encodes to at most 606 bytes and a
+ * key to at most 30, plus 32 bytes per message, so a batch of up to 20000
+ * reports and 100000 removals always fits.  On error *out is NULL.
  */
 int wire_encode(const struct wire_msg *msg, char **out, size_t *outlen);
 
 /*
  * Decode buf[0..len) into *msg (zeroed first).  On success the caller owns
  * msg's arrays and frees them with wire_msg_free.  On error nothing needs to
- * be freed.  Never aborts, never reads outside buf.
+ * be freed and *msg is zeroed.  Never aborts, never reads outside buf.
+ * Returns WIRE_OK; WIRE_EVERSION for a well-formed msgpack array whose first
+ * element is an integer other than 1; WIRE_EMALFORMED for anything else that
+ * is not a valid version-1 message (including an unknown type); or
+ * WIRE_ENOMEM.
  */
 int wire_decode(const char *buf, size_t len, struct wire_msg *msg);
 

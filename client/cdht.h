@@ -1,0 +1,110 @@
+/*
+ * cdht.h: what the command-line client's files share: the exit codes of the
+ * CLI contract (README "Command line"), the per-invocation state handed to
+ * every command, the command functions main.c's table points at, and small
+ * argument helpers.
+ *
+ * Sections: main.c (helpers), cmd_assess.c, cmd_import.c,
+ * cmd_population.c, cmd_progress.c, cmd_nodes.c, cmd_keys.c.
+ */
+#ifndef CDHT_CLIENT_H
+#define CDHT_CLIENT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Exit codes: part of the CLI contract, never renumber. */
+enum cdht_exit {
+	CDHT_EXIT_OK = 0,
+	CDHT_EXIT_REJECTED =
+	    1, /* node said 4xx, rows rejected, local failure */
+	CDHT_EXIT_USAGE = 2,
+	CDHT_EXIT_AUTH = 3,        /* 401, 403 */
+	CDHT_EXIT_UNREACHABLE = 4, /* network failure, 5xx, garbled reply */
+};
+
+struct http;
+
+/* One invocation: global flags, and the command being run. */
+struct cli {
+	const char *server; /* base URL, no trailing '/' */
+	const char *token;  /* NULL when none */
+	struct http *http;  /* created on first use by cli_http() */
+	const char *name;   /* "cdht submit", for messages */
+	const char *usage;  /* the running command's synopsis */
+};
+
+/* A command: argv[0] is its name as typed; returns an exit code. */
+typedef int cmd_fn(struct cli *cli, int argc, char **argv);
+
+/* main.c */
+
+/*
+ * The HTTP client for cli->server and cli->token, created on first call and
+ * owned by cli (main frees it).  Never NULL: exits 4 if libcurl cannot start.
+ */
+struct http *cli_http(struct cli *cli);
+
+/* A subcommand ("population set"): usage as for main.c's table. */
+struct cli_sub {
+	const char *name;
+	cmd_fn *fn;
+	const char *usage; /* starts with the subcommand's name */
+};
+
+/*
+ * Run the subcommand argv names (after options of the command itself: only
+ * --help) from subs, a table ended by a NULL name, with cli's name and usage
+ * switched to it.  Returns its exit code, or a usage error's.
+ */
+int cli_dispatch(
+    struct cli *cli, int argc, char **argv, const struct cli_sub *subs);
+
+/* Print "usage: ..." for the running command on stdout; returns 0. */
+int cli_help(const struct cli *cli);
+
+/*
+ * Print "cdht CMD: message" (when fmt is not NULL) and the usage on stderr;
+ * returns CDHT_EXIT_USAGE.
+ */
+int cli_bad_usage(const struct cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Parse s as a whole decimal integer in [min, max] into *out.
+ * Returns 0, or -1 (with *out untouched) when s is not such an integer.
+ */
+int cli_parse_int(const char *s, long long min, long long max, long long *out);
+
+/*
+ * Read all of path ("-" is stdin) into a NUL-terminated malloc'd buffer that
+ * the caller frees; *len excludes the NUL.  Returns 0, or -1 after printing
+ * why on stderr.
+ */
+int cli_read_file(const char *path, char **buf, size_t *len);
+
+/*
+ * Write s to fp with control characters (other than tab) replaced by '?',
+ * so a hostile node cannot drive the terminal.
+ */
+void cli_put_clean(FILE *fp, const char *s);
+
+/* cmd_assess.c: POST, GET, DELETE /v1/assessments */
+cmd_fn cmd_submit, cmd_show, cmd_withdraw;
+
+/* cmd_import.c: CSV import in chunks */
+cmd_fn cmd_import;
+
+/* cmd_population.c: PUT, GET /v1/population/{year} */
+cmd_fn cmd_population;
+
+/* cmd_progress.c: GET /v1/progress */
+cmd_fn cmd_progress;
+
+/* cmd_nodes.c: GET /v1/nodes, GET /healthz */
+cmd_fn cmd_nodes, cmd_health;
+
+/* cmd_keys.c: local secrets, no server */
+cmd_fn cmd_token, cmd_keygen;
+
+#endif

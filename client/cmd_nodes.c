@@ -1,0 +1,171 @@
+/*
+ * cmd_nodes.c: "cdht nodes" (GET /v1/nodes: this node, its parent and its
+ * subtree with link status) and "cdht health" (GET /healthz, no token).
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cdht.h"
+#include "http.h"
+#include "table.h"
+
+/* Print "NAME (ID, LEVEL)" of a node object. */
+static void
+nodes_print_node(const json_t *node)
+{
+	const char *name = json_string_value(json_object_get(node, "name"));
+	const char *id = json_string_value(json_object_get(node, "id"));
+	const char *level = json_string_value(json_object_get(node, "level"));
+
+	cli_put_clean(stdout, name != NULL ? name : "?");
+	fputs(" (", stdout);
+	cli_put_clean(stdout, id != NULL ? id : "?");
+	if (level != NULL) {
+		fputs(", ", stdout);
+		cli_put_clean(stdout, level);
+	}
+	fputs(")\n", stdout);
+}
+
+/* A string member, or "-" when absent or null. */
+static const char *
+nodes_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "-";
+}
+
+/* cdht nodes: GET /v1/nodes as a table (names indented by depth) or JSON. */
+int
+cmd_nodes(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct http_reply r;
+	struct table *t;
+	const json_t *n, *v;
+	json_int_t depth, top = 0;
+	size_t i;
+	int c, rc, json = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			return cli_help(cli);
+		default:
+			return cli_bad_usage(cli, NULL);
+		}
+	}
+	if (optind < argc)
+		return cli_bad_usage(
+		    cli, "unexpected argument '%s'", argv[optind]);
+	rc = http_call(cli_http(cli), "GET", "/v1/nodes", NULL, NULL, 0, 0, &r);
+	if (rc != CDHT_EXIT_OK || json) {
+		if (rc == CDHT_EXIT_OK) {
+			json_dumpf(r.json, stdout, JSON_INDENT(2));
+			putchar('\n');
+		}
+		http_reply_clear(&r);
+		return rc;
+	}
+
+	if (json_is_object(json_object_get(r.json, "node"))) {
+		fputs("node: ", stdout);
+		nodes_print_node(json_object_get(r.json, "node"));
+	}
+	if ((t = table_new(6)) == NULL) {
+		http_reply_clear(&r);
+		return CDHT_EXIT_REJECTED;
+	}
+	table_right(t, 4);
+	table_row(t);
+	table_cell(t, "NAME");
+	table_cell(t, "ID");
+	table_cell(t, "LEVEL");
+	table_cell(t, "LINK");
+	table_cell(t, "VERSION");
+	table_cell(t, "LAST REPORT");
+	/* Indent relative to the shallowest node listed. */
+	json_array_foreach(json_object_get(r.json, "nodes"), i, n)
+	{
+		depth = json_integer_value(json_object_get(n, "depth"));
+		if (i == 0 || depth < top)
+			top = depth;
+	}
+	json_array_foreach(json_object_get(r.json, "nodes"), i, n)
+	{
+		depth = json_integer_value(json_object_get(n, "depth")) - top;
+		if (depth > 20)
+			depth = 20;
+		table_row(t);
+		table_cell(
+		    t, "%*s%s", (int)(2 * depth), "", nodes_str(n, "name"));
+		table_cell(t, "%s", nodes_str(n, "id"));
+		table_cell(t, "%s", nodes_str(n, "level"));
+		table_cell(t, "%s", nodes_str(n, "link"));
+		v = json_object_get(n, "version");
+		if (json_is_integer(v))
+			table_cell(
+			    t, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		else
+			table_cell(t, "-");
+		table_cell(t, "%s", nodes_str(n, "last_report"));
+	}
+	table_print(t, stdout, 0, 1);
+	table_free(&t);
+	http_reply_clear(&r);
+	return CDHT_EXIT_OK;
+}
+
+/* cdht health: GET /healthz without the token; prints the status. */
+int
+cmd_health(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct http_reply r;
+	const json_t *node;
+	const char *status;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		return c == 'h' ? cli_help(cli) : cli_bad_usage(cli, NULL);
+	if (optind < argc)
+		return cli_bad_usage(
+		    cli, "unexpected argument '%s'", argv[optind]);
+	rc = http_request(
+	    cli_http(cli), "GET", "/healthz", NULL, NULL, 0, HTTP_NO_AUTH, &r);
+	status = json_string_value(json_object_get(r.json, "status"));
+	if (rc == CDHT_EXIT_OK) {
+		cli_put_clean(stdout, status != NULL ? status : "?");
+		node = json_object_get(r.json, "node");
+		if (json_is_object(node)) {
+			fputs(": ", stdout);
+			nodes_print_node(node);
+		} else {
+			putchar('\n');
+		}
+	} else {
+		http_print_failure(cli_http(cli), &r, rc);
+		/* A failing node may still say what is wrong. */
+		if (status != NULL &&
+		    json_object_get(r.json, "error") == NULL) {
+			fputs("cdht: status: ", stderr);
+			cli_put_clean(stderr, status);
+			fputc('\n', stderr);
+		}
+	}
+	http_reply_clear(&r);
+	return rc;
+}

@@ -1,0 +1,682 @@
+/*
+ * cmd_progress.c: "cdht progress": GET /v1/progress, shown as pretty JSON,
+ * as CSV (one row per node and indicator, drill-down children included), or
+ * as human tables in Vietnamese (default) or English: the indicators against
+ * the 2025 and 2030 targets, the counts, one row per child unit, and which
+ * units have not reported.
+ *
+ * The reply is read tolerantly: a missing member prints as "-" (or an empty
+ * CSV field), unknown indicators and groups are shown by their key, so an
+ * older client still shows a newer node's answer.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cdht.h"
+#include "http.h"
+#include "table.h"
+
+enum { PROGRESS_VI, PROGRESS_EN, PROGRESS_NLANG };
+
+static const char *const progress_years[] = {"2025", "2030"};
+#define PROGRESS_NYEARS 2
+
+/* Indicators in display order; brief is the child table's column or NULL. */
+static const struct {
+	const char *key;
+	const char *label[PROGRESS_NLANG];
+	const char *brief[PROGRESS_NLANG];
+} progress_ind[] = {
+    {"adults", {"Người lớn đạt CDHT", "Adults recognised"},
+        {"Người lớn", "Adults"}},
+    {"staff", {"CB, CC, VC, NLĐ đạt CDHT", "Staff recognised"},
+        {"CB,CC,VC,NLĐ", "Staff"}},
+    {"digital", {"CDHT có kỹ năng số", "Recognised, digital skills"},
+        {"Kỹ năng số", "Digital"}},
+    {"proficient", {"Thành thạo kỹ năng số", "Digitally proficient"},
+        {NULL, NULL}},
+    {"trained", {"Hội viên được tập huấn", "Members trained"}, {NULL, NULL}},
+    {"families", {"Gia đình học tập", "Learning families"},
+        {"Gia đình", "Families"}},
+    {"clans", {"Dòng họ học tập", "Learning clans"}, {NULL, NULL}},
+    {"communities", {"Cộng đồng học tập", "Learning communities"},
+        {NULL, NULL}},
+    {"units", {"Đơn vị học tập", "Learning units"}, {"Đơn vị", "Units"}},
+};
+#define PROGRESS_NIND (sizeof(progress_ind) / sizeof(progress_ind[0]))
+
+static const struct {
+	const char *key;
+	const char *label[PROGRESS_NLANG];
+} progress_groups[] = {
+    {"farmer", {"Nông dân", "Farmers"}},
+    {"worker", {"Công nhân", "Workers"}},
+    {"official", {"Công chức, viên chức", "Officials"}},
+    {"business", {"Doanh nhân", "Business people"}},
+    {"manager", {"Cán bộ quản lý", "Managers"}},
+};
+#define PROGRESS_NGROUPS (sizeof(progress_groups) / sizeof(progress_groups[0]))
+
+static const struct {
+	const char *key;
+	const char *label[PROGRESS_NLANG];
+} progress_levels[] = {
+    {"commune", {"cấp xã", "commune"}},
+    {"district", {"cấp huyện", "district"}},
+    {"province", {"cấp tỉnh", "province"}},
+    {"national", {"trung ương", "national"}},
+};
+
+/* The words of the tables, per language. */
+static const struct progress_text {
+	const char *year, *as_of;
+	const char *indicator, *numerator, *denominator, *percent, *target;
+	const char *met, *short_;
+	const char *assessed, *recognized, *outstanding, *group;
+	const char *children, *id, *name;
+	const char *reported, *missing, *no_den;
+} progress_text[PROGRESS_NLANG] = {
+    {
+        .year = "năm",
+        .as_of = "số liệu lúc",
+        .indicator = "Chỉ tiêu",
+        .numerator = "Số đạt",
+        .denominator = "Tổng số",
+        .percent = "Tỷ lệ",
+        .target = "Mục tiêu",
+        .met = "đạt",
+        .short_ = "thiếu",
+        .assessed = "Đã đánh giá",
+        .recognized = "Đạt CDHT",
+        .outstanding = "Tiêu biểu xuất sắc",
+        .group = "Nhóm",
+        .children = "Đơn vị trực thuộc",
+        .id = "Mã",
+        .name = "Tên",
+        .reported = "Đã báo cáo %lld/%lld đơn vị",
+        .missing = "Chưa báo cáo",
+        .no_den = "Chưa nhập số liệu mẫu số",
+    },
+    {
+        .year = "year",
+        .as_of = "as of",
+        .indicator = "Indicator",
+        .numerator = "Count",
+        .denominator = "Of",
+        .percent = "Percent",
+        .target = "Target",
+        .met = "met",
+        .short_ = "short",
+        .assessed = "Assessed",
+        .recognized = "Recognised",
+        .outstanding = "Outstanding",
+        .group = "Group",
+        .children = "Units below",
+        .id = "ID",
+        .name = "Name",
+        .reported = "Reported %lld/%lld units",
+        .missing = "Not reported",
+        .no_den = "No denominators",
+    },
+};
+
+/* The node described by a progress object: its "node" member, or itself. */
+static const json_t *
+progress_node(const json_t *o)
+{
+	const json_t *n = json_object_get(o, "node");
+
+	return json_is_object(n) ? n : o;
+}
+
+static const char *
+progress_str(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : dflt;
+}
+
+/*
+ * A JSON number as text into buf: integers as such, reals with 2 decimals
+ * (always, with pct), or dflt when v is not a number.
+ */
+static const char *
+progress_num(const json_t *v, int pct, const char *dflt, char *buf, size_t sz)
+{
+	double d;
+
+	if (json_is_integer(v) && !pct) {
+		snprintf(
+		    buf, sz, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	} else if (json_is_number(v)) {
+		d = json_number_value(v);
+		if (!pct && d == floor(d) && fabs(d) < 1e15)
+			snprintf(buf, sz, "%.0f", d);
+		else
+			snprintf(buf, sz, "%.2f", d);
+	} else {
+		return dflt;
+	}
+	return buf;
+}
+
+/* Call fn for each child of a progress object (array, or object by id). */
+static void
+progress_children(const json_t *o, int depth,
+    void (*fn)(const json_t *child, int depth, void *arg), void *arg)
+{
+	const json_t *kids = json_object_get(o, "children"), *c;
+	const char *key;
+	size_t i;
+
+	if (json_is_array(kids)) {
+		json_array_foreach(kids, i, c)
+		{
+			if (json_is_object(c))
+				fn(c, depth, arg);
+		}
+	} else if (json_is_object(kids)) {
+		json_object_foreach((json_t *)kids, key, c)
+		{
+			if (json_is_object(c))
+				fn(c, depth, arg);
+		}
+	}
+}
+
+/* CSV */
+
+/* Write s as one CSV field, quoted when it needs to be. */
+static void
+progress_csv_field(const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+progress_csv_row(
+    const char *id, const char *name, const char *key, const json_t *ind)
+{
+	const json_t *v;
+	char buf[64];
+
+	progress_csv_field(id);
+	putchar(',');
+	progress_csv_field(name);
+	putchar(',');
+	progress_csv_field(key);
+	printf(",%s", progress_num(json_object_get(ind, "numerator"), 0, "",
+	                  buf, sizeof(buf)));
+	printf(",%s", progress_num(json_object_get(ind, "denominator"), 0, "",
+	                  buf, sizeof(buf)));
+	printf(",%s", progress_num(json_object_get(ind, "percent"), 1, "", buf,
+	                  sizeof(buf)));
+	for (int y = 0; y < PROGRESS_NYEARS; y++) {
+		const char *yr = progress_years[y];
+
+		printf(",%s",
+		    progress_num(
+		        json_object_get(json_object_get(ind, "targets"), yr), 0,
+		        "", buf, sizeof(buf)));
+		v = json_object_get(json_object_get(ind, "met"), yr);
+		printf(",%s", json_is_boolean(v)
+		                  ? json_is_true(v) ? "true" : "false"
+		                  : "");
+		printf(",%s",
+		    progress_num(
+		        json_object_get(json_object_get(ind, "needed"), yr), 0,
+		        "", buf, sizeof(buf)));
+	}
+	putchar('\n');
+}
+
+/* All indicator rows of one progress object, then of its children. */
+static void
+progress_csv_node(const json_t *o, int depth, void *arg)
+{
+	const json_t *node = progress_node(o), *inds, *ind;
+	const char *id = progress_str(node, "id", "");
+	const char *name = progress_str(node, "name", "");
+	const char *key;
+
+	inds = json_object_get(o, "indicators");
+	for (size_t i = 0; i < PROGRESS_NIND; i++)
+		if ((ind = json_object_get(inds, progress_ind[i].key)) != NULL)
+			progress_csv_row(id, name, progress_ind[i].key, ind);
+	json_object_foreach((json_t *)inds, key, ind)
+	{
+		size_t i;
+
+		for (i = 0; i < PROGRESS_NIND; i++)
+			if (strcmp(key, progress_ind[i].key) == 0)
+				break;
+		if (i == PROGRESS_NIND)
+			progress_csv_row(id, name, key, ind);
+	}
+	progress_children(o, depth + 1, progress_csv_node, arg);
+}
+
+static void
+progress_csv(const json_t *res)
+{
+	printf("node_id,node_name,indicator,numerator,denominator,percent,"
+	       "target_2025,met_2025,needed_2025,target_2030,met_2030,"
+	       "needed_2030\n");
+	progress_csv_node(res, 0, NULL);
+}
+
+/* Human tables */
+
+static void
+progress_ind_row(struct table *t, const struct progress_text *tx,
+    const char *label, const json_t *ind)
+{
+	const json_t *target, *met, *needed;
+	char buf[64], tbuf[64];
+
+	table_row(t);
+	table_cell(t, "%s", label);
+	table_cell(t, "%s",
+	    progress_num(
+	        json_object_get(ind, "numerator"), 0, "-", buf, sizeof(buf)));
+	table_cell(t, "%s",
+	    progress_num(
+	        json_object_get(ind, "denominator"), 0, "-", buf, sizeof(buf)));
+	if (json_is_number(json_object_get(ind, "percent")))
+		table_cell(t, "%s%%",
+		    progress_num(json_object_get(ind, "percent"), 1, "-", buf,
+		        sizeof(buf)));
+	else
+		table_cell(t, "-");
+	for (int y = 0; y < PROGRESS_NYEARS; y++) {
+		const char *yr = progress_years[y];
+
+		target = json_object_get(json_object_get(ind, "targets"), yr);
+		met = json_object_get(json_object_get(ind, "met"), yr);
+		needed = json_object_get(json_object_get(ind, "needed"), yr);
+		progress_num(target, 0, "-", tbuf, sizeof(tbuf));
+		if (!json_is_number(target))
+			table_cell(t, "-");
+		else if (json_is_true(met))
+			table_cell(t, "%3s%% %s", tbuf, tx->met);
+		else if (json_is_number(needed) &&
+		         json_number_value(needed) > 0)
+			table_cell(t, "%3s%% %s %s", tbuf, tx->short_,
+			    progress_num(needed, 0, "-", buf, sizeof(buf)));
+		else /* no denominator yet: nothing to meet */
+			table_cell(t, "%3s%% -", tbuf);
+	}
+}
+
+static void
+progress_print_indicators(
+    const json_t *res, const struct progress_text *tx, int lang)
+{
+	const json_t *inds = json_object_get(res, "indicators"), *ind;
+	struct table *t;
+	const char *key;
+
+	if (!json_is_object(inds) || (t = table_new(6)) == NULL)
+		return;
+	for (int c = 1; c <= 3; c++)
+		table_right(t, c);
+	table_row(t);
+	table_cell(t, "%s", tx->indicator);
+	table_cell(t, "%s", tx->numerator);
+	table_cell(t, "%s", tx->denominator);
+	table_cell(t, "%s", tx->percent);
+	table_cell(t, "%s %s", tx->target, progress_years[0]);
+	table_cell(t, "%s %s", tx->target, progress_years[1]);
+	for (size_t i = 0; i < PROGRESS_NIND; i++)
+		if ((ind = json_object_get(inds, progress_ind[i].key)) != NULL)
+			progress_ind_row(
+			    t, tx, progress_ind[i].label[lang], ind);
+	json_object_foreach((json_t *)inds, key, ind)
+	{
+		size_t i;
+
+		for (i = 0; i < PROGRESS_NIND; i++)
+			if (strcmp(key, progress_ind[i].key) == 0)
+				break;
+		if (i == PROGRESS_NIND)
+			progress_ind_row(t, tx, key, ind);
+	}
+	table_print(t, stdout, 0, 1);
+	table_free(&t);
+}
+
+static void
+progress_print_counts(
+    const json_t *res, const struct progress_text *tx, int lang)
+{
+	const json_t *counts = json_object_get(res, "counts"), *groups, *g;
+	struct table *t;
+	const char *key;
+	char buf[64];
+	size_t i;
+
+	if (!json_is_object(counts) || (t = table_new(2)) == NULL)
+		return;
+	table_right(t, 1);
+	table_row(t);
+	table_cell(t, "%s", tx->assessed);
+	table_cell(t, "%s",
+	    progress_num(
+	        json_object_get(counts, "assessed"), 0, "-", buf, sizeof(buf)));
+	table_row(t);
+	table_cell(t, "%s", tx->recognized);
+	table_cell(t, "%s",
+	    progress_num(json_object_get(counts, "recognized"), 0, "-", buf,
+	        sizeof(buf)));
+	table_row(t);
+	table_cell(t, "%s", tx->outstanding);
+	table_cell(t, "%s",
+	    progress_num(json_object_get(counts, "outstanding"), 0, "-", buf,
+	        sizeof(buf)));
+	putchar('\n');
+	table_print(t, stdout, 0, 0);
+	table_free(&t);
+
+	groups = json_object_get(counts, "by_group");
+	if (!json_is_object(groups) || json_object_size(groups) == 0 ||
+	    (t = table_new(3)) == NULL)
+		return;
+	table_right(t, 1);
+	table_right(t, 2);
+	table_row(t);
+	table_cell(t, "%s", tx->group);
+	table_cell(t, "%s", tx->assessed);
+	table_cell(t, "%s", tx->recognized);
+	for (i = 0; i < PROGRESS_NGROUPS; i++) {
+		if ((g = json_object_get(groups, progress_groups[i].key)) ==
+		    NULL)
+			continue;
+		table_row(t);
+		table_cell(t, "%s", progress_groups[i].label[lang]);
+		table_cell(t, "%s",
+		    progress_num(json_object_get(g, "assessed"), 0, "-", buf,
+		        sizeof(buf)));
+		table_cell(t, "%s",
+		    progress_num(json_object_get(g, "recognized"), 0, "-", buf,
+		        sizeof(buf)));
+	}
+	json_object_foreach((json_t *)groups, key, g)
+	{
+		for (i = 0; i < PROGRESS_NGROUPS; i++)
+			if (strcmp(key, progress_groups[i].key) == 0)
+				break;
+		if (i < PROGRESS_NGROUPS)
+			continue;
+		table_row(t);
+		table_cell(t, "%s", key);
+		table_cell(t, "%s",
+		    progress_num(json_object_get(g, "assessed"), 0, "-", buf,
+		        sizeof(buf)));
+		table_cell(t, "%s",
+		    progress_num(json_object_get(g, "recognized"), 0, "-", buf,
+		        sizeof(buf)));
+	}
+	putchar('\n');
+	table_print(t, stdout, 0, 1);
+	table_free(&t);
+}
+
+/* One child row, then its own children one level deeper. */
+static void
+progress_child_row(const json_t *o, int depth, void *arg)
+{
+	struct table *t = arg;
+	const json_t *node = progress_node(o), *inds, *v;
+	const json_t *d = json_object_get(o, "depth");
+	char buf[64];
+	int indent;
+
+	if (json_is_integer(d) && json_integer_value(d) > 0)
+		depth = (int)(json_integer_value(d) < 20 ? json_integer_value(d)
+		                                         : 20);
+	indent = 2 * (depth - 1);
+	inds = json_object_get(o, "indicators");
+	table_row(t);
+	table_cell(t, "%*s%s", indent, "", progress_str(node, "id", "?"));
+	table_cell(t, "%s", progress_str(node, "name", "?"));
+	for (size_t i = 0; i < PROGRESS_NIND; i++) {
+		if (progress_ind[i].brief[0] == NULL)
+			continue;
+		v = json_object_get(
+		    json_object_get(inds, progress_ind[i].key), "percent");
+		if (json_is_number(v))
+			table_cell(t, "%s%%",
+			    progress_num(v, 1, "-", buf, sizeof(buf)));
+		else
+			table_cell(t, "-");
+	}
+	progress_children(o, depth + 1, progress_child_row, t);
+}
+
+static void
+progress_print_children(
+    const json_t *res, const struct progress_text *tx, int lang)
+{
+	struct table *t;
+	int ncols = 2;
+
+	if (json_object_get(res, "children") == NULL)
+		return;
+	for (size_t i = 0; i < PROGRESS_NIND; i++)
+		ncols += progress_ind[i].brief[0] != NULL;
+	if ((t = table_new(ncols)) == NULL)
+		return;
+	for (int c = 2; c < ncols; c++)
+		table_right(t, c);
+	table_row(t);
+	table_cell(t, "%s", tx->id);
+	table_cell(t, "%s", tx->name);
+	for (size_t i = 0; i < PROGRESS_NIND; i++)
+		if (progress_ind[i].brief[0] != NULL)
+			table_cell(t, "%s", progress_ind[i].brief[lang]);
+	progress_children(res, 1, progress_child_row, t);
+	printf("\n%s\n", tx->children);
+	table_print(t, stdout, 0, 1);
+	table_free(&t);
+}
+
+/* The name of unit id somewhere in the drill-down, or NULL. */
+static const char *
+progress_find_name(const json_t *o, const char *id)
+{
+	const json_t *kids = json_object_get(o, "children"), *c;
+	const char *name, *key;
+	size_t i;
+
+	if (strcmp(progress_str(progress_node(o), "id", ""), id) == 0)
+		return progress_str(progress_node(o), "name", NULL);
+	if (json_is_array(kids)) {
+		json_array_foreach(kids, i, c)
+		{
+			if ((name = progress_find_name(c, id)) != NULL)
+				return name;
+		}
+	} else if (json_is_object(kids)) {
+		json_object_foreach((json_t *)kids, key, c)
+		{
+			if ((name = progress_find_name(c, id)) != NULL)
+				return name;
+		}
+	}
+	return NULL;
+}
+
+/* "label: id (name), id, ..." for a list of unit ids; nothing if empty. */
+static void
+progress_print_ids(const json_t *res, const char *label, const json_t *ids)
+{
+	const json_t *v;
+	const char *id, *name;
+	size_t i;
+
+	if (json_array_size(ids) == 0)
+		return;
+	printf("%s:", label);
+	json_array_foreach(ids, i, v)
+	{
+		if ((id = json_string_value(v)) == NULL)
+			continue;
+		printf("%s ", i ? "," : "");
+		cli_put_clean(stdout, id);
+		if ((name = progress_find_name(res, id)) != NULL) {
+			fputs(" (", stdout);
+			cli_put_clean(stdout, name);
+			putchar(')');
+		}
+	}
+	putchar('\n');
+}
+
+static void
+progress_print_coverage(const json_t *res, const struct progress_text *tx)
+{
+	const json_t *cov = json_object_get(res, "coverage");
+
+	if (!json_is_object(cov))
+		return;
+	putchar('\n');
+	printf(tx->reported,
+	    (long long)json_integer_value(json_object_get(cov, "reported")),
+	    (long long)json_integer_value(json_object_get(cov, "units")));
+	putchar('\n');
+	progress_print_ids(res, tx->missing, json_object_get(cov, "missing"));
+	progress_print_ids(
+	    res, tx->no_den, json_object_get(cov, "no_denominators"));
+}
+
+static void
+progress_print(const json_t *res, int lang)
+{
+	const struct progress_text *tx = &progress_text[lang];
+	const json_t *node = progress_node(res), *year;
+	const char *level = progress_str(node, "level", NULL);
+
+	cli_put_clean(stdout, progress_str(node, "name", "?"));
+	fputs(" (", stdout);
+	cli_put_clean(stdout, progress_str(node, "id", "?"));
+	if (level != NULL) {
+		for (size_t i = 0;
+		     i < sizeof(progress_levels) / sizeof(progress_levels[0]);
+		     i++)
+			if (strcmp(level, progress_levels[i].key) == 0)
+				level = progress_levels[i].label[lang];
+		fputs(", ", stdout);
+		cli_put_clean(stdout, level);
+	}
+	putchar(')');
+	year = json_object_get(res, "year");
+	if (json_is_integer(year))
+		printf(", %s %" JSON_INTEGER_FORMAT, tx->year,
+		    json_integer_value(year));
+	if (json_object_get(res, "as_of") != NULL) {
+		printf(", %s ", tx->as_of);
+		cli_put_clean(stdout, progress_str(res, "as_of", "-"));
+	}
+	printf("\n\n");
+	progress_print_indicators(res, tx, lang);
+	progress_print_counts(res, tx, lang);
+	progress_print_children(res, tx, lang);
+	progress_print_coverage(res, tx);
+}
+
+/* cdht progress: GET /v1/progress?year=Y&depth=D in the chosen format. */
+int
+cmd_progress(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"year", required_argument, NULL, 'y'},
+	    {"depth", required_argument, NULL, 'd'},
+	    {"lang", required_argument, NULL, 'l'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"csv", no_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct http_reply r;
+	long long year = -1, depth = -1;
+	char path[96];
+	int c, rc, lang = PROGRESS_VI, format = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'y':
+			if (cli_parse_int(optarg, 0, 9999, &year) == -1)
+				return cli_bad_usage(cli,
+				    "--year must be a number, not '%s'",
+				    optarg);
+			break;
+		case 'd':
+			if (cli_parse_int(optarg, 0, 99, &depth) == -1)
+				return cli_bad_usage(cli,
+				    "--depth must be a number 0..99, not '%s'",
+				    optarg);
+			break;
+		case 'l':
+			if (strcmp(optarg, "vi") == 0)
+				lang = PROGRESS_VI;
+			else if (strcmp(optarg, "en") == 0)
+				lang = PROGRESS_EN;
+			else
+				return cli_bad_usage(cli,
+				    "--lang must be vi or en, not '%s'",
+				    optarg);
+			break;
+		case 'j':
+		case 'c':
+			if (format != 0 && format != c)
+				return cli_bad_usage(
+				    cli, "--json and --csv exclude each other");
+			format = c;
+			break;
+		case 'h':
+			return cli_help(cli);
+		default:
+			return cli_bad_usage(cli, NULL);
+		}
+	}
+	if (optind < argc)
+		return cli_bad_usage(
+		    cli, "unexpected argument '%s'", argv[optind]);
+
+	snprintf(path, sizeof(path), "/v1/progress");
+	if (year >= 0)
+		snprintf(path + strlen(path), sizeof(path) - strlen(path),
+		    "?year=%lld", year);
+	if (depth >= 0)
+		snprintf(path + strlen(path), sizeof(path) - strlen(path),
+		    "%cdepth=%lld", year >= 0 ? '&' : '?', depth);
+
+	rc = http_call(cli_http(cli), "GET", path, NULL, NULL, 0, 0, &r);
+	if (rc == CDHT_EXIT_OK) {
+		if (format == 'j') {
+			json_dumpf(r.json, stdout, JSON_INDENT(2));
+			putchar('\n');
+		} else if (format == 'c') {
+			progress_csv(r.json);
+		} else {
+			progress_print(r.json, lang);
+		}
+	}
+	http_reply_clear(&r);
+	return rc;
+}

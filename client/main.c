@@ -1,0 +1,425 @@
+/*
+ * main.c: cdht's entry point: global flags and environment, the command
+ * table with each command's synopsis, usage output, and the small argument
+ * and file helpers every command shares (cdht.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdht.h"
+#include "http.h"
+
+#define CDHT_DEFAULT_SERVER "http://127.0.0.1:8470"
+
+struct cmd {
+	const char *name;
+	cmd_fn *fn;
+	const char *usage; /* after "usage: cdht " */
+};
+
+static const struct cmd cmds[] = {
+    {"submit", cmd_submit,
+        "submit [--dry-run] --year Y --person ID --group G --population P\n"
+        "                   --scores s1,...,s10 --digital D [--name N] "
+        "[--birth-year B]\n"
+        "       cdht submit [--dry-run] --json FILE|-\n"
+        "  Record one assessment from flags, or send FILE (a JSON object "
+        "or an\n"
+        "  array of them) as is.  --dry-run validates and scores without "
+        "storing.\n"
+        "  G: farmer worker official business manager;  P: adult staff;\n"
+        "  D: none skilled proficient\n"},
+    {"import", cmd_import,
+        "import [--dry-run] FILE.csv\n"
+        "  Send a CSV file (header row first) in chunks of 1000 lines; "
+        "report\n"
+        "  rejected lines as FILE:LINE: code: message.  FILE may be - "
+        "(stdin).\n"},
+    {"show", cmd_show,
+        "show [--json] YEAR PERSON_ID\n"
+        "  Print the stored assessment.\n"},
+    {"withdraw", cmd_withdraw,
+        "withdraw YEAR PERSON_ID\n"
+        "  Delete the stored assessment.\n"},
+    {"population", cmd_population,
+        "population set YEAR FIELD=N ...\n"
+        "       cdht population show [--json] YEAR\n"
+        "  Set or show a year's denominators.  Fields left out are stored "
+        "as 0.\n"},
+    {"progress", cmd_progress,
+        "progress [--year Y] [--depth D] [--lang vi|en] [--json|--csv]\n"
+        "  Indicators against the 2025 and 2030 targets; --depth D adds "
+        "the\n"
+        "  units D levels below.\n"},
+    {"nodes", cmd_nodes,
+        "nodes [--json]\n"
+        "  This node, its parent and its subtree, with link status.\n"},
+    {"health", cmd_health,
+        "health\n"
+        "  Ask the node whether it is up (no token needed).\n"},
+    {"token", cmd_token,
+        "token new --role clerk|viewer|admin [--label L]\n"
+        "  Make an API token: prints the token, then the line for the "
+        "node's\n"
+        "  tokens file.  No server needed.\n"},
+    {"keygen", cmd_keygen,
+        "keygen PREFIX\n"
+        "  Make a CURVE key pair for node links: PREFIX.secret (0600) and\n"
+        "  PREFIX.public; prints the public key.\n"},
+};
+
+/*
+ * Print the synopsis lines of a usage text (those before its first
+ * description line, which starts with exactly two blanks) for the list of
+ * commands.
+ */
+static void
+main_synopsis(FILE *fp, const char *u)
+{
+	for (int first = 1; *u != '\0'; first = 0) {
+		size_t n = strcspn(u, "\n");
+
+		if (u[0] == ' ' && u[1] == ' ' && u[2] != ' ')
+			return;
+		if (first)
+			fprintf(fp, "  %.*s\n", (int)n, u);
+		else if (strncmp(u, "       cdht ", 12) == 0)
+			fprintf(fp, "  %.*s\n", (int)n - 12, u + 12);
+		else
+			fprintf(fp, "%9s%.*s\n", "", (int)(n - strspn(u, " ")),
+			    u + strspn(u, " "));
+		u += n + (u[n] == '\n');
+	}
+}
+
+static void
+main_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: cdht [--server URL] [--token TOKEN] COMMAND [ARGS]\n"
+	    "       cdht COMMAND --help\n"
+	    "\n"
+	    "Commands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		main_synopsis(fp, cmds[i].usage);
+	fprintf(fp,
+	    "\n"
+	    "Environment: CDHT_SERVER (default " CDHT_DEFAULT_SERVER "), "
+	    "CDHT_TOKEN.\n"
+	    "Prefer CDHT_TOKEN to --token: other users can see a command "
+	    "line.\n"
+	    "Exit: 0 ok, 1 rejected by the node, 2 usage, 3 authentication, "
+	    "4 node\n"
+	    "unreachable or failed.\n");
+}
+
+int
+cli_help(const struct cli *cli)
+{
+	printf("usage: %s", cli->name);
+	/* The synopsis starts after the command word. */
+	fputs(cli->usage + strcspn(cli->usage, " \n"), stdout);
+	return CDHT_EXIT_OK;
+}
+
+int
+cli_bad_usage(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt != NULL) {
+		fprintf(stderr, "%s: ", cli->name);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "usage: %s", cli->name);
+	fputs(cli->usage + strcspn(cli->usage, " \n"), stderr);
+	return CDHT_EXIT_USAGE;
+}
+
+int
+cli_parse_int(const char *s, long long min, long long max, long long *out)
+{
+	long long v;
+	char *end;
+
+	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+cli_read_file(const char *path, char **bufp, size_t *lenp)
+{
+	FILE *fp;
+	char *buf = NULL, *p;
+	size_t len = 0, cap = 0, n;
+	int stdin_ = strcmp(path, "-") == 0;
+
+	if ((fp = stdin_ ? stdin : fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "cdht: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (cap - len < 65536) {
+			cap = cap ? 2 * cap : 262144;
+			if ((p = realloc(buf, cap + 1)) == NULL) {
+				fprintf(
+				    stderr, "cdht: %s: out of memory\n", path);
+				goto fail;
+			}
+			buf = p;
+		}
+		n = fread(buf + len, 1, cap - len, fp);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		fprintf(stderr, "cdht: %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	if (!stdin_)
+		fclose(fp);
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+fail:
+	if (!stdin_)
+		fclose(fp);
+	free(buf);
+	return -1;
+}
+
+void
+cli_put_clean(FILE *fp, const char *s)
+{
+	for (; *s != '\0'; s++)
+		fputc(((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f
+		          ? '?'
+		          : *s,
+		    fp);
+}
+
+int
+cli_dispatch(struct cli *cli, int argc, char **argv, const struct cli_sub *subs)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *parent = cli->name;
+	char *name;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1)
+		return c == 'h' ? cli_help(cli) : cli_bad_usage(cli, NULL);
+	if (optind >= argc)
+		return cli_bad_usage(cli, "missing subcommand");
+	for (; subs->name != NULL; subs++) {
+		if (strcmp(argv[optind], subs->name) != 0)
+			continue;
+		if (asprintf(&name, "%s %s", parent, subs->name) < 0) {
+			fprintf(stderr, "cdht: out of memory\n");
+			return CDHT_EXIT_REJECTED;
+		}
+		cli->name = name;
+		cli->usage = subs->usage;
+		argv += optind;
+		argc -= optind;
+		argv[0] = name;
+		optind = 0;
+		rc = subs->fn(cli, argc, argv);
+		cli->name = parent;
+		free(name);
+		return rc;
+	}
+	return cli_bad_usage(cli, "unknown subcommand '%s'", argv[optind]);
+}
+
+struct http *
+cli_http(struct cli *cli)
+{
+	if (cli->http == NULL &&
+	    (cli->http = http_new(cli->server, cli->token)) == NULL) {
+		fprintf(stderr, "cdht: cannot start libcurl\n");
+		exit(CDHT_EXIT_UNREACHABLE);
+	}
+	return cli->http;
+}
+
+static const struct cmd *
+main_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+/* The token may not carry anything that would split the header. */
+static int
+main_token_ok(const char *t)
+{
+	if (*t == '\0')
+		return 0;
+	for (; *t != '\0'; t++)
+		if ((unsigned char)*t <= 0x20 || *t == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * "cdht help [COMMAND]": the overview, or one command's usage.
+ */
+static int
+main_help(int argc, char **argv)
+{
+	const struct cmd *cmd;
+
+	if (argc < 2) {
+		main_usage(stdout);
+		return CDHT_EXIT_OK;
+	}
+	if ((cmd = main_find(argv[1])) == NULL) {
+		fprintf(stderr, "cdht: unknown command '%s'\n", argv[1]);
+		main_usage(stderr);
+		return CDHT_EXIT_USAGE;
+	}
+	printf("usage: cdht %s", cmd->usage);
+	return CDHT_EXIT_OK;
+}
+
+/*
+ * Run cmd with argv (argv[0] its name): the server and token come from the
+ * flags, else the environment.
+ */
+static int
+main_run(const struct cmd *cmd, const char *server, const char *token, int argc,
+    char **argv)
+{
+	struct cli cli = {0};
+	const char *env;
+	char *name;
+	int rc;
+
+	if (server == NULL && (env = getenv("CDHT_SERVER")) != NULL &&
+	    *env != '\0')
+		server = env;
+	if (server == NULL)
+		server = CDHT_DEFAULT_SERVER;
+	if (token == NULL && (env = getenv("CDHT_TOKEN")) != NULL &&
+	    *env != '\0')
+		token = env;
+	if (*server == '\0') {
+		fprintf(stderr, "cdht: --server: empty URL\n");
+		return CDHT_EXIT_USAGE;
+	}
+	if (token != NULL && !main_token_ok(token)) {
+		fprintf(stderr, "cdht: the token contains blanks or control "
+		                "characters\n");
+		return CDHT_EXIT_USAGE;
+	}
+	if (asprintf(&name, "cdht %s", cmd->name) < 0) {
+		fprintf(stderr, "cdht: out of memory\n");
+		return CDHT_EXIT_REJECTED;
+	}
+	cli.server = server;
+	cli.token = token;
+	cli.name = name;
+	cli.usage = cmd->usage;
+
+	/* Each command parses its own argv from scratch. */
+	argv[0] = name;
+	optind = 0;
+	rc = cmd->fn(&cli, argc, argv);
+
+	http_free(&cli.http);
+	free(name);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"server", required_argument, NULL, 's'},
+	    {"token", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	const struct cmd *cmd;
+	char *server = NULL, *token = NULL;
+	int c, rc = -1;
+
+	while (
+	    rc == -1 && (c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			free(server);
+			server = strdup(optarg);
+			break;
+		case 't':
+			if (token != NULL)
+				explicit_bzero(token, strlen(token));
+			free(token);
+			token = strdup(optarg);
+			/* Hide it from ps(1) now that it is copied. */
+			memset(optarg, 'x', strlen(optarg));
+			break;
+		case 'h':
+			main_usage(stdout);
+			rc = CDHT_EXIT_OK;
+			break;
+		case 'V':
+			printf("cdht %s\n", CDHT_VERSION);
+			rc = CDHT_EXIT_OK;
+			break;
+		default:
+			main_usage(stderr);
+			rc = CDHT_EXIT_USAGE;
+			break;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (rc != -1) {
+		/* --help, --version or a bad flag */
+	} else if (argc == 0) {
+		fprintf(stderr, "cdht: no command\n");
+		main_usage(stderr);
+		rc = CDHT_EXIT_USAGE;
+	} else if (strcmp(argv[0], "help") == 0) {
+		rc = main_help(argc, argv);
+	} else if ((cmd = main_find(argv[0])) == NULL) {
+		fprintf(stderr, "cdht: unknown command '%s'\n", argv[0]);
+		main_usage(stderr);
+		rc = CDHT_EXIT_USAGE;
+	} else {
+		rc = main_run(cmd, server, token, argc, argv);
+	}
+
+	if (token != NULL)
+		explicit_bzero(token, strlen(token));
+	free(token);
+	free(server);
+	if (fflush(stdout) == EOF && rc == CDHT_EXIT_OK) {
+		fprintf(stderr, "cdht: writing output: %s\n", strerror(errno));
+		rc = CDHT_EXIT_REJECTED;
+	}
+	return rc;
+}

@@ -1,0 +1,105 @@
+/*
+ * aggregate.h: the replicated state of a node's subtree, kept in the store.
+ *
+ * Each child's reports are mirrored per (via child, origin, year) with the
+ * highest version seen; per (origin, year) the report with the highest
+ * version across children wins (ties: lowest child id).  Totals for every
+ * node below are sums of winners, updated incrementally along the winner's
+ * path (O(depth)), in the same transaction.  Every change of a winner, and
+ * every local change, queues (origin, year) in the outbox for the parent.
+ * See proto/PROTOCOL.md for the protocol these functions implement.
+ */
+#ifndef CDHT_AGGREGATE_H
+#define CDHT_AGGREGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "counters.h"
+#include "store.h"
+#include "wire.h"
+
+enum agg_result { AGG_APPLIED = 1, AGG_IGNORED = 0, AGG_REFUSED = -1 };
+
+/*
+ * Parent side: apply one report r received from child `via` (the id bound
+ * to its CURVE key).  Refused (logged) when r.path[0] != via, when the path
+ * contains this node, when the origin is another configured child, or when
+ * the path is full.  Equal or older versions are ignored.
+ */
+int aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
+    const struct wire_report *r, int64_t now);
+
+/* Parent side: child `via` no longer holds (origin, year): forget it. */
+int aggregate_remove(struct store_txn *t, const struct conf *c, const char *via,
+    const char *origin, int year);
+
+/*
+ * Parent side, on HELLO from `via` with inventory inv[0..n): forget every
+ * mirrored (origin, year) of via that inv lacks; fill welcome->keys with what
+ * the parent wants (absent or older), welcome->own with the versions held for
+ * via's own origin, welcome->id with this node's id.  welcome's arrays are
+ * malloc'd (free with wire_msg_free).
+ */
+int aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
+    const struct wire_key *inv, size_t n, struct wire_msg *welcome);
+
+/* Start-up: forget reports mirrored from children no longer configured. */
+int aggregate_drop_unconfigured(struct store_txn *t, const struct conf *c);
+
+/*
+ * Child side: the full inventory (own local reports + every winner), as a
+ * malloc'd array the caller frees.
+ */
+int aggregate_inventory(struct store_txn *t, const struct conf *c,
+    struct wire_key **inv, size_t *n);
+
+/*
+ * Child side: fill out->reports / out->keys (removals) with up to max queued
+ * items from the outbox (type REPORTS; seq left to the caller).  Arrays are
+ * malloc'd (wire_msg_free).  Paths are prefixed with this node's id.
+ */
+int aggregate_collect(struct store_txn *t, const struct conf *c, size_t max,
+    struct wire_msg *out);
+
+/* Child side: batch `sent` was acknowledged: record acked versions and drop
+ * outbox entries that did not change since. */
+int aggregate_acked(
+    struct store_txn *t, const struct conf *c, const struct wire_msg *sent);
+
+/*
+ * Child side, on WELCOME: queue everything in welcome->keys; if the parent
+ * holds a version >= ours for our own origin, or the parent's id differs
+ * from the one last seen, give our reports new versions above it.
+ */
+int aggregate_welcome(struct store_txn *t, const struct conf *c,
+    const struct wire_msg *welcome, int64_t now);
+
+/* Child side, on (re)connect: re-queue everything (a fresh full resend is
+ * decided by WELCOME; this just forgets acks so nothing is assumed). */
+int aggregate_requeue_all(struct store_txn *t, const struct conf *c);
+
+/* Totals for node (this node: its local data plus everything below). */
+int aggregate_totals(struct store_txn *t, const struct conf *c,
+    const char *node, int year, struct cdht_counters *out);
+
+/* One node of the subtree as known from the winners' paths. */
+struct agg_node {
+	char id[WIRE_MAX_ID + 1];
+	char level[16];
+	char name[WIRE_MAX_NAME + 1];
+	char parent[WIRE_MAX_ID + 1];
+	int depth;           /* 1 = direct child */
+	uint64_t version;    /* highest winning version, any year */
+	int64_t last_report; /* latest updated_at, any year */
+};
+
+/* Every node below this one (malloc'd array, caller frees), in key order. */
+int aggregate_nodes(struct store_txn *t, struct agg_node **out, size_t *n);
+
+/* The winning report of (origin, year), or STORE_NOTFOUND. */
+int aggregate_report_of(
+    struct store_txn *t, const char *origin, int year, struct wire_report *out);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * auth.h: bearer tokens.  The tokens file holds "ROLE SHA256HEX [label]"
+ * lines; only hashes are stored, compared in constant time.
+ */
+#ifndef CDHT_AUTH_H
+#define CDHT_AUTH_H
+
+#include <stddef.h>
+
+enum auth_role {
+	ROLE_NONE = 0,
+	ROLE_VIEWER = 1,
+	ROLE_CLERK = 2,
+	ROLE_ADMIN = 3
+};
+
+struct auth;
+
+/*
+ * Load the tokens file; on error print "path:line: message" for every bad
+ * line (conf_path:conf_line names where the file was configured when it
+ * cannot be opened) and return NULL.  Free with auth_free.
+ */
+struct auth *auth_load(const char *path, const char *conf_path);
+void auth_free(struct auth **a);
+
+/* Role of the token in an "Authorization" header value ("Bearer T"); sets
+ * *label to a static-lifetime (owned by a) label.  ROLE_NONE if unknown. */
+int auth_check(const struct auth *a, const char *header, const char **label);
+
+/* Number of tokens loaded. */
+size_t auth_count(const struct auth *a);
+
+#endif

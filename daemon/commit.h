@@ -1,0 +1,42 @@
+/*
+ * commit.h: group commit.  All writes made while handling the events of one
+ * event-loop turn share one LMDB write transaction; it commits (durably)
+ * after the turn, and only then are the writers' replies sent, through the
+ * callbacks they registered.  A 2xx or an ACK therefore always means
+ * committed.
+ */
+#ifndef CDHT_COMMIT_H
+#define CDHT_COMMIT_H
+
+#include <event2/event.h>
+
+#include "store.h"
+
+struct committer;
+
+/* Create; returns NULL on allocation failure.  Free with committer_free. */
+struct committer *committer_new(struct event_base *base, struct store *st);
+/* Commit anything pending (callbacks run), then free; NULL-tolerant. */
+void committer_free(struct committer **cm);
+
+/*
+ * The write transaction of the current turn, opened on first use and owned
+ * by the committer (never commit or abort it yourself).  NULL if it cannot
+ * be opened.  After a failed call, check store_txn_err(): once an operation
+ * failed, the whole turn's transaction is aborted and every deferred
+ * callback of the turn gets the error.
+ */
+struct store_txn *committer_txn(struct committer *cm);
+
+/*
+ * Run cb(arg, status) once the current turn's transaction has committed
+ * (status STORE_OK) or failed (a store_err).  Returns 0, or -1 if out of
+ * memory (then cb is never called).
+ */
+typedef void (*committer_cb)(void *arg, int status);
+int committer_defer(struct committer *cm, committer_cb cb, void *arg);
+
+/* Call cb(arg) after every successful commit (the uplink flushes then). */
+void committer_on_commit(struct committer *cm, void (*cb)(void *), void *arg);
+
+#endif

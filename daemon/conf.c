@@ -1,0 +1,441 @@
+/*
+ * conf.c: INI parsing (inih) into struct conf, plus the children file.
+ * inih does not pass line numbers to the handler, so we feed it through our
+ * own line reader and count lines there.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "conf.h"
+
+struct parse_state {
+	struct conf *c;
+	FILE *fp;
+	int line;
+	int errors;
+	unsigned seen; /* bit per option index */
+};
+
+static int parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out);
+
+typedef int (*opt_fn)(
+    struct parse_state *, const char *value, void *field, size_t size);
+
+struct option {
+	const char *section, *key;
+	opt_fn parse;
+	size_t offset, size;
+	int required;
+};
+
+static void
+conf_err(struct parse_state *ps, const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "%s:%d: ", ps->c->path, ps->line);
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	ps->errors++;
+}
+
+static int
+opt_string(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	if (strlen(v) == 0 || strlen(v) >= size)
+		return -1;
+	memcpy(field, v, strlen(v) + 1);
+	return 0;
+}
+
+static int
+opt_id(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	if (!conf_valid_id(v))
+		return -1;
+	return opt_string(ps, v, field, size);
+}
+
+/* host:port, the host a name, an IPv4 address or [IPv6]. */
+static int
+opt_listen(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	const char *colon = strrchr(v, ':');
+	uint64_t port;
+
+	if (colon == NULL || colon == v ||
+	    parse_u64(colon + 1, 1, 65535, &port) != 0)
+		return -1;
+	return opt_string(ps, v, field, size);
+}
+
+static int
+opt_level(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	int l = rules_lookup(rules_level_names, 4, v);
+
+	if (l < 0)
+		return -1;
+	*(int *)field = l;
+	return 0;
+}
+
+static int
+parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int
+opt_mapsize(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	return parse_u64(v, 1, 1u << 20, field);
+}
+
+static int
+opt_bodykb(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	return parse_u64(v, 1, 1u << 20, field);
+}
+
+static int
+opt_int(const char *v, int min, int max, int *out)
+{
+	uint64_t n;
+
+	if (parse_u64(v, (uint64_t)min, (uint64_t)max, &n) != 0)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
+static int
+opt_conns(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	return opt_int(v, 1, 100000, field);
+}
+
+static int
+opt_timeout(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	return opt_int(v, 1, 3600, field);
+}
+
+static int
+opt_flush(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	return opt_int(v, 1, 60000, field);
+}
+
+static int
+opt_z85key(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	if (strlen(v) != 40 || strspn(v, "0123456789abcdefghijklmnopqrstuvwxyz"
+	                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/"
+	                                 "*?&<>()[]{}@%$#") != 40)
+		return -1;
+	memcpy(field, v, 41);
+	return 0;
+}
+
+#define F(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
+static const struct option options[] = {
+    {"node", "id", opt_id, F(id), 1},
+    {"node", "level", opt_level, F(level), 1},
+    {"node", "name", opt_string, F(name), 1},
+    {"node", "data_dir", opt_string, F(data_dir), 1},
+    {"node", "map_size_mb", opt_mapsize, F(map_size_mb), 0},
+    {"http", "listen", opt_listen, F(http_listen), 1},
+    {"http", "tokens", opt_string, F(tokens_path), 1},
+    {"http", "max_body_kb", opt_bodykb, F(max_body_kb), 0},
+    {"http", "max_connections", opt_conns, F(max_connections), 0},
+    {"http", "request_timeout", opt_timeout, F(request_timeout_s), 0},
+    {"uplink", "parent", opt_string, F(parent), 0},
+    {"uplink", "parent_key", opt_z85key, F(parent_key), 0},
+    {"uplink", "secret_key", opt_string, F(uplink_secret_path), 0},
+    {"uplink", "flush_ms", opt_flush, F(flush_ms), 0},
+    {"downlink", "listen", opt_string, F(downlink_listen), 0},
+    {"downlink", "secret_key", opt_string, F(downlink_secret_path), 0},
+    {"downlink", "children", opt_string, F(children_path), 0},
+};
+#undef F
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const char *const option_hint[NOPTIONS] = {
+    "a unit code of 1-16 characters [0-9A-Za-z_-]",
+    "commune, district, province or national",
+    "a non-empty name of at most 128 bytes",
+    "a directory path",
+    "megabytes, 1..1048576",
+    "host:port",
+    "a file path",
+    "kilobytes, 1..1048576",
+    "1..100000",
+    "seconds, 1..3600",
+    "a ZeroMQ endpoint such as tcp://10.0.0.1:9470",
+    "a 40-character Z85 public key (cdht keygen)",
+    "a file path",
+    "milliseconds, 1..60000",
+    "a ZeroMQ endpoint such as tcp://0.0.0.0:9470",
+    "a file path",
+    "a file path",
+};
+
+static int
+parse_target(struct parse_state *ps, const char *key, const char *v)
+{
+	int ind = rules_lookup(rules_indicator_names, IND_COUNT, key);
+	int a, b, n = 0;
+
+	if (ind < 0) {
+		conf_err(ps, "unknown key \"%s\" in [targets]%s", key, "");
+		return 1;
+	}
+	if (sscanf(v, "%d %d %n", &a, &b, &n) != 2 || v[n] != '\0' || a < 0 ||
+	    a > 100 || b < 0 || b > 100) {
+		conf_err(ps,
+		    "targets.%s: \"%s\" is not two whole percents "
+		    "0..100 (2025 then 2030)",
+		    key, v);
+		return 1;
+	}
+	ps->c->targets.pct[ind][0] = a;
+	ps->c->targets.pct[ind][1] = b;
+	return 1;
+}
+
+static int
+conf_handler(
+    void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *ps = user;
+
+	if (strcmp(section, "targets") == 0)
+		return parse_target(ps, name, value);
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option *o = &options[i];
+		if (strcmp(o->section, section) || strcmp(o->key, name))
+			continue;
+		if (ps->seen & (1u << i))
+			conf_err(
+			    ps, "duplicate key \"%s\" in [%s]", name, section);
+		ps->seen |= 1u << i;
+		if (o->parse(ps, value, (char *)ps->c + o->offset, o->size)) {
+			fprintf(stderr,
+			    "%s:%d: %s.%s: invalid value \"%s\": "
+			    "expected %s\n",
+			    ps->c->path, ps->line, section, name, value,
+			    option_hint[i]);
+			ps->errors++;
+		}
+		return 1;
+	}
+	conf_err(ps, "unknown key \"%s\" in [%s]", name, section);
+	return 1;
+}
+
+/* inih's line reader: fgets that counts lines for error messages. */
+static char *
+conf_reader(char *buf, int size, void *stream)
+{
+	struct parse_state *ps = stream;
+	char *r = fgets(buf, size, ps->fp);
+
+	if (r != NULL)
+		ps->line++;
+	return r;
+}
+
+static void
+conf_defaults(struct conf *c)
+{
+	c->map_size_mb = 1024;
+	c->max_body_kb = 8192;
+	c->max_connections = 256;
+	c->request_timeout_s = 30;
+	c->flush_ms = 50;
+	rules_targets_default(&c->targets);
+}
+
+/* Read "ID PUBLIC_KEY NAME..." lines; returns the number of errors. */
+static int
+conf_load_children(struct conf *c)
+{
+	FILE *fp = fopen(c->children_path, "r");
+	char line[1024];
+	int lineno = 0, errors = 0;
+
+	if (fp == NULL) {
+		fprintf(stderr,
+		    "%s: downlink.children: cannot open \"%s\": %s\n", c->path,
+		    c->children_path, strerror(errno));
+		return 1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char id[64], key[64];
+		int n = 0;
+		const char *name;
+		struct conf_child *ch;
+
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[strspn(line, " \t")] == '\0' ||
+		    line[strspn(line, " \t")] == '#')
+			continue;
+		if (sscanf(line, " %63s %63s %n", id, key, &n) != 2) {
+			fprintf(stderr,
+			    "%s:%d: expected \"ID PUBLIC_KEY NAME\"\n",
+			    c->children_path, lineno);
+			errors++;
+			continue;
+		}
+		name = line + n;
+		if (!conf_valid_id(id)) {
+			fprintf(stderr, "%s:%d: invalid unit id \"%s\"\n",
+			    c->children_path, lineno, id);
+			errors++;
+			continue;
+		}
+		if (strlen(key) != 40) {
+			fprintf(stderr,
+			    "%s:%d: public key of \"%s\" is not 40 "
+			    "Z85 characters\n",
+			    c->children_path, lineno, id);
+			errors++;
+			continue;
+		}
+		if (conf_child_by_id(c, id) >= 0 ||
+		    conf_child_by_key(c, key) >= 0 || strcmp(id, c->id) == 0) {
+			fprintf(stderr,
+			    "%s:%d: duplicate child id or key \"%s\"\n",
+			    c->children_path, lineno, id);
+			errors++;
+			continue;
+		}
+		if (c->nchildren >= CONF_MAX_CHILDREN) {
+			fprintf(stderr, "%s:%d: more than %d children\n",
+			    c->children_path, lineno, CONF_MAX_CHILDREN);
+			errors++;
+			break;
+		}
+		ch = realloc(c->children, (c->nchildren + 1) * sizeof(*ch));
+		if (ch == NULL) {
+			errors++;
+			break;
+		}
+		c->children = ch;
+		ch = &c->children[c->nchildren++];
+		memset(ch, 0, sizeof(*ch));
+		strcpy(ch->id, id);
+		strcpy(ch->public_key, key);
+		snprintf(ch->name, sizeof(ch->name), "%s", *name ? name : id);
+	}
+	fclose(fp);
+	return errors;
+}
+
+int
+conf_load(const char *path, struct conf *c)
+{
+	struct parse_state ps = {.c = c};
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->path = path;
+	conf_defaults(c);
+	if ((ps.fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
+		return 1;
+	}
+	rc = ini_parse_stream(conf_reader, &ps, conf_handler, &ps);
+	fclose(ps.fp);
+	if (rc > 0) {
+		fprintf(stderr,
+		    "%s:%d: syntax error (expected [section] or "
+		    "key = value)\n",
+		    path, rc);
+		ps.errors++;
+	} else if (rc < 0) {
+		fprintf(stderr, "%s: cannot parse\n", path);
+		ps.errors++;
+	}
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (options[i].required && !(ps.seen & (1u << i))) {
+			fprintf(stderr, "%s: missing key \"%s\" in [%s]\n",
+			    path, options[i].key, options[i].section);
+			ps.errors++;
+		}
+	/* the sections of a link come whole or not at all */
+	if ((c->parent[0] || c->parent_key[0] || c->uplink_secret_path[0]) &&
+	    !(c->parent[0] && c->parent_key[0] && c->uplink_secret_path[0])) {
+		fprintf(stderr,
+		    "%s: [uplink] needs parent, parent_key and "
+		    "secret_key\n",
+		    path);
+		ps.errors++;
+	}
+	if ((c->downlink_listen[0] || c->downlink_secret_path[0] ||
+	        c->children_path[0]) &&
+	    !(c->downlink_listen[0] && c->downlink_secret_path[0] &&
+	        c->children_path[0])) {
+		fprintf(stderr,
+		    "%s: [downlink] needs listen, secret_key and "
+		    "children\n",
+		    path);
+		ps.errors++;
+	}
+	if (c->children_path[0] && ps.errors == 0)
+		ps.errors += conf_load_children(c);
+	return ps.errors;
+}
+
+void
+conf_free(struct conf *c)
+{
+	free(c->children);
+	c->children = NULL;
+	c->nchildren = 0;
+}
+
+int
+conf_child_by_id(const struct conf *c, const char *id)
+{
+	for (size_t i = 0; i < c->nchildren; i++)
+		if (strcmp(c->children[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+conf_child_by_key(const struct conf *c, const char *z85)
+{
+	for (size_t i = 0; i < c->nchildren; i++)
+		if (strcmp(c->children[i].public_key, z85) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+conf_valid_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > WIRE_MAX_ID)
+		return 0;
+	return strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz"
+	                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == n;
+}

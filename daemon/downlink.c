@@ -1,0 +1,878 @@
+/*
+ * downlink.c: the children's side of the links.  Owns the ROUTER socket
+ * (CURVE server, ZAP domain "cdht"), the ZAP handler (a REP socket on
+ * inproc://zeromq.zap.01, bound before the ROUTER, served in the same loop),
+ * the session table and each child's liveness.  What children report is
+ * applied by aggregate.c in the committer's transaction; WELCOME and ACK go
+ * out only from the committer's callbacks, after the commit.
+ *
+ * Identity: the ZAP handler admits a CURVE key only if it is listed in the
+ * children file and answers with the child's id as User-Id; every message's
+ * child is read from that property, never from the message.
+ *
+ * Sessions: a routing id (one connection) gets a session once the WELCOME
+ * for its HELLO is committed.  Any other message from a routing id without
+ * a session (a new connection, or this process restarted) is answered with
+ * RESYNC, which makes the child send HELLO.  A HELLO from a child replaces
+ * its older sessions; sessions silent for DL_SESSION_IDLE_MS expire.
+ *
+ * ZMQ_FD is edge-triggered: one pump per socket drains while ZMQ_EVENTS
+ * says POLLIN, every send schedules the pump again, and after DL_PUMP_MAX
+ * messages the pump yields through an event at the lowest priority (the
+ * committer's) so a flood cannot starve commits.  ev_tick (every second)
+ * expires idle sessions.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#include "aggregate.h"
+#include "downlink.h"
+#include "log.h"
+
+/* Set by value when the header hides it behind ZMQ_BUILD_DRAFT_API; the
+ * library implements it (measured on libzmq 4.3.4). */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
+#define DL_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define DL_ZAP_DOMAIN   "cdht"
+/* version, request id, domain, address, identity, mechanism, key */
+#define DL_ZAP_FRAMES      7
+#define DL_RID_MAX         255
+#define DL_PUMP_MAX        256
+#define DL_ALIVE_MS        3500 /* children PING every second */
+#define DL_SESSION_IDLE_MS 60000
+#define DL_TICK_MS         1000
+#define DL_HB_IVL_MS       1000
+#define DL_HB_TIMEOUT_MS   3000
+#define DL_HANDSHAKE_MS    5000
+
+struct dl_session {
+	unsigned char rid[DL_RID_MAX];
+	size_t rid_len;
+	int child; /* index into conf->children */
+	int64_t seen_ms;
+};
+
+/* A reply deferred until the commit; d is NULLed if the downlink dies. */
+struct dl_pending {
+	struct downlink *d;
+	struct dl_pending *next;
+	int type; /* WIRE_WELCOME or WIRE_ACK */
+	int child;
+	unsigned char rid[DL_RID_MAX];
+	size_t rid_len;
+	char *buf; /* the encoded WELCOME */
+	size_t len;
+	size_t nwant;
+	uint64_t seq; /* ACK */
+	uint32_t refused;
+};
+
+struct dl_ratelimit {
+	int64_t start;
+	unsigned n, suppressed;
+};
+
+struct downlink {
+	struct event_base *base;
+	const struct conf *c;
+	struct store *st;
+	struct committer *cm;
+	struct uplink *up;
+	void *router;
+	void *zap;
+	struct event *ev_router, *ev_router_resume;
+	struct event *ev_zap;
+	struct event *ev_tick;
+	int pumping;
+
+	struct dl_session *sess;
+	size_t nsess, capsess;
+	int64_t *seen_wall; /* per conf child: unix time, 0 = never */
+	int64_t *seen_ms;   /* per conf child: monotonic ms */
+
+	struct dl_pending *pending;
+	struct dl_ratelimit rl_msg, rl_zap;
+};
+
+static int64_t
+dl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* At most 10 warnings per minute per limiter, then a count. */
+static int
+dl_warn_ok(struct dl_ratelimit *rl)
+{
+	int64_t now = dl_now_ms();
+
+	if (now - rl->start >= 60000) {
+		if (rl->suppressed > 0)
+			log_warnx("downlink: %u similar warnings suppressed",
+			    rl->suppressed);
+		rl->start = now;
+		rl->n = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->n < 10) {
+		rl->n++;
+		return 1;
+	}
+	rl->suppressed++;
+	return 0;
+}
+
+static const char *
+dl_child_id(const struct downlink *d, int child)
+{
+	return d->c->children[child].id;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Sessions. */
+
+static struct dl_session *
+dl_session_find(struct downlink *d, const void *rid, size_t rid_len)
+{
+	for (size_t i = 0; i < d->nsess; i++)
+		if (d->sess[i].rid_len == rid_len &&
+		    memcmp(d->sess[i].rid, rid, rid_len) == 0)
+			return &d->sess[i];
+	return NULL;
+}
+
+static void
+dl_session_del(struct downlink *d, size_t i)
+{
+	d->sess[i] = d->sess[--d->nsess];
+}
+
+/* rid now speaks for child (after a committed HELLO); older sessions of
+ * the same child end. */
+static void
+dl_session_set(struct downlink *d, const void *rid, size_t rid_len, int child)
+{
+	struct dl_session *s;
+
+	for (size_t i = 0; i < d->nsess;)
+		if (d->sess[i].child == child &&
+		    (d->sess[i].rid_len != rid_len ||
+		        memcmp(d->sess[i].rid, rid, rid_len) != 0))
+			dl_session_del(d, i);
+		else
+			i++;
+	if ((s = dl_session_find(d, rid, rid_len)) == NULL) {
+		if (d->nsess == d->capsess) {
+			size_t cap = d->capsess ? 2 * d->capsess : 16;
+			s = realloc(d->sess, cap * sizeof(*s));
+			if (s == NULL) {
+				log_warnx("downlink: out of memory");
+				return; /* the child gets RESYNC, tries again */
+			}
+			d->sess = s;
+			d->capsess = cap;
+		}
+		s = &d->sess[d->nsess++];
+		memcpy(s->rid, rid, rid_len);
+		s->rid_len = rid_len;
+	}
+	s->child = child;
+	s->seen_ms = dl_now_ms();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Sending. */
+
+static void
+dl_pump_soon(struct downlink *d)
+{
+	event_active(d->ev_router, EV_READ, 0);
+}
+
+/* Send buf to routing id rid without blocking. */
+static void
+dl_send_raw(struct downlink *d, const void *rid, size_t rid_len, int child,
+    const void *buf, size_t len)
+{
+	int err;
+
+	if (zmq_send(d->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+		err = zmq_errno();
+		if (err == EHOSTUNREACH)
+			log_debug("downlink: child %s disconnected before "
+			          "its reply",
+			    dl_child_id(d, child));
+		else if (dl_warn_ok(&d->rl_msg))
+			log_warnx("downlink: send to child %s: %s",
+			    dl_child_id(d, child), zmq_strerror(err));
+	} else if (zmq_send(d->router, buf, len, ZMQ_DONTWAIT) < 0 &&
+	           dl_warn_ok(&d->rl_msg))
+		log_warnx("downlink: send to child %s: %s",
+		    dl_child_id(d, child), zmq_strerror(zmq_errno()));
+	dl_pump_soon(d);
+}
+
+static void
+dl_send(struct downlink *d, const void *rid, size_t rid_len, int child,
+    const struct wire_msg *m)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if ((rc = wire_encode(m, &buf, &len)) != WIRE_OK) {
+		log_warnx("downlink: cannot encode a reply of type %d: %s",
+		    m->type, wire_strerror(rc));
+		return;
+	}
+	dl_send_raw(d, rid, rid_len, child, buf, len);
+	free(buf);
+}
+
+static void
+dl_send_type(
+    struct downlink *d, const void *rid, size_t rid_len, int child, int type)
+{
+	struct wire_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	dl_send(d, rid, rid_len, child, &m);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Replies after the commit. */
+
+static struct dl_pending *
+dl_pending_new(
+    struct downlink *d, int type, int child, const void *rid, size_t rid_len)
+{
+	struct dl_pending *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		log_warnx("downlink: out of memory");
+		return NULL;
+	}
+	p->d = d;
+	p->type = type;
+	p->child = child;
+	memcpy(p->rid, rid, rid_len);
+	p->rid_len = rid_len;
+	p->next = d->pending;
+	d->pending = p;
+	return p;
+}
+
+static void
+dl_pending_free(struct dl_pending *p)
+{
+	struct dl_pending **pp;
+
+	if (p->d != NULL)
+		for (pp = &p->d->pending; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == p) {
+				*pp = p->next;
+				break;
+			}
+	free(p->buf);
+	free(p);
+}
+
+static void
+dl_commit_cb(void *arg, int status)
+{
+	struct dl_pending *p = arg;
+	struct downlink *d = p->d;
+	struct wire_msg ack;
+
+	if (d == NULL)
+		goto out;
+	if (status != STORE_OK) {
+		/* no reply: the child times out and sends again */
+		if (dl_warn_ok(&d->rl_msg))
+			log_warnx("downlink: %s of child %s not committed: "
+			          "%s",
+			    p->type == WIRE_WELCOME ? "HELLO" : "batch",
+			    dl_child_id(d, p->child), store_strerror(status));
+		goto out;
+	}
+	if (p->type == WIRE_WELCOME) {
+		dl_session_set(d, p->rid, p->rid_len, p->child);
+		log_info("downlink: child %s said HELLO; %zu entries wanted",
+		    dl_child_id(d, p->child), p->nwant);
+		dl_send_raw(d, p->rid, p->rid_len, p->child, p->buf, p->len);
+	} else {
+		memset(&ack, 0, sizeof(ack));
+		ack.type = WIRE_ACK;
+		ack.seq = p->seq;
+		ack.refused = p->refused;
+		dl_send(d, p->rid, p->rid_len, p->child, &ack);
+		uplink_kick(d->up);
+	}
+out:
+	dl_pending_free(p);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Receiving. */
+
+static void
+dl_on_hello(struct downlink *d, const void *rid, size_t rid_len, int child,
+    const struct wire_msg *m)
+{
+	struct store_txn *t;
+	struct dl_pending *p;
+	struct wire_msg w;
+	int rc;
+
+	if (strcmp(m->id, dl_child_id(d, child)) != 0) {
+		if (dl_warn_ok(&d->rl_msg))
+			log_warnx("downlink: the key of child %s sent HELLO "
+			          "as \"%s\": dropped (check its [node] id)",
+			    dl_child_id(d, child), m->id);
+		return;
+	}
+	if ((t = committer_txn(d->cm)) == NULL)
+		return; /* logged; the child sends HELLO again */
+	memset(&w, 0, sizeof(w));
+	rc = aggregate_hello(
+	    t, d->c, dl_child_id(d, child), m->keys, m->nkeys, &w);
+	if (rc != STORE_OK) {
+		/* a store error fails the whole turn; the child retries */
+		log_warnx("downlink: HELLO of child %s: %s",
+		    dl_child_id(d, child), store_strerror(rc));
+		wire_msg_free(&w);
+		return;
+	}
+	w.type = WIRE_WELCOME;
+	if ((p = dl_pending_new(d, WIRE_WELCOME, child, rid, rid_len)) ==
+	    NULL) {
+		wire_msg_free(&w);
+		return;
+	}
+	p->nwant = w.nkeys;
+	rc = wire_encode(&w, &p->buf, &p->len);
+	wire_msg_free(&w);
+	if (rc != WIRE_OK) {
+		log_warnx("downlink: cannot encode WELCOME for child %s: %s",
+		    dl_child_id(d, child), wire_strerror(rc));
+		dl_pending_free(p);
+		return;
+	}
+	if (committer_defer(d->cm, dl_commit_cb, p) != 0) {
+		log_warnx("downlink: out of memory");
+		dl_pending_free(p);
+	}
+}
+
+static void
+dl_on_reports(struct downlink *d, const void *rid, size_t rid_len, int child,
+    const struct wire_msg *m)
+{
+	const char *via = dl_child_id(d, child);
+	struct store_txn *t;
+	struct dl_pending *p;
+	int64_t now = (int64_t)time(NULL);
+	uint32_t refused = 0;
+
+	if ((t = committer_txn(d->cm)) == NULL)
+		return; /* no ACK: the child sends the batch again */
+	for (size_t i = 0; i < m->nreports && store_txn_err(t) == STORE_OK; i++)
+		if (aggregate_apply(t, d->c, via, &m->reports[i], now) ==
+		    AGG_REFUSED)
+			refused++;
+	for (size_t i = 0; i < m->nkeys && store_txn_err(t) == STORE_OK; i++)
+		aggregate_remove(
+		    t, d->c, via, m->keys[i].origin, m->keys[i].year);
+	log_debug("downlink: batch %" PRIu64 " of child %s: %zu reports "
+	          "(%" PRIu32 " refused), %zu removals",
+	    m->seq, via, m->nreports, refused, m->nkeys);
+	if ((p = dl_pending_new(d, WIRE_ACK, child, rid, rid_len)) == NULL)
+		return;
+	p->seq = m->seq;
+	p->refused = refused;
+	if (committer_defer(d->cm, dl_commit_cb, p) != 0) {
+		log_warnx("downlink: out of memory");
+		dl_pending_free(p);
+	}
+}
+
+static void
+dl_handle(struct downlink *d, const void *rid, size_t rid_len, int child,
+    const void *buf, size_t len)
+{
+	struct dl_session *s;
+	struct wire_msg m;
+	int rc;
+
+	if ((rc = wire_decode(buf, len, &m)) != WIRE_OK) {
+		if (dl_warn_ok(&d->rl_msg))
+			log_warnx("downlink: dropped a %zu-byte message from "
+			          "child %s: %s",
+			    len, dl_child_id(d, child), wire_strerror(rc));
+		return;
+	}
+	s = dl_session_find(d, rid, rid_len);
+	if (s != NULL && s->child != child)
+		s = NULL; /* cannot happen: a connection has one key */
+	if (s != NULL)
+		s->seen_ms = dl_now_ms();
+	switch (m.type) {
+	case WIRE_HELLO:
+		dl_on_hello(d, rid, rid_len, child, &m);
+		break;
+	case WIRE_REPORTS:
+	case WIRE_PING:
+		if (s == NULL) {
+			log_debug("downlink: %s from child %s without a "
+			          "session: RESYNC",
+			    m.type == WIRE_PING ? "PING" : "REPORTS",
+			    dl_child_id(d, child));
+			dl_send_type(d, rid, rid_len, child, WIRE_RESYNC);
+		} else if (m.type == WIRE_PING)
+			dl_send_type(d, rid, rid_len, child, WIRE_PONG);
+		else
+			dl_on_reports(d, rid, rid_len, child, &m);
+		break;
+	default:
+		if (dl_warn_ok(&d->rl_msg))
+			log_warnx("downlink: child %s sent a message of type "
+			          "%d, which only parents send: dropped",
+			    dl_child_id(d, child), m.type);
+		break;
+	}
+	wire_msg_free(&m);
+}
+
+/* Receive the rest of a multi-frame message and drop it. */
+static void
+dl_drain(void *sock)
+{
+	zmq_msg_t f;
+	int more = 1;
+
+	while (more) {
+		zmq_msg_init(&f);
+		if (zmq_msg_recv(&f, sock, 0) < 0)
+			more = 0;
+		else
+			more = zmq_msg_more(&f);
+		zmq_msg_close(&f);
+	}
+}
+
+static void
+dl_router_pump(struct downlink *d)
+{
+	int events, n;
+	size_t sz;
+
+	if (d->pumping)
+		return;
+	d->pumping = 1;
+	for (n = 0;; n++) {
+		zmq_msg_t rid, body;
+		const char *uid;
+		int child, more;
+
+		sz = sizeof(events);
+		if (zmq_getsockopt(d->router, ZMQ_EVENTS, &events, &sz) != 0) {
+			if (dl_warn_ok(&d->rl_msg))
+				log_warnx("downlink: ZMQ_EVENTS: %s",
+				    zmq_strerror(zmq_errno()));
+			break;
+		}
+		if (!(events & ZMQ_POLLIN))
+			break;
+		if (n >= DL_PUMP_MAX) {
+			event_active(d->ev_router_resume, 0, 0); /* yield */
+			break;
+		}
+		zmq_msg_init(&rid);
+		if (zmq_msg_recv(&rid, d->router, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&rid);
+			if (zmq_errno() == EAGAIN || zmq_errno() == EINTR)
+				continue;
+			if (dl_warn_ok(&d->rl_msg))
+				log_warnx("downlink: recv: %s",
+				    zmq_strerror(zmq_errno()));
+			break;
+		}
+		if (!zmq_msg_more(&rid)) { /* an empty message: nothing */
+			zmq_msg_close(&rid);
+			continue;
+		}
+		zmq_msg_init(&body);
+		if (zmq_msg_recv(&body, d->router, 0) < 0) {
+			zmq_msg_close(&body);
+			zmq_msg_close(&rid);
+			continue;
+		}
+		more = zmq_msg_more(&body);
+		uid = zmq_msg_gets(&body, "User-Id");
+		child = uid != NULL ? conf_child_by_id(d->c, uid) : -1;
+		if (child < 0) {
+			/* ZAP admitted only listed keys: a child removed
+			 * from the conf without a restart cannot happen */
+			if (dl_warn_ok(&d->rl_msg))
+				log_warnx("downlink: message without a known "
+				          "User-Id dropped");
+		} else {
+			d->seen_wall[child] = (int64_t)time(NULL);
+			d->seen_ms[child] = dl_now_ms();
+			if (more) {
+				if (dl_warn_ok(&d->rl_msg))
+					log_warnx("downlink: child %s sent a "
+					          "multi-frame message: "
+					          "dropped",
+					    dl_child_id(d, child));
+			} else if (zmq_msg_size(&rid) <= DL_RID_MAX)
+				dl_handle(d, zmq_msg_data(&rid),
+				    zmq_msg_size(&rid), child,
+				    zmq_msg_data(&body), zmq_msg_size(&body));
+		}
+		if (more)
+			dl_drain(d->router);
+		zmq_msg_close(&body);
+		zmq_msg_close(&rid);
+	}
+	d->pumping = 0;
+}
+
+static void
+dl_router_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dl_router_pump(arg);
+}
+
+/* ---------------------------------------------------------------------- */
+/* ZAP (RFC 27): one request in, one reply out, in the loop. */
+
+static int
+dl_frame_is(zmq_msg_t *f, const char *s)
+{
+	return zmq_msg_size(f) == strlen(s) &&
+	       memcmp(zmq_msg_data(f), s, strlen(s)) == 0;
+}
+
+/* A printable copy of a frame for the log. */
+static void
+dl_frame_str(zmq_msg_t *f, char *out, size_t outsz)
+{
+	const unsigned char *p = zmq_msg_data(f);
+	size_t n = zmq_msg_size(f), j = 0;
+
+	for (size_t i = 0; i < n && j + 1 < outsz; i++)
+		out[j++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	out[j] = '\0';
+}
+
+static void
+dl_zap_reply(struct downlink *d, zmq_msg_t *f, size_t nf)
+{
+	const char *status = "400", *text = "unknown key", *user = "";
+	char z85[41], addr[64];
+	int child;
+
+	if (nf != DL_ZAP_FRAMES || !dl_frame_is(&f[0], "1.0")) {
+		status = "500";
+		text = "malformed ZAP request";
+		if (dl_warn_ok(&d->rl_zap))
+			log_warnx("downlink: malformed ZAP request (%zu "
+			          "frames)",
+			    nf);
+	} else if (!dl_frame_is(&f[2], DL_ZAP_DOMAIN) ||
+	           !dl_frame_is(&f[5], "CURVE") || zmq_msg_size(&f[6]) != 32) {
+		text = "CURVE in domain " DL_ZAP_DOMAIN " only";
+		if (dl_warn_ok(&d->rl_zap))
+			log_warnx("downlink: refused a non-CURVE or foreign "
+			          "domain ZAP request");
+	} else {
+		dl_frame_str(&f[3], addr, sizeof(addr));
+		if (zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32) == NULL)
+			z85[0] = '\0';
+		child = conf_child_by_key(d->c, z85);
+		if (child >= 0) {
+			status = "200";
+			text = "OK";
+			user = dl_child_id(d, child);
+			log_debug(
+			    "downlink: admitted child %s from %s", user, addr);
+		} else if (dl_warn_ok(&d->rl_zap))
+			log_warnx("downlink: refused unknown CURVE key %s from "
+			          "%s",
+			    z85, addr);
+	}
+	/* version, request id, status code, status text, user id, metadata */
+	zmq_send(d->zap, "1.0", 3, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	if (nf >= 2)
+		zmq_send(d->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]),
+		    ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	else
+		zmq_send(d->zap, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(d->zap, status, 3, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(d->zap, text, strlen(text), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(d->zap, user, strlen(user), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(d->zap, "", 0, ZMQ_DONTWAIT);
+}
+
+static void
+dl_zap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct downlink *d = arg;
+	int events;
+	size_t sz;
+
+	(void)fd;
+	(void)what;
+	for (;;) {
+		zmq_msg_t f[DL_ZAP_FRAMES + 1];
+		size_t nf = 0;
+		int more = 1;
+
+		sz = sizeof(events);
+		if (zmq_getsockopt(d->zap, ZMQ_EVENTS, &events, &sz) != 0 ||
+		    !(events & ZMQ_POLLIN))
+			break;
+		while (more) {
+			zmq_msg_t *dst =
+			    &f[nf < DL_ZAP_FRAMES ? nf : DL_ZAP_FRAMES];
+			zmq_msg_init(dst);
+			if (zmq_msg_recv(
+			        dst, d->zap, nf == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+				zmq_msg_close(dst);
+				break;
+			}
+			more = zmq_msg_more(dst);
+			if (nf >= DL_ZAP_FRAMES)
+				zmq_msg_close(dst); /* extra: counted only */
+			nf++;
+		}
+		if (nf == 0)
+			break; /* EAGAIN: nothing after all */
+		dl_zap_reply(d, f, nf);
+		for (size_t i = 0; i < nf && i < DL_ZAP_FRAMES; i++)
+			zmq_msg_close(&f[i]);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Timer and life cycle. */
+
+static void
+dl_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct downlink *d = arg;
+	int64_t now = dl_now_ms();
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < d->nsess;)
+		if (now - d->sess[i].seen_ms > DL_SESSION_IDLE_MS) {
+			log_debug("downlink: session of child %s expired",
+			    dl_child_id(d, d->sess[i].child));
+			dl_session_del(d, i);
+		} else
+			i++;
+}
+
+static int
+dl_setopt_int(void *sock, int opt, int v, const char *name)
+{
+	if (zmq_setsockopt(sock, opt, &v, sizeof(v)) != 0) {
+		log_warnx("downlink: setsockopt %s: %s", name,
+		    zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	return 0;
+}
+
+static struct event *
+dl_fd_event(struct downlink *d, void *sock, event_callback_fn cb)
+{
+	struct event *ev;
+	int fd;
+	size_t sz = sizeof(fd);
+
+	if (zmq_getsockopt(sock, ZMQ_FD, &fd, &sz) != 0) {
+		log_warnx("downlink: ZMQ_FD: %s", zmq_strerror(zmq_errno()));
+		return NULL;
+	}
+	if ((ev = event_new(d->base, fd, EV_READ | EV_PERSIST, cb, d)) == NULL)
+		return NULL;
+	if (event_add(ev, NULL) != 0) {
+		event_free(ev);
+		return NULL;
+	}
+	event_active(ev, EV_READ, 0); /* an edge may predate the event */
+	return ev;
+}
+
+static int
+dl_setup_sockets(struct downlink *d, void *zctx)
+{
+	char secret[41], public[41];
+	unsigned char sk[32];
+	int64_t maxmsg = WIRE_MAX_MSG;
+	int rc = -1;
+
+	if (uplink_load_key(d->c->downlink_secret_path, secret, public) != 0)
+		return -1;
+	zmq_z85_decode(sk, secret);
+	explicit_bzero(secret, sizeof(secret));
+
+	/* The ZAP handler first: without one, libzmq 4.3.4 admits any key. */
+	if ((d->zap = zmq_socket(zctx, ZMQ_REP)) == NULL ||
+	    dl_setopt_int(d->zap, ZMQ_LINGER, 0, "ZMQ_LINGER") ||
+	    zmq_bind(d->zap, DL_ZAP_ENDPOINT) != 0) {
+		log_warnx("downlink: ZAP handler on %s: %s", DL_ZAP_ENDPOINT,
+		    zmq_strerror(zmq_errno()));
+		goto out;
+	}
+	if ((d->router = zmq_socket(zctx, ZMQ_ROUTER)) == NULL) {
+		log_warnx("downlink: socket: %s", zmq_strerror(zmq_errno()));
+		goto out;
+	}
+	if (dl_setopt_int(d->router, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER") ||
+	    zmq_setsockopt(d->router, ZMQ_CURVE_SECRETKEY, sk, 32) != 0 ||
+	    zmq_setsockopt(d->router, ZMQ_ZAP_DOMAIN, DL_ZAP_DOMAIN,
+	        strlen(DL_ZAP_DOMAIN)) != 0 ||
+	    zmq_setsockopt(
+	        d->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0) {
+		log_warnx("downlink: CURVE / ZAP options: %s",
+		    zmq_strerror(zmq_errno()));
+		goto out;
+	}
+	if (dl_setopt_int(
+	        d->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1, "ZMQ_ZAP_ENFORCE_DOMAIN"))
+		log_warnx("downlink: continuing: the ZAP handler is bound");
+	if (dl_setopt_int(
+	        d->router, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY") ||
+	    dl_setopt_int(d->router, ZMQ_LINGER, 0, "ZMQ_LINGER") ||
+	    dl_setopt_int(d->router, ZMQ_HEARTBEAT_IVL, DL_HB_IVL_MS,
+	        "ZMQ_HEARTBEAT_IVL") ||
+	    dl_setopt_int(d->router, ZMQ_HEARTBEAT_TIMEOUT, DL_HB_TIMEOUT_MS,
+	        "ZMQ_HEARTBEAT_TIMEOUT") ||
+	    dl_setopt_int(d->router, ZMQ_HEARTBEAT_TTL, DL_HB_TIMEOUT_MS,
+	        "ZMQ_HEARTBEAT_TTL") ||
+	    dl_setopt_int(d->router, ZMQ_HANDSHAKE_IVL, DL_HANDSHAKE_MS,
+	        "ZMQ_HANDSHAKE_IVL") ||
+	    (strchr(d->c->downlink_listen, '[') != NULL &&
+	        dl_setopt_int(d->router, ZMQ_IPV6, 1, "ZMQ_IPV6")))
+		goto out;
+	if (zmq_bind(d->router, d->c->downlink_listen) != 0) {
+		log_warnx("downlink: bind %s: %s", d->c->downlink_listen,
+		    zmq_strerror(zmq_errno()));
+		goto out;
+	}
+	log_info("downlink: listening on %s for %zu children, public key %s",
+	    d->c->downlink_listen, d->c->nchildren, public);
+	rc = 0;
+out:
+	explicit_bzero(sk, sizeof(sk));
+	return rc;
+}
+
+struct downlink *
+downlink_new(struct event_base *base, void *zctx, const struct conf *c,
+    struct store *st, struct committer *cm, struct uplink *up)
+{
+	struct downlink *d;
+	struct timeval tick = {DL_TICK_MS / 1000, (DL_TICK_MS % 1000) * 1000};
+	size_t n = c->nchildren ? c->nchildren : 1;
+
+	if (c->downlink_listen[0] == '\0') {
+		log_debug("downlink: no listen address configured");
+		return NULL;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (d->seen_wall = calloc(n, sizeof(*d->seen_wall))) == NULL ||
+	    (d->seen_ms = calloc(n, sizeof(*d->seen_ms))) == NULL) {
+		log_warnx("downlink: out of memory");
+		downlink_free(&d);
+		return NULL;
+	}
+	d->base = base;
+	d->c = c;
+	d->st = st;
+	d->cm = cm;
+	d->up = up;
+	if (dl_setup_sockets(d, zctx) != 0)
+		goto fail;
+	if ((d->ev_zap = dl_fd_event(d, d->zap, dl_zap_cb)) == NULL ||
+	    (d->ev_router = dl_fd_event(d, d->router, dl_router_cb)) == NULL ||
+	    (d->ev_router_resume = event_new(base, -1, 0, dl_router_cb, d)) ==
+	        NULL ||
+	    (d->ev_tick = event_new(base, -1, EV_PERSIST, dl_tick_cb, d)) ==
+	        NULL ||
+	    event_add(d->ev_tick, &tick) != 0) {
+		log_warnx("downlink: cannot set up events");
+		goto fail;
+	}
+	if (event_base_get_npriorities(base) > 1)
+		event_priority_set(
+		    d->ev_router_resume, event_base_get_npriorities(base) - 1);
+	return d;
+fail:
+	downlink_free(&d);
+	return NULL;
+}
+
+void
+downlink_free(struct downlink **dp)
+{
+	struct downlink *d;
+	struct dl_pending *p;
+
+	if (dp == NULL || (d = *dp) == NULL)
+		return;
+	for (p = d->pending; p != NULL; p = p->next)
+		p->d = NULL;
+	if (d->ev_router != NULL)
+		event_free(d->ev_router);
+	if (d->ev_router_resume != NULL)
+		event_free(d->ev_router_resume);
+	if (d->ev_zap != NULL)
+		event_free(d->ev_zap);
+	if (d->ev_tick != NULL)
+		event_free(d->ev_tick);
+	if (d->router != NULL)
+		zmq_close(d->router);
+	if (d->zap != NULL)
+		zmq_close(d->zap);
+	free(d->sess);
+	free(d->seen_wall);
+	free(d->seen_ms);
+	free(d);
+	*dp = NULL;
+}
+
+void
+downlink_child_state(const struct downlink *d, const char *child_id,
+    int *connected, int64_t *last_seen)
+{
+	int i;
+
+	*connected = 0;
+	*last_seen = 0;
+	if (d == NULL || child_id == NULL ||
+	    (i = conf_child_by_id(d->c, child_id)) < 0)
+		return;
+	*last_seen = d->seen_wall[i];
+	*connected =
+	    d->seen_ms[i] != 0 && dl_now_ms() - d->seen_ms[i] <= DL_ALIVE_MS;
+}

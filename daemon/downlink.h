@@ -1,0 +1,44 @@
+/*
+ * downlink.h: the children's side of the links (a ZeroMQ ROUTER, CURVE
+ * server) and its ZAP handler: only keys listed in the children file get
+ * in, and the key, never the message, names the child.  See downlink.c and
+ * proto/PROTOCOL.md.
+ */
+#ifndef CDHT_DOWNLINK_H
+#define CDHT_DOWNLINK_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "commit.h"
+#include "conf.h"
+#include "store.h"
+#include "uplink.h"
+
+struct downlink;
+
+/*
+ * Bind the ZAP handler (inproc://zeromq.zap.01, so one downlink per zctx)
+ * and then the ROUTER on conf->downlink_listen.  c, st, cm and up (NULL at
+ * the root) are borrowed and must outlive the downlink.  Returns the
+ * caller-owned downlink (free with downlink_free), or NULL (logged) when c
+ * has no downlink or set-up failed.
+ */
+struct downlink *downlink_new(struct event_base *base, void *zctx,
+    const struct conf *c, struct store *st, struct committer *cm,
+    struct uplink *up);
+
+/* Close the sockets, cancel timers, free *d and set it to NULL;
+ * NULL-tolerant.  Deferred committer callbacks stay safe to run after. */
+void downlink_free(struct downlink **d);
+
+/*
+ * Per direct child: connected = a message from it within the heartbeat
+ * timeout; last_seen = unix time of its last message or 0.  Unknown ids and
+ * a NULL d give 0 and 0.
+ */
+void downlink_child_state(const struct downlink *d, const char *child_id,
+    int *connected, int64_t *last_seen);
+
+#endif

@@ -1,0 +1,305 @@
+/* input.c: validating assessments (JSON, CSV rows) and denominators. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "input.h"
+
+const char *const input_population_fields[RECORDS_NPOP] = {"adults", "staff",
+    "families_total", "families_recognized", "clans_total", "clans_recognized",
+    "communities_total", "communities_recognized", "units_total",
+    "units_recognized", "members_total", "members_trained"};
+
+static const char *const assessment_fields[] = {"year", "person_id", "name",
+    "birth_year", "group", "population", "scores", "digital"};
+#define NFIELDS (sizeof(assessment_fields) / sizeof(assessment_fields[0]))
+
+int
+input_fail(struct input_err *e, const char *code, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+no_controls(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+input_valid_pid(const char *s, size_t n)
+{
+	return n >= 1 && n <= RULES_PID_MAX && no_controls(s, n);
+}
+
+/* A required integer in [lo, hi]; JSON reals and booleans are rejected. */
+static int
+get_int(const json_t *obj, const char *key, int required, long lo, long hi,
+    long *out, struct input_err *e)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL || (!required && json_is_null(v))) {
+		if (required)
+			return input_fail(
+			    e, "missing_field", key, "%s is required", key);
+		return 1;
+	}
+	if (!json_is_integer(v))
+		return input_fail(
+		    e, "invalid_field", key, "%s must be an integer", key);
+	if (json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return input_fail(e, "invalid_field", key,
+		    "%s must be %ld..%ld", key, lo, hi);
+	*out = (long)json_integer_value(v);
+	return 0;
+}
+
+/* A required string that must be one of names[0..n). */
+static int
+get_enum(const json_t *obj, const char *key, const char *const *names, int n,
+    uint8_t *out, struct input_err *e)
+{
+	json_t *v = json_object_get(obj, key);
+	char list[128] = "";
+	int i;
+
+	if (v == NULL)
+		return input_fail(
+		    e, "missing_field", key, "%s is required", key);
+	if (json_is_string(v) &&
+	    (i = rules_lookup(names, n, json_string_value(v))) >= 0) {
+		*out = (uint8_t)i;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		strcat(list, names[i]);
+		strcat(list, i + 1 < n ? ", " : "");
+	}
+	return input_fail(
+	    e, "invalid_field", key, "%s must be one of: %s", key, list);
+}
+
+int
+input_assessment(
+    const json_t *obj, int level, struct assessment *a, struct input_err *e)
+{
+	const char *key;
+	json_t *v;
+	long n;
+
+	memset(a, 0, sizeof(*a));
+	if (!json_is_object(obj))
+		return input_fail(e, "bad_request", NULL,
+		    "an assessment must be a JSON object");
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		size_t i;
+		for (i = 0; i < NFIELDS; i++)
+			if (strcmp(key, assessment_fields[i]) == 0)
+				break;
+		if (i == NFIELDS)
+			return input_fail(e, "unknown_field", key,
+			    "unknown field \"%.64s\"", key);
+	}
+	if (get_int(obj, "year", 1, RULES_YEAR_MIN, RULES_YEAR_MAX, &n, e) != 0)
+		return -1;
+	a->year = (uint16_t)n;
+	v = json_object_get(obj, "person_id");
+	if (v == NULL)
+		return input_fail(
+		    e, "missing_field", "person_id", "person_id is required");
+	if (!json_is_string(v) ||
+	    !input_valid_pid(json_string_value(v), json_string_length(v)))
+		return input_fail(e, "invalid_field", "person_id",
+		    "person_id must be a string of 1..64 bytes without "
+		    "control characters");
+	a->pid_len = (uint8_t)json_string_length(v);
+	memcpy(a->person_id, json_string_value(v), a->pid_len);
+	v = json_object_get(obj, "name");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) ||
+		    json_string_length(v) > RULES_NAME_MAX ||
+		    !no_controls(json_string_value(v), json_string_length(v)))
+			return input_fail(e, "invalid_field", "name",
+			    "name must be a string of at most %d bytes "
+			    "without control characters",
+			    RULES_NAME_MAX);
+		memcpy(a->name, json_string_value(v), json_string_length(v));
+	}
+	switch (get_int(obj, "birth_year", 0, 1900, a->year, &n, e)) {
+	case -1:
+		return -1;
+	case 0:
+		a->birth_year = (int16_t)n;
+	}
+	if (get_enum(
+	        obj, "group", rules_group_names, GROUP_COUNT, &a->group, e) ||
+	    get_enum(obj, "population", rules_population_names, 2,
+	        &a->population, e) ||
+	    get_enum(obj, "digital", rules_digital_names, 3, &a->digital, e))
+		return -1;
+	if (a->population == POP_ADULT && level != LEVEL_COMMUNE)
+		return input_fail(e, "invalid_field", "population",
+		    "population \"adult\" is only accepted at commune level "
+		    "(this node is a %s)",
+		    rules_level_names[level]);
+	v = json_object_get(obj, "scores");
+	if (v == NULL)
+		return input_fail(
+		    e, "missing_field", "scores", "scores is required");
+	if (!json_is_array(v) || json_array_size(v) != RULES_NSCORES)
+		return input_fail(e, "invalid_field", "scores",
+		    "scores must be an array of exactly %d integers",
+		    RULES_NSCORES);
+	for (int i = 0; i < RULES_NSCORES; i++) {
+		json_t *s = json_array_get(v, (size_t)i);
+		char f[16];
+
+		snprintf(f, sizeof(f), "scores[%d]", i);
+		if (!json_is_integer(s) || json_integer_value(s) < 1 ||
+		    json_integer_value(s) > 10)
+			return input_fail(e, "invalid_field", f,
+			    "%s must be an integer 1..10", f);
+		a->scores[i] = (uint8_t)json_integer_value(s);
+	}
+	return 0;
+}
+
+static const char *const csv_columns[] = {"year", "person_id", "name",
+    "birth_year", "group", "population", "s1", "s2", "s3", "s4", "s5", "s6",
+    "s7", "s8", "s9", "s10", "digital"};
+#define NCSV (sizeof(csv_columns) / sizeof(csv_columns[0]))
+
+int
+input_csv_header(char *const *hdr, size_t n, struct input_err *e)
+{
+	int seen[NCSV] = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		size_t c;
+		for (c = 0; c < NCSV; c++)
+			if (strcmp(hdr[i], csv_columns[c]) == 0)
+				break;
+		if (c == NCSV)
+			return input_fail(e, "unknown_field", hdr[i],
+			    "unknown column \"%.64s\"", hdr[i]);
+		if (seen[c]++)
+			return input_fail(e, "bad_request", hdr[i],
+			    "column \"%s\" appears twice", hdr[i]);
+	}
+	for (size_t c = 0; c < NCSV; c++)
+		if (!seen[c] && strcmp(csv_columns[c], "name") != 0 &&
+		    strcmp(csv_columns[c], "birth_year") != 0)
+			return input_fail(e, "missing_field", csv_columns[c],
+			    "column \"%s\" is required", csv_columns[c]);
+	return 0;
+}
+
+/* Parse a decimal integer cell; 0 or -1 with e. */
+static int
+cell_int(const char *s, const char *col, json_int_t *out, struct input_err *e)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno)
+		return input_fail(e, "invalid_field", col,
+		    "%s must be an integer, not \"%.32s\"", col, s);
+	*out = v;
+	return 0;
+}
+
+json_t *
+input_csv_row(
+    char *const *hdr, char *const *cells, size_t n, struct input_err *e)
+{
+	json_t *obj = json_object(), *scores = json_array();
+
+	if (obj == NULL || scores == NULL)
+		goto oom;
+	for (int i = 0; i < RULES_NSCORES; i++)
+		json_array_append_new(scores, json_integer(0));
+	json_object_set_new(obj, "scores", scores);
+	for (size_t i = 0; i < n; i++) {
+		const char *col = hdr[i], *val = cells[i];
+		json_int_t iv;
+
+		if (col[0] == 's' && col[1] >= '1' && col[1] <= '9') {
+			if (cell_int(val, col, &iv, e))
+				goto fail;
+			json_array_set_new(scores, (size_t)atoi(col + 1) - 1,
+			    json_integer(iv));
+		} else if (strcmp(col, "year") == 0 ||
+		           strcmp(col, "birth_year") == 0) {
+			if (val[0] == '\0' && col[0] == 'b')
+				continue;
+			if (cell_int(val, col, &iv, e))
+				goto fail;
+			json_object_set_new(obj, col, json_integer(iv));
+		} else {
+			if (val[0] == '\0' && strcmp(col, "name") == 0)
+				continue;
+			json_t *s = json_stringn(val, strlen(val));
+			if (s == NULL) {
+				input_fail(e, "invalid_field", col,
+				    "%s is not valid UTF-8", col);
+				goto fail;
+			}
+			json_object_set_new(obj, col, s);
+		}
+	}
+	return obj;
+oom:
+	input_fail(e, "internal", NULL, "out of memory");
+fail:
+	json_decref(obj);
+	return NULL;
+}
+
+int
+input_population(
+    const json_t *obj, int64_t den[RECORDS_NPOP], struct input_err *e)
+{
+	const char *key, *bad;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return input_fail(
+		    e, "bad_request", NULL, "population must be a JSON object");
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		int i =
+		    rules_lookup(input_population_fields, RECORDS_NPOP, key);
+		if (i < 0)
+			return input_fail(e, "unknown_field", key,
+			    "unknown field \"%.64s\"", key);
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 1000000000000LL)
+			return input_fail(e, "invalid_field", key,
+			    "%s must be a non-negative integer", key);
+	}
+	for (int i = 0; i < RECORDS_NPOP; i++) {
+		v = json_object_get(obj, input_population_fields[i]);
+		den[i] = v ? (int64_t)json_integer_value(v) : 0;
+	}
+	if ((bad = rules_check_population(den)) != NULL)
+		return input_fail(e, "invalid_field", bad,
+		    "%s must not exceed its total", bad);
+	return 0;
+}

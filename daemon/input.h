@@ -1,0 +1,47 @@
+/*
+ * input.h: validation of what clients send: an assessment as a JSON object
+ * or a CSV row, and a year's denominators.  Every error names its field.
+ */
+#ifndef CDHT_INPUT_H
+#define CDHT_INPUT_H
+
+#include <jansson.h>
+
+#include "records.h"
+#include "rules.h"
+
+struct input_err {
+	const char *code; /* static: missing_field, invalid_field, ... */
+	char message[256];
+	char field[64]; /* "" when no single field is at fault */
+};
+
+/* Fill e (printf-style message) and return -1. */
+int input_fail(struct input_err *e, const char *code, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Validate obj into *a for a node of the given level; 0 or -1 with e. */
+int input_assessment(
+    const json_t *obj, int level, struct assessment *a, struct input_err *e);
+
+/*
+ * Turn one CSV row (cells under header hdr, n columns) into the JSON object
+ * input_assessment takes.  Returns a new reference, or NULL with e filled.
+ */
+json_t *input_csv_row(
+    char *const *hdr, char *const *cells, size_t n, struct input_err *e);
+
+/* Check a CSV header row: known columns, no duplicates, required present. */
+int input_csv_header(char *const *hdr, size_t n, struct input_err *e);
+
+/* Validate a population object (fields left out are 0). */
+int input_population(
+    const json_t *obj, int64_t den[RECORDS_NPOP], struct input_err *e);
+
+/* Field names of the population object, in counter order. */
+extern const char *const input_population_fields[RECORDS_NPOP];
+
+/* 1 if s[0..n) is a valid person id: 1..64 bytes, no control characters. */
+int input_valid_pid(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * main.c: cdhtd: flags, conf, wiring of store, committer, HTTP API, uplink
+ * and downlink into one libevent loop, signals, systemd readiness.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <zmq.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "aggregate.h"
+#include "auth.h"
+#include "commit.h"
+#include "conf.h"
+#include "downlink.h"
+#include "http_api.h"
+#include "log.h"
+#include "records.h"
+#include "store.h"
+#include "uplink.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: cdhtd [-nv] -c FILE\n"
+	            "  -c FILE  configuration (INI)\n"
+	            "  -n       check the configuration and exit\n"
+	            "  -v       verbose (debug) logging\n"
+	            "Runs in the foreground and logs to stderr.\n");
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	if (sig == SIGHUP) {
+		log_warnx("SIGHUP: reloading is not supported; restart the "
+		          "service to apply a new configuration");
+		return;
+	}
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(base, NULL);
+}
+
+static void
+link_state(void *arg, const char *child, int *connected, int64_t *last_seen)
+{
+	struct downlink *d = arg;
+
+	*connected = 0;
+	*last_seen = 0;
+	if (d != NULL)
+		downlink_child_state(d, child, connected, last_seen);
+}
+
+static void
+kick_cb(void *arg)
+{
+	uplink_kick(arg);
+}
+
+/* Start-up housekeeping in one transaction. */
+static void
+startup_txn(struct store *st, const struct conf *c)
+{
+	struct store_txn *t = store_begin(st, 1);
+	int rc;
+
+	if (t == NULL)
+		fatalx("cannot open a write transaction on %s", c->data_dir);
+	records_ensure_years(t, c->id, (int64_t)time(NULL));
+	aggregate_drop_unconfigured(t, c);
+	if ((rc = store_commit(&t)) != STORE_OK)
+		fatalx("%s: start-up write failed: %s", c->data_dir,
+		    store_strerror(rc));
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	int ch, check = 0, verbose = 0;
+	struct conf conf;
+	struct auth *auth;
+	struct store *st;
+	struct event_base *base;
+	struct committer *cm;
+	struct http_api *http;
+	struct uplink *up = NULL;
+	struct downlink *down = NULL;
+	struct event *sigs[3];
+	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+	void *zctx = NULL;
+	int rc;
+
+	while ((ch = getopt(argc, argv, "c:dnvh")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd': /* foreground is the only mode; accepted for habit */
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init(verbose);
+	if (conf_load(path, &conf) != 0)
+		return 1;
+	if ((auth = auth_load(conf.tokens_path, path)) == NULL)
+		return 1;
+	if (check) {
+		printf("configuration OK\n");
+		auth_free(&auth);
+		conf_free(&conf);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (store_open(conf.data_dir, conf.map_size_mb, &st) != STORE_OK)
+		fatalx("cannot open the store in %s", conf.data_dir);
+	startup_txn(st, &conf);
+
+	if ((base = event_base_new()) == NULL ||
+	    event_base_priority_init(base, 3) != 0)
+		fatalx("libevent initialisation failed");
+	if ((cm = committer_new(base, st)) == NULL)
+		fatalx("out of memory");
+	if (conf.parent[0] || conf.downlink_listen[0]) {
+		if ((zctx = zmq_ctx_new()) == NULL)
+			fatalx("zmq_ctx_new failed");
+	}
+	if (conf.parent[0] &&
+	    (up = uplink_new(base, zctx, &conf, st, cm)) == NULL)
+		fatalx("cannot start the uplink to %s", conf.parent);
+	if (conf.downlink_listen[0] &&
+	    (down = downlink_new(base, zctx, &conf, st, cm, up)) == NULL)
+		fatalx("cannot start the downlink on %s", conf.downlink_listen);
+	if (up != NULL)
+		committer_on_commit(cm, kick_cb, up);
+	if ((http = http_api_new(
+	         base, &conf, st, cm, auth, link_state, down)) == NULL)
+		fatalx("cannot start the HTTP API on %s", conf.http_listen);
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(base, signums[i], signal_cb, base);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
+			fatalx("cannot install signal handlers");
+	}
+	if (up != NULL)
+		uplink_kick(up);
+	log_info("cdhtd %s %s (%s) ready: %zu tokens, %zu children%s%s",
+	    conf.id, conf.name, rules_level_names[conf.level], auth_count(auth),
+	    conf.nchildren, conf.parent[0] ? ", parent " : "", conf.parent);
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+	rc = event_base_dispatch(base);
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, "STOPPING=1");
+#endif
+	http_api_free(&http);
+	committer_free(&cm);
+	downlink_free(&down);
+	uplink_free(&up);
+	for (int i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	if (zctx != NULL)
+		zmq_ctx_term(zctx);
+	event_base_free(base);
+	store_close(&st);
+	auth_free(&auth);
+	conf_free(&conf);
+	log_info("stopped");
+	return rc == -1 ? 1 : 0;
+}

@@ -1,0 +1,76 @@
+/*
+ * records.h: this node's own data in the store: assessments (with the
+ * outstanding rule across years), each year's denominators, the node's local
+ * report (counters + version) kept incrementally in the same transaction as
+ * every write, and the audit trail.
+ */
+#ifndef CDHT_RECORDS_H
+#define CDHT_RECORDS_H
+
+#include <stdint.h>
+
+#include "counters.h"
+#include "rules.h"
+#include "store.h"
+
+#define RECORDS_NPOP 12 /* denominators: counters adults..members_trained */
+
+/* This node's report of its own data for one year (TBL_LOCAL value). */
+struct local_report {
+	uint64_t version; /* 0: never written */
+	int64_t updated_at;
+	struct cdht_counters c;
+};
+
+/* Who did a write, for the audit trail. */
+struct records_actor {
+	const char *self; /* this node's id (outbox key) */
+	const char *who;  /* token label */
+	int64_t now;
+};
+
+/*
+ * Store assessment a (year, person_id and fields set; total, recognized and
+ * outstanding are computed here), replacing any earlier one; updates the
+ * outstanding flag of the same person's next four years and the counters of
+ * every year touched.  *replaced is set to 1 if a record existed.
+ */
+int records_put(struct store_txn *t, const struct records_actor *act,
+    struct assessment *a, int *replaced);
+
+/* Read one assessment into *out; STORE_NOTFOUND if none. */
+int records_get(struct store_txn *t, int year, const char *pid, size_t plen,
+    struct assessment *out);
+
+/* Withdraw one assessment; STORE_NOTFOUND if none. */
+int records_withdraw(struct store_txn *t, const struct records_actor *act,
+    int year, const char *pid, size_t plen);
+
+/* Outstanding status a would have if stored now (reads earlier years). */
+int records_outstanding(struct store_txn *t, const struct assessment *a);
+
+/* Set / read a year's denominators (order of counters.h from adults). */
+int records_put_population(struct store_txn *t, const struct records_actor *act,
+    int year, const int64_t den[RECORDS_NPOP]);
+int records_get_population(
+    struct store_txn *t, int year, int64_t den[RECORDS_NPOP]);
+
+/* The local report of one year (zeroed with version 0 if never written). */
+int records_local(struct store_txn *t, int year, struct local_report *out);
+
+/* Make sure every programme year has a local report (so parents learn this
+ * node's name and level even before it has data). */
+int records_ensure_years(struct store_txn *t, const char *self, int64_t now);
+
+/* Give every local report a new version (e.g. after a move or a restore). */
+int records_bump_all(
+    struct store_txn *t, const char *self, uint64_t floor, int64_t now);
+
+/* Append an audit record: time, token label, action, detail. */
+void records_audit(struct store_txn *t, const struct records_actor *act,
+    const char *action, const char *detail);
+
+/* outbox key: origin \0 year(2); returns its length. */
+size_t records_okey(unsigned char *buf, const char *origin, int year);
+
+#endif

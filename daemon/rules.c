@@ -1,0 +1,136 @@
+/* rules.c: scoring, counter contributions and indicators; pure functions. */
+#include <string.h>
+
+#include "rules.h"
+
+const char *const rules_level_names[4] = {
+    "commune", "district", "province", "national"};
+const char *const rules_group_names[GROUP_COUNT] = {
+    "farmer", "worker", "official", "business", "manager"};
+const char *const rules_population_names[2] = {"adult", "staff"};
+const char *const rules_digital_names[3] = {"none", "skilled", "proficient"};
+const char *const rules_indicator_names[IND_COUNT] = {"adults", "staff",
+    "digital", "proficient", "trained", "families", "clans", "communities",
+    "units"};
+
+int
+rules_lookup(const char *const *names, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+void
+rules_score(struct assessment *a)
+{
+	int total = 0, low = 0;
+
+	for (int i = 0; i < RULES_NSCORES; i++) {
+		total += a->scores[i];
+		if (a->scores[i] < 5)
+			low = 1;
+	}
+	a->total = (uint16_t)total;
+	a->recognized = total >= 80 && !low;
+}
+
+void
+rules_apply(struct cdht_counters *c, const struct assessment *a, int sign)
+{
+	int64_t *v = c->v;
+	int rec = a->recognized ? sign : 0;
+
+	v[CDHT_C_assessed] += sign;
+	v[CDHT_C_recognized] += rec;
+	if (a->recognized && a->outstanding)
+		v[CDHT_C_outstanding] += sign;
+	if (a->population == POP_ADULT) {
+		v[CDHT_C_adult_assessed] += sign;
+		v[CDHT_C_adult_recognized] += rec;
+	} else {
+		v[CDHT_C_staff_assessed] += sign;
+		v[CDHT_C_staff_recognized] += rec;
+	}
+	if (a->recognized && a->digital != DIGITAL_NONE)
+		v[CDHT_C_digital_skilled] += sign;
+	if (a->recognized && a->digital == DIGITAL_PROFICIENT)
+		v[CDHT_C_digital_proficient] += sign;
+	/* farmer_assessed, farmer_recognized, worker_assessed, ... in order */
+	v[CDHT_C_farmer_assessed + 2 * a->group] += sign;
+	v[CDHT_C_farmer_recognized + 2 * a->group] += rec;
+}
+
+void
+rules_targets_default(struct rules_targets *t)
+{
+	static const int def[IND_COUNT][2] = {
+	    [IND_ADULTS] = {40, 60},
+	    [IND_STAFF] = {60, 80},
+	    [IND_DIGITAL] = {70, 90},
+	    [IND_PROFICIENT] = {60, 80},
+	    [IND_TRAINED] = {100, 100},
+	    [IND_FAMILIES] = {70, 80},
+	    [IND_CLANS] = {65, 75},
+	    [IND_COMMUNITIES] = {65, 75},
+	    [IND_UNITS] = {80, 90},
+	};
+	memcpy(t->pct, def, sizeof(def));
+}
+
+void
+rules_indicator(const struct cdht_counters *c, const struct rules_targets *t,
+    int ind, struct rules_progress *out)
+{
+	static const int frac[IND_COUNT][2] = {
+	    [IND_ADULTS] = {CDHT_C_adult_recognized, CDHT_C_adults},
+	    [IND_STAFF] = {CDHT_C_staff_recognized, CDHT_C_staff},
+	    [IND_DIGITAL] = {CDHT_C_digital_skilled, CDHT_C_recognized},
+	    [IND_PROFICIENT] = {CDHT_C_digital_proficient,
+	        CDHT_C_digital_skilled},
+	    [IND_TRAINED] = {CDHT_C_members_trained, CDHT_C_members_total},
+	    [IND_FAMILIES] = {CDHT_C_families_recognized,
+	        CDHT_C_families_total},
+	    [IND_CLANS] = {CDHT_C_clans_recognized, CDHT_C_clans_total},
+	    [IND_COMMUNITIES] = {CDHT_C_communities_recognized,
+	        CDHT_C_communities_total},
+	    [IND_UNITS] = {CDHT_C_units_recognized, CDHT_C_units_total},
+	};
+	int64_t n = c->v[frac[ind][0]], d = c->v[frac[ind][1]];
+
+	memset(out, 0, sizeof(*out));
+	out->numerator = n;
+	out->denominator = d;
+	out->has_percent = d > 0;
+	if (d > 0) {
+		/* round half up on 1/100 of a percent, in integers */
+		int64_t bp = (n * 10000 * 2 + d) / (2 * d);
+		out->percent = (double)bp / 100.0;
+	}
+	for (int k = 0; k < 2; k++) {
+		int64_t tg = t->pct[ind][k];
+		int64_t want = (tg * d + 99) / 100; /* ceil(tg*d/100), d >= 0 */
+		out->target[k] = (int)tg;
+		out->needed[k] = want > n ? want - n : 0;
+		out->met[k] = out->needed[k] == 0 && d > 0;
+	}
+}
+
+const char *
+rules_check_population(const int64_t den[12])
+{
+	static const char *const names[12] = {"adults", "staff",
+	    "families_total", "families_recognized", "clans_total",
+	    "clans_recognized", "communities_total", "communities_recognized",
+	    "units_total", "units_recognized", "members_total",
+	    "members_trained"};
+
+	for (int i = 0; i < 12; i++)
+		if (den[i] < 0)
+			return names[i];
+	for (int i = 2; i < 12; i += 2)
+		if (den[i + 1] > den[i])
+			return names[i + 1];
+	return NULL;
+}

@@ -1,0 +1,109 @@
+/*
+ * rules.h: the programme's rules as pure functions (no I/O): enumerations,
+ * scoring, what one assessment adds to the counters, the indicators and the
+ * progress against the 2025/2030 targets.  Sources: ../README.md tables.
+ */
+#ifndef CDHT_RULES_H
+#define CDHT_RULES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "counters.h"
+
+#define RULES_YEAR_MIN          2021
+#define RULES_YEAR_MAX          2030
+#define RULES_NSCORES           10
+#define RULES_PID_MAX           64
+#define RULES_NAME_MAX          200
+#define RULES_OUTSTANDING_YEARS 5 /* this year and the four before */
+
+enum rules_level {
+	LEVEL_COMMUNE,
+	LEVEL_DISTRICT,
+	LEVEL_PROVINCE,
+	LEVEL_NATIONAL
+};
+enum rules_group {
+	GROUP_FARMER,
+	GROUP_WORKER,
+	GROUP_OFFICIAL,
+	GROUP_BUSINESS,
+	GROUP_MANAGER,
+	GROUP_COUNT
+};
+enum rules_population { POP_ADULT, POP_STAFF };
+enum rules_digital { DIGITAL_NONE, DIGITAL_SKILLED, DIGITAL_PROFICIENT };
+
+extern const char *const rules_level_names[4];
+extern const char *const rules_group_names[GROUP_COUNT];
+extern const char *const rules_population_names[2];
+extern const char *const rules_digital_names[3];
+
+/* Index of name in names[0..n), or -1. */
+int rules_lookup(const char *const *names, int n, const char *name);
+
+/* One person's assessment for one year at this node. */
+struct assessment {
+	uint16_t year;
+	uint8_t pid_len;
+	char person_id[RULES_PID_MAX + 1];
+	char name[RULES_NAME_MAX + 1]; /* "" when absent */
+	int16_t birth_year;            /* 0 when absent */
+	uint8_t group;
+	uint8_t population;
+	uint8_t digital;
+	uint8_t scores[RULES_NSCORES];
+	/* computed by the node */
+	uint16_t total;
+	bool recognized;
+	bool outstanding;
+	int64_t updated_at;
+};
+
+/* Fill a->total and a->recognized from a->scores. */
+void rules_score(struct assessment *a);
+
+/* c += sign * (what assessment a contributes to its year's counters). */
+void rules_apply(struct cdht_counters *c, const struct assessment *a, int sign);
+
+/* The nine indicators, in report order. */
+enum rules_indicator {
+	IND_ADULTS,
+	IND_STAFF,
+	IND_DIGITAL,
+	IND_PROFICIENT,
+	IND_TRAINED,
+	IND_FAMILIES,
+	IND_CLANS,
+	IND_COMMUNITIES,
+	IND_UNITS,
+	IND_COUNT
+};
+extern const char *const rules_indicator_names[IND_COUNT];
+
+/* Whole-percent targets: pct[indicator][0] for 2025, [1] for 2030. */
+struct rules_targets {
+	int pct[IND_COUNT][2];
+};
+/* The national defaults (Decisions 677 and 387). */
+void rules_targets_default(struct rules_targets *t);
+
+struct rules_progress {
+	int64_t numerator, denominator;
+	bool has_percent; /* false when denominator == 0 */
+	double percent;   /* 100*num/den rounded to 2 decimals */
+	int target[2];
+	bool met[2];       /* needed == 0 && denominator > 0 */
+	int64_t needed[2]; /* max(0, ceil(target*den/100) - num) */
+};
+
+/* Evaluate one indicator of counters c against targets t. */
+void rules_indicator(const struct cdht_counters *c,
+    const struct rules_targets *t, int ind, struct rules_progress *out);
+
+/* Validate a year's denominators in c (indices adults..members_trained):
+ * returns NULL when valid, else the name of the first offending field. */
+const char *rules_check_population(const int64_t den[12]);
+
+#endif

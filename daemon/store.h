@@ -1,0 +1,112 @@
+/*
+ * store.h: the LMDB environment and its tables behind a small key-value API.
+ * store.c is the only file that includes <lmdb.h>.
+ *
+ * A transaction carries a sticky error (as in Knot DNS's knot_lmdb): after the
+ * first failure every call is a no-op returning that error, and the caller
+ * checks once, at commit.  Keys that hold numbers are big-endian so byte order
+ * is logical order and a prefix scan is a range.
+ */
+#ifndef CDHT_STORE_H
+#define CDHT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_err {
+	STORE_OK = 0,
+	STORE_NOTFOUND = -1, /* never sticky */
+	STORE_FULL = -2,     /* MDB_MAP_FULL: the map size is exhausted */
+	STORE_EIO = -3,      /* any other LMDB or system failure */
+	STORE_ENOMEM = -4,
+};
+
+/* The tables (LMDB named databases); never renumber, names are on disk. */
+enum store_table {
+	TBL_META,   /* "schema", "seq", "parent" ... */
+	TBL_ASSESS, /* year(2) person_id -> struct stored_assessment + name */
+	TBL_LOCAL,  /* year(2) -> struct local_report: this node's counters */
+	TBL_MIRROR, /* origin \0 year(2) via \0 -> report as received from via
+	             */
+	TBL_WIN,    /* origin \0 year(2) -> winning report across children */
+	TBL_TOTALS, /* node \0 year(2) -> counters of winners below node */
+	TBL_NODES,  /* origin -> node directory entry */
+	TBL_OUTBOX, /* origin \0 year(2) -> (empty): to send to the parent */
+	TBL_ACKED,  /* origin \0 year(2) -> version the parent acknowledged */
+	TBL_AUDIT,  /* seq(8) -> audit record */
+	TBL_COUNT
+};
+
+struct store;
+struct store_txn;
+
+/*
+ * Open (creating if needed) the environment in dir with a map of map_mb
+ * megabytes.  Returns STORE_OK and *out, or an error (logged).
+ */
+int store_open(const char *dir, uint64_t map_mb, struct store **out);
+/* Close and free *st (NULL-tolerant); sets *st = NULL. */
+void store_close(struct store **st);
+
+/* Begin a read-only or write transaction; NULL on failure (logged). */
+struct store_txn *store_begin(struct store *st, int write);
+/* Commit (durably) and free *t; returns the sticky error or commit result. */
+int store_commit(struct store_txn **t);
+/* Abort and free *t (NULL-tolerant). */
+void store_abort(struct store_txn **t);
+/* The sticky error of t (STORE_OK while healthy). */
+int store_txn_err(const struct store_txn *t);
+
+/*
+ * Get: *v points into the map and is valid only until the transaction ends;
+ * copy what you keep.  Returns STORE_OK, STORE_NOTFOUND or the sticky error.
+ */
+int store_get(struct store_txn *t, int tbl, const void *k, size_t kl,
+    const void **v, size_t *vl);
+int store_put(struct store_txn *t, int tbl, const void *k, size_t kl,
+    const void *v, size_t vl);
+/* Delete; a missing key returns STORE_NOTFOUND without making it sticky. */
+int store_del(struct store_txn *t, int tbl, const void *k, size_t kl);
+
+/*
+ * Call cb for every entry whose key starts with prefix (pl may be 0), in key
+ * order; cb returns 0 to go on, non-zero to stop.  Key and value pointers are
+ * valid only during the call.  Do not write to tbl from cb: collect and write
+ * after.  Returns the sticky error or STORE_OK.
+ */
+typedef int (*store_scan_cb)(
+    void *arg, const void *k, size_t kl, const void *v, size_t vl);
+int store_scan(struct store_txn *t, int tbl, const void *prefix, size_t pl,
+    store_scan_cb cb, void *arg);
+
+/* Next value of the node's persistent sequence (versions, audit ids). */
+uint64_t store_next_seq(struct store_txn *t);
+/* Raise the sequence so the next value is above v. */
+void store_raise_seq(struct store_txn *t, uint64_t v);
+
+/* Map usage for /metrics and logs: bytes used and map size. */
+void store_usage(struct store *st, uint64_t *used, uint64_t *mapsize);
+
+/* Static string for a store_err. */
+const char *store_strerror(int err);
+
+/* Key helpers: big-endian fixed-width fields. */
+static inline void
+store_be16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+}
+static inline uint16_t
+store_rd16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline void
+store_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * uplink.h: the link to the parent (a ZeroMQ DEALER, CURVE client): HELLO /
+ * WELCOME on every (re)connect, batched REPORTS from the outbox with one
+ * batch in flight, ACKs recorded after they commit, PING when idle.
+ * See uplink.c and proto/PROTOCOL.md.
+ */
+#ifndef CDHT_UPLINK_H
+#define CDHT_UPLINK_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "commit.h"
+#include "conf.h"
+#include "store.h"
+#include "wire.h"
+
+struct uplink;
+
+/*
+ * Create the uplink of conf c (which must name a parent) on zctx and start
+ * connecting.  c, st and cm are borrowed and must outlive the uplink.
+ * Returns the caller-owned uplink (free with uplink_free), or NULL (logged)
+ * when c has no parent or set-up failed.
+ */
+struct uplink *uplink_new(struct event_base *base, void *zctx,
+    const struct conf *c, struct store *st, struct committer *cm);
+
+/*
+ * The outbox changed: flush within conf->flush_ms (coalesced: one timer).
+ * NULL-tolerant, so it can be registered with committer_on_commit even when
+ * there is no parent.
+ */
+void uplink_kick(struct uplink *u);
+
+/* Close the socket, cancel timers, free *u and set it to NULL; NULL-tolerant.
+ * Callbacks already deferred on the committer stay safe to run after. */
+void uplink_free(struct uplink **u);
+
+/*
+ * Link state for GET /v1/nodes and /healthz: connected = WELCOME received
+ * and no timeout since; last_ack unix time of the last committed ACK or 0;
+ * parent_id the id the parent gave in its last WELCOME ("" before any).
+ * All outputs are written (zero / "" when u is NULL).
+ */
+void uplink_state(const struct uplink *u, int *connected, int64_t *last_ack,
+    char parent_id[WIRE_MAX_ID + 1]);
+
+/*
+ * Shared with downlink.c (an addition to the agreed interface): read the
+ * secret key file at path (40 Z85 characters and a newline, as written by
+ * `cdht keygen`) into the caller's secret[41] and derive public[41], both
+ * NUL-terminated Z85.  Returns 0, or -1 (logged).  Warns when the file is
+ * readable by group or others.
+ */
+int uplink_load_key(const char *path, char secret[41], char public[41]);
+
+#endif
