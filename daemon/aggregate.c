@@ -326,7 +326,8 @@ via_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	if (vs->via != NULL) {
 		if (strcmp(via, vs->via) != 0)
 			return 0;
-		if (bsearch(&key, vs->inv, vs->ninv, sizeof(key), key_cmp))
+		if (vs->ninv > 0 &&
+		    bsearch(&key, vs->inv, vs->ninv, sizeof(key), key_cmp))
 			return 0;
 	} else if (conf_child_by_id(vs->c, via) >= 0)
 		return 0;
@@ -362,7 +363,8 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 		return STORE_ENOMEM;
 	if (n > 0)
 		memcpy(sorted, inv, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), key_cmp);
+	if (n > 0)
+		qsort(sorted, n, sizeof(*sorted), key_cmp);
 	vs.inv = sorted;
 	vs.ninv = n;
 	/* own: what we count for via's origin, taken before any deletion,
@@ -562,7 +564,12 @@ aggregate_collect(
 			nr++;
 		else /* gone, or fell back below what the parent holds:
 		      * remove first, the report follows in a later batch */
-			out->keys[nk++] = *k;
+		{
+			/* a removal names the version it retracts (>= 1) */
+			uint64_t av = acked_version(t, k);
+			out->keys[nk] = *k;
+			out->keys[nk++].version = av ? av : 1;
+		}
 	}
 	out->nreports = nr;
 	out->nkeys = nk;

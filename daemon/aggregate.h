@@ -70,8 +70,9 @@ int aggregate_acked(
 
 /*
  * Child side, on WELCOME: queue everything in welcome->keys; if the parent
- * holds a version >= ours for our own origin, or the parent's id differs
- * from the one last seen, give our reports new versions above it.
+ * holds a version above ours for our own origin (we were restored from an
+ * older backup), or the parent's id differs from the one last seen (we
+ * moved), give our reports new versions above every version it holds.
  */
 int aggregate_welcome(struct store_txn *t, const struct conf *c,
     const struct wire_msg *welcome, int64_t now);

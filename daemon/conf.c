@@ -19,7 +19,8 @@ struct parse_state {
 	FILE *fp;
 	int line;
 	int errors;
-	unsigned seen; /* bit per option index */
+	unsigned seen;         /* bit per option index */
+	unsigned seen_targets; /* bit per indicator */
 };
 
 static int parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out);
@@ -50,6 +51,28 @@ opt_string(struct parse_state *ps, const char *v, void *field, size_t size)
 		return -1;
 	memcpy(field, v, strlen(v) + 1);
 	return 0;
+}
+
+/* A unit name: well-formed UTF-8 without control characters, as the wire
+ * format requires (proto/PROTOCOL.md). */
+static int
+opt_name(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	while (*p) {
+		int n = *p < 0x80                           ? 0
+		        : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 1
+		        : (*p & 0xf0) == 0xe0               ? 2
+		        : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 3
+		                                            : -1;
+		if (n < 0 || *p < 0x20 || *p == 0x7f)
+			return -1;
+		for (p++; n > 0; n--, p++)
+			if ((*p & 0xc0) != 0x80)
+				return -1;
+	}
+	return opt_string(ps, v, field, size);
 }
 
 static int
@@ -156,7 +179,7 @@ opt_z85key(struct parse_state *ps, const char *v, void *field, size_t size)
 static const struct option options[] = {
     {"node", "id", opt_id, F(id), 1},
     {"node", "level", opt_level, F(level), 1},
-    {"node", "name", opt_string, F(name), 1},
+    {"node", "name", opt_name, F(name), 1},
     {"node", "data_dir", opt_string, F(data_dir), 1},
     {"node", "map_size_mb", opt_mapsize, F(map_size_mb), 0},
     {"http", "listen", opt_listen, F(http_listen), 1},
@@ -205,6 +228,9 @@ parse_target(struct parse_state *ps, const char *key, const char *v)
 		conf_err(ps, "unknown key \"%s\" in [targets]%s", key, "");
 		return 1;
 	}
+	if (ps->seen_targets & (1u << ind))
+		conf_err(ps, "duplicate key \"%s\" in [%s]", key, "targets");
+	ps->seen_targets |= 1u << ind;
 	if (sscanf(v, "%d %d %n", &a, &b, &n) != 2 || v[n] != '\0' || a < 0 ||
 	    a > 100 || b < 0 || b > 100) {
 		conf_err(ps,
@@ -248,16 +274,29 @@ conf_handler(
 	return 1;
 }
 
-/* inih's line reader: fgets that counts lines for error messages. */
+/*
+ * inih's line reader: one physical line per call, counted for error
+ * messages.  inih's buffer is 200 bytes in Debian's build: a longer line is
+ * an error of its own (never silently split into two).
+ */
 static char *
 conf_reader(char *buf, int size, void *stream)
 {
 	struct parse_state *ps = stream;
-	char *r = fgets(buf, size, ps->fp);
+	int ch;
 
-	if (r != NULL)
-		ps->line++;
-	return r;
+	if (fgets(buf, size, ps->fp) == NULL)
+		return NULL;
+	ps->line++;
+	if (strchr(buf, '\n') == NULL && !feof(ps->fp)) {
+		while ((ch = fgetc(ps->fp)) != EOF && ch != '\n')
+			;
+		fprintf(stderr, "%s:%d: line longer than %d bytes\n",
+		    ps->c->path, ps->line, size - 2);
+		ps->errors++;
+		buf[0] = '\0'; /* hand inih an empty line */
+	}
+	return buf;
 }
 
 static void

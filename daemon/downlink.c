@@ -11,10 +11,12 @@
  * child is read from that property, never from the message.
  *
  * Sessions: a routing id (one connection) gets a session once the WELCOME
- * for its HELLO is committed.  Any other message from a routing id without
- * a session (a new connection, or this process restarted) is answered with
- * RESYNC, which makes the child send HELLO.  A HELLO from a child replaces
- * its older sessions; sessions silent for DL_SESSION_IDLE_MS expire.
+ * for its HELLO is committed; each child has at most one (an array indexed
+ * like conf->children, so the check per message is O(1)).  Any other message
+ * from a routing id without a session (a new connection, or this process
+ * restarted) is answered with RESYNC, which makes the child send HELLO.  A
+ * HELLO from a child replaces its older sessions; sessions silent for
+ * DL_SESSION_IDLE_MS expire.
  *
  * ZMQ_FD is edge-triggered: one pump per socket drains while ZMQ_EVENTS
  * says POLLIN, every send schedules the pump again, and after DL_PUMP_MAX
@@ -54,11 +56,13 @@
 #define DL_HB_TIMEOUT_MS   3000
 #define DL_HANDSHAKE_MS    5000
 
-struct dl_session {
-	unsigned char rid[DL_RID_MAX];
-	size_t rid_len;
-	int child; /* index into conf->children */
-	int64_t seen_ms;
+/* Per configured child (same index as conf->children). */
+struct dl_child {
+	unsigned char rid[DL_RID_MAX]; /* its session's routing id */
+	size_t rid_len;                /* 0: no session */
+	int64_t sess_ms;               /* last message of the session */
+	int64_t seen_wall;             /* last message at all: unix time */
+	int64_t seen_ms;               /* ... monotonic ms, 0 = never */
 };
 
 /* A reply deferred until the commit; d is NULLed if the downlink dies. */
@@ -94,10 +98,7 @@ struct downlink {
 	struct event *ev_tick;
 	int pumping;
 
-	struct dl_session *sess;
-	size_t nsess, capsess;
-	int64_t *seen_wall; /* per conf child: unix time, 0 = never */
-	int64_t *seen_ms;   /* per conf child: monotonic ms */
+	struct dl_child *kids; /* conf->nchildren entries */
 
 	struct dl_pending *pending;
 	struct dl_ratelimit rl_msg, rl_zap;
@@ -143,53 +144,26 @@ dl_child_id(const struct downlink *d, int child)
 /* ---------------------------------------------------------------------- */
 /* Sessions. */
 
-static struct dl_session *
-dl_session_find(struct downlink *d, const void *rid, size_t rid_len)
+/* 1 if rid is the session of child (it said HELLO on this connection). */
+static int
+dl_session_is(struct downlink *d, int child, const void *rid, size_t rid_len)
 {
-	for (size_t i = 0; i < d->nsess; i++)
-		if (d->sess[i].rid_len == rid_len &&
-		    memcmp(d->sess[i].rid, rid, rid_len) == 0)
-			return &d->sess[i];
-	return NULL;
+	struct dl_child *k = &d->kids[child];
+
+	return k->rid_len != 0 && k->rid_len == rid_len &&
+	       memcmp(k->rid, rid, rid_len) == 0;
 }
 
+/* rid now speaks for child (after a committed HELLO); the child's older
+ * session, if any, ends. */
 static void
-dl_session_del(struct downlink *d, size_t i)
+dl_session_set(struct downlink *d, int child, const void *rid, size_t rid_len)
 {
-	d->sess[i] = d->sess[--d->nsess];
-}
+	struct dl_child *k = &d->kids[child];
 
-/* rid now speaks for child (after a committed HELLO); older sessions of
- * the same child end. */
-static void
-dl_session_set(struct downlink *d, const void *rid, size_t rid_len, int child)
-{
-	struct dl_session *s;
-
-	for (size_t i = 0; i < d->nsess;)
-		if (d->sess[i].child == child &&
-		    (d->sess[i].rid_len != rid_len ||
-		        memcmp(d->sess[i].rid, rid, rid_len) != 0))
-			dl_session_del(d, i);
-		else
-			i++;
-	if ((s = dl_session_find(d, rid, rid_len)) == NULL) {
-		if (d->nsess == d->capsess) {
-			size_t cap = d->capsess ? 2 * d->capsess : 16;
-			s = realloc(d->sess, cap * sizeof(*s));
-			if (s == NULL) {
-				log_warnx("downlink: out of memory");
-				return; /* the child gets RESYNC, tries again */
-			}
-			d->sess = s;
-			d->capsess = cap;
-		}
-		s = &d->sess[d->nsess++];
-		memcpy(s->rid, rid, rid_len);
-		s->rid_len = rid_len;
-	}
-	s->child = child;
-	s->seen_ms = dl_now_ms();
+	memcpy(k->rid, rid, rid_len);
+	k->rid_len = rid_len;
+	k->sess_ms = dl_now_ms();
 }
 
 /* ---------------------------------------------------------------------- */
@@ -309,7 +283,7 @@ dl_commit_cb(void *arg, int status)
 		goto out;
 	}
 	if (p->type == WIRE_WELCOME) {
-		dl_session_set(d, p->rid, p->rid_len, p->child);
+		dl_session_set(d, p->child, p->rid, p->rid_len);
 		log_info("downlink: child %s said HELLO; %zu entries wanted",
 		    dl_child_id(d, p->child), p->nwant);
 		dl_send_raw(d, p->rid, p->rid_len, p->child, p->buf, p->len);
@@ -413,9 +387,8 @@ static void
 dl_handle(struct downlink *d, const void *rid, size_t rid_len, int child,
     const void *buf, size_t len)
 {
-	struct dl_session *s;
 	struct wire_msg m;
-	int rc;
+	int rc, s;
 
 	if ((rc = wire_decode(buf, len, &m)) != WIRE_OK) {
 		if (dl_warn_ok(&d->rl_msg))
@@ -424,18 +397,15 @@ dl_handle(struct downlink *d, const void *rid, size_t rid_len, int child,
 			    len, dl_child_id(d, child), wire_strerror(rc));
 		return;
 	}
-	s = dl_session_find(d, rid, rid_len);
-	if (s != NULL && s->child != child)
-		s = NULL; /* cannot happen: a connection has one key */
-	if (s != NULL)
-		s->seen_ms = dl_now_ms();
+	if ((s = dl_session_is(d, child, rid, rid_len)))
+		d->kids[child].sess_ms = dl_now_ms();
 	switch (m.type) {
 	case WIRE_HELLO:
 		dl_on_hello(d, rid, rid_len, child, &m);
 		break;
 	case WIRE_REPORTS:
 	case WIRE_PING:
-		if (s == NULL) {
+		if (!s) {
 			log_debug("downlink: %s from child %s without a "
 			          "session: RESYNC",
 			    m.type == WIRE_PING ? "PING" : "REPORTS",
@@ -530,8 +500,8 @@ dl_router_pump(struct downlink *d)
 				log_warnx("downlink: message without a known "
 				          "User-Id dropped");
 		} else {
-			d->seen_wall[child] = (int64_t)time(NULL);
-			d->seen_ms[child] = dl_now_ms();
+			d->kids[child].seen_wall = (int64_t)time(NULL);
+			d->kids[child].seen_ms = dl_now_ms();
 			if (more) {
 				if (dl_warn_ok(&d->rl_msg))
 					log_warnx("downlink: child %s sent a "
@@ -681,13 +651,13 @@ dl_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	for (size_t i = 0; i < d->nsess;)
-		if (now - d->sess[i].seen_ms > DL_SESSION_IDLE_MS) {
+	for (size_t i = 0; i < d->c->nchildren; i++)
+		if (d->kids[i].rid_len != 0 &&
+		    now - d->kids[i].sess_ms > DL_SESSION_IDLE_MS) {
 			log_debug("downlink: session of child %s expired",
-			    dl_child_id(d, d->sess[i].child));
-			dl_session_del(d, i);
-		} else
-			i++;
+			    dl_child_id(d, (int)i));
+			d->kids[i].rid_len = 0;
+		}
 }
 
 static int
@@ -800,8 +770,7 @@ downlink_new(struct event_base *base, void *zctx, const struct conf *c,
 		return NULL;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
-	    (d->seen_wall = calloc(n, sizeof(*d->seen_wall))) == NULL ||
-	    (d->seen_ms = calloc(n, sizeof(*d->seen_ms))) == NULL) {
+	    (d->kids = calloc(n, sizeof(*d->kids))) == NULL) {
 		log_warnx("downlink: out of memory");
 		downlink_free(&d);
 		return NULL;
@@ -854,9 +823,7 @@ downlink_free(struct downlink **dp)
 		zmq_close(d->router);
 	if (d->zap != NULL)
 		zmq_close(d->zap);
-	free(d->sess);
-	free(d->seen_wall);
-	free(d->seen_ms);
+	free(d->kids);
 	free(d);
 	*dp = NULL;
 }
@@ -872,7 +839,7 @@ downlink_child_state(const struct downlink *d, const char *child_id,
 	if (d == NULL || child_id == NULL ||
 	    (i = conf_child_by_id(d->c, child_id)) < 0)
 		return;
-	*last_seen = d->seen_wall[i];
-	*connected =
-	    d->seen_ms[i] != 0 && dl_now_ms() - d->seen_ms[i] <= DL_ALIVE_MS;
+	*last_seen = d->kids[i].seen_wall;
+	*connected = d->kids[i].seen_ms != 0 &&
+	             dl_now_ms() - d->kids[i].seen_ms <= DL_ALIVE_MS;
 }

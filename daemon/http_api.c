@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -800,6 +803,8 @@ http_api_new(struct event_base *base, const struct conf *c, struct store *st,
 	const char *colon = strrchr(c->http_listen, ':');
 	char *end;
 	long port;
+	struct evhttp_bound_socket *bound;
+	int one = 1;
 
 	if (h == NULL)
 		return NULL;
@@ -843,12 +848,16 @@ http_api_new(struct event_base *base, const struct conf *c, struct store *st,
 	evhttp_set_max_body_size(
 	    h->http, (ev_ssize_t)(c->max_body_kb * 1024 * 2 + 65536));
 	evhttp_set_gencb(h->http, request_cb, h);
-	if (evhttp_bind_socket(h->http, host, (unsigned short)port) != 0) {
+	if ((bound = evhttp_bind_socket_with_handle(
+	         h->http, host, (unsigned short)port)) == NULL) {
 		log_warn("http: cannot listen on %s", c->http_listen);
 		evhttp_free(h->http);
 		free(h);
 		return NULL;
 	}
+	/* accepted sockets inherit it: no 40 ms delayed-ACK stalls */
+	setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY,
+	    &one, sizeof(one));
 	log_info("http: listening on %s", c->http_listen);
 	return h;
 }

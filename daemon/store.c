@@ -258,7 +258,8 @@ store_scan(struct store_txn *t, int tbl, const void *prefix, size_t pl,
 		return sticky(t, rc, "cursor");
 	rc = mdb_cursor_get(cur, &k, &v, pl ? MDB_SET_RANGE : MDB_FIRST);
 	while (rc == 0) {
-		if (k.mv_size < pl || memcmp(k.mv_data, prefix, pl) != 0)
+		if (k.mv_size < pl ||
+		    (pl && memcmp(k.mv_data, prefix, pl) != 0))
 			break;
 		if (cb(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size))
 			break;

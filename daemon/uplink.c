@@ -21,7 +21,8 @@
  *   ev_tick   every UL_TICK_MS, duties: send HELLO when DOWN and due; drop
  *             a batch whose ACK is overdue; PING when idle; declare the
  *             parent dead after UL_DEAD_MS of silence; a safety flush every
- *             UL_SAFETY_FLUSH_MS when idle (a lost kick costs a second).
+ *             UL_SAFETY_FLUSH_MS when idle (a lost kick costs a second);
+ *             connect again when a failed handshake made libzmq give up.
  *
  * Timing is tighter than PROTOCOL.md's suggestions (PING after 10 s, dead
  * after 30 s) because every level must see a write within a second: PING
@@ -76,7 +77,11 @@
 #define UL_HB_TIMEOUT_MS      3000
 #define UL_RECONNECT_MS       100
 #define UL_RECONNECT_MAX_MS   2000
-#define UL_KEY_FILE_MAX       256
+/* after a failed handshake libzmq 4.3.4 gives the endpoint up for good:
+ * connect again after this, doubling up to the max */
+#define UL_REDIAL_MS     5000
+#define UL_REDIAL_MAX_MS 60000
+#define UL_KEY_FILE_MAX  256
 
 enum ul_state { UL_DOWN, UL_WELCOMING, UL_UP };
 enum ul_batch { UL_NONE, UL_SENT, UL_ACKING };
@@ -122,6 +127,8 @@ struct uplink {
 	int64_t next_hello;
 	int fast_hello; /* HELLO tries left at UL_HELLO_FAST_MS */
 	int welcome_wait, ack_timeout; /* ms, see UL_WELCOME_WAIT_MS */
+	int64_t redial_at;             /* 0: none due */
+	int redial_wait;
 	int64_t last_rx, last_tx, last_flush;
 
 	enum ul_batch batch;
@@ -377,9 +384,9 @@ ul_drop_unencodable(struct uplink *u, struct wire_msg *m)
 		}
 		bad++;
 		if (ul_warn_ok(&u->rl))
-			log_warnx("uplink: report %s/%u v%" PRIu64
-			          " breaks the "
-			          "protocol's field rules: not sent",
+			log_warnx(
+			    "uplink: report %s/%u v%" PRIu64
+			    " breaks the protocol's field rules: not sent",
 			    m->reports[i].origin, m->reports[i].year,
 			    m->reports[i].version);
 	}
@@ -396,9 +403,9 @@ ul_drop_unencodable(struct uplink *u, struct wire_msg *m)
 		}
 		bad++;
 		if (ul_warn_ok(&u->rl))
-			log_warnx("uplink: removal of %s/%u v%" PRIu64
-			          " breaks "
-			          "the protocol's field rules: not sent",
+			log_warnx(
+			    "uplink: removal of %s/%u v%" PRIu64
+			    " breaks the protocol's field rules: not sent",
 			    m->keys[i].origin, m->keys[i].year,
 			    m->keys[i].version);
 	}
@@ -715,6 +722,37 @@ ul_read_cb(evutil_socket_t fd, short what, void *arg)
 	ul_pump(arg);
 }
 
+/*
+ * A failed handshake (refused key, wrong parent_key) makes libzmq 4.3.4
+ * drop the endpoint without reconnecting, so the link would stay dead
+ * after the parent's conf is fixed: connect again later (ul_tick_cb).
+ */
+static void
+ul_redial_later(struct uplink *u)
+{
+	if (u->redial_at != 0)
+		return;
+	u->redial_at = ul_now_ms() + u->redial_wait;
+	u->redial_wait = u->redial_wait * 2 > UL_REDIAL_MAX_MS
+	                     ? UL_REDIAL_MAX_MS
+	                     : u->redial_wait * 2;
+}
+
+static void
+ul_redial(struct uplink *u)
+{
+	u->redial_at = 0;
+	zmq_disconnect(u->sock, u->c->parent); /* may be gone already */
+	if (zmq_connect(u->sock, u->c->parent) != 0) {
+		if (ul_warn_ok(&u->rl))
+			log_warnx("uplink: connect %s: %s", u->c->parent,
+			    zmq_strerror(zmq_errno()));
+		ul_redial_later(u);
+		return;
+	}
+	log_info("uplink: connecting to %s again", u->c->parent);
+}
+
 /* Socket monitor events: connection, handshake outcome, disconnection. */
 static void
 ul_on_monitor(struct uplink *u, uint16_t event, uint32_t value)
@@ -727,6 +765,8 @@ ul_on_monitor(struct uplink *u, uint16_t event, uint32_t value)
 			ul_link_down(u, "reconnected");
 		u->fast_hello = UL_HELLO_FAST_TRIES;
 		u->welcome_wait = UL_WELCOME_WAIT_MS;
+		u->redial_at = 0;
+		u->redial_wait = UL_REDIAL_MS;
 		ul_send_hello(u);
 		break;
 	case ZMQ_EVENT_DISCONNECTED:
@@ -738,6 +778,7 @@ ul_on_monitor(struct uplink *u, uint16_t event, uint32_t value)
 			          "(ZAP status %" PRIu32 "): is it in the "
 			          "parent's children file?",
 			    u->c->parent, u->public_key, value);
+		ul_redial_later(u);
 		break;
 	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
 	case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
@@ -745,6 +786,7 @@ ul_on_monitor(struct uplink *u, uint16_t event, uint32_t value)
 			log_warnx("uplink: CURVE handshake with %s failed "
 			          "(is parent_key right?)",
 			    u->c->parent);
+		ul_redial_later(u);
 		break;
 	default:
 		break;
@@ -818,6 +860,8 @@ ul_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (u->redial_at != 0 && now >= u->redial_at)
+		ul_redial(u);
 	switch (u->state) {
 	case UL_DOWN:
 		if (now >= u->next_hello)
@@ -988,7 +1032,7 @@ uplink_new(struct event_base *base, void *zctx, const struct conf *c,
 	u->c = c;
 	u->st = st;
 	u->cm = cm;
-	u->seq = (uint64_t)time(NULL) << 16; /* readable across restarts */
+	u->seq = (uint64_t)time(NULL) << 16; /* distinct per run */
 	if (uplink_load_key(c->uplink_secret_path, secret, u->public_key) != 0)
 		goto fail;
 	if (ul_setup_socket(u, zctx, secret) != 0) {
@@ -1013,6 +1057,7 @@ uplink_new(struct event_base *base, void *zctx, const struct conf *c,
 	u->next_hello = ul_now_ms();
 	u->welcome_wait = UL_WELCOME_WAIT_MS;
 	u->ack_timeout = UL_ACK_TIMEOUT_MS;
+	u->redial_wait = UL_REDIAL_MS;
 	log_info("uplink: %s -> parent %s, our public key %s", c->id, c->parent,
 	    u->public_key);
 	return u;

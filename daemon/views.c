@@ -167,7 +167,8 @@ coverage_obj(struct store_txn *t, const struct conf *c,
 	for (size_t i = 0; i < c->nchildren; i++) {
 		struct agg_node key;
 		snprintf(key.id, sizeof(key.id), "%s", c->children[i].id);
-		if (bsearch(&key, nodes, n, sizeof(*nodes), node_cmp) == NULL)
+		if (n == 0 ||
+		    bsearch(&key, nodes, n, sizeof(*nodes), node_cmp) == NULL)
 			cover(cov, c->children[i].id, NULL, 0, 0);
 	}
 	return cov;
@@ -196,7 +197,8 @@ views_progress(
 		json_decref(o);
 		return NULL;
 	}
-	qsort(nodes, n, sizeof(*nodes), node_cmp);
+	if (n > 0) /* nodes is NULL when n == 0 */
+		qsort(nodes, n, sizeof(*nodes), node_cmp);
 	if (depth > 0)
 		json_object_set_new(o, "children",
 		    children_arr(t, c, nodes, n, c->id, year, depth));
@@ -215,7 +217,8 @@ views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
 
 	if (aggregate_nodes(t, &nodes, &n) != STORE_OK)
 		return NULL;
-	qsort(nodes, n, sizeof(*nodes), node_cmp);
+	if (n > 0) /* nodes is NULL when n == 0 */
+		qsort(nodes, n, sizeof(*nodes), node_cmp);
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:o}",
@@ -240,7 +243,8 @@ views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
 		int64_t seen = 0;
 
 		snprintf(key.id, sizeof(key.id), "%s", c->children[i].id);
-		if (bsearch(&key, nodes, n, sizeof(*nodes), node_cmp) != NULL)
+		if (n > 0 &&
+		    bsearch(&key, nodes, n, sizeof(*nodes), node_cmp) != NULL)
 			continue;
 		if (link != NULL)
 			link(link_arg, key.id, &connected, &seen);

@@ -19,9 +19,10 @@ Shapes (units from tests/data/, see its README for sources and licenses):
                districts, --communes N the first N communes of each.
 
 Everything lives in the work directory (default: a fresh temporary one,
-printed at start): WORKDIR/<unit id>/ holds the node's cdhtd.conf, tokens,
-children, key pair, LMDB data and cdhtd.log; WORKDIR/env exports CDHT_SERVER
-and CDHT_TOKEN for the province; WORKDIR/expected.json the seeded sums.
+printed at start, removed at exit after a successful run unless --keep):
+WORKDIR/<unit id>/ holds the node's cdhtd.conf, tokens, children, key pair,
+LMDB data and cdhtd.log; WORKDIR/env exports CDHT_SERVER and CDHT_TOKEN for
+the province; WORKDIR/expected.json the seeded sums.
 
 Exit status: 0 the province converged (with --once: then stops); 1 anything
 failed, including "the province did not converge" (the demo never fakes it);
@@ -41,6 +42,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -72,6 +74,10 @@ T0 = time.monotonic()
 
 def nfc(s):
     return unicodedata.normalize("NFC", s)
+
+
+def plural(n, word):
+    return "%d %s%s" % (n, word, "" if n == 1 else "s")
 
 
 def say(msg):
@@ -451,6 +457,7 @@ class Procs:
 
     def __init__(self):
         self.nodes = []
+        self.workdir = None
 
     def start(self, node, cdhtd):
         global _libc
@@ -473,26 +480,35 @@ class Procs:
     def dead(self):
         return [n for n in self.nodes if n.proc.poll() is not None]
 
+    @staticmethod
+    def _signal_group(node, sig):
+        # Each daemon leads its own process group (start_new_session), so
+        # this reaches it and anything it forked (a wrapper's children too).
+        try:
+            os.killpg(node.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
     def stop_all(self, grace=5.0):
+        """SIGTERM every daemon, wait up to `grace` s, SIGKILL stragglers.
+        Returns (were live, needed SIGKILL, exited with an error)."""
         live = [n for n in self.nodes if n.proc.poll() is None]
-        for n in live:
-            try:
-                n.proc.send_signal(signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        for n in self.nodes:
+            self._signal_group(n, signal.SIGTERM)
         deadline = time.monotonic() + grace
         for n in live:
             try:
                 n.proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-        killed = []
-        for n in live:
-            if n.proc.poll() is None:
-                killed.append(n)
-                n.proc.kill()
-                n.proc.wait()
-        bad = [n for n in live if n not in killed and n.proc.returncode != 0]
+        killed = [n for n in live if n.proc.poll() is None]
+        for n in self.nodes:
+            self._signal_group(n, signal.SIGKILL)
+        for n in killed:
+            n.proc.wait()
+        # Killed by our SIGTERM = stopped before installing its handler.
+        bad = [n for n in live if n not in killed and
+               n.proc.returncode not in (0, -signal.SIGTERM)]
         return live, killed, bad
 
 
@@ -587,9 +603,9 @@ def find_binaries(build_dir):
                    None)
         if hit is None:
             raise DemoError("no %s executable in %s (looked at %s); build "
-                            "first: cmake -S %s -B %s && cmake --build %s" % (
+                            "first: %s/scripts/build %s" % (
                                 name, b, ", ".join(str(c) for c in cands),
-                                REPO, b, b))
+                                REPO, b))
         found.append(hit)
     return found
 
@@ -675,9 +691,9 @@ def set_up(args, nodes, cdht, work):
     with ThreadPoolExecutor(8) as ex:
         for f in [ex.submit(keygen, cdht, n) for n in nodes]:
             f.result()
-        viewer = ex.submit(new_token, cdht, "viewer", "demo viewer")
-        admin = ex.submit(new_token, cdht, "admin", "demo admin")
-        clerks = [ex.submit(new_token, cdht, "clerk", "clerk of %s" % n.id)
+        viewer = ex.submit(new_token, cdht, "viewer", "demo-viewer")
+        admin = ex.submit(new_token, cdht, "admin", "demo-admin")
+        clerks = [ex.submit(new_token, cdht, "clerk", "clerk-%s" % n.id)
                   for n in nodes]
         viewer, admin = viewer.result(), admin.result()
         for n, f in zip(nodes, clerks):
@@ -919,7 +935,7 @@ def wait_converged(prov, token, years, exp, procs, timeout):
         check_alive(procs, "while waiting for the province")
         if time.monotonic() > deadline:
             return None, diffs
-        time.sleep(0.1)
+        time.sleep(0.02)
 
 
 def diagnose(prov, nodes, token, years, exp, data, diffs):
@@ -1020,6 +1036,10 @@ def parse_args(argv):
     p.add_argument("--workdir", default=None, metavar="DIR",
                    help="empty or new directory for confs, keys, data, logs "
                    "(default: a fresh temporary directory)")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the temporary work directory after a "
+                   "successful run (it is always kept after a failure, and "
+                   "a --workdir is never removed)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S",
                    help="seconds to wait for the province to converge "
                    "(default 30)")
@@ -1058,6 +1078,7 @@ def run(args, procs):
                       if l in levels)
     years = args.years
     work = make_workdir(args.workdir)
+    procs.workdir = work
     print("cdht demo: %s, %s (%s), years %d-%d, seed %d" % (
         args.shape, prov.name, shape, years[0], years[-1], args.seed))
     print("workdir: %s  (per node: <id>/cdhtd.conf, tokens, children, "
@@ -1074,12 +1095,8 @@ def run(args, procs):
         f.write("# admin token: %s\n" % admin)
     os.chmod(work / "env", 0o600)
 
-    data = {n.id: gen_node(n, years, args.seed) for n in nodes}
-    exp = expected_sums(nodes, data, years)
-    with open(work / "expected.json", "w", encoding="utf-8") as f:
-        json.dump({nid: {str(y): c for y, c in per.items()}
-                   for nid, per in exp.items()}, f, indent=1, sort_keys=True)
-
+    # Start first: forking is cheaper before the generated data fills memory,
+    # and the daemons boot while the data is generated.
     for n in nodes:
         procs.start(n, cdhtd)
     zmq_ports = [n.zmq_port for n in nodes if n.zmq_port]
@@ -1089,6 +1106,11 @@ def run(args, procs):
             max(n.http_port for n in nodes), "s" if len(zmq_ports) > 1 else "",
             ", ".join(map(str, zmq_ports[:4])) + (
                 " ..." if len(zmq_ports) > 4 else ""), work / "nodes.tsv"))
+    data = {n.id: gen_node(n, years, args.seed) for n in nodes}
+    exp = expected_sums(nodes, data, years)
+    with open(work / "expected.json", "w", encoding="utf-8") as f:
+        json.dump({nid: {str(y): c for y, c in per.items()}
+                   for nid, per in exp.items()}, f, indent=1, sort_keys=True)
     t = time.monotonic()
     wait_healthy(procs, nodes, 15 + 0.2 * len(nodes))
     say("all %d nodes answer /healthz (%.2f s)" % (len(nodes),
@@ -1098,13 +1120,16 @@ def run(args, procs):
     stats = seed(nodes, data, procs)
     seeded = stats["json"] + stats["csv"]
     t_seed = time.monotonic() - t
-    local = [n for n in nodes if n.agency != "commune"]
-    say("seeded %d assessments (%d as JSON arrays, %d as CSV) and %d "
-        "population years in %d requests, %.2f s (%.0f assessments/s); "
-        "local staff at %s" % (
-            seeded, stats["json"], stats["csv"], stats["population"],
-            stats["requests"], t_seed, seeded / max(t_seed, 1e-6),
-            ", ".join(n.id for n in local)))
+    agencies = [n for n in nodes if n.agency != "commune"]
+    say("seeded %d assessments (%d as JSON arrays, %d as CSV; adults and "
+        "commune staff at %s, agency staff at %s) and %s in %d requests: "
+        "%.2f s, %.0f assessments/s" % (
+            seeded, stats["json"], stats["csv"],
+            plural(len(nodes) - len(agencies), "commune"),
+            "the province" if len(agencies) == 1 else
+            "the province and %s" % plural(len(agencies) - 1, "district"),
+            plural(stats["population"], "population year"),
+            stats["requests"], t_seed, seeded / max(t_seed, 1e-6)))
     mism = stats["mismatches"]
     if mism:
         say("WARNING: %d assessments scored differently from the README's "
@@ -1119,8 +1144,9 @@ def run(args, procs):
             pe["outstanding"]))
     secs, diffs = wait_converged(prov, viewer, years, exp, procs, args.timeout)
     if secs is not None:
-        say("province converged: all %d years match, %.2f s after the last "
-            "write" % (len(years), secs))
+        say("province converged: %s, %.2f s after the last write" % (
+            "all %d years match" % len(years) if len(years) > 1 else
+            "year %d matches" % years[0], secs))
     else:
         diagnose(prov, nodes, viewer, years, exp, data, diffs)
 
@@ -1174,6 +1200,9 @@ def on_signal(signum, frame):
 def main(argv):
     args = parse_args(argv)
     procs = Procs()
+    # Ctrl-C raises KeyboardInterrupt even when started from a shell that
+    # ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     rc = 1
@@ -1206,6 +1235,12 @@ def main(argv):
                 n = bad[0]
                 print("  last lines of %s:\n%s" % (n.log, tail(n.log)),
                       file=sys.stderr)
+        if procs.workdir is not None and args.workdir is None:
+            if rc == 0 and not args.keep:
+                shutil.rmtree(procs.workdir, ignore_errors=True)
+                say("removed %s (--keep keeps it)" % procs.workdir)
+            else:
+                say("kept %s (logs: <id>/cdhtd.log)" % procs.workdir)
     sys.stdout.flush()
     return rc
 

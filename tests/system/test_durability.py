@@ -243,6 +243,46 @@ class DurabilityTest(NodeTestCase):
         a = assessment(2026, "after-crash", REC)
         self.assertStatus(n.post(a), 200)
 
+    def test_sigterm_during_stream(self):
+        """SIGTERM while writers are busy: exit 0 promptly, and every
+        acknowledged write is there after the restart."""
+        n = self.make_node()
+        stop = threading.Event()
+        writers = [Writer(n, t, stop) for t in range(3)]
+        writers.append(Writer(n, 3, stop, batch=10))
+        for w in writers:
+            w.start()
+        time.sleep(1.0)
+        rc = n.stop()
+        stop.set()
+        for w in writers:
+            w.join(30)
+            self.assertFalse(w.is_alive(), "a writer thread hung")
+            self.assertIsNone(w.error, "writer %d: %s" % (w.tid, w.error))
+        self.assertEqual(rc, 0, "exit code on SIGTERM under load; stderr:\n%s"
+                         % n.stderr_tail())
+        n.start()
+        s = Session(n)
+        lost = []
+        try:
+            for w in writers:
+                last = {}
+                for k, a, acked in w.log:
+                    if acked:
+                        last[k] = a
+                    else:
+                        last.pop(k, None)  # in flight: either is fine
+                for k, a in last.items():
+                    r = s.get(*k)
+                    if a is None:
+                        if r.status != 404:
+                            lost.append("%r withdrawn but %r" % (k, r))
+                    elif r.status != 200 or not same_record(r.json, a):
+                        lost.append("%r: want %r, got %r" % (k, a, r))
+        finally:
+            s.close()
+        self.assertEqual(lost, [], "acknowledged writes lost after SIGTERM")
+
     def test_storage_full(self):
         n = self.make_node(map_size_mb=2)
         acked, maybe = {}, {}

@@ -7,6 +7,7 @@ in exact convergence, to the person, with the independent model.
 - a relay (and a commune) restarted from an older copy of its data
   directory: everything newer is re-sent or re-issued above what the
   parent holds;
+- a district hung (SIGSTOP) for longer than every timeout, then resumed;
 - a commune moved to another district (the 2025 reorganisation): counted
   once, through its new district.
 """
@@ -14,6 +15,7 @@ in exact convergence, to the person, with the independent model.
 import os
 import random
 import shutil
+import signal
 import threading
 import time
 
@@ -166,6 +168,29 @@ class Faults(HierTestCase):
             w.finish(self)
         self.assertConverges(n["14"], hm, YEARS, timeout=15,
                              what="province after kill -9:")
+
+    def test_hung_district(self):
+        """SIGSTOP keeps the TCP connections open while nothing answers:
+        the communes' ACKs and PONGs time out and libzmq's heartbeats close
+        the links; after SIGCONT everything converges."""
+        hm, n, rng = self.build()
+        d = n["116"]
+        w = Writer(n["03646"], hm, 3)
+        w.start()
+        d.proc.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(0.3)
+            self.more_writes(n, hm, rng, ("03649",), "hung", persons=10)
+            wait_for(lambda: self.link_of(n["14"], "116") == "down", 10,
+                     "province to see the hung district down")
+            time.sleep(1.0)
+        finally:
+            d.proc.send_signal(signal.SIGCONT)
+            w.finish(self)
+        self.assertConverges(n["14"], hm, YEARS, timeout=20,
+                             what="after SIGCONT:")
+        self.assertIn("link to parent 116 down",
+                      n["03649"].stderr_text())
 
     def restore_old_copy(self, n, hm, rng, victim, writers):
         """Stop victim, keep a copy of its data directory, restart, write

@@ -241,5 +241,37 @@ class Security(HierTestCase):
             return False
 
 
+class UnlistedDaemon(HierTestCase):
+    def test_unlisted_daemon_refused_until_listed(self):
+        """A real cdhtd whose key the province does not list: refused by
+        ZAP, both sides say so in their logs, nothing of it is counted.
+        Once the province lists it (and restarts), it joins by itself."""
+        hm = HierModel()
+        p = self.make_hier("province", "14", "Tỉnh Sơn La")
+        c = self.make_hier("commune", "03646", "Phường Chiềng Lề")
+        c.parent = p               # knows its parent; the parent not it
+        p.extra_children.append(("777", python_keypair()[0], "Xã Khác"))
+        hm.add_node("14")
+        hm.add_node("03646", "14")
+        p.start()
+        c.start()
+        rng = random.Random(51)
+        self.submit_many(c, hm, gen.assessments(rng, 30, (YEAR,),
+                                                prefix="u-"))
+        wait_for(lambda: "refused our key " + c.up_pub in c.stderr_text(),
+                 5, "the child to log the refusal")
+        self.assertIn("refused unknown CURVE key " + c.up_pub,
+                      p.stderr_text())
+        time.sleep(0.5)
+        self.assertEqual(p.assessed(YEAR), 0)
+        self.assertNotIn("03646", str(p.nodes_doc()["nodes"]))
+        # listed now: the child redials by itself (libzmq would not)
+        self.assertEqual(p.stop(), 0)
+        p.children.append(c)
+        p.start()
+        self.assertConverges(p, hm, (YEAR,), timeout=20,
+                             what="after listing the child:")
+
+
 if __name__ == "__main__":
     main()

@@ -11,7 +11,8 @@ import time
 
 from cdhttest import gen
 from cdhttest.case import main
-from cdhttest.hier import ByteRelay, HierModel, HierTestCase
+from cdhttest.hier import (ByteRelay, FakeChild, HierModel, HierTestCase,
+                           python_keypair, report, wait_for)
 from cdhttest.node import Session
 
 YEARS = (2025, 2026)
@@ -25,6 +26,8 @@ SPEC = [
     ("03685", "commune", "Xã Cà Nàng", "118"),
 ]
 BURST = 1000
+RELAYED = 2500      # more reports than one uplink batch (2000) carries
+FAKE = "11899"      # a child of 118 played by the test
 
 
 def seed(case, node, hm, rng, persons):
@@ -44,6 +47,8 @@ class ThreeLevels(HierTestCase):
         cls.nodes = cls.class_tree(SPEC, cls.hm, node_kw={
             "03685": {"keygen": "cdht"}, "118": {"keygen": "cdht"}})
         n = cls.nodes
+        cls.fake_keys = python_keypair()
+        n["118"].extra_children.append((FAKE, cls.fake_keys[0], "Cụm Thử"))
         cls.relay = ByteRelay(n["118"].zmq_port)
         cls.addClassCleanup(cls.relay.close)
         n["03685"].parent_endpoint = cls.relay.endpoint
@@ -124,10 +129,16 @@ class ThreeLevels(HierTestCase):
                              what="province after the burst")
         up2, _ = self.relay.counts()
         burst = up2 - up1
-        # One message per write would cost about BURST * one bytes.
-        # Batching by flush_ms (50 ms) allows about dt / 0.05 batches,
-        # plus pings; demand at least 10x fewer bytes than unbatched.
-        self.assertLess(burst, BURST * one / 10,
+        # One message per write would cost about BURST * one bytes.  With
+        # batching by flush_ms (50 ms) at most one batch leaves per 50 ms
+        # of the burst (plus the tail and a ping a second), whatever the
+        # machine's speed; and in any case far fewer than one per write.
+        batches = dt / 0.05 + 10
+        self.assertLess(burst, batches * one * 1.5 + dt * 200,
+                        "%d writes in %.2fs cost %d bytes upstream, more "
+                        "than %d batches of %d bytes"
+                        % (len(items), dt, burst, batches, one))
+        self.assertLess(burst, BURST * one / 4,
                         "%d writes in %.2fs cost %d bytes upstream; one "
                         "write alone cost %d" % (len(items), dt, burst, one))
 
@@ -183,6 +194,40 @@ class ThreeLevels(HierTestCase):
         # a district sees its own communes only
         d = {x["id"] for x in n["116"].nodes_doc()["nodes"]}
         self.assertEqual(d, {"03646", "03649"})
+
+    def test_6_backlog_larger_than_a_batch(self):
+        """A child of district 118 (played by the test) relays RELAYED
+        units at once: 118's outbox then holds more than one uplink batch,
+        which must go out in several batches back to back, and the
+        province must count every unit once.  When that child reconnects
+        holding none of them, 118 forgets them and forwards the removals:
+        the province is back to the model."""
+        n = self.nodes
+        p = n["14"]
+        self.assertConverges(p, self.hm, YEARS, timeout=10)
+        a0 = p.assessed(2026)
+        f = FakeChild(n["118"], *self.fake_keys)
+        self.addCleanup(f.close)
+        f.hello(FAKE)
+        reps = [report("9%04d" % i, 2026, 1, [FAKE, "9%04d" % i],
+                       {"assessed": 1, "recognized": i % 2})
+                for i in range(RELAYED)]
+        for i in range(0, RELAYED, 500):
+            self.assertEqual(f.reports(reps[i:i + 500])[3], 0)
+        t0 = time.monotonic()
+        wait_for(lambda: p.assessed(2026) == a0 + RELAYED, 15,
+                 "the province to count %d relayed units" % RELAYED)
+        self.assertLess(time.monotonic() - t0, 5.0)
+        nodes = {x["id"] for x in p.nodes_doc()["nodes"]}
+        self.assertEqual(len([x for x in nodes if x.startswith("9")]),
+                         RELAYED)
+        # the relayed units leave again
+        f.close()
+        f2 = FakeChild(n["118"], *self.fake_keys)
+        self.addCleanup(f2.close)
+        f2.hello(FAKE)
+        self.assertConverges(p, self.hm, YEARS, timeout=15,
+                             what="after the relayed units left:")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ class TwoLevels(HierTestCase):
     def setUpClass(cls):
         cls.hm = HierModel()
         cls.nodes = cls.class_tree(SPEC, cls.hm)
-        cls.start_all(cls.nodes)
+        # children first: they must find their parent once it is there
+        cls.start_all([cls.nodes[i] for i, *_ in reversed(SPEC)])
         rng = random.Random(11)
         for nid, *_ in SPEC:
             node = cls.nodes[nid]

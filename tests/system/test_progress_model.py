@@ -138,7 +138,7 @@ class ProgressModelTest(NodeTestCase):
                 self.assertStatus(r, 200, "DELETE %d/%s" % (y, pid))
             m.withdraw(y, pid)
         # some come back
-        back = [a for a in repl if (m_["year"], m_["person_id"]) in gone][:15]
+        back = [a for a in repl if (a["year"], a["person_id"]) in gone][:15]
         self.send(n, m, back, "single", rng, tmpdir, counter + 5)
 
         # 4. denominators: every year but 2022, one set twice
@@ -185,6 +185,76 @@ class ProgressModelTest(NodeTestCase):
         # the viewer, the clerk and the admin all see the same
         for role in ("clerk", "admin"):
             self.assertProgress(n, m, [2025, 2026], role=role)
+
+
+    def test_random_walk_all_years(self):
+        """Hundreds of small random changes (submit, replace, withdraw,
+        arrays holding the same person in several years, population) on a
+        small key space over every year 2021-2030, so that the node's
+        incremental counters, and outstanding chains up to 2030, are
+        compared with the model after many different change sequences."""
+        rng = random.Random(SEED + 1)
+        n = self.make_node()
+        m = Model()
+        persons = ["w%02d" % i for i in range(14)]
+        years = list(range(2021, 2031))
+        attrs = {p: (rng.choice(model.GROUPS), rng.choice(model.POPULATIONS))
+                 for p in persons}
+
+        def item(y, p):
+            g, pop = attrs[p]
+            if rng.random() < 0.15:  # move them to another group/population
+                g, pop = rng.choice(model.GROUPS), rng.choice(model.POPULATIONS)
+            sc = (gen.scores_recognized(rng) if rng.random() < 0.75
+                  else gen.scores_random(rng))
+            return {"year": y, "person_id": p, "group": g, "population": pop,
+                    "scores": sc, "digital": rng.choice(model.DIGITAL)}
+
+        checks = 0
+        for step in range(700):
+            r = rng.random()
+            if r < 0.45:
+                a = item(rng.choice(years), rng.choice(persons))
+                self.assertStatus(n.post(a), 200, "step %d" % step)
+                m.submit(a)
+            elif r < 0.65:
+                # one person, a run of consecutive years, in one array
+                p = rng.choice(persons)
+                y0 = rng.choice(years)
+                body = [item(y, p) for y in range(y0, min(2030, y0 + rng.randint(1, 6)) + 1)]
+                rr = n.post(body)
+                self.assertStatus(rr, 200, "step %d" % step)
+                self.assertEqual(rr.json.get("accepted"), len(body), rr)
+                for a in body:
+                    m.submit(a)
+            elif r < 0.93:
+                present = sorted(m.records)
+                if not present:
+                    continue
+                y, p = rng.choice(present)
+                self.assertStatus(n.delete(y, p), 200, "step %d" % step)
+                m.withdraw(y, p)
+            else:
+                y = rng.choice(years)
+                pop = gen.population(rng)
+                self.assertStatus(n.put_population(y, pop), 200)
+                m.set_population(y, pop)
+            if step % 25 == 24:
+                self.assertProgress(n, m, years)
+                checks += 1
+        self.assertProgress(n, m, years)
+        s = Session(n)
+        try:
+            for y in years:
+                for p in persons:
+                    self.assertRecord(s.get(y, p), m, y, p, "random walk")
+        finally:
+            s.close()
+        self.assertGreater(sum(m.counts(y)["outstanding"] for y in years), 0,
+                           "model sanity: the walk made nobody outstanding")
+        # the counters survive a restart
+        n.restart()
+        self.assertProgress(n, m, years)
 
 
 if __name__ == "__main__":

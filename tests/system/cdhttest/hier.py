@@ -17,6 +17,7 @@ Every wait is a bounded poll with a deadline.
 """
 
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -27,24 +28,28 @@ import zmq
 
 from . import model
 from .case import NodeTestCase, _rmtree, _workdir
-from .node import Node, cdht_path, free_port
+from .node import REPO, Node, cdht_path, free_port
 
 WIRE_VERSION = 1
 HELLO, WELCOME, REPORTS, ACK, PING, PONG, RESYNC = range(1, 8)
 
-# proto/counters.h, in wire order
-COUNTERS = (
-    "assessed", "recognized", "outstanding", "adult_assessed",
-    "adult_recognized", "staff_assessed", "staff_recognized",
-    "digital_skilled", "digital_proficient", "farmer_assessed",
-    "farmer_recognized", "worker_assessed", "worker_recognized",
-    "official_assessed", "official_recognized", "business_assessed",
-    "business_recognized", "manager_assessed", "manager_recognized",
-    "den_set", "adults", "staff", "families_total", "families_recognized",
-    "clans_total", "clans_recognized", "communities_total",
-    "communities_recognized", "units_total", "units_recognized",
-    "members_total", "members_trained",
-)
+
+
+def _counter_names():
+    """Counter names in wire order, read from proto/counters.h (the one
+    table that defines them) so the tests never drift from it."""
+    path = os.path.join(REPO, "proto", "counters.h")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    body = text[text.index("#define CDHT_COUNTERS(X)"):]
+    body = body[:body.index("\n\n")]
+    names = tuple(re.findall(r"X\((\w+)\)", body))
+    if len(names) < 32:
+        raise RuntimeError("cannot read the counters from %s" % path)
+    return names
+
+
+COUNTERS = _counter_names()
 
 
 # -- keys ---------------------------------------------------------------
@@ -313,10 +318,11 @@ class HierTestCase(NodeTestCase):
             n.start()
 
     # -- submissions (recorded in the model once the node accepted) ----
-    submit_many = staticmethod(lambda *a, **k: submit_many(*a, **k))
-    submit_one = staticmethod(lambda *a, **k: submit_one(*a, **k))
-    withdraw = staticmethod(lambda *a, **k: withdraw(*a, **k))
-    set_population = staticmethod(lambda *a, **k: set_population(*a, **k))
+    # (the module functions, usable from setUpClass too)
+    submit_many = staticmethod(submit_many)
+    submit_one = staticmethod(submit_one)
+    withdraw = staticmethod(withdraw)
+    set_population = staticmethod(set_population)
 
     # -- convergence ------------------------------------------------------
     def progress_problems(self, node, hm, years):

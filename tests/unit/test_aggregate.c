@@ -1,0 +1,1615 @@
+/*
+ * test_aggregate.c: daemon/aggregate.c on a real LMDB environment in a
+ * temporary directory, for node "14" with children "1401" and "1402":
+ * applying reports (totals of this node and of every node on the path,
+ * older/equal versions ignored, every refusal rule), the winner of an origin
+ * reported under two children (highest version, ties to the lowest child id,
+ * promotion on removal), HELLO (drops, want, own), the child-side outbox cycle
+ * (collect, acked, WELCOME bumps), the node directory, and a long random
+ * sequence of applies/removes/HELLOs checked after every step against winners
+ * and totals recomputed here by brute force.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "aggregate.h"
+#include "conf.h"
+#include "counters.h"
+#include "records.h"
+#include "rules.h"
+#include "store.h"
+#include "wire.h"
+
+#define SELF "14"
+
+struct fx {
+	char dir[64];
+	struct store *st;
+	struct conf c;
+	struct conf_child kids[2];
+};
+
+/* ---------------------------------------------------------------------- */
+/* Helpers. */
+
+static void
+rm_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	strcpy(f->dir, "/tmp/cdht-test-aggregate-XXXXXX");
+	if (mkdtemp(f->dir) == NULL ||
+	    store_open(f->dir, 64, &f->st) != STORE_OK) {
+		free(f);
+		return -1;
+	}
+	strcpy(f->c.id, SELF);
+	f->c.level = LEVEL_PROVINCE;
+	strcpy(f->c.name, "T\xe1\xbb\x89nh S\xc6\xa1n La");
+	rules_targets_default(&f->c.targets);
+	/* listed out of id order on purpose: ties go to the lowest id, not
+	 * to the first configured */
+	strcpy(f->kids[0].id, "1402");
+	strcpy(f->kids[1].id, "1401");
+	memset(f->kids[0].public_key, 'a', 40);
+	memset(f->kids[1].public_key, 'b', 40);
+	strcpy(f->kids[0].name, "Huy\xe1\xbb\x87n B");
+	strcpy(f->kids[1].name, "Huy\xe1\xbb\x87n A");
+	f->c.children = f->kids;
+	f->c.nchildren = 2;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	store_close(&f->st);
+	rm_dir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct store_txn *
+wtxn(struct fx *f)
+{
+	struct store_txn *t = store_begin(f->st, 1);
+
+	assert_non_null(t);
+	return t;
+}
+
+static void
+commit(struct store_txn **t)
+{
+	assert_int_equal(store_commit(t), STORE_OK);
+}
+
+/* Deterministic, non-negative counters that differ per seed. */
+static void
+seed_counters(struct cdht_counters *c, unsigned seed)
+{
+	for (int i = 0; i < CDHT_NCOUNTERS; i++)
+		c->v[i] =
+		    (int64_t)((seed * 2654435761u + (unsigned)i * 40503u) %
+		              1000u);
+}
+
+/* A report along path "a/b/c" (sender first, origin last). */
+static void
+mkrep(struct wire_report *r, const char *path, int year, uint64_t version,
+    unsigned seed)
+{
+	char buf[256], *save = NULL, *tok;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, "/", &save); tok != NULL;
+	     tok = strtok_r(NULL, "/", &save)) {
+		assert_true(r->path_len < WIRE_MAX_PATH);
+		snprintf(r->path[r->path_len++], WIRE_MAX_ID + 1, "%s", tok);
+	}
+	memcpy(r->origin, r->path[r->path_len - 1], sizeof(r->origin));
+	snprintf(r->level, sizeof(r->level), "%s",
+	    r->path_len == 1 ? "district" : "commune");
+	snprintf(r->name, sizeof(r->name), "Unit %s", r->origin);
+	r->year = (uint16_t)year;
+	r->version = version;
+	r->updated_at = 1700000000 + (int64_t)version;
+	seed_counters(&r->counters, seed);
+}
+
+static int
+apply(struct store_txn *t, struct fx *f, const char *via, const char *path,
+    int year, uint64_t version, unsigned seed)
+{
+	struct wire_report r;
+
+	mkrep(&r, path, year, version, seed);
+	return aggregate_apply(t, &f->c, via, &r, 1800000000);
+}
+
+static struct cdht_counters
+totals(struct store_txn *t, struct fx *f, const char *node, int year)
+{
+	struct cdht_counters c;
+
+	assert_int_equal(aggregate_totals(t, &f->c, node, year, &c), STORE_OK);
+	return c;
+}
+
+/* Expected: the sum of the seeds' counters (seed 0 = nothing). */
+static void
+assert_totals(struct store_txn *t, struct fx *f, const char *node, int year,
+    const unsigned *seeds, int nseeds)
+{
+	struct cdht_counters want, got = totals(t, f, node, year), one;
+
+	memset(&want, 0, sizeof(want));
+	for (int i = 0; i < nseeds; i++) {
+		seed_counters(&one, seeds[i]);
+		for (int k = 0; k < CDHT_NCOUNTERS; k++)
+			want.v[k] += one.v[k];
+	}
+	for (int k = 0; k < CDHT_NCOUNTERS; k++)
+		if (got.v[k] != want.v[k])
+			fail_msg("totals of %s/%d: %s = %lld, want %lld", node,
+			    year, cdht_counter_names[k], (long long)got.v[k],
+			    (long long)want.v[k]);
+}
+
+static void
+assert_zero(struct store_txn *t, struct fx *f, const char *node, int year)
+{
+	struct cdht_counters got = totals(t, f, node, year);
+
+	if (!cdht_counters_is_zero(&got))
+		fail_msg("totals of %s/%d are not zero", node, year);
+}
+
+static int
+count_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_table(struct store_txn *t, int tbl)
+{
+	int n = 0;
+
+	assert_int_equal(store_scan(t, tbl, NULL, 0, count_cb, &n), STORE_OK);
+	return n;
+}
+
+static int
+outbox_has(struct store_txn *t, const char *origin, int year)
+{
+	unsigned char k[64];
+	const void *v;
+	size_t vl;
+
+	return store_get(t, TBL_OUTBOX, k, records_okey(k, origin, year), &v,
+	           &vl) == STORE_OK;
+}
+
+static int
+acked_version(struct store_txn *t, const char *origin, int year, uint64_t *ver)
+{
+	unsigned char k[64];
+	const void *v;
+	size_t vl;
+	int rc =
+	    store_get(t, TBL_ACKED, k, records_okey(k, origin, year), &v, &vl);
+
+	if (rc == STORE_OK) {
+		assert_int_equal(vl, sizeof(*ver));
+		memcpy(ver, v, sizeof(*ver));
+	}
+	return rc == STORE_OK;
+}
+
+static const struct wire_report *
+find_report(const struct wire_msg *m, const char *origin, int year)
+{
+	for (size_t i = 0; i < m->nreports; i++)
+		if (strcmp(m->reports[i].origin, origin) == 0 &&
+		    m->reports[i].year == year)
+			return &m->reports[i];
+	return NULL;
+}
+
+static int
+has_key(const struct wire_key *k, size_t n, const char *origin, int year,
+    uint64_t *ver)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(k[i].origin, origin) == 0 && k[i].year == year) {
+			if (ver != NULL)
+				*ver = k[i].version;
+			return 1;
+		}
+	return 0;
+}
+
+static uint64_t
+local_version(struct store_txn *t, int year)
+{
+	struct local_report lr;
+
+	assert_int_equal(records_local(t, year, &lr), STORE_OK);
+	return lr.version;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Applying reports. */
+
+static void
+test_apply_totals_along_path(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	struct wire_report got;
+
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 5, 1), AGG_APPLIED);
+	assert_totals(t, f, "14", 2025, (unsigned[]){1}, 1);
+	assert_totals(t, f, "1401", 2025, (unsigned[]){1}, 1);
+	assert_totals(t, f, "140101", 2025, (unsigned[]){1}, 1);
+	assert_zero(t, f, "1402", 2025);
+	assert_zero(t, f, "14", 2024);
+	assert_zero(t, f, "140101", 2026);
+
+	/* a newer version replaces, it does not add */
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 6, 2), AGG_APPLIED);
+	assert_totals(t, f, "14", 2025, (unsigned[]){2}, 1);
+	assert_totals(t, f, "1401", 2025, (unsigned[]){2}, 1);
+	assert_totals(t, f, "140101", 2025, (unsigned[]){2}, 1);
+	commit(&t);
+
+	/* older and equal versions are ignored, whatever they carry */
+	t = wtxn(f);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 4, 3), AGG_IGNORED);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 6, 3), AGG_IGNORED);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 1, 3), AGG_IGNORED);
+	assert_totals(t, f, "14", 2025, (unsigned[]){2}, 1);
+	assert_totals(t, f, "140101", 2025, (unsigned[]){2}, 1);
+	assert_int_equal(
+	    aggregate_report_of(t, "140101", 2025, &got), STORE_OK);
+	assert_int_equal(got.version, 6);
+	assert_int_equal(got.path_len, 2);
+	assert_string_equal(got.path[0], "1401");
+	assert_string_equal(got.path[1], "140101");
+	assert_string_equal(got.level, "commune");
+	assert_string_equal(got.name, "Unit 140101");
+	assert_int_equal(got.updated_at, 1700000006);
+	{
+		struct cdht_counters c2;
+
+		seed_counters(&c2, 2);
+		assert_memory_equal(&got.counters, &c2, sizeof(c2));
+	}
+
+	/* the district's own report adds to itself and to 14 only */
+	assert_int_equal(apply(t, f, "1401", "1401", 2025, 3, 4), AGG_APPLIED);
+	assert_totals(t, f, "14", 2025, (unsigned[]){2, 4}, 2);
+	assert_totals(t, f, "1401", 2025, (unsigned[]){2, 4}, 2);
+	assert_totals(t, f, "140101", 2025, (unsigned[]){2}, 1);
+
+	/* three levels under the other child */
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/140201/14020101", 2025, 1, 5),
+	    AGG_APPLIED);
+	assert_totals(t, f, "14", 2025, (unsigned[]){2, 4, 5}, 3);
+	assert_totals(t, f, "1402", 2025, (unsigned[]){5}, 1);
+	assert_totals(t, f, "140201", 2025, (unsigned[]){5}, 1);
+	assert_totals(t, f, "14020101", 2025, (unsigned[]){5}, 1);
+	assert_totals(t, f, "1401", 2025, (unsigned[]){2, 4}, 2);
+	/* the same origin in another year is another report */
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/140201/14020101", 2026, 1, 6),
+	    AGG_APPLIED);
+	assert_totals(t, f, "14020101", 2026, (unsigned[]){6}, 1);
+	assert_totals(t, f, "14020101", 2025, (unsigned[]){5}, 1);
+	assert_totals(t, f, "14", 2026, (unsigned[]){6}, 1);
+	commit(&t);
+
+	/* this node's own local data is part of its totals, not of the
+	 * children's */
+	t = wtxn(f);
+	{
+		struct records_actor act = {SELF, "test", 1800000000};
+		struct assessment a;
+		struct cdht_counters with, expect, c2, c4, c5;
+		int replaced;
+
+		memset(&a, 0, sizeof(a));
+		a.year = 2025;
+		a.pid_len = 2;
+		memcpy(a.person_id, "S1", 2);
+		a.population = POP_STAFF;
+		for (int i = 0; i < RULES_NSCORES; i++)
+			a.scores[i] = 9;
+		assert_int_equal(records_put(t, &act, &a, &replaced), STORE_OK);
+		with = totals(t, f, "14", 2025);
+		seed_counters(&c2, 2);
+		seed_counters(&c4, 4);
+		seed_counters(&c5, 5);
+		for (int k = 0; k < CDHT_NCOUNTERS; k++)
+			expect.v[k] = c2.v[k] + c4.v[k] + c5.v[k];
+		/* one recognised staff member on top */
+		for (int k = 0; k < CDHT_NCOUNTERS; k++) {
+			const char *n = cdht_counter_names[k];
+			int plus = strcmp(n, "assessed") == 0 ||
+			           strcmp(n, "recognized") == 0 ||
+			           strcmp(n, "staff_assessed") == 0 ||
+			           strcmp(n, "staff_recognized") == 0 ||
+			           strcmp(n, "farmer_assessed") == 0 ||
+			           strcmp(n, "farmer_recognized") == 0;
+
+			assert_int_equal(with.v[k], expect.v[k] + plus);
+		}
+		assert_totals(t, f, "1401", 2025, (unsigned[]){2, 4}, 2);
+	}
+	commit(&t);
+}
+
+static void
+test_apply_refused(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	struct wire_report r;
+
+	/* path[0] is not the sending child */
+	assert_int_equal(
+	    apply(t, f, "1402", "1401/140101", 2025, 1, 1), AGG_REFUSED);
+	assert_int_equal(apply(t, f, "1402", "1401", 2025, 1, 1), AGG_REFUSED);
+	/* the path runs through this node (a loop), or is this node */
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/14/140101", 2025, 1, 1), AGG_REFUSED);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/14", 2025, 1, 1), AGG_REFUSED);
+	/* the origin is another direct child, or the path runs through one */
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/1402", 2025, 1, 1), AGG_REFUSED);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/1402/140201", 2025, 1, 1), AGG_REFUSED);
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/1401", 2025, 1, 1), AGG_REFUSED);
+	/* a full path cannot be forwarded */
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/a/b/c/d/e/f/g", 2025, 1, 1), AGG_REFUSED);
+	/* the path does not end with the origin */
+	mkrep(&r, "1401/140101", 2025, 1, 1);
+	strcpy(r.origin, "140199");
+	assert_int_equal(aggregate_apply(t, &f->c, "1401", &r, 1), AGG_REFUSED);
+	/* an empty path */
+	mkrep(&r, "1401", 2025, 1, 1);
+	r.path_len = 0;
+	assert_int_equal(aggregate_apply(t, &f->c, "1401", &r, 1), AGG_REFUSED);
+	/* nothing of the refused reports was kept */
+	assert_int_equal(store_txn_err(t), STORE_OK);
+	assert_int_equal(count_table(t, TBL_MIRROR), 0);
+	assert_int_equal(count_table(t, TBL_WIN), 0);
+	assert_int_equal(count_table(t, TBL_TOTALS), 0);
+	assert_int_equal(count_table(t, TBL_NODES), 0);
+	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+	assert_zero(t, f, "14", 2025);
+
+	/* one id short of full is accepted, and reaches all 7 nodes */
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/a/b/c/d/e/f", 2025, 1, 9), AGG_APPLIED);
+	{
+		static const char *const on[] = {
+		    "14", "1401", "a", "b", "c", "d", "e", "f"};
+
+		for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++)
+			assert_totals(t, f, on[i], 2025, (unsigned[]){9}, 1);
+		assert_zero(t, f, "g", 2025);
+		assert_zero(t, f, "1402", 2025);
+	}
+	commit(&t);
+}
+
+static void
+test_same_origin_two_children(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	struct wire_report w;
+
+	/* a commune moved from 1401 to 1402 is reported by both for a while
+	 */
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/X9", 2025, 10, 11), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/X9", 2025, 12, 12), AGG_APPLIED);
+	assert_totals(t, f, "14", 2025, (unsigned[]){12}, 1);
+	assert_totals(t, f, "1402", 2025, (unsigned[]){12}, 1);
+	assert_totals(t, f, "X9", 2025, (unsigned[]){12}, 1);
+	assert_zero(t, f, "1401", 2025);
+	assert_int_equal(aggregate_report_of(t, "X9", 2025, &w), STORE_OK);
+	assert_int_equal(w.version, 12);
+	assert_string_equal(w.path[0], "1402");
+
+	/* the older copy under 1401 gets newer: it wins again */
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/X9", 2025, 13, 13), AGG_APPLIED);
+	assert_totals(t, f, "14", 2025, (unsigned[]){13}, 1);
+	assert_totals(t, f, "1401", 2025, (unsigned[]){13}, 1);
+	assert_zero(t, f, "1402", 2025);
+	assert_int_equal(aggregate_report_of(t, "X9", 2025, &w), STORE_OK);
+	assert_int_equal(w.version, 13);
+	assert_string_equal(w.path[0], "1401");
+	/* an equal version from 1402 is ignored; a newer one updates
+	 * 1402's copy, which now ties with the winner's version */
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/X9", 2025, 12, 99), AGG_IGNORED);
+	assert_int_equal(apply(t, f, "1402", "1402/X9", 2025, 13, 14),
+	    AGG_APPLIED); /* tie with 1401's 13: 1401 keeps it */
+	assert_totals(t, f, "14", 2025, (unsigned[]){13}, 1);
+	assert_zero(t, f, "1402", 2025);
+
+	/* ties go to the lowest child id, in either arrival order */
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/X9", 2026, 20, 21), AGG_APPLIED);
+	assert_totals(t, f, "1402", 2026, (unsigned[]){21}, 1);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/X9", 2026, 20, 22), AGG_APPLIED);
+	assert_totals(t, f, "14", 2026, (unsigned[]){22}, 1);
+	assert_totals(t, f, "1401", 2026, (unsigned[]){22}, 1);
+	assert_totals(t, f, "X9", 2026, (unsigned[]){22}, 1);
+	assert_zero(t, f, "1402", 2026);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/X9", 2027, 20, 23), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/X9", 2027, 20, 24), AGG_APPLIED);
+	assert_totals(t, f, "14", 2027, (unsigned[]){23}, 1);
+	assert_zero(t, f, "1402", 2027);
+	assert_int_equal(aggregate_report_of(t, "X9", 2027, &w), STORE_OK);
+	assert_string_equal(w.path[0], "1401");
+	commit(&t);
+
+	/* removing the winner promotes the other copy */
+	t = wtxn(f);
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, "1401", "X9", 2026), STORE_OK);
+	assert_totals(t, f, "14", 2026, (unsigned[]){21}, 1);
+	assert_totals(t, f, "1402", 2026, (unsigned[]){21}, 1);
+	assert_totals(t, f, "X9", 2026, (unsigned[]){21}, 1);
+	assert_zero(t, f, "1401", 2026);
+	assert_int_equal(aggregate_report_of(t, "X9", 2026, &w), STORE_OK);
+	assert_string_equal(w.path[0], "1402");
+	assert_int_equal(w.version, 20);
+	assert_true(outbox_has(t, "X9", 2026));
+	/* removing what is not there changes nothing */
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, "1401", "X9", 2026), STORE_OK);
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, "1401", "nope", 2026), STORE_OK);
+	assert_totals(t, f, "14", 2026, (unsigned[]){21}, 1);
+	/* removing the loser leaves the winner */
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, "1402", "X9", 2025), STORE_OK);
+	assert_totals(t, f, "14", 2025, (unsigned[]){13}, 1);
+	/* removing the last copy: nothing left */
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, "1402", "X9", 2026), STORE_OK);
+	assert_zero(t, f, "14", 2026);
+	assert_zero(t, f, "X9", 2026);
+	assert_int_equal(
+	    aggregate_report_of(t, "X9", 2026, &w), STORE_NOTFOUND);
+	/* the other years are untouched */
+	assert_totals(t, f, "X9", 2027, (unsigned[]){23}, 1);
+	commit(&t);
+}
+
+/* ---------------------------------------------------------------------- */
+/* HELLO, drop_unconfigured. */
+
+static void
+set_key(struct wire_key *k, const char *origin, int year, uint64_t ver)
+{
+	memset(k, 0, sizeof(*k));
+	snprintf(k->origin, sizeof(k->origin), "%s", origin);
+	k->year = (uint16_t)year;
+	k->version = ver;
+}
+
+static void
+test_hello(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	struct wire_key inv[5];
+	struct wire_msg w;
+	uint64_t v;
+
+	assert_int_equal(apply(t, f, "1401", "1401", 2025, 3, 1), AGG_APPLIED);
+	assert_int_equal(apply(t, f, "1401", "1401", 2024, 1, 2), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 4, 3), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140102", 2025, 2, 4), AGG_APPLIED);
+	assert_int_equal(apply(t, f, "1402", "1402", 2025, 7, 5), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/140102", 2025, 1, 6), AGG_APPLIED);
+	commit(&t);
+
+	/* 1401 reconnects: it no longer holds 140102 (moved away), has a
+	 * newer 140101 and a new 140103 */
+	t = wtxn(f);
+	set_key(&inv[0], "1401", 2025, 3);
+	set_key(&inv[1], "140101", 2025, 5);
+	set_key(&inv[2], "140103", 2025, 1);
+	set_key(&inv[3], "1401", 2024, 1);
+	assert_int_equal(
+	    aggregate_hello(t, &f->c, "1401", inv, 4, &w), STORE_OK);
+	assert_int_equal(w.type, WIRE_WELCOME);
+	assert_string_equal(w.id, "14");
+	assert_int_equal(w.nkeys, 2);
+	assert_true(has_key(w.keys, w.nkeys, "140101", 2025, NULL));
+	assert_true(has_key(w.keys, w.nkeys, "140103", 2025, NULL));
+	assert_int_equal(w.nown, 2);
+	assert_true(has_key(w.own, w.nown, "1401", 2025, &v));
+	assert_int_equal(v, 3);
+	assert_true(has_key(w.own, w.nown, "1401", 2024, &v));
+	assert_int_equal(v, 1);
+	wire_msg_free(&w);
+	/* 1401's copy of 140102 is gone: 1402's copy wins now */
+	assert_totals(t, f, "1401", 2025, (unsigned[]){1, 3}, 2);
+	assert_totals(t, f, "140102", 2025, (unsigned[]){6}, 1);
+	assert_totals(t, f, "1402", 2025, (unsigned[]){5, 6}, 2);
+	assert_totals(t, f, "14", 2025, (unsigned[]){1, 3, 5, 6}, 4);
+	assert_totals(t, f, "14", 2024, (unsigned[]){2}, 1);
+	commit(&t);
+
+	/* 1402 says hello with its full inventory: nothing dropped, wants
+	 * nothing it has */
+	t = wtxn(f);
+	set_key(&inv[0], "140102", 2025, 1);
+	set_key(&inv[1], "1402", 2025, 7);
+	assert_int_equal(
+	    aggregate_hello(t, &f->c, "1402", inv, 2, &w), STORE_OK);
+	assert_string_equal(w.id, "14");
+	assert_int_equal(w.nkeys, 0);
+	assert_int_equal(w.nown, 1);
+	assert_true(has_key(w.own, w.nown, "1402", 2025, &v));
+	assert_int_equal(v, 7);
+	wire_msg_free(&w);
+	assert_totals(t, f, "14", 2025, (unsigned[]){1, 3, 5, 6}, 4);
+
+	/* 1401 comes back empty (e.g. restored without its data): all of its
+	 * reports are forgotten, 1402's stay; `own` still tells it the
+	 * versions we held for it, taken before the deletion (PROTOCOL.md
+	 * 8.2 step 2), so it never reuses a version */
+	assert_int_equal(
+	    aggregate_hello(t, &f->c, "1401", NULL, 0, &w), STORE_OK);
+	assert_int_equal(w.nkeys, 0);
+	assert_int_equal(w.nown, 2);
+	assert_true(has_key(w.own, w.nown, "1401", 2025, &v));
+	assert_int_equal(v, 3);
+	assert_true(has_key(w.own, w.nown, "1401", 2024, &v));
+	assert_int_equal(v, 1);
+	wire_msg_free(&w);
+	/* and a second empty HELLO finds nothing left */
+	assert_int_equal(
+	    aggregate_hello(t, &f->c, "1401", NULL, 0, &w), STORE_OK);
+	assert_int_equal(w.nkeys, 0);
+	assert_int_equal(w.nown, 0);
+	wire_msg_free(&w);
+	assert_zero(t, f, "1401", 2025);
+	assert_zero(t, f, "140101", 2025);
+	assert_zero(t, f, "14", 2024);
+	assert_totals(t, f, "14", 2025, (unsigned[]){5, 6}, 2);
+	assert_int_equal(count_table(t, TBL_MIRROR), 2);
+	/* the removals are queued for our own parent */
+	assert_true(outbox_has(t, "140101", 2025));
+	assert_true(outbox_has(t, "1401", 2024));
+	commit(&t);
+}
+
+static void
+test_drop_unconfigured(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	struct agg_node *nodes;
+	size_t n;
+
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 1, 1), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/140201", 2025, 1, 2), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/140101", 2025, 2, 3), AGG_APPLIED);
+	commit(&t);
+
+	/* 1402 is no longer configured */
+	t = wtxn(f);
+	f->c.nchildren = 1;
+	strcpy(f->kids[0].id, "1401");
+	assert_int_equal(aggregate_drop_unconfigured(t, &f->c), STORE_OK);
+	assert_totals(t, f, "14", 2025, (unsigned[]){1}, 1);
+	assert_totals(t, f, "140101", 2025, (unsigned[]){1}, 1);
+	assert_zero(t, f, "1402", 2025);
+	assert_zero(t, f, "140201", 2025);
+	assert_int_equal(count_table(t, TBL_MIRROR), 1);
+	assert_int_equal(aggregate_nodes(t, &nodes, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(nodes[0].id, "140101");
+	assert_string_equal(nodes[0].parent, "1401");
+	free(nodes);
+	commit(&t);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The child side: collect, acked, WELCOME. */
+
+static void
+local_put(
+    struct store_txn *t, struct fx *f, int year, const char *pid, int score)
+{
+	struct records_actor act = {SELF, "test", 1800000000};
+	struct assessment a;
+	int replaced;
+
+	memset(&a, 0, sizeof(a));
+	a.year = (uint16_t)year;
+	a.pid_len = (uint8_t)strlen(pid);
+	memcpy(a.person_id, pid, a.pid_len);
+	a.population = POP_STAFF;
+	for (int i = 0; i < RULES_NSCORES; i++)
+		a.scores[i] = (uint8_t)score;
+	assert_int_equal(records_put(t, &act, &a, &replaced), STORE_OK);
+}
+
+static void
+test_outbox_cycle(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	struct wire_msg m, m2;
+	const struct wire_report *r;
+	struct local_report lr;
+	uint64_t v;
+
+	local_put(t, f, 2025, "A", 9);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 5, 7), AGG_APPLIED);
+	assert_true(outbox_has(t, SELF, 2025));
+	assert_true(outbox_has(t, "140101", 2025));
+	assert_int_equal(count_table(t, TBL_OUTBOX), 2);
+	commit(&t);
+
+	t = wtxn(f);
+	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(m.type, WIRE_REPORTS);
+	assert_int_equal(m.nreports, 2);
+	assert_int_equal(m.nkeys, 0);
+	/* our own report: path is just us, with our level and name */
+	r = find_report(&m, SELF, 2025);
+	assert_non_null(r);
+	assert_int_equal(records_local(t, 2025, &lr), STORE_OK);
+	assert_int_equal(r->version, lr.version);
+	assert_int_equal(r->updated_at, lr.updated_at);
+	assert_int_equal(r->path_len, 1);
+	assert_string_equal(r->path[0], SELF);
+	assert_string_equal(r->level, "province");
+	assert_string_equal(r->name, f->c.name);
+	assert_memory_equal(&r->counters, &lr.c, sizeof(lr.c));
+	assert_int_equal(r->counters.v[CDHT_C_assessed], 1);
+	/* a child's winner: prefixed with our id, unchanged otherwise */
+	r = find_report(&m, "140101", 2025);
+	assert_non_null(r);
+	assert_int_equal(r->version, 5);
+	assert_int_equal(r->path_len, 3);
+	assert_string_equal(r->path[0], SELF);
+	assert_string_equal(r->path[1], "1401");
+	assert_string_equal(r->path[2], "140101");
+	assert_string_equal(r->level, "commune");
+	assert_string_equal(r->name, "Unit 140101");
+	assert_int_equal(r->updated_at, 1700000005);
+	{
+		struct cdht_counters c7;
+
+		seed_counters(&c7, 7);
+		assert_memory_equal(&r->counters, &c7, sizeof(c7));
+	}
+	/* collecting does not consume */
+	assert_int_equal(count_table(t, TBL_OUTBOX), 2);
+	store_abort(&t);
+
+	/* acked: both leave the outbox, acked versions are recorded */
+	t = wtxn(f);
+	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+	assert_true(acked_version(t, "140101", 2025, &v));
+	assert_int_equal(v, 5);
+	assert_true(acked_version(t, SELF, 2025, &v));
+	assert_int_equal(v, lr.version);
+	wire_msg_free(&m);
+	commit(&t);
+
+	/* a change after collect keeps the entry queued */
+	t = wtxn(f);
+	local_put(t, f, 2025, "B", 9);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 6, 8), AGG_APPLIED);
+	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(m.nreports, 2);
+	local_put(t, f, 2025, "C", 9);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 7, 9), AGG_APPLIED);
+	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_true(outbox_has(t, SELF, 2025));
+	assert_true(outbox_has(t, "140101", 2025));
+	/* the ack itself is recorded for what was sent */
+	assert_true(acked_version(t, "140101", 2025, &v));
+	assert_int_equal(v, 6);
+	wire_msg_free(&m);
+	/* the next batch carries the newest versions and then clears */
+	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(m.nreports, 2);
+	r = find_report(&m, "140101", 2025);
+	assert_non_null(r);
+	assert_int_equal(r->version, 7);
+	r = find_report(&m, SELF, 2025);
+	assert_non_null(r);
+	assert_int_equal(r->version, local_version(t, 2025));
+	assert_int_equal(r->counters.v[CDHT_C_assessed], 3);
+	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+	wire_msg_free(&m);
+	commit(&t);
+
+	/* a removal travels as a key, and its ack clears outbox and acked */
+	t = wtxn(f);
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, "1401", "140101", 2025), STORE_OK);
+	assert_true(outbox_has(t, "140101", 2025));
+	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(m.nreports, 0);
+	assert_int_equal(m.nkeys, 1);
+	assert_string_equal(m.keys[0].origin, "140101");
+	assert_int_equal(m.keys[0].year, 2025);
+	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_false(outbox_has(t, "140101", 2025));
+	assert_false(acked_version(t, "140101", 2025, &v));
+	wire_msg_free(&m);
+	/* a removal acked after the origin came back stays queued */
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140102", 2025, 1, 1), AGG_APPLIED);
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, "1401", "140102", 2025), STORE_OK);
+	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(m.nkeys, 1);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140102", 2025, 2, 1), AGG_APPLIED);
+	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_true(outbox_has(t, "140102", 2025));
+	wire_msg_free(&m);
+	commit(&t);
+
+	/* max bounds a batch */
+	t = wtxn(f);
+	local_put(t, f, 2026, "A", 9);
+	local_put(t, f, 2027, "A", 9);
+	memset(&m2, 0, sizeof(m2));
+	assert_int_equal(aggregate_collect(t, &f->c, 1, &m2), STORE_OK);
+	assert_int_equal(m2.nreports + m2.nkeys, 1);
+	wire_msg_free(&m2);
+	assert_int_equal(aggregate_collect(t, &f->c, 2, &m2), STORE_OK);
+	assert_int_equal(m2.nreports + m2.nkeys, 2);
+	wire_msg_free(&m2);
+	assert_int_equal(aggregate_collect(t, &f->c, 100, &m2), STORE_OK);
+	assert_int_equal(m2.nreports + m2.nkeys, 3);
+	wire_msg_free(&m2);
+	commit(&t);
+}
+
+/*
+ * PROTOCOL.md 8.5: a winner replaced by a copy with a lower version than the
+ * one the parent acknowledged goes as a removal first and as the report in a
+ * later batch (the parent would ignore the lower version otherwise).
+ */
+static void
+test_collect_lower_than_acked(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	struct wire_msg m;
+	const struct wire_report *r;
+	uint64_t v;
+
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/X9", 2025, 13, 13), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/X9", 2025, 12, 12), AGG_APPLIED);
+	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(m.nreports, 1);
+	assert_int_equal(m.reports[0].version, 13);
+	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	wire_msg_free(&m);
+	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+	commit(&t);
+
+	/* the v13 copy goes away: 1402's v12 wins, below the acked v13 */
+	t = wtxn(f);
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, "1401", "X9", 2025), STORE_OK);
+	assert_totals(t, f, "14", 2025, (unsigned[]){12}, 1);
+	assert_true(outbox_has(t, "X9", 2025));
+	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_null(find_report(&m, "X9", 2025));
+	assert_int_equal(m.nkeys, 1);
+	assert_string_equal(m.keys[0].origin, "X9");
+	assert_int_equal(m.keys[0].year, 2025);
+	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	wire_msg_free(&m);
+	/* the removal is acknowledged; the report is still to be sent */
+	assert_false(acked_version(t, "X9", 2025, &v));
+	assert_true(outbox_has(t, "X9", 2025));
+	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(m.nkeys, 0);
+	r = find_report(&m, "X9", 2025);
+	assert_non_null(r);
+	assert_int_equal(r->version, 12);
+	assert_int_equal(r->path_len, 3);
+	assert_string_equal(r->path[1], "1402");
+	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	wire_msg_free(&m);
+	assert_true(acked_version(t, "X9", 2025, &v));
+	assert_int_equal(v, 12);
+	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+	commit(&t);
+}
+
+/* What collect produces is what the uplink sends: it must encode. */
+static void
+test_collect_encodes(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	struct wire_msg m, back;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	local_put(t, f, 2025, "A", 9);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 5, 7), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140102", 2025, 5, 8), AGG_APPLIED);
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, "1401", "140102", 2025), STORE_OK);
+	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(m.nreports, 2);
+	assert_int_equal(m.nkeys, 1);
+	m.seq = 1;
+	rc = wire_encode(&m, &buf, &len);
+	if (rc != WIRE_OK) {
+		char what[160];
+
+		snprintf(what, sizeof(what),
+		    "wire_encode of a collected batch with a removal (%s/%d, "
+		    "version %llu): %s",
+		    m.keys[0].origin, m.keys[0].year,
+		    (unsigned long long)m.keys[0].version, wire_strerror(rc));
+		wire_msg_free(&m);
+		store_abort(&t);
+		fail_msg("%s", what);
+	}
+	assert_int_equal(wire_decode(buf, len, &back), WIRE_OK);
+	assert_int_equal(back.nreports, 2);
+	assert_int_equal(back.nkeys, 1);
+	assert_string_equal(back.keys[0].origin, "140102");
+	wire_msg_free(&back);
+	free(buf);
+	wire_msg_free(&m);
+	store_abort(&t);
+}
+
+static void
+welcome(struct store_txn *t, struct fx *f, const char *parent,
+    struct wire_key *own, size_t nown, struct wire_key *want, size_t nwant)
+{
+	struct wire_msg w;
+
+	memset(&w, 0, sizeof(w));
+	w.type = WIRE_WELCOME;
+	snprintf(w.id, sizeof(w.id), "%s", parent);
+	w.own = own;
+	w.nown = nown;
+	w.keys = want;
+	w.nkeys = nwant;
+	assert_int_equal(aggregate_welcome(t, &f->c, &w, 1800000100), STORE_OK);
+}
+
+static void
+versions(struct store_txn *t, uint64_t v[10])
+{
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
+		v[y - RULES_YEAR_MIN] = local_version(t, y);
+}
+
+static void
+clear_outbox(struct store_txn *t)
+{
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+		unsigned char k[64];
+
+		store_del(t, TBL_OUTBOX, k, records_okey(k, SELF, y));
+	}
+	assert_int_equal(store_txn_err(t), STORE_OK);
+}
+
+static void
+test_welcome(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	uint64_t v0[10], v1[10];
+	struct wire_key own[2], want[2];
+	uint64_t top = 0;
+
+	assert_int_equal(records_ensure_years(t, SELF, 1800000000), STORE_OK);
+	local_put(t, f, 2025, "A", 9);
+	versions(t, v0);
+	clear_outbox(t);
+	commit(&t);
+
+	/* the first WELCOME: the parent is remembered, nothing bumped */
+	t = wtxn(f);
+	welcome(t, f, "P", NULL, 0, NULL, 0);
+	versions(t, v1);
+	assert_memory_equal(v0, v1, sizeof(v0));
+	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+	/* the parent holds an older version: nothing bumped */
+	set_key(&own[0], SELF, 2025, v0[2025 - RULES_YEAR_MIN] - 1);
+	welcome(t, f, "P", own, 1, NULL, 0);
+	versions(t, v1);
+	assert_memory_equal(v0, v1, sizeof(v0));
+	/* someone else's version in `own` is not ours to compare */
+	set_key(&own[0], "1401", 2025, 1000000);
+	welcome(t, f, "P", own, 1, NULL, 0);
+	versions(t, v1);
+	assert_memory_equal(v0, v1, sizeof(v0));
+	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+	commit(&t);
+
+	/* the parent holds a version above ours (we were restored from an
+	 * old backup): every year gets a version above it and is queued */
+	t = wtxn(f);
+	set_key(&own[0], SELF, 2023, 5000);
+	set_key(&own[1], SELF, 2025, 4000);
+	welcome(t, f, "P", own, 2, NULL, 0);
+	versions(t, v1);
+	for (int i = 0; i < 10; i++) {
+		assert_true(v1[i] > 5000);
+		assert_true(outbox_has(t, SELF, RULES_YEAR_MIN + i));
+		if (v1[i] > top)
+			top = v1[i];
+	}
+	clear_outbox(t);
+	commit(&t);
+
+	/* a different parent (this node was moved): new versions */
+	t = wtxn(f);
+	versions(t, v0);
+	welcome(t, f, "Q", NULL, 0, NULL, 0);
+	versions(t, v1);
+	for (int i = 0; i < 10; i++) {
+		assert_true(v1[i] > top);
+		assert_true(outbox_has(t, SELF, RULES_YEAR_MIN + i));
+	}
+	clear_outbox(t);
+	/* and the same parent again: nothing */
+	versions(t, v0);
+	welcome(t, f, "Q", NULL, 0, NULL, 0);
+	versions(t, v1);
+	assert_memory_equal(v0, v1, sizeof(v0));
+	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+	commit(&t);
+
+	/* the want list is queued and its acks forgotten */
+	t = wtxn(f);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 5, 7), AGG_APPLIED);
+	{
+		struct wire_msg m;
+		uint64_t v;
+
+		assert_int_equal(
+		    aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+		assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+		wire_msg_free(&m);
+		assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+		assert_true(acked_version(t, "140101", 2025, &v));
+		set_key(&want[0], "140101", 2025, 0);
+		set_key(&want[1], SELF, 2024, 0);
+		welcome(t, f, "Q", NULL, 0, want, 2);
+		assert_true(outbox_has(t, "140101", 2025));
+		assert_true(outbox_has(t, SELF, 2024));
+		assert_false(acked_version(t, "140101", 2025, &v));
+		assert_int_equal(count_table(t, TBL_OUTBOX), 2);
+	}
+	commit(&t);
+}
+
+/*
+ * PROTOCOL.md 8.4 step 2: after a WELCOME whose `own` lists [self, year, v],
+ * every version we issue from then on is above v, and a year we hold below
+ * v (or not at all: restored from a backup that lacks it) is re-issued above
+ * v.  Here own equals ours for one year and is above ours for another.
+ */
+static void
+test_welcome_own_rule(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	uint64_t v0[10], v1[10], eq, above;
+	struct wire_key own[2];
+
+	local_put(t, f, 2026, "A", 9);
+	welcome(t, f, "P", NULL, 0, NULL, 0);
+	versions(t, v0);
+	/* only 2026 has a report; the others are version 0 */
+	assert_true(v0[2026 - RULES_YEAR_MIN] > 0);
+	assert_int_equal(v0[2029 - RULES_YEAR_MIN], 0);
+	clear_outbox(t);
+	commit(&t);
+
+	t = wtxn(f);
+	eq = v0[2026 - RULES_YEAR_MIN];
+	above = eq + 40;
+	set_key(&own[0], SELF, 2026, eq);
+	set_key(&own[1], SELF, 2029, above);
+	welcome(t, f, "P", own, 2, NULL, 0);
+	versions(t, v1);
+	/* 2029 was lacking: re-issued above what the parent holds */
+	assert_true(v1[2029 - RULES_YEAR_MIN] > above);
+	assert_true(outbox_has(t, SELF, 2029));
+	/* nothing of ours stays below a version the parent holds */
+	assert_true(v1[2026 - RULES_YEAR_MIN] >= eq);
+	/* and the next write of any year is above every own version */
+	local_put(t, f, 2026, "B", 9);
+	assert_true(local_version(t, 2026) > above);
+	local_put(t, f, 2021, "B", 9);
+	assert_true(local_version(t, 2021) > above);
+	commit(&t);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Inventory and the node directory. */
+
+static void
+test_inventory(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	struct wire_key *inv;
+	size_t n;
+	uint64_t v;
+
+	local_put(t, f, 2025, "A", 9);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 5, 7), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/140101", 2025, 8, 7), AGG_APPLIED);
+	assert_int_equal(apply(t, f, "1402", "1402", 2026, 2, 7), AGG_APPLIED);
+	assert_int_equal(aggregate_inventory(t, &f->c, &inv, &n), STORE_OK);
+	/* our 2025, the winner of 140101/2025 (v8), 1402/2026 */
+	assert_int_equal(n, 3);
+	assert_true(has_key(inv, n, SELF, 2025, &v));
+	assert_int_equal(v, local_version(t, 2025));
+	assert_true(has_key(inv, n, "140101", 2025, &v));
+	assert_int_equal(v, 8);
+	assert_true(has_key(inv, n, "1402", 2026, &v));
+	assert_int_equal(v, 2);
+	free(inv);
+	store_abort(&t);
+}
+
+static const struct agg_node *
+find_node(const struct agg_node *v, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].id, id) == 0)
+			return &v[i];
+	return NULL;
+}
+
+static void
+test_nodes(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = wtxn(f);
+	struct agg_node *v;
+	const struct agg_node *nd;
+	size_t n;
+
+	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	free(v);
+	assert_int_equal(apply(t, f, "1401", "1401", 2025, 3, 1), AGG_APPLIED);
+	assert_int_equal(apply(t, f, "1401", "1401", 2026, 9, 1), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101", 2025, 4, 1), AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1401", "1401/140101/14010101", 2025, 2, 1),
+	    AGG_APPLIED);
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/140201", 2024, 6, 1), AGG_APPLIED);
+	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
+	assert_int_equal(n, 4);
+	/* in key order */
+	assert_string_equal(v[0].id, "1401");
+	assert_string_equal(v[1].id, "140101");
+	assert_string_equal(v[2].id, "14010101");
+	assert_string_equal(v[3].id, "140201");
+
+	nd = find_node(v, n, "1401");
+	assert_string_equal(nd->parent, "14");
+	assert_int_equal(nd->depth, 1);
+	assert_string_equal(nd->level, "district");
+	assert_string_equal(nd->name, "Unit 1401");
+	assert_int_equal(nd->version, 9);
+	assert_int_equal(nd->last_report, 1700000009);
+	nd = find_node(v, n, "140101");
+	assert_string_equal(nd->parent, "1401");
+	assert_int_equal(nd->depth, 2);
+	assert_string_equal(nd->level, "commune");
+	nd = find_node(v, n, "14010101");
+	assert_string_equal(nd->parent, "140101");
+	assert_int_equal(nd->depth, 3);
+	assert_int_equal(nd->version, 2);
+	nd = find_node(v, n, "140201");
+	assert_string_equal(nd->parent, "1402");
+	assert_int_equal(nd->depth, 2);
+	/* 1402 itself never reported: not listed */
+	assert_null(find_node(v, n, "1402"));
+	free(v);
+
+	/* a node is listed while any year has a winner */
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, "1401", "1401", 2025), STORE_OK);
+	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
+	assert_non_null(find_node(v, n, "1401"));
+	free(v);
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, "1401", "1401", 2026), STORE_OK);
+	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
+	assert_null(find_node(v, n, "1401"));
+	assert_int_equal(n, 3);
+	free(v);
+
+	/* a commune that moves to the other child gets its new parent */
+	assert_int_equal(
+	    apply(t, f, "1402", "1402/140101", 2025, 10, 1), AGG_APPLIED);
+	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
+	nd = find_node(v, n, "140101");
+	assert_non_null(nd);
+	assert_string_equal(nd->parent, "1402");
+	assert_int_equal(nd->depth, 2);
+	assert_int_equal(nd->version, 10);
+	free(v);
+	commit(&t);
+}
+
+/* ---------------------------------------------------------------------- */
+/* A random sequence against winners and totals recomputed here. */
+
+#define NVIA 2
+static const char *const vias[NVIA] = {"1401", "1402"}; /* id order */
+
+/* Every (via, origin) the sequence uses, with its path. */
+static const struct opath {
+	int via;
+	const char *path;
+	const char *origin;
+} opaths[] = {
+    {0, "1401", "1401"},
+    {0, "1401/140101", "140101"},
+    {0, "1401/140101/14010101", "14010101"},
+    {0, "1401/140102", "140102"},
+    {0, "1401/140102/X9", "X9"},
+    {1, "1402", "1402"},
+    {1, "1402/140201", "140201"},
+    {1, "1402/X9", "X9"},
+    {1, "1402/140101", "140101"},
+};
+#define NOP (sizeof(opaths) / sizeof(opaths[0]))
+static const char *const origins[] = {
+    "1401", "140101", "14010101", "140102", "X9", "1402", "140201"};
+#define NORIG (sizeof(origins) / sizeof(origins[0]))
+static const char *const everyone[] = {
+    "14", "1401", "140101", "14010101", "140102", "X9", "1402", "140201"};
+#define NEVERY (sizeof(everyone) / sizeof(everyone[0]))
+#define Y0     2024
+#define NY     3
+
+struct mm {
+	int has;
+	uint64_t ver;
+	unsigned seed;
+};
+
+struct amodel {
+	struct mm m[NVIA][NORIG][NY];
+};
+
+static int
+orig_idx(const char *o)
+{
+	for (size_t i = 0; i < NORIG; i++)
+		if (strcmp(origins[i], o) == 0)
+			return (int)i;
+	fail_msg("no origin %s", o);
+	return -1;
+}
+
+static int
+op_of(int via, int o)
+{
+	for (size_t i = 0; i < NOP; i++)
+		if (opaths[i].via == via &&
+		    strcmp(opaths[i].origin, origins[o]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The winning via of (o, y), or -1: highest version, ties to lower id. */
+static int
+winner(const struct amodel *am, int o, int y)
+{
+	int best = -1;
+
+	for (int v = 0; v < NVIA; v++)
+		if (am->m[v][o][y].has &&
+		    (best < 0 || am->m[v][o][y].ver > am->m[best][o][y].ver))
+			best = v;
+	return best;
+}
+
+static int
+path_has(const char *path, const char *node)
+{
+	char buf[128], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, "/", &save); tok != NULL;
+	     tok = strtok_r(NULL, "/", &save))
+		if (strcmp(tok, node) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+verify_model(struct store_txn *t, struct fx *f, const struct amodel *am,
+    const char *when)
+{
+	for (int y = 0; y < NY; y++) {
+		for (size_t e = 0; e < NEVERY; e++) {
+			struct cdht_counters want, got, one;
+
+			memset(&want, 0, sizeof(want));
+			for (size_t o = 0; o < NORIG; o++) {
+				int w = winner(am, (int)o, y);
+				int op;
+
+				if (w < 0)
+					continue;
+				op = op_of(w, (int)o);
+				if (strcmp(everyone[e], SELF) != 0 &&
+				    !path_has(opaths[op].path, everyone[e]))
+					continue;
+				seed_counters(&one, am->m[w][o][y].seed);
+				cdht_counters_add(&want, &one, +1);
+			}
+			got = totals(t, f, everyone[e], Y0 + y);
+			for (int k = 0; k < CDHT_NCOUNTERS; k++)
+				if (got.v[k] != want.v[k])
+					fail_msg("%s: totals %s/%d %s = %lld, "
+					         "brute force %lld",
+					    when, everyone[e], Y0 + y,
+					    cdht_counter_names[k],
+					    (long long)got.v[k],
+					    (long long)want.v[k]);
+		}
+		for (size_t o = 0; o < NORIG; o++) {
+			struct wire_report r;
+			int w = winner(am, (int)o, y);
+			int rc = aggregate_report_of(t, origins[o], Y0 + y, &r);
+
+			if (w < 0) {
+				assert_int_equal(rc, STORE_NOTFOUND);
+				continue;
+			}
+			assert_int_equal(rc, STORE_OK);
+			if (r.version != am->m[w][o][y].ver ||
+			    strcmp(r.path[0], vias[w]) != 0)
+				fail_msg("%s: winner of %s/%d is v%llu via %s, "
+				         "model v%llu via %s",
+				    when, origins[o], Y0 + y,
+				    (unsigned long long)r.version, r.path[0],
+				    (unsigned long long)am->m[w][o][y].ver,
+				    vias[w]);
+		}
+	}
+}
+
+static void
+verify_nodes(struct store_txn *t, const struct amodel *am, const char *when)
+{
+	struct agg_node *v;
+	size_t n, want = 0;
+
+	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
+	for (size_t o = 0; o < NORIG; o++) {
+		int any = 0, paths = 0, op = -1;
+		const struct agg_node *nd = find_node(v, n, origins[o]);
+
+		for (int y = 0; y < NY; y++)
+			any |= winner(am, (int)o, y) >= 0;
+		want += any;
+		if (!any) {
+			if (nd != NULL)
+				fail_msg("%s: node %s listed without a "
+				         "winner",
+				    when, origins[o]);
+			continue;
+		}
+		if (nd == NULL)
+			fail_msg("%s: node %s missing", when, origins[o]);
+		for (size_t i = 0; i < NOP; i++)
+			if (strcmp(opaths[i].origin, origins[o]) == 0) {
+				paths++;
+				op = (int)i;
+			}
+		if (paths == 1) {
+			/* one possible path: parent and depth follow */
+			const char *p = opaths[op].path, *slash;
+			char parent[32] = SELF;
+			int depth = 1;
+
+			for (const char *s = p; *s; s++)
+				depth += *s == '/';
+			if ((slash = strrchr(p, '/')) != NULL) {
+				const char *prev = slash;
+
+				while (prev > p && prev[-1] != '/')
+					prev--;
+				snprintf(parent, sizeof(parent), "%.*s",
+				    (int)(slash - prev), prev);
+			}
+			assert_string_equal(nd->parent, parent);
+			assert_int_equal(nd->depth, depth);
+		}
+	}
+	assert_int_equal(n, want);
+	free(v);
+}
+
+static void
+test_random_against_model(void **state)
+{
+	struct fx *f = *state;
+	struct amodel *am = calloc(1, sizeof(*am));
+	struct store_txn *t = wtxn(f);
+	unsigned seed = 677387;
+	int applied = 0, ignored = 0, refused = 0, removed = 0, hellos = 0,
+	    promoted = 0;
+
+	assert_non_null(am);
+	srand(seed);
+	for (int step = 0; step < 3000; step++) {
+		int kind = rand() % 100;
+		char when[64];
+
+		snprintf(when, sizeof(when), "step %d (seed %u)", step, seed);
+		if (kind < 60) {
+			int op = rand() % (int)NOP, y = rand() % NY;
+			int o = orig_idx(opaths[op].origin);
+			int v = opaths[op].via;
+			uint64_t ver = 1 + (uint64_t)(rand() % 25);
+			unsigned cs = (unsigned)rand();
+			struct mm *mm = &am->m[v][o][y];
+			int want = mm->has && mm->ver >= ver ? AGG_IGNORED
+			                                     : AGG_APPLIED;
+			int rc = apply(
+			    t, f, vias[v], opaths[op].path, Y0 + y, ver, cs);
+
+			if (rc != want)
+				fail_msg("%s: apply %s via %s v%llu: %d, model "
+				         "%d",
+				    when, opaths[op].path, vias[v],
+				    (unsigned long long)ver, rc, want);
+			if (want == AGG_APPLIED) {
+				mm->has = 1;
+				mm->ver = ver;
+				mm->seed = cs;
+				applied++;
+			} else
+				ignored++;
+		} else if (kind < 65) {
+			/* sent by the wrong child: refused, no change */
+			int op = rand() % (int)NOP;
+
+			assert_int_equal(
+			    apply(t, f, vias[1 - opaths[op].via],
+			        opaths[op].path, Y0 + rand() % NY, 100, 1),
+			    AGG_REFUSED);
+			refused++;
+		} else if (kind < 90) {
+			int v = rand() % NVIA, o = rand() % (int)NORIG;
+			int y = rand() % NY, w0 = winner(am, o, y);
+
+			assert_int_equal(aggregate_remove(t, &f->c, vias[v],
+			                     origins[o], Y0 + y),
+			    STORE_OK);
+			removed += am->m[v][o][y].has;
+			am->m[v][o][y].has = 0;
+			promoted += w0 == v && winner(am, o, y) >= 0;
+		} else {
+			/* HELLO from one child with a random inventory */
+			int v = rand() % NVIA;
+			struct wire_key inv[NOP * NY];
+			size_t n = 0, nwant = 0;
+			struct wire_msg w;
+			int inv_has[NORIG][NY];
+			uint64_t inv_ver[NORIG][NY], own_ver[NY];
+
+			memset(inv_has, 0, sizeof(inv_has));
+			for (size_t i = 0; i < NOP; i++) {
+				int o = orig_idx(opaths[i].origin);
+
+				if (opaths[i].via != v)
+					continue;
+				for (int y = 0; y < NY; y++)
+					if (rand() % 10 < 7) {
+						inv_ver[o][y] =
+						    1 + (uint64_t)(rand() % 25);
+						inv_has[o][y] = 1;
+						set_key(&inv[n++], origins[o],
+						    Y0 + y, inv_ver[o][y]);
+					}
+			}
+			/* own: the winner's version of the child's own origin,
+			 * whichever child it came through, before any drop */
+			for (int y = 0; y < NY; y++) {
+				int o = orig_idx(vias[v]),
+				    wv = winner(am, o, y);
+
+				own_ver[y] = wv < 0 ? 0 : am->m[wv][o][y].ver;
+			}
+			assert_int_equal(
+			    aggregate_hello(t, &f->c, vias[v], inv, n, &w),
+			    STORE_OK);
+			/* model: drop what the inventory lacks */
+			for (size_t o = 0; o < NORIG; o++)
+				for (int y = 0; y < NY; y++)
+					if (!inv_has[o][y])
+						am->m[v][o][y].has = 0;
+			assert_string_equal(w.id, SELF);
+			/* want: absent or older here */
+			for (size_t o = 0; o < NORIG; o++)
+				for (int y = 0; y < NY; y++) {
+					const struct mm *mm = &am->m[v][o][y];
+					int wants =
+					    inv_has[o][y] &&
+					    (!mm->has ||
+					        mm->ver < inv_ver[o][y]);
+
+					nwant += wants;
+					if (wants != has_key(w.keys, w.nkeys,
+					                 origins[o], Y0 + y,
+					                 NULL))
+						fail_msg("%s: HELLO want %s/%d "
+						         "= %d",
+						    when, origins[o], Y0 + y,
+						    !wants);
+				}
+			assert_int_equal(w.nkeys, nwant);
+			/* own, as computed before the call */
+			{
+				size_t nown = 0;
+
+				for (int y = 0; y < NY; y++) {
+					uint64_t ver = 0;
+					int has = has_key(w.own, w.nown,
+					    vias[v], Y0 + y, &ver);
+
+					assert_int_equal(has, own_ver[y] != 0);
+					if (has)
+						assert_int_equal(
+						    ver, own_ver[y]);
+					nown += has;
+				}
+				assert_int_equal(w.nown, nown);
+			}
+			wire_msg_free(&w);
+			hellos++;
+		}
+		assert_int_equal(store_txn_err(t), STORE_OK);
+		verify_model(t, f, am, when);
+		if (step % 50 == 49) {
+			verify_nodes(t, am, when);
+			commit(&t);
+			t = wtxn(f);
+		}
+	}
+	verify_nodes(t, am, "end");
+	commit(&t);
+	assert_true(applied > 500 && ignored > 100 && refused > 50 &&
+	            removed > 100 && hellos > 100 && promoted > 10);
+	free(am);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+	        test_apply_totals_along_path, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_apply_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_same_origin_two_children, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hello, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_drop_unconfigured, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_outbox_cycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_collect_lower_than_acked, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_collect_encodes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_welcome, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_welcome_own_rule, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nodes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_random_against_model, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

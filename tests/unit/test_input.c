@@ -1,0 +1,762 @@
+/*
+ * test_input.c: daemon/input.c, validation of what clients send: every rule
+ * of an assessment object (missing fields, wrong types including the real
+ * 2021.0 and booleans, ranges, unknown fields, adults only at communes, name
+ * and person_id byte limits, control characters), the CSV header checks, the
+ * CSV row conversion (errors name the column: "s3", "year", ...), the
+ * population object, and input_valid_pid.  Every rejection checks the error
+ * code and the field it names.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "input.h"
+#include "rules.h"
+
+/* A valid assessment; tests mutate a copy. */
+static json_t *
+base(void)
+{
+	json_t *o = json_pack("{s:i, s:s, s:s, s:i, s:s, s:s, s:[iiiiiiiiii], "
+	                      "s:s}",
+	    "year", 2025, "person_id", "001085012345", "name",
+	    "Nguy\xe1\xbb\x85n V\xc4\x83n A", "birth_year", 1980, "group",
+	    "official", "population", "adult", "scores", 9, 8, 7, 10, 6, 9, 8,
+	    9, 8, 7, "digital", "skilled");
+
+	assert_non_null(o);
+	return o;
+}
+
+static json_t *
+parse(const char *text)
+{
+	json_error_t err;
+	json_t *o = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+
+	if (o == NULL)
+		fail_msg("bad JSON in test: %s: %s", text, err.text);
+	return o;
+}
+
+/* base() with key set to the JSON value text (NULL: key removed). */
+static json_t *
+with(const char *key, const char *text)
+{
+	json_t *o = base();
+
+	if (text == NULL)
+		assert_int_equal(json_object_del(o, key), 0);
+	else
+		assert_int_equal(json_object_set_new(o, key, parse(text)), 0);
+	return o;
+}
+
+static void
+expect_err(json_t *o, int level, const char *code, const char *field)
+{
+	struct assessment a;
+	struct input_err e;
+	char *dump = json_dumps(o, JSON_COMPACT);
+
+	memset(&e, 0, sizeof(e));
+	if (input_assessment(o, level, &a, &e) != -1)
+		fail_msg("accepted: %s", dump);
+	if (code != NULL && (e.code == NULL || strcmp(e.code, code) != 0 ||
+	                        strcmp(e.field, field) != 0))
+		fail_msg("%s: got %s/%s (%s), want %s/%s", dump,
+		    e.code ? e.code : "(null)", e.field, e.message, code,
+		    field);
+	if (code == NULL && strcmp(e.field, field) != 0)
+		fail_msg("%s: field %s, want %s", dump, e.field, field);
+	assert_true(strlen(e.message) > 0);
+	free(dump);
+	json_decref(o);
+}
+
+static void
+expect_ok(json_t *o, int level, struct assessment *a)
+{
+	struct input_err e;
+	char *dump = json_dumps(o, JSON_COMPACT);
+
+	memset(&e, 0, sizeof(e));
+	if (input_assessment(o, level, a, &e) != 0)
+		fail_msg(
+		    "%s rejected: %s/%s: %s", dump, e.code, e.field, e.message);
+	free(dump);
+	json_decref(o);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Assessments. */
+
+static void
+test_valid(void **state)
+{
+	struct assessment a;
+	static const uint8_t sc[RULES_NSCORES] = {
+	    9, 8, 7, 10, 6, 9, 8, 9, 8, 7};
+
+	memset(&a, 0x55, sizeof(a));
+	expect_ok(base(), LEVEL_COMMUNE, &a);
+	assert_int_equal(a.year, 2025);
+	assert_int_equal(a.pid_len, 12);
+	assert_memory_equal(a.person_id, "001085012345", 12);
+	assert_string_equal(a.name, "Nguy\xe1\xbb\x85n V\xc4\x83n A");
+	assert_int_equal(a.birth_year, 1980);
+	assert_int_equal(a.group, GROUP_OFFICIAL);
+	assert_int_equal(a.population, POP_ADULT);
+	assert_int_equal(a.digital, DIGITAL_SKILLED);
+	assert_memory_equal(a.scores, sc, sizeof(sc));
+
+	/* name and birth_year are optional (absent or null) */
+	{
+		json_t *o = base();
+
+		json_object_del(o, "name");
+		json_object_del(o, "birth_year");
+		memset(&a, 0x55, sizeof(a));
+		expect_ok(o, LEVEL_COMMUNE, &a);
+		assert_string_equal(a.name, "");
+		assert_int_equal(a.birth_year, 0);
+		o = base();
+		json_object_set_new(o, "name", json_null());
+		json_object_set_new(o, "birth_year", json_null());
+		memset(&a, 0x55, sizeof(a));
+		expect_ok(o, LEVEL_COMMUNE, &a);
+		assert_string_equal(a.name, "");
+		assert_int_equal(a.birth_year, 0);
+	}
+	/* every enumeration value maps to its enum */
+	{
+		static const char *const g[] = {
+		    "farmer", "worker", "official", "business", "manager"};
+		static const int ge[] = {GROUP_FARMER, GROUP_WORKER,
+		    GROUP_OFFICIAL, GROUP_BUSINESS, GROUP_MANAGER};
+		static const char *const d[] = {
+		    "none", "skilled", "proficient"};
+		static const int de[] = {
+		    DIGITAL_NONE, DIGITAL_SKILLED, DIGITAL_PROFICIENT};
+		char buf[32];
+
+		for (int i = 0; i < 5; i++) {
+			snprintf(buf, sizeof(buf), "\"%s\"", g[i]);
+			expect_ok(with("group", buf), LEVEL_COMMUNE, &a);
+			assert_int_equal(a.group, ge[i]);
+		}
+		for (int i = 0; i < 3; i++) {
+			snprintf(buf, sizeof(buf), "\"%s\"", d[i]);
+			expect_ok(with("digital", buf), LEVEL_COMMUNE, &a);
+			assert_int_equal(a.digital, de[i]);
+		}
+	}
+	/* staff at every level; adults at communes */
+	for (int lv = LEVEL_COMMUNE; lv <= LEVEL_NATIONAL; lv++) {
+		expect_ok(with("population", "\"staff\""), lv, &a);
+		assert_int_equal(a.population, POP_STAFF);
+	}
+	/* the edges of every range */
+	expect_ok(with("year", "2021"), LEVEL_COMMUNE, &a);
+	assert_int_equal(a.year, 2021);
+	expect_ok(with("year", "2030"), LEVEL_COMMUNE, &a);
+	assert_int_equal(a.year, 2030);
+	expect_ok(with("birth_year", "1900"), LEVEL_COMMUNE, &a);
+	assert_int_equal(a.birth_year, 1900);
+	expect_ok(with("birth_year", "2025"), LEVEL_COMMUNE, &a);
+	assert_int_equal(a.birth_year, 2025);
+	expect_ok(with("scores", "[1,1,1,1,1,1,1,1,1,1]"), LEVEL_COMMUNE, &a);
+	assert_int_equal(a.scores[9], 1);
+	expect_ok(with("scores", "[10,10,10,10,10,10,10,10,10,10]"),
+	    LEVEL_COMMUNE, &a);
+	assert_int_equal(a.scores[0], 10);
+}
+
+static void
+test_missing(void **state)
+{
+	static const char *const req[] = {
+	    "year", "person_id", "group", "population", "scores", "digital"};
+
+	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
+		expect_err(
+		    with(req[i], NULL), LEVEL_COMMUNE, "missing_field", req[i]);
+	/* null is not a value for a required field: rejected, named */
+	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
+		expect_err(with(req[i], "null"), LEVEL_COMMUNE, NULL, req[i]);
+	/* an empty object: the first required field */
+	expect_err(parse("{}"), LEVEL_COMMUNE, "missing_field", "year");
+}
+
+static void
+test_wrong_types(void **state)
+{
+	static const struct {
+		const char *key, *val;
+	} cases[] = {
+	    {"year", "\"2025\""},
+	    {"year", "2025.0"},
+	    {"year", "2021.0"},
+	    {"year", "true"},
+	    {"year", "false"},
+	    {"year", "[2025]"},
+	    {"year", "{}"},
+	    {"person_id", "1085012345"},
+	    {"person_id", "true"},
+	    {"person_id", "[\"a\"]"},
+	    {"name", "42"},
+	    {"name", "false"},
+	    {"birth_year", "\"1980\""},
+	    {"birth_year", "1980.0"},
+	    {"birth_year", "true"},
+	    {"group", "1"},
+	    {"group", "[\"farmer\"]"},
+	    {"group", "true"},
+	    {"population", "0"},
+	    {"digital", "false"},
+	    {"digital", "2"},
+	    {"scores", "\"9,9,9,9,9,9,9,9,9,9\""},
+	    {"scores", "{\"s1\": 9}"},
+	    {"scores", "9"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_err(with(cases[i].key, cases[i].val), LEVEL_COMMUNE,
+		    "invalid_field", cases[i].key);
+}
+
+static void
+test_ranges(void **state)
+{
+	expect_err(
+	    with("year", "2020"), LEVEL_COMMUNE, "invalid_field", "year");
+	expect_err(
+	    with("year", "2031"), LEVEL_COMMUNE, "invalid_field", "year");
+	expect_err(
+	    with("year", "-2025"), LEVEL_COMMUNE, "invalid_field", "year");
+	expect_err(with("year", "9223372036854775807"), LEVEL_COMMUNE,
+	    "invalid_field", "year");
+	expect_err(with("birth_year", "1899"), LEVEL_COMMUNE, "invalid_field",
+	    "birth_year");
+	/* born after the assessed year */
+	expect_err(with("birth_year", "2026"), LEVEL_COMMUNE, "invalid_field",
+	    "birth_year");
+	{
+		json_t *o = with("year", "2021");
+
+		json_object_set_new(o, "birth_year", json_integer(2022));
+		expect_err(o, LEVEL_COMMUNE, "invalid_field", "birth_year");
+	}
+	expect_err(with("group", "\"Farmer\""), LEVEL_COMMUNE, "invalid_field",
+	    "group");
+	expect_err(
+	    with("group", "\"\""), LEVEL_COMMUNE, "invalid_field", "group");
+	expect_err(with("population", "\"resident\""), LEVEL_COMMUNE,
+	    "invalid_field", "population");
+	expect_err(with("digital", "\"expert\""), LEVEL_COMMUNE,
+	    "invalid_field", "digital");
+	/* adults are counted where they live: communes only */
+	expect_err(with("population", "\"adult\""), LEVEL_DISTRICT,
+	    "invalid_field", "population");
+	expect_err(with("population", "\"adult\""), LEVEL_PROVINCE,
+	    "invalid_field", "population");
+	expect_err(with("population", "\"adult\""), LEVEL_NATIONAL,
+	    "invalid_field", "population");
+}
+
+static void
+test_scores(void **state)
+{
+	expect_err(with("scores", "[9,9,9,9,9,9,9,9,9]"), LEVEL_COMMUNE,
+	    "invalid_field", "scores");
+	expect_err(with("scores", "[9,9,9,9,9,9,9,9,9,9,9]"), LEVEL_COMMUNE,
+	    "invalid_field", "scores");
+	expect_err(
+	    with("scores", "[]"), LEVEL_COMMUNE, "invalid_field", "scores");
+	/* a bad element is named by its position */
+	for (int i = 0; i < RULES_NSCORES; i++) {
+		static const char *const bad[] = {
+		    "0", "11", "-1", "8.0", "\"8\"", "true", "null", "[8]"};
+
+		for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+			char arr[128], field[16];
+			size_t n = 0;
+
+			n += (size_t)snprintf(arr, sizeof(arr), "[");
+			for (int k = 0; k < RULES_NSCORES; k++)
+				n += (size_t)snprintf(arr + n, sizeof(arr) - n,
+				    "%s%s", k ? "," : "",
+				    k == i ? bad[b] : "9");
+			snprintf(arr + n, sizeof(arr) - n, "]");
+			snprintf(field, sizeof(field), "scores[%d]", i);
+			expect_err(with("scores", arr), LEVEL_COMMUNE,
+			    "invalid_field", field);
+		}
+	}
+}
+
+static void
+test_unknown_fields(void **state)
+{
+	static const char *const keys[] = {"total", "recognized", "outstanding",
+	    "Year", "updated_at", "s1", ""};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *o = base();
+
+		json_object_set_new(o, keys[i], json_integer(1));
+		expect_err(o, LEVEL_COMMUNE, "unknown_field", keys[i]);
+	}
+	/* an unknown field is reported even when others are missing */
+	expect_err(parse("{\"colour\": \"red\"}"), LEVEL_COMMUNE,
+	    "unknown_field", "colour");
+	/* not an object */
+	expect_err(parse("[1,2]"), LEVEL_COMMUNE, "bad_request", "");
+	expect_err(parse("\"x\""), LEVEL_COMMUNE, "bad_request", "");
+}
+
+/* A JSON string literal of n copies of the UTF-8 unit u plus tail. */
+static char *
+jstr(const char *u, int n, const char *tail)
+{
+	size_t ul = strlen(u), tl = strlen(tail);
+	char *s = malloc(ul * (size_t)n + tl + 3), *p = s;
+
+	assert_non_null(s);
+	*p++ = '"';
+	for (int i = 0; i < n; i++, p += ul)
+		memcpy(p, u, ul);
+	memcpy(p, tail, tl);
+	p += tl;
+	*p++ = '"';
+	*p = '\0';
+	return s;
+}
+
+static void
+test_person_id_and_name(void **state)
+{
+	struct assessment a;
+	char *s;
+
+	/* person_id: 1..64 bytes (not characters) */
+	s = jstr("k", 64, "");
+	expect_ok(with("person_id", s), LEVEL_COMMUNE, &a);
+	assert_int_equal(a.pid_len, 64);
+	free(s);
+	s = jstr("k", 65, "");
+	expect_err(
+	    with("person_id", s), LEVEL_COMMUNE, "invalid_field", "person_id");
+	free(s);
+	/* 21 x "ệ" (3 bytes) + "a" = 64 bytes; one more "ệ" is 66 */
+	s = jstr("\xe1\xbb\x87", 21, "a");
+	expect_ok(with("person_id", s), LEVEL_COMMUNE, &a);
+	assert_int_equal(a.pid_len, 64);
+	free(s);
+	s = jstr("\xe1\xbb\x87", 22, "");
+	expect_err(
+	    with("person_id", s), LEVEL_COMMUNE, "invalid_field", "person_id");
+	free(s);
+	expect_err(with("person_id", "\"\""), LEVEL_COMMUNE, "invalid_field",
+	    "person_id");
+	/* control characters, DEL and NUL */
+	{
+		static const char *const bad[] = {"\"a\\tb\"", "\"a\\nb\"",
+		    "\"ab\\r\"", "\"\\u0001\"", "\"a\\u007fb\"",
+		    "\"a\\u0000b\"", "\"\\u001f\""};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			expect_err(with("person_id", bad[i]), LEVEL_COMMUNE,
+			    "invalid_field", "person_id");
+			expect_err(with("name", bad[i]), LEVEL_COMMUNE,
+			    "invalid_field", "name");
+		}
+	}
+	/* spaces and punctuation are fine */
+	expect_ok(
+	    with("person_id", "\"CCCD 001/085-012 345\""), LEVEL_COMMUNE, &a);
+	assert_int_equal(a.pid_len, 20);
+
+	/* name: at most 200 bytes */
+	s = jstr("x", 200, "");
+	expect_ok(with("name", s), LEVEL_COMMUNE, &a);
+	assert_int_equal(strlen(a.name), 200);
+	free(s);
+	s = jstr("x", 201, "");
+	expect_err(with("name", s), LEVEL_COMMUNE, "invalid_field", "name");
+	free(s);
+	/* 66 x "ệ" = 198 bytes + "ab" = 200 */
+	s = jstr("\xe1\xbb\x87", 66, "ab");
+	expect_ok(with("name", s), LEVEL_COMMUNE, &a);
+	assert_int_equal(strlen(a.name), 200);
+	free(s);
+	s = jstr("\xe1\xbb\x87", 67, "");
+	expect_err(with("name", s), LEVEL_COMMUNE, "invalid_field", "name");
+	free(s);
+	/* an empty name is allowed */
+	expect_ok(with("name", "\"\""), LEVEL_COMMUNE, &a);
+	assert_string_equal(a.name, "");
+}
+
+static void
+test_valid_pid(void **state)
+{
+	char buf[80];
+
+	memset(buf, 'p', sizeof(buf));
+	assert_false(input_valid_pid(buf, 0));
+	assert_true(input_valid_pid(buf, 1));
+	assert_true(input_valid_pid(buf, 64));
+	assert_false(input_valid_pid(buf, 65));
+	buf[10] = '\x1f';
+	assert_false(input_valid_pid(buf, 64));
+	assert_true(input_valid_pid(buf, 10)); /* before the bad byte */
+	buf[10] = '\x7f';
+	assert_false(input_valid_pid(buf, 11));
+	buf[10] = '\0';
+	assert_false(input_valid_pid(buf, 11));
+	buf[10] = ' ';
+	assert_true(input_valid_pid(buf, 11));
+	assert_true(input_valid_pid("\xc3\xa9", 2)); /* UTF-8 bytes >= 0x80 */
+}
+
+/* ---------------------------------------------------------------------- */
+/* CSV. */
+
+static const char *const full_hdr[] = {"year", "person_id", "name",
+    "birth_year", "group", "population", "s1", "s2", "s3", "s4", "s5", "s6",
+    "s7", "s8", "s9", "s10", "digital"};
+#define NHDR (sizeof(full_hdr) / sizeof(full_hdr[0]))
+
+static int
+header(const char *const *h, size_t n, struct input_err *e)
+{
+	char *v[32];
+
+	assert_true(n <= 32);
+	for (size_t i = 0; i < n; i++)
+		v[i] = (char *)h[i];
+	memset(e, 0, sizeof(*e));
+	return input_csv_header(v, n, e);
+}
+
+static void
+expect_header_err(
+    const char *const *h, size_t n, const char *code, const char *field)
+{
+	struct input_err e;
+
+	assert_int_equal(header(h, n, &e), -1);
+	if (strcmp(e.code, code) != 0 || strcmp(e.field, field) != 0)
+		fail_msg("header error %s/%s (%s), want %s/%s", e.code, e.field,
+		    e.message, code, field);
+	assert_true(strlen(e.message) > 0);
+}
+
+static void
+test_csv_header(void **state)
+{
+	struct input_err e;
+	const char *h[32];
+
+	assert_int_equal(header(full_hdr, NHDR, &e), 0);
+	/* any order; name and birth_year may be absent */
+	for (size_t i = 0; i < NHDR; i++)
+		h[i] = full_hdr[NHDR - 1 - i];
+	assert_int_equal(header(h, NHDR, &e), 0);
+	{
+		size_t n = 0;
+
+		for (size_t i = 0; i < NHDR; i++)
+			if (strcmp(full_hdr[i], "name") != 0 &&
+			    strcmp(full_hdr[i], "birth_year") != 0)
+				h[n++] = full_hdr[i];
+		assert_int_equal(header(h, n, &e), 0);
+	}
+	/* every other column is required */
+	for (size_t skip = 0; skip < NHDR; skip++) {
+		size_t n = 0;
+
+		if (strcmp(full_hdr[skip], "name") == 0 ||
+		    strcmp(full_hdr[skip], "birth_year") == 0)
+			continue;
+		for (size_t i = 0; i < NHDR; i++)
+			if (i != skip)
+				h[n++] = full_hdr[i];
+		expect_header_err(h, n, "missing_field", full_hdr[skip]);
+	}
+	/* unknown, differently spelt, duplicated */
+	memcpy(h, full_hdr, sizeof(full_hdr));
+	h[NHDR] = "score";
+	expect_header_err(h, NHDR + 1, "unknown_field", "score");
+	h[NHDR] = "S1";
+	expect_header_err(h, NHDR + 1, "unknown_field", "S1");
+	h[NHDR] = "s11";
+	expect_header_err(h, NHDR + 1, "unknown_field", "s11");
+	h[NHDR] = "";
+	expect_header_err(h, NHDR + 1, "unknown_field", "");
+	h[NHDR] = "s3";
+	expect_header_err(h, NHDR + 1, "bad_request", "s3");
+	h[NHDR] = "year";
+	expect_header_err(h, NHDR + 1, "bad_request", "year");
+	/* an empty header */
+	expect_header_err(h, 0, "missing_field", "year");
+}
+
+/* Convert one row (cells in full_hdr order) and validate it. */
+static json_t *
+row(const char *const *cells, struct input_err *e)
+{
+	char *h[NHDR], *c[NHDR];
+
+	for (size_t i = 0; i < NHDR; i++) {
+		h[i] = (char *)full_hdr[i];
+		c[i] = (char *)cells[i];
+	}
+	memset(e, 0, sizeof(*e));
+	return input_csv_row(h, c, NHDR, e);
+}
+
+static const char *const good_row[NHDR] = {"2025", "P-7", "Tr\xe1\xba\xa7n B",
+    "1975", "farmer", "adult", "9", "8", "7", "10", "6", "9", "8", "9", "8",
+    "5", "proficient"};
+
+static void
+test_csv_row_valid(void **state)
+{
+	struct input_err e;
+	struct assessment a;
+	json_t *o = row(good_row, &e);
+	static const uint8_t sc[RULES_NSCORES] = {
+	    9, 8, 7, 10, 6, 9, 8, 9, 8, 5};
+
+	assert_non_null(o);
+	expect_ok(o, LEVEL_COMMUNE, &a);
+	assert_int_equal(a.year, 2025);
+	assert_int_equal(a.pid_len, 3);
+	assert_memory_equal(a.person_id, "P-7", 3);
+	assert_string_equal(a.name, "Tr\xe1\xba\xa7n B");
+	assert_int_equal(a.birth_year, 1975);
+	assert_int_equal(a.group, GROUP_FARMER);
+	assert_int_equal(a.population, POP_ADULT);
+	assert_int_equal(a.digital, DIGITAL_PROFICIENT);
+	assert_memory_equal(a.scores, sc, sizeof(sc));
+
+	/* the columns in another order give the same assessment */
+	{
+		char *h[NHDR], *c[NHDR];
+		struct assessment b;
+
+		for (size_t i = 0; i < NHDR; i++) {
+			h[i] = (char *)full_hdr[NHDR - 1 - i];
+			c[i] = (char *)good_row[NHDR - 1 - i];
+		}
+		o = input_csv_row(h, c, NHDR, &e);
+		assert_non_null(o);
+		expect_ok(o, LEVEL_COMMUNE, &b);
+		assert_memory_equal(b.scores, sc, sizeof(sc));
+		assert_int_equal(b.year, 2025);
+		assert_string_equal(b.name, a.name);
+	}
+
+	/* empty name and birth_year cells mean absent */
+	{
+		const char *c[NHDR];
+
+		memcpy(c, good_row, sizeof(c));
+		c[2] = "";
+		c[3] = "";
+		o = row(c, &e);
+		assert_non_null(o);
+		assert_null(json_object_get(o, "name"));
+		assert_null(json_object_get(o, "birth_year"));
+		expect_ok(o, LEVEL_COMMUNE, &a);
+		assert_string_equal(a.name, "");
+		assert_int_equal(a.birth_year, 0);
+	}
+}
+
+static void
+test_csv_row_errors(void **state)
+{
+	static const struct {
+		int col;
+		const char *val, *field;
+	} cases[] = {
+	    {8, "x", "s3"},
+	    {8, "", "s3"},
+	    {8, "7.5", "s3"},
+	    {8, "0x7", "s3"},
+	    {8, "7 ", "s3"},
+	    {15, "ten", "s10"},
+	    {6, "", "s1"},
+	    {0, "2021.0", "year"},
+	    {0, "", "year"},
+	    {0, "two thousand", "year"},
+	    {0, "99999999999999999999", "year"},
+	    {3, "19x0", "birth_year"},
+	    {3, "1980.0", "birth_year"},
+	    {2, "\xff\xfe", "name"},
+	    {1, "P\xc3", "person_id"},
+	    {4, "farm\xe9r", "group"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *c[NHDR];
+		struct input_err e;
+		json_t *o;
+
+		memcpy(c, good_row, sizeof(c));
+		c[cases[i].col] = cases[i].val;
+		o = row(c, &e);
+		if (o != NULL)
+			fail_msg("row with %s=\"%s\" converted",
+			    full_hdr[cases[i].col], cases[i].val);
+		assert_non_null(e.code);
+		assert_string_equal(e.code, "invalid_field");
+		assert_string_equal(e.field, cases[i].field);
+		assert_true(strlen(e.message) > 0);
+	}
+}
+
+/* Rows that convert but fail validation name the assessment field. */
+static void
+test_csv_row_then_validation(void **state)
+{
+	static const struct {
+		int col;
+		const char *val, *code, *field;
+	} cases[] = {
+	    {8, "11", "invalid_field", "scores[2]"},
+	    {15, "0", "invalid_field", "scores[9]"},
+	    {0, "2031", "invalid_field", "year"},
+	    {3, "2026", "invalid_field", "birth_year"},
+	    {4, "", "invalid_field", "group"},
+	    {5, "citizen", "invalid_field", "population"},
+	    {16, "", "invalid_field", "digital"},
+	    {1, "", "invalid_field", "person_id"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *c[NHDR];
+		struct input_err e;
+		json_t *o;
+
+		memcpy(c, good_row, sizeof(c));
+		c[cases[i].col] = cases[i].val;
+		o = row(c, &e);
+		assert_non_null(o);
+		expect_err(o, LEVEL_COMMUNE, cases[i].code, cases[i].field);
+	}
+	/* adults at a district, from CSV too */
+	{
+		struct input_err e;
+		json_t *o = row(good_row, &e);
+
+		assert_non_null(o);
+		expect_err(o, LEVEL_DISTRICT, "invalid_field", "population");
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Population. */
+
+static void
+test_population(void **state)
+{
+	int64_t den[RECORDS_NPOP];
+	struct input_err e;
+	json_t *o;
+
+	o = parse("{\"adults\": 400, \"staff\": 55, \"families_total\": 120, "
+	          "\"families_recognized\": 90, \"clans_total\": 12, "
+	          "\"clans_recognized\": 8, \"communities_total\": 6, "
+	          "\"communities_recognized\": 5, \"units_total\": 20, "
+	          "\"units_recognized\": 17, \"members_total\": 33, "
+	          "\"members_trained\": 33}");
+	memset(den, 0x55, sizeof(den));
+	assert_int_equal(input_population(o, den, &e), 0);
+	{
+		static const int64_t want[RECORDS_NPOP] = {
+		    400, 55, 120, 90, 12, 8, 6, 5, 20, 17, 33, 33};
+
+		assert_memory_equal(den, want, sizeof(want));
+	}
+	json_decref(o);
+
+	/* fields left out are 0 */
+	o = parse("{\"staff\": 7}");
+	memset(den, 0x55, sizeof(den));
+	assert_int_equal(input_population(o, den, &e), 0);
+	for (int i = 0; i < RECORDS_NPOP; i++)
+		assert_int_equal(den[i], i == 1 ? 7 : 0);
+	json_decref(o);
+
+	{
+		static const struct {
+			const char *json, *code, *field;
+		} bad[] = {
+		    {"{\"adult\": 1}", "unknown_field", "adult"},
+		    {"{\"adults\": -1}", "invalid_field", "adults"},
+		    {"{\"adults\": 1.5}", "invalid_field", "adults"},
+		    {"{\"adults\": 100.0}", "invalid_field", "adults"},
+		    {"{\"adults\": \"100\"}", "invalid_field", "adults"},
+		    {"{\"staff\": true}", "invalid_field", "staff"},
+		    {"{\"staff\": null}", "invalid_field", "staff"},
+		    {"{\"families_total\": 5, \"families_recognized\": 6}",
+		        "invalid_field", "families_recognized"},
+		    {"{\"clans_recognized\": 1}", "invalid_field",
+		        "clans_recognized"},
+		    {"{\"members_total\": 10, \"members_trained\": 11}",
+		        "invalid_field", "members_trained"},
+		    {"{\"units_total\": 10, \"units_recognized\": 11}",
+		        "invalid_field", "units_recognized"},
+		    {"{\"communities_total\": 0, \"communities_recognized\": "
+		     "1}",
+		        "invalid_field", "communities_recognized"},
+		    {"[1]", "bad_request", ""},
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			o = parse(bad[i].json);
+			memset(&e, 0, sizeof(e));
+			if (input_population(o, den, &e) != -1 ||
+			    strcmp(e.code, bad[i].code) != 0 ||
+			    strcmp(e.field, bad[i].field) != 0)
+				fail_msg("%s: got %s/%s, want %s/%s",
+				    bad[i].json, e.code ? e.code : "-", e.field,
+				    bad[i].code, bad[i].field);
+			json_decref(o);
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_missing),
+	    cmocka_unit_test(test_wrong_types),
+	    cmocka_unit_test(test_ranges),
+	    cmocka_unit_test(test_scores),
+	    cmocka_unit_test(test_unknown_fields),
+	    cmocka_unit_test(test_person_id_and_name),
+	    cmocka_unit_test(test_valid_pid),
+	    cmocka_unit_test(test_csv_header),
+	    cmocka_unit_test(test_csv_row_valid),
+	    cmocka_unit_test(test_csv_row_errors),
+	    cmocka_unit_test(test_csv_row_then_validation),
+	    cmocka_unit_test(test_population),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
