@@ -33,6 +33,7 @@ struct option {
 	opt_fn parse;
 	size_t offset, size;
 	int required;
+	const char *hint; /* what a valid value looks like */
 };
 
 static void
@@ -147,12 +148,6 @@ opt_int(const char *v, int min, int max, int *out)
 }
 
 static int
-opt_conns(struct parse_state *ps, const char *v, void *field, size_t size)
-{
-	return opt_int(v, 1, 100000, field);
-}
-
-static int
 opt_timeout(struct parse_state *ps, const char *v, void *field, size_t size)
 {
 	return opt_int(v, 1, 3600, field);
@@ -177,46 +172,36 @@ opt_z85key(struct parse_state *ps, const char *v, void *field, size_t size)
 
 #define F(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
 static const struct option options[] = {
-    {"node", "id", opt_id, F(id), 1},
-    {"node", "level", opt_level, F(level), 1},
-    {"node", "name", opt_name, F(name), 1},
-    {"node", "data_dir", opt_string, F(data_dir), 1},
-    {"node", "map_size_mb", opt_mapsize, F(map_size_mb), 0},
-    {"http", "listen", opt_listen, F(http_listen), 1},
-    {"http", "tokens", opt_string, F(tokens_path), 1},
-    {"http", "max_body_kb", opt_bodykb, F(max_body_kb), 0},
-    {"http", "max_connections", opt_conns, F(max_connections), 0},
-    {"http", "request_timeout", opt_timeout, F(request_timeout_s), 0},
-    {"uplink", "parent", opt_string, F(parent), 0},
-    {"uplink", "parent_key", opt_z85key, F(parent_key), 0},
-    {"uplink", "secret_key", opt_string, F(uplink_secret_path), 0},
-    {"uplink", "flush_ms", opt_flush, F(flush_ms), 0},
-    {"downlink", "listen", opt_string, F(downlink_listen), 0},
-    {"downlink", "secret_key", opt_string, F(downlink_secret_path), 0},
-    {"downlink", "children", opt_string, F(children_path), 0},
+    {"node", "id", opt_id, F(id), 1,
+        "a unit code of 1-16 characters [0-9A-Za-z_-]"},
+    {"node", "level", opt_level, F(level), 1,
+        "commune, district, province or national"},
+    {"node", "name", opt_name, F(name), 1,
+        "a non-empty name of at most 128 bytes"},
+    {"node", "data_dir", opt_string, F(data_dir), 1, "a directory path"},
+    {"node", "map_size_mb", opt_mapsize, F(map_size_mb), 0,
+        "megabytes, 1..1048576"},
+    {"http", "listen", opt_listen, F(http_listen), 1, "host:port"},
+    {"http", "tokens", opt_string, F(tokens_path), 1, "a file path"},
+    {"http", "max_body_kb", opt_bodykb, F(max_body_kb), 0,
+        "kilobytes, 1..1048576"},
+    {"http", "request_timeout", opt_timeout, F(request_timeout_s), 0,
+        "seconds, 1..3600"},
+    {"uplink", "parent", opt_string, F(parent), 0,
+        "a ZeroMQ endpoint such as tcp://10.0.0.1:9470"},
+    {"uplink", "parent_key", opt_z85key, F(parent_key), 0,
+        "a 40-character Z85 public key (cdht keygen)"},
+    {"uplink", "secret_key", opt_string, F(uplink_secret_path), 0,
+        "a file path"},
+    {"uplink", "flush_ms", opt_flush, F(flush_ms), 0, "milliseconds, 1..60000"},
+    {"downlink", "listen", opt_string, F(downlink_listen), 0,
+        "a ZeroMQ endpoint such as tcp://0.0.0.0:9470"},
+    {"downlink", "secret_key", opt_string, F(downlink_secret_path), 0,
+        "a file path"},
+    {"downlink", "children", opt_string, F(children_path), 0, "a file path"},
 };
 #undef F
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
-
-static const char *const option_hint[NOPTIONS] = {
-    "a unit code of 1-16 characters [0-9A-Za-z_-]",
-    "commune, district, province or national",
-    "a non-empty name of at most 128 bytes",
-    "a directory path",
-    "megabytes, 1..1048576",
-    "host:port",
-    "a file path",
-    "kilobytes, 1..1048576",
-    "1..100000",
-    "seconds, 1..3600",
-    "a ZeroMQ endpoint such as tcp://10.0.0.1:9470",
-    "a 40-character Z85 public key (cdht keygen)",
-    "a file path",
-    "milliseconds, 1..60000",
-    "a ZeroMQ endpoint such as tcp://0.0.0.0:9470",
-    "a file path",
-    "a file path",
-};
 
 static int
 parse_target(struct parse_state *ps, const char *key, const char *v)
@@ -265,7 +250,7 @@ conf_handler(
 			    "%s:%d: %s.%s: invalid value \"%s\": "
 			    "expected %s\n",
 			    ps->c->path, ps->line, section, name, value,
-			    option_hint[i]);
+			    o->hint);
 			ps->errors++;
 		}
 		return 1;
@@ -304,7 +289,6 @@ conf_defaults(struct conf *c)
 {
 	c->map_size_mb = 1024;
 	c->max_body_kb = 8192;
-	c->max_connections = 256;
 	c->request_timeout_s = 30;
 	c->flush_ms = 50;
 	rules_targets_default(&c->targets);

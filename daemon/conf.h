@@ -32,7 +32,6 @@ struct conf {
 	char http_listen[256];
 	char tokens_path[4096];
 	uint64_t max_body_kb;
-	int max_connections;
 	int request_timeout_s;
 	/* [targets] */
 	struct rules_targets targets;

@@ -85,6 +85,7 @@ class ApiErrorsTest(NodeTestCase):
             ("scores", [8] * 11), ("scores", []), ("scores", None),
             ("scores", [8] * 9 + [0]), ("scores", [8] * 9 + [11]),
             ("scores", [8] * 9 + [-8]), ("scores", [8] * 9 + [8.5]),
+            ("scores", [8] * 9 + [8.0]), ("person_id", "p" * 5000),
             ("scores", [8] * 9 + ["8"]), ("scores", [8] * 9 + [True]),
             ("scores", [8] * 9 + [None]), ("scores", [[8]] * 10),
             ("scores", {"s1": 8}), ("scores", [8] * 9 + [2 ** 40]),
@@ -92,11 +93,37 @@ class ApiErrorsTest(NodeTestCase):
         for field, value in cases:
             a = with_(field, value)
             r = n.post(a)
-            self.assertError(r, 400, "invalid_field", what="%s=%r"
+            self.assertError(r, 400, "invalid_field", what="%s=%.80r"
                              % (field, value), field_prefix=field)
             if isinstance(a["person_id"], str):
-                self.assertEqual(n.get(2026, a["person_id"]).status, 404,
-                                 "%s=%r was stored" % (field, value))
+                self.assertIn(n.get(2026, a["person_id"]).status, (400, 404),
+                              "%s=%.80r was stored" % (field, value))
+
+    def test_number_spellings(self):
+        """8e0, 8.0 and 2026e0 are JSON reals, not integers."""
+        n = self.node
+        body = json.dumps(good("spell")).replace("[8, 8, 8", "[8e0, 8, 8")
+        self.assertIn("8e0", body)
+        self.assertError(n.request("POST", "/v1/assessments", body, role="clerk",
+                                   content_type="application/json"),
+                         400, "invalid_field", field_prefix="scores")
+        body = json.dumps(good("spell")).replace('"year": 2026', '"year": 2026e0')
+        self.assertError(n.request("POST", "/v1/assessments", body, role="clerk",
+                                   content_type="application/json"),
+                         400, "invalid_field", "year")
+        self.assertEqual(n.get(2026, "spell").status, 404)
+
+    def test_dry_run_values(self):
+        """?dry_run=1 stores nothing; ?dry_run=0 is an ordinary write."""
+        n = self.node
+        r = n.request("POST", "/v1/assessments?dry_run=1", good("dr1"),
+                      role="clerk")
+        self.assertStatus(r, 200)
+        self.assertEqual(n.get(2026, "dr1").status, 404)
+        r = n.request("POST", "/v1/assessments?dry_run=0", good("dr0"),
+                      role="clerk")
+        self.assertStatus(r, 200)
+        self.assertStatus(n.get(2026, "dr0"), 200, "dry_run=0 stored nothing")
 
     def test_huge_integer(self):
         r = self.node.post(with_("year", 10 ** 20))
@@ -204,6 +231,8 @@ class ApiErrorsTest(NodeTestCase):
                              what="%s %s" % (method, path))
         for path in ("/v1/assessments/20x6/p", "/v1/assessments/2031/p",
                      "/v1/assessments/2026/p/extra",
+                     "/v1/assessments/2026/a%00b", "/v1/assessments/2026/a%0Ab",
+                     "/v1/assessments/2026/" + "x" * 70,
                      "/v1/assessments/2026/%ZZ"):
             r = n.request("GET", path)
             self.assertError(r, (400, 404), what=path)

@@ -297,6 +297,61 @@ class ClientTest(NodeTestCase):
         self.assertEqual(n.stop(), 0)
         self.ok(n.client("health", role=None), "health after stop", 4)
 
+    def test_special_person_ids(self):
+        """Ids with '/', blanks, '%', '?' and Vietnamese letters go through
+        show and withdraw intact (the client percent-encodes them)."""
+        n = self.make_node()
+        m = Model()
+        ids = ["HS/2026 số 1", "a%2Fb", "q?x=1#y", "Lò Văn Ơn"]
+        for pid in ids:
+            a = assessment(2026, pid, [9] * 10, name="Tên " + pid)
+            self.ok(n.client(*flags(a), role="clerk"), "submit %r" % pid)
+            m.submit(a)
+        for pid in ids:
+            self.assertRecord(n.get(2026, pid), m, 2026, pid)
+            p = self.ok(n.client("show", "--json", 2026, pid, role="clerk"),
+                        "show %r" % pid)
+            self.assertEqual(json.loads(p.stdout).get("person_id"), pid)
+        self.ok(n.client("show", 2026, "a/b", role="clerk"), "show a/b", 1)
+        for pid in ids[:2]:
+            self.ok(n.client("withdraw", 2026, pid, role="clerk"),
+                    "withdraw %r" % pid)
+            m.withdraw(2026, pid)
+        for pid in ids:
+            self.assertRecord(n.get(2026, pid), m, 2026, pid)
+        self.assertProgress(n, m, [2026])
+
+    def test_storage_full_is_exit_4(self):
+        """A 507 from the node (its LMDB map is full) is 'failed': exit 4."""
+        n = self.make_node(map_size_mb=2)
+        i = 0
+        for _ in range(400):
+            items = [assessment(2026, "f%06d" % (i + k), REC, name="x" * 190)
+                     for k in range(100)]
+            i += 100
+            r = n.post(items)
+            if r.status == 507 or r.json.get("rejected"):
+                break
+            self.assertStatus(r, 200)
+        else:
+            self.fail("no 507 from a 2 MB map")
+        for k in range(3000):  # until a single one is refused too
+            r = n.post(assessment(2026, "one-%d" % k, REC, name="x" * 190))
+            if r.status == 507:
+                break
+            self.assertStatus(r, 200)
+        else:
+            self.fail("single submissions never got 507")
+        # LMDB may find room again for a while (pages freed by earlier
+        # transactions): submit until the client is refused
+        for k in range(300):
+            a = assessment(2026, "last-%d" % k, REC, name="x" * 190)
+            p = n.client(*flags(a), role="clerk")
+            if p.returncode != 0:
+                break
+        self.ok(p, "submit into a full map", 4)
+        self.assertIn("storage_full", p.stdout + p.stderr)
+
     def test_import(self):
         n = self.make_node()
         m = Model()

@@ -259,8 +259,7 @@ class DurabilityTest(NodeTestCase):
             w.join(30)
             self.assertFalse(w.is_alive(), "a writer thread hung")
             self.assertIsNone(w.error, "writer %d: %s" % (w.tid, w.error))
-        self.assertEqual(rc, 0, "exit code on SIGTERM under load; stderr:\n%s"
-                         % n.stderr_tail())
+        stderr = n.stderr_tail()
         n.start()
         s = Session(n)
         lost = []
@@ -282,6 +281,8 @@ class DurabilityTest(NodeTestCase):
         finally:
             s.close()
         self.assertEqual(lost, [], "acknowledged writes lost after SIGTERM")
+        self.assertEqual(rc, 0, "exit code on SIGTERM under load; stderr:\n%s"
+                         % stderr)
 
     def test_storage_full(self):
         n = self.make_node(map_size_mb=2)

@@ -38,6 +38,20 @@ class RulesTest(NodeTestCase):
         for k, v in n.info.items():
             self.assertEqual((doc.get("node") or {}).get(k), v, r)
 
+    def test_progress_shape(self):
+        n = self.make_node()
+        r = n.progress(2026)
+        self.assertStatus(r, 200)
+        doc = r.json
+        for k in ("node", "year", "as_of", "indicators", "counts"):
+            self.assertIn(k, doc, r)
+        self.assertRegex(doc["as_of"],
+                         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        self.assertEqual(sorted(doc["indicators"]), sorted(model.INDICATORS))
+        # an empty node: zeros everywhere, percent null, nothing met
+        self.assertEqual(model.diff_progress(doc, Model().progress(2026),
+                                             n.info), [])
+
     def test_scoring_boundaries(self):
         n = self.make_node()
         m = Model()
@@ -257,6 +271,10 @@ class RulesTest(NodeTestCase):
         g = n.get_population(2026)
         self.assertEqual({k: g.json.get(k) for k in model.POP_FIELDS}, want,
                          "rejected PUTs changed the stored population")
+        r = n.put_population(2027, {})
+        self.assertStatus(r, 200, "empty object")
+        self.assertEqual({k: r.json.get(k) for k in model.POP_FIELDS},
+                         {f: 0 for f in model.POP_FIELDS})
         # a PUT replaces the whole object: fields left out become 0
         r = n.put_population(2026, {"staff": 7})
         self.assertStatus(r, 200)
@@ -397,6 +415,62 @@ class RulesTest(NodeTestCase):
         self.assertRecord(n.get(2026, "n-vi"), m, 2026, "n-vi")
         self.assertProgress(n, m, [2026])
         self.assertAlive(n)
+
+    def test_person_ids_are_opaque(self):
+        """NFC and NFD spellings, case and surrounding blanks are different
+        person ids: the node compares bytes."""
+        n = self.make_node()
+        m = Model()
+        import unicodedata
+        nfc = unicodedata.normalize("NFC", "Nguyễn")
+        nfd = unicodedata.normalize("NFD", "Nguyễn")
+        self.assertNotEqual(nfc.encode(), nfd.encode())
+        ids = [nfc, nfd, "abc", "ABC", " abc", "abc "]
+        for pid in ids:
+            self.submit(n, m, assessment(2026, pid, REC))
+        for pid in ids:
+            self.assertRecord(n.get(2026, pid), m, 2026, pid)
+        self.assertEqual(n.progress(2026).json["counts"]["assessed"], len(ids))
+
+    def test_huge_denominators(self):
+        """A denominator the node accepts must give exact integers (no
+        floating point, no overflow); it may instead refuse it with 400."""
+        n = self.make_node()
+        m = Model()
+        for i in range(3):
+            self.submit(n, m, assessment(2026, "h%d" % i, REC,
+                                         digital="proficient"))
+        for big in (2 ** 53 + 1, 10 ** 17 + 3, 4 * 10 ** 18 + 1):
+            pop = {"adults": big, "staff": big - 1, "families_total": big,
+                   "families_recognized": big - 2, "members_total": big,
+                   "members_trained": big // 3}
+            r = n.put_population(2026, pop)
+            if r.status == 400:
+                self.assertError(r, 400, "invalid_field")
+                continue
+            self.assertStatus(r, 200, "population %d" % big)
+            m.set_population(2026, pop)
+            self.assertProgress(n, m, [2026])
+
+    def test_big_array(self):
+        """20000 items in one array (under the default 8 MB limit)."""
+        n = self.make_node()
+        m = Model()
+        import random
+        from cdhttest import gen
+        items = [dict(a, person_id="%s-%d" % (a["person_id"], i))
+                 for i, a in enumerate(gen.assessments(random.Random(7), 3400,
+                                                       range(2021, 2027),
+                                                       attend=1.0))][:20000]
+        self.assertEqual(len(items), 20000)
+        r = n.post(items, timeout=120)
+        self.assertStatus(r, 200, "20000 items")
+        self.assertEqual((r.json.get("accepted"), r.json.get("rejected")),
+                         (20000, 0))
+        self.assertEqual(len(r.json.get("results", [])), 20000)
+        for a in items:
+            m.submit(a)
+        self.assertProgress(n, m, range(2021, 2027))
 
     def test_progress_year_param(self):
         n = self.make_node()

@@ -155,7 +155,7 @@ static const char valid_fmt[] =
     "listen = 127.0.0.1:8470\n"                /* 10 */
     "tokens = /etc/cdht/tokens\n"              /* 11 */
     "max_body_kb = 4096\n"                     /* 12 */
-    "max_connections = 64\n"                   /* 13 */
+    "; a comment line\n"                       /* 13 */
     "request_timeout = 12\n"                   /* 14 */
     "[targets]\n"                              /* 15 */
     "families = 75 80\n"                       /* 16 */
@@ -204,7 +204,6 @@ test_valid_every_section(void **state)
 	assert_string_equal(f->c.http_listen, "127.0.0.1:8470");
 	assert_string_equal(f->c.tokens_path, "/etc/cdht/tokens");
 	assert_int_equal(f->c.max_body_kb, 4096);
-	assert_int_equal(f->c.max_connections, 64);
 	assert_int_equal(f->c.request_timeout_s, 12);
 	assert_string_equal(f->c.parent, "tcp://10.14.0.1:9470");
 	assert_string_equal(f->c.parent_key, KEY_A);
@@ -254,7 +253,6 @@ test_minimal_defaults(void **state)
 	assert_int_equal(f->c.level, LEVEL_COMMUNE);
 	assert_int_equal(f->c.map_size_mb, 1024);
 	assert_int_equal(f->c.max_body_kb, 8192);
-	assert_int_equal(f->c.max_connections, 256);
 	assert_int_equal(f->c.request_timeout_s, 30);
 	assert_int_equal(f->c.flush_ms, 50);
 	assert_string_equal(f->c.parent, "");
@@ -488,8 +486,8 @@ test_bad_values(void **state)
 	    {"node", "map_size_mb = -5", "node.map_size_mb"},
 	    {"node", "map_size_mb = 10x", "node.map_size_mb"},
 	    {"node", "map_size_mb = 1048577", "node.map_size_mb"},
-	    {"http", "max_connections = 0", "http.max_connections"},
-	    {"http", "max_connections = 100001", "http.max_connections"},
+	    {"http", "request_timeout = 0", "http.request_timeout"},
+	    {"uplink", "flush_ms = 60001", "uplink.flush_ms"},
 	    {"http", "request_timeout = 3601", "http.request_timeout"},
 	    {"http", "max_body_kb = 99999999999999999999", "http.max_body_kb"},
 	    {"uplink", "flush_ms = 0", "uplink.flush_ms"},
@@ -510,11 +508,9 @@ test_bad_values(void **state)
 	}
 	/* the edges of the ranges are fine */
 	assert_int_equal(load_extra(f, "[node]\nmap_size_mb = 1048576\n"
-	                               "[http]\nmax_connections = 100000\n"
-	                               "request_timeout = 1\n"),
+	                               "[http]\nrequest_timeout = 1\n"),
 	    0);
 	assert_int_equal(f->c.map_size_mb, 1048576);
-	assert_int_equal(f->c.max_connections, 100000);
 	assert_int_equal(f->c.request_timeout_s, 1);
 }
 
@@ -614,14 +610,14 @@ test_all_errors_reported(void **state)
 	                 "[http]\n"
 	                 "listen = h:1\n"
 	                 "tokens = /t\n"
-	                 "max_connections = lots\n"
+	                 "request_timeout = lots\n"
 	                 "[targets]\n"
 	                 "units = 75\n");
 
 	assert_int_equal(rc, 4);
 	assert_msg(f, f->path, 3, "node.level");
 	assert_msg(f, f->path, 6, "unknown key \"bogus\" in [node]");
-	assert_msg(f, f->path, 10, "http.max_connections");
+	assert_msg(f, f->path, 10, "http.request_timeout");
 	assert_msg(f, f->path, 12, "targets.units");
 }
 
