@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "csv.h"
 #include "http_api.h"
@@ -36,6 +37,8 @@ struct http_api {
 	void *link_arg;
 	int64_t started;
 	uint64_t requests, writes;
+	struct evconnlistener *listener;
+	struct event *resume; /* re-enables accepting after EMFILE */
 };
 
 /* A reply waiting for the commit of its writes. */
@@ -793,6 +796,38 @@ request_cb(struct evhttp_request *req, void *arg)
 	}
 }
 
+/*
+ * The listener's error callback gets evhttp's argument, not ours; there is
+ * one HTTP server per process, so it finds it here.
+ */
+static struct http_api *accept_owner;
+
+/* Out of file descriptors: stop accepting for a second, keep serving. */
+static void
+accept_error_cb(struct evconnlistener *l, void *unused)
+{
+	struct http_api *h = accept_owner;
+	struct timeval tv = {1, 0};
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		log_warnx("http: accept: %s; pausing new connections for 1 s",
+		    evutil_socket_error_to_string(err));
+		evconnlistener_disable(l);
+		evtimer_add(h->resume, &tv);
+	} else
+		log_warnx(
+		    "http: accept: %s", evutil_socket_error_to_string(err));
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_api *h = arg;
+
+	evconnlistener_enable(h->listener);
+}
+
 struct http_api *
 http_api_new(struct event_base *base, const struct conf *c, struct store *st,
     struct committer *cm, const struct auth *auth, views_link_fn link,
@@ -855,6 +890,15 @@ http_api_new(struct event_base *base, const struct conf *c, struct store *st,
 		free(h);
 		return NULL;
 	}
+	h->listener = evhttp_bound_socket_get_listener(bound);
+	h->resume = evtimer_new(base, resume_cb, h);
+	if (h->resume == NULL) {
+		evhttp_free(h->http);
+		free(h);
+		return NULL;
+	}
+	accept_owner = h;
+	evconnlistener_set_error_cb(h->listener, accept_error_cb);
 	/* accepted sockets inherit it: no 40 ms delayed-ACK stalls */
 	setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY,
 	    &one, sizeof(one));
@@ -868,6 +912,8 @@ http_api_free(struct http_api **h)
 	if (h == NULL || *h == NULL)
 		return;
 	evhttp_free((*h)->http);
+	event_free((*h)->resume);
+	accept_owner = NULL;
 	free(*h);
 	*h = NULL;
 }

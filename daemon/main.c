@@ -179,8 +179,10 @@ main(int argc, char **argv)
 #ifdef HAVE_SYSTEMD
 	sd_notify(0, "STOPPING=1");
 #endif
-	http_api_free(&http);
+	/* commit (and answer) what the last turn wrote while every module
+	 * whose callbacks are queued still exists */
 	committer_free(&cm);
+	http_api_free(&http);
 	downlink_free(&down);
 	uplink_free(&up);
 	for (int i = 0; i < 3; i++)

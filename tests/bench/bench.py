@@ -127,6 +127,14 @@ def assessment(i, year=2026, population="adult", prefix="p"):
             "digital": ["none", "skilled", "proficient"][i % 3]}
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def bench_sequential(node, n, prefix):
     conn = node.conn()
     t0 = time.perf_counter()
@@ -224,6 +232,7 @@ def main():
         two = propagation(flat[3], prov, 10 if a.quick else 30, "t")
         three = propagation(com, prov, 10 if a.quick else 30, "u")
         med = {k: statistics.median(v) for k, v in res.items()}
+        rss = {x.id: rss_kib(x.proc.pid) for x in (prov, flat[2])}
         print("| measure | median | note |")
         print("|---|---|---|")
         print("| single submissions, 1 client, keep-alive | %.0f /s | one fsync'd commit each |" % med["seq"])
@@ -235,6 +244,9 @@ def main():
         print("| progress at the province, depth 2 | %.2f ms | with drill-down and coverage |" % med["prog2"])
         print("| commune write to province total, two levels | %.0f ms | median of trials |" % (two * 1000))
         print("| commune write to province total, via a district | %.0f ms | median of trials |" % (three * 1000))
+        print("| resident memory, province (23-node subtree) | %.1f MiB | after the run |" % (rss[prov.id] / 1024))
+        print("| resident memory, commune holding %d records | %.1f MiB | LMDB pages are shared file cache |"
+              % (10 * n * a.rounds, rss[flat[2].id] / 1024))
         print("\n%d rounds of %d submissions; %s, %d CPUs" % (a.rounds, n, os.uname().machine, os.cpu_count()))
     finally:
         for x in nodes:

@@ -352,6 +352,40 @@ class ClientTest(NodeTestCase):
         self.ok(p, "submit into a full map", 4)
         self.assertIn("storage_full", p.stdout + p.stderr)
 
+    def test_token_new(self):
+        """`cdht token new` prints a token and its tokens-file line; a node
+        given that line accepts the token with that role."""
+        from cdhttest.node import token_hash
+        n = self.make_node(start=False)
+        made = {}
+        for role in ("clerk", "viewer"):
+            p = self.ok(n.client("token", "new", "--role", role, "--label",
+                                 "test-" + role, role=None,
+                                 server="http://127.0.0.1:9"), "token new")
+            lines = [l.strip() for l in p.stdout.splitlines() if l.strip()]
+            entry = [l for l in lines
+                     if re.match(r"^%s\s+[0-9a-f]{64}(\s|$)" % role, l)]
+            self.assertEqual(len(entry), 1, "no tokens-file line in %r"
+                             % p.stdout)
+            hexhash = entry[0].split()[1]
+            toks = [l for l in lines if l != entry[0]
+                    and token_hash(l) == hexhash]
+            self.assertEqual(len(toks), 1, "no printed token hashes to %s: %r"
+                             % (hexhash, p.stdout))
+            made[role] = (toks[0], entry[0])
+        self.ok(n.client("token", "new", "--role", "root", role=None,
+                         server="http://127.0.0.1:9"), "bad role", 2)
+        with open(n.tokens_path, "a") as f:
+            for tok, line in made.values():
+                f.write(line + "\n")
+        n.start()
+        a = assessment(2026, "tok", REC)
+        self.assertStatus(n.post(a, role=None, token=made["clerk"][0]), 200)
+        self.assertError(n.post(a, role=None, token=made["viewer"][0]), 403,
+                         "forbidden")
+        self.assertStatus(n.progress(2026, role=None,
+                                     token=made["viewer"][0]), 200)
+
     def test_import(self):
         n = self.make_node()
         m = Model()

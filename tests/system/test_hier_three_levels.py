@@ -80,8 +80,8 @@ class ThreeLevels(HierTestCase):
         rng = random.Random(5)
         for i, cid in enumerate(("03646", "03682", "03649")):
             want = n["14"].assessed(2026) + 1
-            a = gen.assessments(rng, 1, (2026,), prefix="late%d-%s-" % (i, cid))[0]
-            a["year"] = 2026
+            a = gen.assessments(rng, 1, (2026,), attend=1.0,
+                                prefix="late%d-%s-" % (i, cid))[0]
             self.submit_one(n[cid], self.hm, a)
             took = self.assertAssessedWithin(n["14"], 2026, want, 5.0,
                                              "province after a write at "
@@ -106,7 +106,7 @@ class ThreeLevels(HierTestCase):
         self.assertConverges(n["14"], self.hm, YEARS, timeout=10)
         time.sleep(0.3)
         up0, _ = self.relay.counts()
-        a = gen.assessments(rng, 1, (2026,), prefix="one-")[0]
+        a = gen.assessments(rng, 1, (2026,), prefix="one-", attend=1.0)[0]
         want = n["14"].assessed(2026) + 1
         self.submit_one(c, self.hm, a)
         self.assertAssessedWithin(n["14"], 2026, want, 5.0)
@@ -114,9 +114,8 @@ class ThreeLevels(HierTestCase):
         up1, _ = self.relay.counts()
         one = max(up1 - up0, 200)
         # a burst of single writes (each its own HTTP request and commit)
-        items = [x for x in gen.assessments(rng, BURST, (2026,),
-                                            prefix="burst-", attend=1.0)]
-        items = items[:BURST]
+        items = gen.assessments(rng, BURST, (2026,), prefix="burst-",
+                                attend=1.0)
         s = Session(c, role="clerk")
         t0 = time.monotonic()
         try:

@@ -227,6 +227,25 @@ class ProgressModelTest(NodeTestCase):
                 self.assertEqual(rr.json.get("accepted"), len(body), rr)
                 for a in body:
                     m.submit(a)
+            elif r < 0.72:
+                # a dry run of anything changes nothing
+                p = rng.choice(persons)
+                y0 = rng.choice(years)
+                body = [item(y, p) for y in range(y0, min(2030, y0 + 4) + 1)]
+                if rng.random() < 0.5:
+                    rr = n.post(body, dry_run=True)
+                else:
+                    rr = n.post_csv(gen.to_csv(body), dry_run=True)
+                self.assertStatus(rr, 200, "dry run, step %d" % step)
+                self.assertEqual(rr.json.get("accepted"), len(body), rr)
+            elif r < 0.78:
+                body = [item(rng.choice(years), rng.choice(persons))
+                        for _ in range(rng.randint(1, 8))]
+                rr = n.post_csv(gen.to_csv(body, gen.shuffled_columns(rng)))
+                self.assertStatus(rr, 200, "csv, step %d" % step)
+                self.assertEqual(rr.json.get("accepted"), len(body), rr)
+                for a in body:
+                    m.submit(a)
             elif r < 0.93:
                 present = sorted(m.records)
                 if not present:

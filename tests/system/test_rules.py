@@ -149,12 +149,21 @@ class RulesTest(NodeTestCase):
         # E: only four years
         for y in range(2023, 2027):
             self.submit(n, m, assessment(y, "E", REC))
+        # F: five years in one array, in order: the last one is outstanding
+        body = [assessment(y, "F", REC) for y in range(2021, 2026)]
+        r = n.post(body)
+        self.assertStatus(r, 200)
+        for a in body:
+            m.submit(a)
+        res = {x["year"]: x for x in r.json["results"]}
+        self.assertIs(res[2025].get("outstanding"), True, r)
+        self.assertIs(res[2024].get("outstanding"), False, r)
         years = list(range(2021, 2028))
-        keys = [(y, p) for y in years for p in "ABCDE"]
+        keys = [(y, p) for y in years for p in "ABCDEF"]
         self.check_records(n, m, keys)
         self.assertProgress(n, m, years)
-        # by hand: 2025 {A}, 2026 {A, B}
-        self.assertEqual(n.progress(2025).json["counts"]["outstanding"], 1)
+        # by hand: 2025 {A, F}, 2026 {A, B}
+        self.assertEqual(n.progress(2025).json["counts"]["outstanding"], 2)
         self.assertEqual(n.progress(2026).json["counts"]["outstanding"], 2)
 
         # withdraw A's 2023: A is no longer outstanding in 2025 nor 2026

@@ -17,6 +17,7 @@ Every wait is a bounded poll with a deadline.
 """
 
 import os
+import random
 import re
 import socket
 import subprocess
@@ -98,9 +99,32 @@ def wait_for(fn, timeout, what, interval=0.05):
             if last:
                 return last
         if time.monotonic() >= deadline:
-            raise AssertionError("timed out after %.1fs waiting for %s; last: %r"
-                                 % (timeout, what, last))
+            raise AssertionError("timed out after %.1fs waiting for %s; "
+                                 "last: %r" % (timeout, what, last))
         time.sleep(interval)
+
+
+def link_port():
+    """A free port for a downlink, below the kernel's ephemeral range: a
+    parent keeps its port across restarts, and a port from that range could
+    meanwhile be taken by any outgoing connection (its own children's
+    reconnects included: a TCP self-connect)."""
+    lo = 20000
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            eph = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        eph = 32768
+    hi = max(lo + 1000, eph - 1)
+    for _ in range(200):
+        port = random.randint(lo, hi)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()
 
 
 class HierNode(Node):
@@ -116,7 +140,7 @@ class HierNode(Node):
         self.children = []
         self.extra_children = []      # (id, public key, name): fake ones
         self.flush_ms = flush_ms
-        self.zmq_port = free_port()
+        self.zmq_port = link_port()
         self.up_pub, self.up_secret = self._keys("uplink", keygen)
         self.down_pub, self.down_secret = self._keys("downlink", keygen)
 

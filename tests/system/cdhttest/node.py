@@ -94,13 +94,14 @@ class Node:
 
     def __init__(self, workdir, level="commune", id="04108",
                  name="Xã Chiềng Sung", targets=None, map_size_mb=None,
-                 max_body_kb=None):
+                 max_body_kb=None, nofile=None):
         self.dir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.level, self.id, self.name = level, id, name
         self.targets = dict(targets or {})
         self.map_size_mb = map_size_mb
         self.max_body_kb = max_body_kb
+        self.nofile = nofile  # RLIMIT_NOFILE for the daemon, or None
         self.data_dir = os.path.join(workdir, "data")
         self.conf_path = os.path.join(workdir, "conf.ini")
         self.tokens_path = os.path.join(workdir, "tokens")
@@ -179,7 +180,7 @@ class Node:
                 self.proc = subprocess.Popen(
                     [cdhtd_path(), "-c", self.conf_path],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                    cwd=self.dir)
+                    cwd=self.dir, preexec_fn=self._limits)
             self.starts += 1
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
@@ -206,6 +207,18 @@ class Node:
             break
         raise AssertionError("cdhtd exited with %s during start-up; stderr:\n%s"
                              % (rc, last_err))
+
+    def _limits(self):
+        if self.nofile is not None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (self.nofile, self.nofile))
+
+    def cpu_seconds(self):
+        """User + system CPU time the daemon has used so far."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self, timeout=STOP_TIMEOUT):
         """SIGTERM; wait for the exit; return the exit code."""
