@@ -35,11 +35,14 @@ struct http_api {
 	const struct auth *auth;
 	views_link_fn link;
 	void *link_arg;
+	const struct uplink *up;
 	int64_t started;
 	uint64_t requests, writes;
 	struct evconnlistener *listener;
 	struct event *resume; /* re-enables accepting after EMFILE */
 };
+
+static json_t *uplink_obj(struct http_api *h);
 
 /* A reply waiting for the commit of its writes. */
 struct pending {
@@ -655,10 +658,30 @@ nodes(struct http_api *h, struct evhttp_request *req)
 	json_t *o = t ? views_nodes(t, h->c, h->link, h->link_arg) : NULL;
 
 	store_abort(&t);
+	if (o != NULL)
+		json_object_set_new(o, "uplink", uplink_obj(h));
 	if (o == NULL)
 		send_store_error(req, STORE_EIO);
 	else
 		send_json(req, 200, o);
+}
+
+/* The link to the parent, or null at the root. */
+static json_t *
+uplink_obj(struct http_api *h)
+{
+	char parent[WIRE_MAX_ID + 1] = "", when[32];
+	int connected = 0;
+	int64_t last_ack = 0;
+
+	if (h->up == NULL)
+		return json_null();
+	uplink_state(h->up, &connected, &last_ack, parent);
+	views_iso_time(last_ack, when, sizeof(when));
+	return json_pack("{s:s, s:o, s:b, s:o}", "endpoint", h->c->parent,
+	    "parent", parent[0] ? json_string(parent) : json_null(),
+	    "connected", connected, "last_ack",
+	    last_ack > 0 ? json_string(when) : json_null());
 }
 
 static void
@@ -770,10 +793,10 @@ request_cb(struct evhttp_request *req, void *arg)
 	switch (r->id) {
 	case R_HEALTH:
 		send_json(req, 200,
-		    json_pack("{s:s, s:o}", "status", "ok", "node",
+		    json_pack("{s:s, s:o, s:o}", "status", "ok", "node",
 		        json_pack("{s:s, s:s, s:s}", "id", h->c->id, "level",
-		            rules_level_names[h->c->level], "name",
-		            h->c->name)));
+		            rules_level_names[h->c->level], "name", h->c->name),
+		        "uplink", uplink_obj(h)));
 		break;
 	case R_METRICS:
 		metrics(h, req);
@@ -831,7 +854,7 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 struct http_api *
 http_api_new(struct event_base *base, const struct conf *c, struct store *st,
     struct committer *cm, const struct auth *auth, views_link_fn link,
-    void *link_arg)
+    void *link_arg, const struct uplink *up)
 {
 	struct http_api *h = calloc(1, sizeof(*h));
 	char host[256];
@@ -849,6 +872,7 @@ http_api_new(struct event_base *base, const struct conf *c, struct store *st,
 	    .auth = auth,
 	    .link = link,
 	    .link_arg = link_arg,
+	    .up = up,
 	    .started = time(NULL)};
 	if (colon == NULL || (size_t)(colon - c->http_listen) >= sizeof(host)) {
 		log_warnx(

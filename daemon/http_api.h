@@ -11,18 +11,20 @@
 #include "commit.h"
 #include "conf.h"
 #include "store.h"
+#include "uplink.h"
 #include "views.h"
 
 struct http_api;
 
 /*
  * Bind conf->http_listen and serve.  link/link_arg give the direct
- * children's link state for /v1/nodes (may be NULL).  NULL on failure
+ * children's link state for /v1/nodes (may be NULL); up the link to the
+ * parent for /healthz and /v1/nodes (NULL at the root).  NULL on failure
  * (logged).  The caller keeps ownership of everything passed in.
  */
 struct http_api *http_api_new(struct event_base *base, const struct conf *c,
     struct store *st, struct committer *cm, const struct auth *auth,
-    views_link_fn link, void *link_arg);
+    views_link_fn link, void *link_arg, const struct uplink *up);
 void http_api_free(struct http_api **h);
 
 #endif

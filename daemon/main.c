@@ -160,7 +160,7 @@ main(int argc, char **argv)
 	if (up != NULL)
 		committer_on_commit(cm, kick_cb, up);
 	if ((http = http_api_new(
-	         base, &conf, st, cm, auth, link_state, down)) == NULL)
+	         base, &conf, st, cm, auth, link_state, down, up)) == NULL)
 		fatalx("cannot start the HTTP API on %s", conf.http_listen);
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(base, signums[i], signal_cb, base);
