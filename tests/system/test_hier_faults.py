@@ -9,7 +9,9 @@ in exact convergence, to the person, with the independent model.
   parent holds;
 - a district hung (SIGSTOP) for longer than every timeout, then resumed;
 - a commune moved to another district (the 2025 reorganisation): counted
-  once, through its new district.
+  once, through its new district;
+- a commune removed from its district's children: every ancestor forgets
+  it, nothing stale remains.
 """
 
 import os
@@ -257,6 +259,24 @@ class Faults(HierTestCase):
                  for k in doc["children"]}
         self.assertEqual(sorted(where.get("118", [])), ["03649", "03682"])
         self.assertEqual(where.get("116"), ["03646"])
+
+    def test_commune_removed(self):
+        hm, n, rng = self.build()
+        c, d = n["03682"], n["118"]
+        self.assertIn("03682", [x["id"] for x in n["14"].nodes_doc()["nodes"]])
+        for x in (c, d):
+            self.assertEqual(x.stop(), 0)
+        d.children.remove(c)
+        hm.parent["03682"] = "gone"  # detached: no longer under 14
+        hm.add_node("gone")
+        d.start()
+        self.more_writes(n, hm, rng, ("118",), "after", persons=3)
+        for x in (d, n["14"]):
+            self.assertConverges(x, hm, YEARS, timeout=15,
+                                 what="after the removal:")
+        ids = [x["id"] for x in n["14"].nodes_doc()["nodes"]]
+        self.assertNotIn("03682", ids)
+        self.assertIn("03646", ids)
 
 
 if __name__ == "__main__":
