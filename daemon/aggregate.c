@@ -30,7 +30,9 @@ struct agg_node_rec {
 };
 
 #define OKEY_MAX (WIRE_MAX_ID + 3)
-#define MKEY_MAX (OKEY_MAX + WIRE_MAX_ID + 1)
+/* No real count comes near it; 2^23 reports of it still fit an int64. */
+#define AGG_MAX_COUNTER (INT64_C(1) << 40)
+#define MKEY_MAX        (OKEY_MAX + WIRE_MAX_ID + 1)
 
 static size_t
 mkey(unsigned char *buf, const char *origin, int year, const char *via)
@@ -205,6 +207,9 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 		why = "path does not end with the origin";
 	else if (r->path_len >= WIRE_MAX_PATH)
 		why = "path too long to forward";
+	for (int i = 0; why == NULL && i < CDHT_NCOUNTERS; i++)
+		if (r->counters.v[i] > AGG_MAX_COUNTER)
+			why = "counter above 2^40 (sums could overflow)";
 	for (int i = 0; why == NULL && i < r->path_len; i++) {
 		if (strcmp(r->path[i], c->id) == 0)
 			why = "path runs through this node (loop)";
@@ -401,7 +406,18 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 		               mkey(k, inv[i].origin, inv[i].year, via),
 		               &rec) == STORE_OK;
 
-		if (!have || rec.version < inv[i].version)
+		/* the child's inventory is authoritative for what it relays:
+		 * a higher copy here (an ACK lost before the child's winner
+		 * fell back) is dropped and the child's copy wanted.  For the
+		 * child's own origin the higher copy stays: `own` makes the
+		 * child re-issue above it. */
+		if (have && rec.version > inv[i].version &&
+		    strcmp(inv[i].origin, via) != 0)
+			rc = aggregate_remove(
+			    t, c, via, inv[i].origin, inv[i].year);
+		if (!have || rec.version < inv[i].version ||
+		    (rec.version > inv[i].version &&
+		        strcmp(inv[i].origin, via) != 0))
 			keylist_add(&want, inv[i].origin, inv[i].year, 0, NULL);
 	}
 	free(sorted);

@@ -75,7 +75,15 @@ committer_free(struct committer **cmp)
 
 	if (cmp == NULL || (cm = *cmp) == NULL)
 		return;
-	commit_cb(-1, 0, cm);
+	/* callbacks may write again: drain a few rounds, abort what is left */
+	for (int i = 0; i < 4 && cm->txn != NULL; i++)
+		commit_cb(-1, 0, cm);
+	if (cm->txn != NULL) {
+		log_warnx("shutdown: abandoning %zu late writes", cm->nq);
+		store_abort(&cm->txn);
+		for (size_t i = 0; i < cm->nq; i++)
+			cm->q[i].cb(cm->q[i].arg, STORE_EIO);
+	}
 	event_free(cm->ev);
 	free(cm->q);
 	free(cm);

@@ -333,8 +333,20 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 	}
 	hdr = calloc(n, sizeof(*hdr));
 	for (size_t i = 0; hdr != NULL && i < n; i++)
-		hdr[i] = strdup(cells[i]);
+		if ((hdr[i] = strdup(cells[i])) == NULL) {
+			while (i > 0)
+				free(hdr[--i]);
+			free(hdr);
+			hdr = NULL;
+		}
 	nh = n;
+	if (hdr == NULL) {
+		csv_free(&r);
+		json_decref(b.results);
+		json_decref(b.errors);
+		send_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
 	while (hdr != NULL && !b.failed &&
 	       (rc = csv_next(&r, cells, &n, &line)) != 0) {
 		json_t *obj;

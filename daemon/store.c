@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <lmdb.h>
 
@@ -271,17 +272,26 @@ store_scan(struct store_txn *t, int tbl, const void *prefix, size_t pl,
 	return sticky(t, rc, "scan");
 }
 
+/*
+ * Versions are a hybrid clock: max(last + 1, now in microseconds).  They
+ * only grow, and a node restored from an older backup (whose counter went
+ * back) still issues versions above everything it issued before the
+ * restore, unless the wall clock went back too.
+ */
 uint64_t
 store_next_seq(struct store_txn *t)
 {
 	const void *v;
 	size_t vl;
-	uint64_t seq = 0;
+	uint64_t seq = 0, now;
+	struct timespec ts;
 
 	if (store_get(t, TBL_META, "seq", 3, &v, &vl) == STORE_OK &&
 	    vl == sizeof(seq))
 		memcpy(&seq, v, sizeof(seq));
-	seq++;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+	seq = seq + 1 > now ? seq + 1 : now;
 	store_put(t, TBL_META, "seq", 3, &seq, sizeof(seq));
 	return seq;
 }
