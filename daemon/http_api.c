@@ -696,6 +696,57 @@ uplink_obj(struct http_api *h)
 	    last_ack > 0 ? json_string(when) : json_null());
 }
 
+static int
+audit_row_cb(void *arg, const struct audit_entry *e)
+{
+	char when[32];
+
+	views_iso_time(e->time, when, sizeof(when));
+	json_array_append_new(
+	    arg, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)e->id,
+	             "time", when, "who", e->who, "action", e->action, "detail",
+	             e->detail));
+	return 0;
+}
+
+/* GET /v1/audit?limit=N (admin): the newest N audit records. */
+static void
+audit(struct http_api *h, struct evhttp_request *req)
+{
+	const char *ls;
+	long limit = 100;
+	struct store_txn *t;
+	json_t *rows;
+	int rc;
+
+	if (query_flag(req, "limit", &ls) != 0) {
+		send_error(req, 400, "bad_request", NULL, "malformed query");
+		return;
+	}
+	if (ls != NULL) {
+		char *end;
+		limit = strtol(ls, &end, 10);
+		if (*ls == '\0' || *end != '\0' || limit < 1 || limit > 10000) {
+			send_error(req, 400, "invalid_field", "limit",
+			    "limit must be 1..10000");
+			return;
+		}
+	}
+	if ((t = store_begin(h->st, 0)) == NULL) {
+		send_store_error(req, STORE_EIO);
+		return;
+	}
+	rows = json_array();
+	rc = records_audit_tail(t, (size_t)limit, audit_row_cb, rows);
+	store_abort(&t);
+	if (rc != STORE_OK) {
+		json_decref(rows);
+		send_store_error(req, rc);
+		return;
+	}
+	send_json(req, 200, json_pack("{s:o}", "audit", rows));
+}
+
 static void
 metrics(struct http_api *h, struct evhttp_request *req)
 {
@@ -731,7 +782,8 @@ enum route_id {
 	R_ASSESS_ONE,
 	R_POP,
 	R_PROGRESS,
-	R_NODES
+	R_NODES,
+	R_AUDIT
 };
 static const struct route {
 	const char *path;
@@ -748,6 +800,7 @@ static const struct route {
         R_POP},
     {"/v1/progress", EVHTTP_REQ_GET, ROLE_VIEWER, ROLE_VIEWER, R_PROGRESS},
     {"/v1/nodes", EVHTTP_REQ_GET, ROLE_VIEWER, ROLE_VIEWER, R_NODES},
+    {"/v1/audit", EVHTTP_REQ_GET, ROLE_ADMIN, ROLE_ADMIN, R_AUDIT},
 };
 
 static void
@@ -824,6 +877,9 @@ request_cb(struct evhttp_request *req, void *arg)
 		break;
 	case R_PROGRESS:
 		progress(h, req);
+		break;
+	case R_AUDIT:
+		audit(h, req);
 		break;
 	case R_NODES:
 		nodes(h, req);

@@ -4,6 +4,7 @@
  * (never a rescan) and queues the year's report for the parent.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "records.h"
@@ -316,4 +317,48 @@ records_audit(struct store_txn *t, const struct records_actor *act,
 	if (n >= (int)sizeof(v))
 		n = sizeof(v) - 1;
 	store_put(t, TBL_AUDIT, k, 8, v, (size_t)n);
+}
+
+struct audit_scan {
+	int (*cb)(void *, const struct audit_entry *);
+	void *arg;
+};
+
+static int
+audit_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct audit_scan *as = arg;
+	struct audit_entry e;
+	char buf[512];
+	char *f[4], *p = buf;
+	const unsigned char *kp = k;
+
+	if (kl != 8 || vl >= sizeof(buf))
+		return 0;
+	memcpy(buf, v, vl);
+	buf[vl] = '\0';
+	for (int i = 0; i < 4; i++) {
+		f[i] = p;
+		if (i < 3 && (p = strchr(p, '\t')) == NULL)
+			return 0; /* not written by records_audit: skip */
+		if (i < 3)
+			*p++ = '\0';
+	}
+	memset(&e, 0, sizeof(e));
+	for (int i = 0; i < 8; i++)
+		e.id = e.id << 8 | kp[i];
+	e.time = strtoll(f[0], NULL, 10);
+	snprintf(e.who, sizeof(e.who), "%s", f[1]);
+	snprintf(e.action, sizeof(e.action), "%s", f[2]);
+	snprintf(e.detail, sizeof(e.detail), "%s", f[3]);
+	return as->cb(as->arg, &e);
+}
+
+int
+records_audit_tail(struct store_txn *t, size_t max,
+    int (*cb)(void *arg, const struct audit_entry *e), void *arg)
+{
+	struct audit_scan as = {cb, arg};
+
+	return store_scan_last(t, TBL_AUDIT, max, audit_cb, &as);
 }

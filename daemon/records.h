@@ -70,6 +70,20 @@ int records_bump_all(
 void records_audit(struct store_txn *t, const struct records_actor *act,
     const char *action, const char *detail);
 
+/* One audit record as stored: time, token label, action, detail. */
+struct audit_entry {
+	uint64_t id;
+	int64_t time;
+	char who[64];
+	char action[32];
+	char detail[400];
+};
+
+/* Call cb for the newest max audit records, newest first; cb returns
+ * non-zero to stop.  The entry is only valid during the call. */
+int records_audit_tail(struct store_txn *t, size_t max,
+    int (*cb)(void *arg, const struct audit_entry *e), void *arg);
+
 /* outbox key: origin \0 year(2); returns its length. */
 size_t records_okey(unsigned char *buf, const char *origin, int year);
 

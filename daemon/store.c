@@ -272,6 +272,31 @@ store_scan(struct store_txn *t, int tbl, const void *prefix, size_t pl,
 	return sticky(t, rc, "scan");
 }
 
+int
+store_scan_last(
+    struct store_txn *t, int tbl, size_t max, store_scan_cb cb, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (t->err)
+		return t->err;
+	if ((rc = mdb_cursor_open(t->txn, t->st->dbi[tbl], &cur)))
+		return sticky(t, rc, "cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	while (rc == 0 && n++ < max) {
+		if (cb(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size))
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	return sticky(t, rc, "scan");
+}
+
 /*
  * Versions are a hybrid clock: max(last + 1, now in microseconds).  They
  * only grow, and a node restored from an older backup (whose counter went

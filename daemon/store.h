@@ -79,6 +79,11 @@ typedef int (*store_scan_cb)(
 int store_scan(struct store_txn *t, int tbl, const void *prefix, size_t pl,
     store_scan_cb cb, void *arg);
 
+/* Like store_scan over a whole table, newest (last key) first, at most max
+ * entries. */
+int store_scan_last(
+    struct store_txn *t, int tbl, size_t max, store_scan_cb cb, void *arg);
+
 /* Next value of the node's persistent sequence (versions, audit ids). */
 uint64_t store_next_seq(struct store_txn *t);
 /* Raise the sequence so the next value is above v. */

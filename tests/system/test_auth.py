@@ -135,6 +135,27 @@ class AuthTest(NodeTestCase):
         self.assertError(n.post(a, role=None, token=n.tokens["admin"]), 401,
                          "unauthorized")
 
+    def test_audit_trail(self):
+        """Every write is audited with its token's label; only admin reads
+        the trail, newest first."""
+        n = self.node
+        self.assertStatus(n.post(assessment(2026, "audit-1", REC)), 200)
+        self.assertStatus(n.put_population(2026, {"adults": 7}), 200)
+        self.assertStatus(n.delete(2026, "audit-1"), 200)
+        for role in ("clerk", "viewer"):
+            self.assertError(n.request("GET", "/v1/audit", role=role), 403,
+                             "forbidden", what=role)
+        r = n.request("GET", "/v1/audit?limit=3", role="admin")
+        self.assertStatus(r, 200)
+        rows = r.json["audit"]
+        self.assertEqual([x["action"] for x in rows],
+                         ["withdraw", "population", "submit"])
+        self.assertEqual({x["who"] for x in rows}, {"clerk-test"})
+        self.assertIn("2026/audit-1", rows[0]["detail"])
+        self.assertGreater(rows[0]["id"], rows[2]["id"])
+        self.assertError(n.request("GET", "/v1/audit?limit=0", role="admin"),
+                         400, "invalid_field", field="limit")
+
 
 if __name__ == "__main__":
     main()
