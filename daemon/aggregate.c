@@ -218,22 +218,12 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 	}
 	if (why != NULL) {
 		/* a hostile child may send thousands: 10 lines a minute */
-		static int64_t window;
-		static int logged, dropped;
-		if (now / 60 != window) {
-			if (dropped)
-				log_warnx("%d more refused reports not logged",
-				    dropped);
-			window = now / 60;
-			logged = dropped = 0;
-		}
-		if (logged++ < 10)
+		static struct log_ratelimit rl = {.what = "refused reports"};
+		if (log_ratelimit_ok(&rl))
 			log_warnx(
 			    "refused report %s/%d v%llu from child %s: %s",
 			    r->origin, r->year, (unsigned long long)r->version,
 			    via, why);
-		else
-			dropped++;
 		return AGG_REFUSED;
 	}
 	kl = mkey(k, r->origin, r->year, via);

@@ -18,11 +18,12 @@
  * HELLO from a child replaces its older sessions; sessions silent for
  * DL_SESSION_IDLE_MS expire.
  *
- * ZMQ_FD is edge-triggered: one pump per socket drains while ZMQ_EVENTS
- * says POLLIN, every send schedules the pump again, and after DL_PUMP_MAX
- * messages the pump yields through an event at the lowest priority (the
- * committer's) so a flood cannot starve commits.  ev_tick (every second)
- * expires idle sessions.
+ * ZMQ_FD is edge-triggered: the ROUTER is read by zlink.c's pump (it drains
+ * while ZMQ_EVENTS says POLLIN, every send schedules it again, and after
+ * ZLINK_PUMP_MAX messages it yields to the committer so a flood cannot
+ * starve commits), which hands each message to dl_on_msg(); the ZAP socket
+ * is drained whole by dl_zap_cb().  ev_tick (every second) expires idle
+ * sessions.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,6 +37,7 @@
 #include "aggregate.h"
 #include "downlink.h"
 #include "log.h"
+#include "zlink.h"
 
 /* Set by value when the header hides it behind ZMQ_BUILD_DRAFT_API; the
  * library implements it (measured on libzmq 4.3.4). */
@@ -48,13 +50,9 @@
 /* version, request id, domain, address, identity, mechanism, key */
 #define DL_ZAP_FRAMES      7
 #define DL_RID_MAX         255
-#define DL_PUMP_MAX        256
 #define DL_ALIVE_MS        3500 /* children PING every second */
 #define DL_SESSION_IDLE_MS 60000
 #define DL_TICK_MS         1000
-#define DL_HB_IVL_MS       1000
-#define DL_HB_TIMEOUT_MS   3000
-#define DL_HANDSHAKE_MS    5000
 
 /* Per configured child (same index as conf->children). */
 struct dl_child {
@@ -65,10 +63,10 @@ struct dl_child {
 	int64_t seen_ms;               /* ... monotonic ms, 0 = never */
 };
 
-/* A reply deferred until the commit; d is NULLed if the downlink dies. */
+/* A reply deferred until the commit; link.owner (the downlink) is NULLed
+ * if the downlink dies. */
 struct dl_pending {
-	struct downlink *d;
-	struct dl_pending *next;
+	struct zlink_pending link;
 	int type; /* WIRE_WELCOME or WIRE_ACK */
 	int child;
 	unsigned char rid[DL_RID_MAX];
@@ -80,60 +78,23 @@ struct dl_pending {
 	uint32_t refused;
 };
 
-struct dl_ratelimit {
-	int64_t start;
-	unsigned n, suppressed;
-};
-
 struct downlink {
 	struct event_base *base;
 	const struct conf *c;
 	struct store *st;
 	struct committer *cm;
 	struct uplink *up;
-	void *router;
+	struct zlink router;
 	void *zap;
-	struct event *ev_router, *ev_router_resume;
 	struct event *ev_zap;
 	struct event *ev_tick;
-	int pumping;
 
 	struct dl_child *kids; /* conf->nchildren entries */
 
-	struct dl_pending *pending;
-	struct dl_ratelimit rl_msg, rl_zap;
+	struct zlink_pending *pending;
+	/* 10 warnings a minute each */
+	struct log_ratelimit rl_msg, rl_zap;
 };
-
-static int64_t
-dl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* At most 10 warnings per minute per limiter, then a count. */
-static int
-dl_warn_ok(struct dl_ratelimit *rl)
-{
-	int64_t now = dl_now_ms();
-
-	if (now - rl->start >= 60000) {
-		if (rl->suppressed > 0)
-			log_warnx("downlink: %u similar warnings suppressed",
-			    rl->suppressed);
-		rl->start = now;
-		rl->n = 0;
-		rl->suppressed = 0;
-	}
-	if (rl->n < 10) {
-		rl->n++;
-		return 1;
-	}
-	rl->suppressed++;
-	return 0;
-}
 
 static const char *
 dl_child_id(const struct downlink *d, int child)
@@ -163,16 +124,25 @@ dl_session_set(struct downlink *d, int child, const void *rid, size_t rid_len)
 
 	memcpy(k->rid, rid, rid_len);
 	k->rid_len = rid_len;
-	k->sess_ms = dl_now_ms();
+	k->sess_ms = log_now_ms();
 }
 
 /* ---------------------------------------------------------------------- */
 /* Sending. */
 
+/* Log a failed send (err: a zmq errno, 0 = sent) to child. */
 static void
-dl_pump_soon(struct downlink *d)
+dl_send_failed(struct downlink *d, int child, int err)
 {
-	event_active(d->ev_router, EV_READ, 0);
+	if (err == 0)
+		return;
+	/* ZMQ_ROUTER_MANDATORY: the routing id frame finds no connection */
+	if (err == EHOSTUNREACH)
+		log_debug("downlink: child %s disconnected before its reply",
+		    dl_child_id(d, child));
+	else if (log_ratelimit_ok(&d->rl_msg))
+		log_warnx("downlink: send to child %s: %s",
+		    dl_child_id(d, child), zmq_strerror(err));
 }
 
 /* Send buf to routing id rid without blocking. */
@@ -180,39 +150,21 @@ static void
 dl_send_raw(struct downlink *d, const void *rid, size_t rid_len, int child,
     const void *buf, size_t len)
 {
-	int err;
-
-	if (zmq_send(d->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-		err = zmq_errno();
-		if (err == EHOSTUNREACH)
-			log_debug("downlink: child %s disconnected before "
-			          "its reply",
-			    dl_child_id(d, child));
-		else if (dl_warn_ok(&d->rl_msg))
-			log_warnx("downlink: send to child %s: %s",
-			    dl_child_id(d, child), zmq_strerror(err));
-	} else if (zmq_send(d->router, buf, len, ZMQ_DONTWAIT) < 0 &&
-	           dl_warn_ok(&d->rl_msg))
-		log_warnx("downlink: send to child %s: %s",
-		    dl_child_id(d, child), zmq_strerror(zmq_errno()));
-	dl_pump_soon(d);
+	dl_send_failed(
+	    d, child, zlink_send_buf(&d->router, rid, rid_len, buf, len));
 }
 
 static void
 dl_send(struct downlink *d, const void *rid, size_t rid_len, int child,
     const struct wire_msg *m)
 {
-	char *buf;
-	size_t len;
-	int rc;
+	int rc = zlink_send(&d->router, rid, rid_len, m);
 
-	if ((rc = wire_encode(m, &buf, &len)) != WIRE_OK) {
+	if (rc < 0)
 		log_warnx("downlink: cannot encode a reply of type %d: %s",
 		    m->type, wire_strerror(rc));
-		return;
-	}
-	dl_send_raw(d, rid, rid_len, child, buf, len);
-	free(buf);
+	else
+		dl_send_failed(d, child, rc);
 }
 
 static void
@@ -239,27 +191,18 @@ dl_pending_new(
 		log_warnx("downlink: out of memory");
 		return NULL;
 	}
-	p->d = d;
+	zlink_pending_add(&d->pending, &p->link, d);
 	p->type = type;
 	p->child = child;
 	memcpy(p->rid, rid, rid_len);
 	p->rid_len = rid_len;
-	p->next = d->pending;
-	d->pending = p;
 	return p;
 }
 
 static void
 dl_pending_free(struct dl_pending *p)
 {
-	struct dl_pending **pp;
-
-	if (p->d != NULL)
-		for (pp = &p->d->pending; *pp != NULL; pp = &(*pp)->next)
-			if (*pp == p) {
-				*pp = p->next;
-				break;
-			}
+	zlink_pending_unlink(&p->link);
 	free(p->buf);
 	free(p);
 }
@@ -268,14 +211,14 @@ static void
 dl_commit_cb(void *arg, int status)
 {
 	struct dl_pending *p = arg;
-	struct downlink *d = p->d;
+	struct downlink *d = p->link.owner;
 	struct wire_msg ack;
 
 	if (d == NULL)
 		goto out;
 	if (status != STORE_OK) {
 		/* no reply: the child times out and sends again */
-		if (dl_warn_ok(&d->rl_msg))
+		if (log_ratelimit_ok(&d->rl_msg))
 			log_warnx("downlink: %s of child %s not committed: "
 			          "%s",
 			    p->type == WIRE_WELCOME ? "HELLO" : "batch",
@@ -312,7 +255,7 @@ dl_on_hello(struct downlink *d, const void *rid, size_t rid_len, int child,
 	int rc;
 
 	if (strcmp(m->id, dl_child_id(d, child)) != 0) {
-		if (dl_warn_ok(&d->rl_msg))
+		if (log_ratelimit_ok(&d->rl_msg))
 			log_warnx("downlink: the key of child %s sent HELLO "
 			          "as \"%s\": dropped (check its [node] id)",
 			    dl_child_id(d, child), m->id);
@@ -391,14 +334,14 @@ dl_handle(struct downlink *d, const void *rid, size_t rid_len, int child,
 	int rc, s;
 
 	if ((rc = wire_decode(buf, len, &m)) != WIRE_OK) {
-		if (dl_warn_ok(&d->rl_msg))
+		if (log_ratelimit_ok(&d->rl_msg))
 			log_warnx("downlink: dropped a %zu-byte message from "
 			          "child %s: %s",
 			    len, dl_child_id(d, child), wire_strerror(rc));
 		return;
 	}
 	if ((s = dl_session_is(d, child, rid, rid_len)))
-		d->kids[child].sess_ms = dl_now_ms();
+		d->kids[child].sess_ms = log_now_ms();
 	switch (m.type) {
 	case WIRE_HELLO:
 		dl_on_hello(d, rid, rid_len, child, &m);
@@ -417,7 +360,7 @@ dl_handle(struct downlink *d, const void *rid, size_t rid_len, int child,
 			dl_on_reports(d, rid, rid_len, child, &m);
 		break;
 	default:
-		if (dl_warn_ok(&d->rl_msg))
+		if (log_ratelimit_ok(&d->rl_msg))
 			log_warnx("downlink: child %s sent a message of type "
 			          "%d, which only parents send: dropped",
 			    dl_child_id(d, child), m.type);
@@ -426,107 +369,46 @@ dl_handle(struct downlink *d, const void *rid, size_t rid_len, int child,
 	wire_msg_free(&m);
 }
 
-/* Receive the rest of a multi-frame message and drop it. */
+/* One message from the ROUTER: rid is its first frame (the pump's). */
 static void
-dl_drain(void *sock)
+dl_on_msg(void *arg, zmq_msg_t *rid)
 {
-	zmq_msg_t f;
-	int more = 1;
+	struct downlink *d = arg;
+	zmq_msg_t body;
+	const char *uid;
+	int child, more;
 
-	while (more) {
-		zmq_msg_init(&f);
-		if (zmq_msg_recv(&f, sock, 0) < 0)
-			more = 0;
-		else
-			more = zmq_msg_more(&f);
-		zmq_msg_close(&f);
-	}
-}
-
-static void
-dl_router_pump(struct downlink *d)
-{
-	int events, n;
-	size_t sz;
-
-	if (d->pumping)
+	if (!zmq_msg_more(rid)) /* an empty message: nothing */
 		return;
-	d->pumping = 1;
-	for (n = 0;; n++) {
-		zmq_msg_t rid, body;
-		const char *uid;
-		int child, more;
-
-		sz = sizeof(events);
-		if (zmq_getsockopt(d->router, ZMQ_EVENTS, &events, &sz) != 0) {
-			if (dl_warn_ok(&d->rl_msg))
-				log_warnx("downlink: ZMQ_EVENTS: %s",
-				    zmq_strerror(zmq_errno()));
-			break;
-		}
-		if (!(events & ZMQ_POLLIN))
-			break;
-		if (n >= DL_PUMP_MAX) {
-			event_active(d->ev_router_resume, 0, 0); /* yield */
-			break;
-		}
-		zmq_msg_init(&rid);
-		if (zmq_msg_recv(&rid, d->router, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&rid);
-			if (zmq_errno() == EAGAIN || zmq_errno() == EINTR)
-				continue;
-			if (dl_warn_ok(&d->rl_msg))
-				log_warnx("downlink: recv: %s",
-				    zmq_strerror(zmq_errno()));
-			break;
-		}
-		if (!zmq_msg_more(&rid)) { /* an empty message: nothing */
-			zmq_msg_close(&rid);
-			continue;
-		}
-		zmq_msg_init(&body);
-		if (zmq_msg_recv(&body, d->router, 0) < 0) {
-			zmq_msg_close(&body);
-			zmq_msg_close(&rid);
-			continue;
-		}
-		more = zmq_msg_more(&body);
-		uid = zmq_msg_gets(&body, "User-Id");
-		child = uid != NULL ? conf_child_by_id(d->c, uid) : -1;
-		if (child < 0) {
-			/* ZAP admitted only listed keys: a child removed
-			 * from the conf without a restart cannot happen */
-			if (dl_warn_ok(&d->rl_msg))
-				log_warnx("downlink: message without a known "
-				          "User-Id dropped");
-		} else {
-			d->kids[child].seen_wall = (int64_t)time(NULL);
-			d->kids[child].seen_ms = dl_now_ms();
-			if (more) {
-				if (dl_warn_ok(&d->rl_msg))
-					log_warnx("downlink: child %s sent a "
-					          "multi-frame message: "
-					          "dropped",
-					    dl_child_id(d, child));
-			} else if (zmq_msg_size(&rid) <= DL_RID_MAX)
-				dl_handle(d, zmq_msg_data(&rid),
-				    zmq_msg_size(&rid), child,
-				    zmq_msg_data(&body), zmq_msg_size(&body));
-		}
-		if (more)
-			dl_drain(d->router);
+	zmq_msg_init(&body);
+	if (zmq_msg_recv(&body, d->router.sock, 0) < 0) {
 		zmq_msg_close(&body);
-		zmq_msg_close(&rid);
+		return;
 	}
-	d->pumping = 0;
-}
-
-static void
-dl_router_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	dl_router_pump(arg);
+	more = zmq_msg_more(&body);
+	uid = zmq_msg_gets(&body, "User-Id");
+	child = uid != NULL ? conf_child_by_id(d->c, uid) : -1;
+	if (child < 0) {
+		/* ZAP admitted only listed keys: a child removed
+		 * from the conf without a restart cannot happen */
+		if (log_ratelimit_ok(&d->rl_msg))
+			log_warnx("downlink: message without a known "
+			          "User-Id dropped");
+	} else {
+		d->kids[child].seen_wall = (int64_t)time(NULL);
+		d->kids[child].seen_ms = log_now_ms();
+		if (more) {
+			if (log_ratelimit_ok(&d->rl_msg))
+				log_warnx("downlink: child %s sent a "
+				          "multi-frame message: dropped",
+				    dl_child_id(d, child));
+		} else if (zmq_msg_size(rid) <= DL_RID_MAX)
+			dl_handle(d, zmq_msg_data(rid), zmq_msg_size(rid),
+			    child, zmq_msg_data(&body), zmq_msg_size(&body));
+	}
+	if (more)
+		zlink_drain(d->router.sock);
+	zmq_msg_close(&body);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -561,14 +443,14 @@ dl_zap_reply(struct downlink *d, zmq_msg_t *f, size_t nf)
 	if (nf != DL_ZAP_FRAMES || !dl_frame_is(&f[0], "1.0")) {
 		status = "500";
 		text = "malformed ZAP request";
-		if (dl_warn_ok(&d->rl_zap))
+		if (log_ratelimit_ok(&d->rl_zap))
 			log_warnx("downlink: malformed ZAP request (%zu "
 			          "frames)",
 			    nf);
 	} else if (!dl_frame_is(&f[2], DL_ZAP_DOMAIN) ||
 	           !dl_frame_is(&f[5], "CURVE") || zmq_msg_size(&f[6]) != 32) {
 		text = "CURVE in domain " DL_ZAP_DOMAIN " only";
-		if (dl_warn_ok(&d->rl_zap))
+		if (log_ratelimit_ok(&d->rl_zap))
 			log_warnx("downlink: refused a non-CURVE or foreign "
 			          "domain ZAP request");
 	} else {
@@ -582,7 +464,7 @@ dl_zap_reply(struct downlink *d, zmq_msg_t *f, size_t nf)
 			user = dl_child_id(d, child);
 			log_debug(
 			    "downlink: admitted child %s from %s", user, addr);
-		} else if (dl_warn_ok(&d->rl_zap))
+		} else if (log_ratelimit_ok(&d->rl_zap))
 			log_warnx("downlink: refused unknown CURVE key %s from "
 			          "%s",
 			    z85, addr);
@@ -604,8 +486,6 @@ static void
 dl_zap_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct downlink *d = arg;
-	int events;
-	size_t sz;
 
 	(void)fd;
 	(void)what;
@@ -614,9 +494,7 @@ dl_zap_cb(evutil_socket_t fd, short what, void *arg)
 		size_t nf = 0;
 		int more = 1;
 
-		sz = sizeof(events);
-		if (zmq_getsockopt(d->zap, ZMQ_EVENTS, &events, &sz) != 0 ||
-		    !(events & ZMQ_POLLIN))
+		if (zlink_pollin(d->zap) <= 0)
 			break;
 		while (more) {
 			zmq_msg_t *dst =
@@ -647,7 +525,7 @@ static void
 dl_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct downlink *d = arg;
-	int64_t now = dl_now_ms();
+	int64_t now = log_now_ms();
 
 	(void)fd;
 	(void)what;
@@ -661,43 +539,11 @@ dl_tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static int
-dl_setopt_int(void *sock, int opt, int v, const char *name)
-{
-	if (zmq_setsockopt(sock, opt, &v, sizeof(v)) != 0) {
-		log_warnx("downlink: setsockopt %s: %s", name,
-		    zmq_strerror(zmq_errno()));
-		return -1;
-	}
-	return 0;
-}
-
-static struct event *
-dl_fd_event(struct downlink *d, void *sock, event_callback_fn cb)
-{
-	struct event *ev;
-	int fd;
-	size_t sz = sizeof(fd);
-
-	if (zmq_getsockopt(sock, ZMQ_FD, &fd, &sz) != 0) {
-		log_warnx("downlink: ZMQ_FD: %s", zmq_strerror(zmq_errno()));
-		return NULL;
-	}
-	if ((ev = event_new(d->base, fd, EV_READ | EV_PERSIST, cb, d)) == NULL)
-		return NULL;
-	if (event_add(ev, NULL) != 0) {
-		event_free(ev);
-		return NULL;
-	}
-	event_active(ev, EV_READ, 0); /* an edge may predate the event */
-	return ev;
-}
-
-static int
 dl_setup_sockets(struct downlink *d, void *zctx)
 {
 	char secret[41], public[41];
 	unsigned char sk[32];
-	int64_t maxmsg = WIRE_MAX_MSG;
+	void *router;
 	int rc = -1;
 
 	if (uplink_load_key(d->c->downlink_secret_path, secret, public) != 0)
@@ -707,44 +553,32 @@ dl_setup_sockets(struct downlink *d, void *zctx)
 
 	/* The ZAP handler first: without one, libzmq 4.3.4 admits any key. */
 	if ((d->zap = zmq_socket(zctx, ZMQ_REP)) == NULL ||
-	    dl_setopt_int(d->zap, ZMQ_LINGER, 0, "ZMQ_LINGER") ||
+	    zlink_setopt_int(d->zap, ZMQ_LINGER, 0, "ZMQ_LINGER", "downlink") ||
 	    zmq_bind(d->zap, DL_ZAP_ENDPOINT) != 0) {
 		log_warnx("downlink: ZAP handler on %s: %s", DL_ZAP_ENDPOINT,
 		    zmq_strerror(zmq_errno()));
 		goto out;
 	}
-	if ((d->router = zmq_socket(zctx, ZMQ_ROUTER)) == NULL) {
-		log_warnx("downlink: socket: %s", zmq_strerror(zmq_errno()));
+	/* LINGER, MAXMSGSIZE, heartbeats, HANDSHAKE_IVL, IPV6: zlink.c */
+	if ((router = d->router.sock = zlink_socket(
+	         zctx, ZMQ_ROUTER, d->c->downlink_listen, "downlink")) == NULL)
 		goto out;
-	}
-	if (dl_setopt_int(d->router, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER") ||
-	    zmq_setsockopt(d->router, ZMQ_CURVE_SECRETKEY, sk, 32) != 0 ||
-	    zmq_setsockopt(d->router, ZMQ_ZAP_DOMAIN, DL_ZAP_DOMAIN,
-	        strlen(DL_ZAP_DOMAIN)) != 0 ||
-	    zmq_setsockopt(
-	        d->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0) {
+	if (zlink_setopt_int(
+	        router, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER", "downlink") ||
+	    zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, sk, 32) != 0 ||
+	    zmq_setsockopt(router, ZMQ_ZAP_DOMAIN, DL_ZAP_DOMAIN,
+	        strlen(DL_ZAP_DOMAIN)) != 0) {
 		log_warnx("downlink: CURVE / ZAP options: %s",
 		    zmq_strerror(zmq_errno()));
 		goto out;
 	}
-	if (dl_setopt_int(
-	        d->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1, "ZMQ_ZAP_ENFORCE_DOMAIN"))
+	if (zlink_setopt_int(router, ZMQ_ZAP_ENFORCE_DOMAIN, 1,
+	        "ZMQ_ZAP_ENFORCE_DOMAIN", "downlink"))
 		log_warnx("downlink: continuing: the ZAP handler is bound");
-	if (dl_setopt_int(
-	        d->router, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY") ||
-	    dl_setopt_int(d->router, ZMQ_LINGER, 0, "ZMQ_LINGER") ||
-	    dl_setopt_int(d->router, ZMQ_HEARTBEAT_IVL, DL_HB_IVL_MS,
-	        "ZMQ_HEARTBEAT_IVL") ||
-	    dl_setopt_int(d->router, ZMQ_HEARTBEAT_TIMEOUT, DL_HB_TIMEOUT_MS,
-	        "ZMQ_HEARTBEAT_TIMEOUT") ||
-	    dl_setopt_int(d->router, ZMQ_HEARTBEAT_TTL, DL_HB_TIMEOUT_MS,
-	        "ZMQ_HEARTBEAT_TTL") ||
-	    dl_setopt_int(d->router, ZMQ_HANDSHAKE_IVL, DL_HANDSHAKE_MS,
-	        "ZMQ_HANDSHAKE_IVL") ||
-	    (strchr(d->c->downlink_listen, '[') != NULL &&
-	        dl_setopt_int(d->router, ZMQ_IPV6, 1, "ZMQ_IPV6")))
+	if (zlink_setopt_int(router, ZMQ_ROUTER_MANDATORY, 1,
+	        "ZMQ_ROUTER_MANDATORY", "downlink"))
 		goto out;
-	if (zmq_bind(d->router, d->c->downlink_listen) != 0) {
+	if (zmq_bind(router, d->c->downlink_listen) != 0) {
 		log_warnx("downlink: bind %s: %s", d->c->downlink_listen,
 		    zmq_strerror(zmq_errno()));
 		goto out;
@@ -780,21 +614,20 @@ downlink_new(struct event_base *base, void *zctx, const struct conf *c,
 	d->st = st;
 	d->cm = cm;
 	d->up = up;
+	d->rl_msg.what = "downlink";
+	d->rl_zap.what = "downlink ZAP";
 	if (dl_setup_sockets(d, zctx) != 0)
 		goto fail;
-	if ((d->ev_zap = dl_fd_event(d, d->zap, dl_zap_cb)) == NULL ||
-	    (d->ev_router = dl_fd_event(d, d->router, dl_router_cb)) == NULL ||
-	    (d->ev_router_resume = event_new(base, -1, 0, dl_router_cb, d)) ==
-	        NULL ||
+	if ((d->ev_zap = zlink_fd_event(
+	         base, d->zap, dl_zap_cb, d, "downlink")) == NULL ||
+	    zlink_start(
+	        &d->router, base, dl_on_msg, d, &d->rl_msg, "downlink") != 0 ||
 	    (d->ev_tick = event_new(base, -1, EV_PERSIST, dl_tick_cb, d)) ==
 	        NULL ||
 	    event_add(d->ev_tick, &tick) != 0) {
 		log_warnx("downlink: cannot set up events");
 		goto fail;
 	}
-	if (event_base_get_npriorities(base) > 1)
-		event_priority_set(
-		    d->ev_router_resume, event_base_get_npriorities(base) - 1);
 	return d;
 fail:
 	downlink_free(&d);
@@ -805,22 +638,15 @@ void
 downlink_free(struct downlink **dp)
 {
 	struct downlink *d;
-	struct dl_pending *p;
 
 	if (dp == NULL || (d = *dp) == NULL)
 		return;
-	for (p = d->pending; p != NULL; p = p->next)
-		p->d = NULL;
-	if (d->ev_router != NULL)
-		event_free(d->ev_router);
-	if (d->ev_router_resume != NULL)
-		event_free(d->ev_router_resume);
+	zlink_pending_orphan(d->pending);
 	if (d->ev_zap != NULL)
 		event_free(d->ev_zap);
 	if (d->ev_tick != NULL)
 		event_free(d->ev_tick);
-	if (d->router != NULL)
-		zmq_close(d->router);
+	zlink_close(&d->router); /* its events, then the ROUTER */
 	if (d->zap != NULL)
 		zmq_close(d->zap);
 	free(d->kids);
@@ -841,5 +667,5 @@ downlink_child_state(const struct downlink *d, const char *child_id,
 		return;
 	*last_seen = d->kids[i].seen_wall;
 	*connected = d->kids[i].seen_ms != 0 &&
-	             dl_now_ms() - d->kids[i].seen_ms <= DL_ALIVE_MS;
+	             log_now_ms() - d->kids[i].seen_ms <= DL_ALIVE_MS;
 }

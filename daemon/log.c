@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -65,4 +66,36 @@ fatalx(const char *fmt, ...)
 	vlog("<3>", fmt, ap, NULL);
 	va_end(ap);
 	exit(1);
+}
+
+/* A plain value: nothing to own. */
+int64_t
+log_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* rl is the caller's; returns a verdict, nothing to own. */
+int
+log_ratelimit_ok(struct log_ratelimit *rl)
+{
+	int64_t now = log_now_ms();
+
+	if (now - rl->start >= LOG_RATELIMIT_WINDOW_MS) {
+		if (rl->suppressed > 0)
+			log_warnx("%u similar warnings suppressed (%s)",
+			    rl->suppressed, rl->what != NULL ? rl->what : "?");
+		rl->start = now;
+		rl->n = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->n < LOG_RATELIMIT_MAX) {
+		rl->n++;
+		return 1;
+	}
+	rl->suppressed++;
+	return 0;
 }

@@ -33,11 +33,10 @@
  * connection and reconnect, and every new connection (monitor event
  * HANDSHAKE_SUCCEEDED) starts with HELLO at once.
  *
- * ZMQ_FD is edge-triggered: ul_pump() drains while ZMQ_EVENTS says POLLIN,
- * and every send schedules the pump (event_active) because a send may
- * consume the edge.  The pump is never re-entered.  After UL_PUMP_MAX
- * messages it yields through ev_resume, an event at the lowest priority
- * (the committer's), so a flood from the parent cannot starve commits.
+ * The socket options both links share, the edge-triggered ZMQ_FD pump
+ * (ZLINK_PUMP_MAX messages, then it yields to the committer), sending and
+ * the deferred callbacks' list are zlink.c's; ul_on_msg() takes each
+ * message the pump receives.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +54,7 @@
 #include "log.h"
 #include "rules.h"
 #include "uplink.h"
+#include "zlink.h"
 
 #define UL_TICK_MS          100
 #define UL_HELLO_RETRY_MS   1000 /* HELLO could not be sent (no link) */
@@ -72,9 +72,6 @@
 #define UL_DEAD_MS            3500 /* silence while idle: the parent is gone */
 #define UL_SAFETY_FLUSH_MS    1000
 #define UL_BATCH_MAX          2000 /* reports + removals per REPORTS */
-#define UL_PUMP_MAX           256  /* messages per pump call, then yield */
-#define UL_HB_IVL_MS          1000
-#define UL_HB_TIMEOUT_MS      3000
 #define UL_RECONNECT_MS       100
 #define UL_RECONNECT_MAX_MS   2000
 /* after a failed handshake libzmq 4.3.4 gives the endpoint up for good:
@@ -92,19 +89,13 @@ enum ul_send_rc {
 	UL_SEND_ENCODE = -3, /* the message breaks a rule of PROTOCOL.md */
 };
 
-/* A callback deferred on the committer; u is NULLed if the uplink dies. */
+/* A callback deferred on the committer; link.owner (the uplink) is NULLed
+ * if the uplink dies. */
 struct ul_pending {
-	struct uplink *u;
-	struct ul_pending *next;
+	struct zlink_pending link;
 	int type; /* WIRE_WELCOME or WIRE_ACK */
 	uint64_t gen;
 	char parent_id[WIRE_MAX_ID + 1];
-};
-
-/* At most 10 warnings per minute, then a count of the rest. */
-struct ul_ratelimit {
-	int64_t start;
-	unsigned n, suppressed;
 };
 
 struct uplink {
@@ -112,14 +103,12 @@ struct uplink {
 	const struct conf *c;
 	struct store *st;
 	struct committer *cm;
-	void *sock;
+	struct zlink link; /* the DEALER */
 	void *mon;
 	char mon_ep[64];
-	struct event *ev_read;
 	struct event *ev_mon;
 	struct event *ev_flush;
 	struct event *ev_tick;
-	struct event *ev_resume;
 	char public_key[41];
 
 	enum ul_state state;
@@ -140,40 +129,9 @@ struct uplink {
 	int64_t last_ack;
 	char parent_id[WIRE_MAX_ID + 1];
 
-	struct ul_pending *pending;
-	int pumping;
-	struct ul_ratelimit rl;
+	struct zlink_pending *pending;
+	struct log_ratelimit rl; /* 10 warnings a minute */
 };
-
-static int64_t
-ul_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-ul_warn_ok(struct ul_ratelimit *rl)
-{
-	int64_t now = ul_now_ms();
-
-	if (now - rl->start >= 60000) {
-		if (rl->suppressed > 0)
-			log_warnx("uplink: %u similar warnings suppressed",
-			    rl->suppressed);
-		rl->start = now;
-		rl->n = 0;
-		rl->suppressed = 0;
-	}
-	if (rl->n < 10) {
-		rl->n++;
-		return 1;
-	}
-	rl->suppressed++;
-	return 0;
-}
 
 int
 uplink_load_key(const char *path, char secret[41], char public[41])
@@ -228,13 +186,6 @@ out:
 /* Sending. */
 
 static void
-ul_pump_soon(struct uplink *u)
-{
-	/* The send may have consumed the ZMQ_FD edge: look again soon. */
-	event_active(u->ev_read, EV_READ, 0);
-}
-
-static void
 ul_flush_soon(struct uplink *u, int ms)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -256,12 +207,10 @@ ul_type_name(int type)
 static int
 ul_send(struct uplink *u, const struct wire_msg *m)
 {
-	char *buf;
-	size_t len;
-	int rc, err;
+	int rc = zlink_send(&u->link, NULL, 0, m);
 
-	if ((rc = wire_encode(m, &buf, &len)) != WIRE_OK) {
-		if (ul_warn_ok(&u->rl))
+	if (rc < 0) {
+		if (log_ratelimit_ok(&u->rl))
 			log_warnx("uplink: cannot encode %s: %s%s",
 			    ul_type_name(m->type), wire_strerror(rc),
 			    m->type == WIRE_HELLO
@@ -270,19 +219,15 @@ ul_send(struct uplink *u, const struct wire_msg *m)
 			        : "");
 		return UL_SEND_ENCODE;
 	}
-	rc = zmq_send(u->sock, buf, len, ZMQ_DONTWAIT);
-	err = zmq_errno();
-	free(buf);
-	ul_pump_soon(u);
-	if (rc < 0) {
-		if (err == EAGAIN)
+	if (rc > 0) {
+		if (rc == EAGAIN)
 			return UL_SEND_AGAIN;
-		if (ul_warn_ok(&u->rl))
+		if (log_ratelimit_ok(&u->rl))
 			log_warnx("uplink: send %s: %s", ul_type_name(m->type),
-			    zmq_strerror(err));
+			    zmq_strerror(rc));
 		return UL_SEND_BAD;
 	}
-	u->last_tx = ul_now_ms();
+	u->last_tx = log_now_ms();
 	return UL_SEND_OK;
 }
 
@@ -308,7 +253,7 @@ ul_link_down(struct uplink *u, const char *why)
 	u->connected = 0;
 	u->gen++;
 	ul_drop_batch(u);
-	u->next_hello = ul_now_ms();
+	u->next_hello = log_now_ms();
 }
 
 static void
@@ -316,7 +261,7 @@ ul_send_hello(struct uplink *u)
 {
 	struct store_txn *t;
 	struct wire_msg m;
-	int64_t now = ul_now_ms();
+	int64_t now = log_now_ms();
 	int rc, lvl = u->c->level;
 
 	memset(&m, 0, sizeof(m));
@@ -327,7 +272,7 @@ ul_send_hello(struct uplink *u)
 	rc = aggregate_inventory(t, u->c, &m.keys, &m.nkeys);
 	store_abort(&t);
 	if (rc != 0) {
-		if (ul_warn_ok(&u->rl))
+		if (log_ratelimit_ok(&u->rl))
 			log_warnx("uplink: cannot read the inventory: %s",
 			    store_strerror(rc));
 		free(m.keys);
@@ -383,7 +328,7 @@ ul_drop_unencodable(struct uplink *u, struct wire_msg *m)
 			continue;
 		}
 		bad++;
-		if (ul_warn_ok(&u->rl))
+		if (log_ratelimit_ok(&u->rl))
 			log_warnx(
 			    "uplink: report %s/%u v%" PRIu64
 			    " breaks the protocol's field rules: not sent",
@@ -402,7 +347,7 @@ ul_drop_unencodable(struct uplink *u, struct wire_msg *m)
 			continue;
 		}
 		bad++;
-		if (ul_warn_ok(&u->rl))
+		if (log_ratelimit_ok(&u->rl))
 			log_warnx(
 			    "uplink: removal of %s/%u v%" PRIu64
 			    " breaks the protocol's field rules: not sent",
@@ -423,14 +368,14 @@ ul_flush(struct uplink *u)
 
 	if (u->state != UL_UP || u->batch != UL_NONE)
 		return;
-	u->last_flush = ul_now_ms();
+	u->last_flush = log_now_ms();
 	if ((t = store_begin(u->st, 0)) == NULL)
 		return;
 	memset(&m, 0, sizeof(m));
 	rc = aggregate_collect(t, u->c, UL_BATCH_MAX, &m);
 	store_abort(&t);
 	if (rc != 0) {
-		if (ul_warn_ok(&u->rl))
+		if (log_ratelimit_ok(&u->rl))
 			log_warnx("uplink: cannot read the outbox: %s",
 			    store_strerror(rc));
 		wire_msg_free(&m);
@@ -468,35 +413,19 @@ ul_pending_new(struct uplink *u, int type)
 
 	if (p == NULL)
 		return NULL;
-	p->u = u;
+	zlink_pending_add(&u->pending, &p->link, u);
 	p->type = type;
 	p->gen = u->gen;
-	p->next = u->pending;
-	u->pending = p;
 	return p;
-}
-
-static void
-ul_pending_unlink(struct ul_pending *p)
-{
-	struct ul_pending **pp;
-
-	if (p->u == NULL)
-		return;
-	for (pp = &p->u->pending; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
 }
 
 static void
 ul_welcome_cb(void *arg, int status)
 {
 	struct ul_pending *p = arg;
-	struct uplink *u = p->u;
+	struct uplink *u = p->link.owner;
 
-	ul_pending_unlink(p);
+	zlink_pending_unlink(&p->link);
 	if (u == NULL)
 		goto out;
 	if (status != STORE_OK) {
@@ -504,7 +433,7 @@ ul_welcome_cb(void *arg, int status)
 		    "uplink: WELCOME not recorded: %s", store_strerror(status));
 		if (u->gen == p->gen && u->state == UL_WELCOMING) {
 			u->state = UL_DOWN;
-			u->next_hello = ul_now_ms() + UL_HELLO_RETRY_MS;
+			u->next_hello = log_now_ms() + UL_HELLO_RETRY_MS;
 		}
 		goto out;
 	}
@@ -516,7 +445,7 @@ ul_welcome_cb(void *arg, int status)
 	u->welcome_wait = UL_WELCOME_WAIT_MS;
 	u->state = UL_UP;
 	u->connected = 1;
-	u->last_rx = ul_now_ms();
+	u->last_rx = log_now_ms();
 	ul_flush_soon(u, 0);
 out:
 	free(p);
@@ -526,10 +455,10 @@ static void
 ul_ack_cb(void *arg, int status)
 {
 	struct ul_pending *p = arg;
-	struct uplink *u = p->u;
+	struct uplink *u = p->link.owner;
 	int full = 0;
 
-	ul_pending_unlink(p);
+	zlink_pending_unlink(&p->link);
 	if (u == NULL)
 		goto out;
 	if (u->batch == UL_ACKING) {
@@ -576,7 +505,7 @@ ul_on_welcome(struct uplink *u, const struct wire_msg *m)
 	}
 	snprintf(p->parent_id, sizeof(p->parent_id), "%s", m->id);
 	if (committer_defer(u->cm, ul_welcome_cb, p) != 0) {
-		ul_pending_unlink(p);
+		zlink_pending_unlink(&p->link);
 		free(p);
 		log_warnx("uplink: out of memory");
 		return;
@@ -609,7 +538,7 @@ ul_on_ack(struct uplink *u, const struct wire_msg *m)
 	    committer_defer(u->cm, ul_ack_cb, p) != 0) {
 		/* the acked state still commits with the turn */
 		if (p != NULL) {
-			ul_pending_unlink(p);
+			zlink_pending_unlink(&p->link);
 			free(p);
 		}
 		log_warnx("uplink: out of memory");
@@ -626,13 +555,13 @@ ul_handle(struct uplink *u, const void *buf, size_t len)
 	int rc;
 
 	if ((rc = wire_decode(buf, len, &m)) != WIRE_OK) {
-		if (ul_warn_ok(&u->rl))
+		if (log_ratelimit_ok(&u->rl))
 			log_warnx("uplink: dropped a %zu-byte message from the "
 			          "parent: %s",
 			    len, wire_strerror(rc));
 		return;
 	}
-	u->last_rx = ul_now_ms();
+	u->last_rx = log_now_ms();
 	switch (m.type) {
 	case WIRE_WELCOME:
 		ul_on_welcome(u, &m);
@@ -647,7 +576,7 @@ ul_handle(struct uplink *u, const void *buf, size_t len)
 		ul_send_hello(u);
 		break;
 	default:
-		if (ul_warn_ok(&u->rl))
+		if (log_ratelimit_ok(&u->rl))
 			log_warnx("uplink: unexpected %s from the parent",
 			    ul_type_name(m.type));
 		break;
@@ -655,71 +584,21 @@ ul_handle(struct uplink *u, const void *buf, size_t len)
 	wire_msg_free(&m);
 }
 
+/* One message from the parent: first is its first frame (the pump's). */
 static void
-ul_pump(struct uplink *u)
+ul_on_msg(void *arg, zmq_msg_t *first)
 {
-	int events, n;
-	size_t sz;
+	struct uplink *u = arg;
 
-	if (u->pumping)
+	if (!zmq_msg_more(first)) {
+		ul_handle(u, zmq_msg_data(first), zmq_msg_size(first));
 		return;
-	u->pumping = 1;
-	for (n = 0;; n++) {
-		zmq_msg_t msg;
-		int more;
-
-		sz = sizeof(events);
-		if (zmq_getsockopt(u->sock, ZMQ_EVENTS, &events, &sz) != 0) {
-			if (ul_warn_ok(&u->rl))
-				log_warnx("uplink: ZMQ_EVENTS: %s",
-				    zmq_strerror(zmq_errno()));
-			break;
-		}
-		if (!(events & ZMQ_POLLIN))
-			break;
-		if (n >= UL_PUMP_MAX) {
-			event_active(u->ev_resume, 0, 0); /* yield */
-			break;
-		}
-		zmq_msg_init(&msg);
-		if (zmq_msg_recv(&msg, u->sock, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&msg);
-			if (zmq_errno() == EAGAIN || zmq_errno() == EINTR)
-				continue;
-			if (ul_warn_ok(&u->rl))
-				log_warnx("uplink: recv: %s",
-				    zmq_strerror(zmq_errno()));
-			break;
-		}
-		more = zmq_msg_more(&msg);
-		if (!more)
-			ul_handle(u, zmq_msg_data(&msg), zmq_msg_size(&msg));
-		zmq_msg_close(&msg);
-		if (more) {
-			/* one frame per message: drop the whole thing */
-			while (more) {
-				zmq_msg_init(&msg);
-				if (zmq_msg_recv(&msg, u->sock, 0) < 0)
-					more = 0;
-				else
-					more = zmq_msg_more(&msg);
-				zmq_msg_close(&msg);
-			}
-			if (ul_warn_ok(&u->rl))
-				log_warnx("uplink: dropped a multi-frame "
-				          "message from the parent");
-		}
 	}
-	u->pumping = 0;
-}
-
-/* ev_read and ev_resume */
-static void
-ul_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	ul_pump(arg);
+	/* one frame per message: drop the whole thing */
+	zlink_drain(u->link.sock);
+	if (log_ratelimit_ok(&u->rl))
+		log_warnx("uplink: dropped a multi-frame message from the "
+		          "parent");
 }
 
 /*
@@ -732,7 +611,7 @@ ul_redial_later(struct uplink *u)
 {
 	if (u->redial_at != 0)
 		return;
-	u->redial_at = ul_now_ms() + u->redial_wait;
+	u->redial_at = log_now_ms() + u->redial_wait;
 	u->redial_wait = u->redial_wait * 2 > UL_REDIAL_MAX_MS
 	                     ? UL_REDIAL_MAX_MS
 	                     : u->redial_wait * 2;
@@ -742,9 +621,9 @@ static void
 ul_redial(struct uplink *u)
 {
 	u->redial_at = 0;
-	zmq_disconnect(u->sock, u->c->parent); /* may be gone already */
-	if (zmq_connect(u->sock, u->c->parent) != 0) {
-		if (ul_warn_ok(&u->rl))
+	zmq_disconnect(u->link.sock, u->c->parent); /* may be gone already */
+	if (zmq_connect(u->link.sock, u->c->parent) != 0) {
+		if (log_ratelimit_ok(&u->rl))
 			log_warnx("uplink: connect %s: %s", u->c->parent,
 			    zmq_strerror(zmq_errno()));
 		ul_redial_later(u);
@@ -773,7 +652,7 @@ ul_on_monitor(struct uplink *u, uint16_t event, uint32_t value)
 		ul_link_down(u, "disconnected");
 		break;
 	case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-		if (ul_warn_ok(&u->rl))
+		if (log_ratelimit_ok(&u->rl))
 			log_warnx("uplink: parent %s refused our key %s "
 			          "(ZAP status %" PRIu32 "): is it in the "
 			          "parent's children file?",
@@ -782,7 +661,7 @@ ul_on_monitor(struct uplink *u, uint16_t event, uint32_t value)
 		break;
 	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
 	case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-		if (ul_warn_ok(&u->rl))
+		if (log_ratelimit_ok(&u->rl))
 			log_warnx("uplink: CURVE handshake with %s failed "
 			          "(is parent_key right?)",
 			    u->c->parent);
@@ -797,8 +676,6 @@ static void
 ul_mon_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct uplink *u = arg;
-	int events;
-	size_t sz;
 
 	(void)fd;
 	(void)what;
@@ -808,9 +685,7 @@ ul_mon_cb(evutil_socket_t fd, short what, void *arg)
 		uint32_t value = 0;
 		int more, ok;
 
-		sz = sizeof(events);
-		if (zmq_getsockopt(u->mon, ZMQ_EVENTS, &events, &sz) != 0 ||
-		    !(events & ZMQ_POLLIN))
+		if (zlink_pollin(u->mon) <= 0)
 			break;
 		zmq_msg_init(&f);
 		if (zmq_msg_recv(&f, u->mon, ZMQ_DONTWAIT) < 0) {
@@ -827,14 +702,8 @@ ul_mon_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		more = zmq_msg_more(&f);
 		zmq_msg_close(&f);
-		while (more) { /* the endpoint frame */
-			zmq_msg_init(&f);
-			if (zmq_msg_recv(&f, u->mon, 0) < 0)
-				more = 0;
-			else
-				more = zmq_msg_more(&f);
-			zmq_msg_close(&f);
-		}
+		if (more)
+			zlink_drain(u->mon); /* the endpoint frame */
 		if (ok)
 			ul_on_monitor(u, event, value);
 	}
@@ -855,7 +724,7 @@ static void
 ul_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct uplink *u = arg;
-	int64_t now = ul_now_ms();
+	int64_t now = log_now_ms();
 	struct wire_msg ping;
 
 	(void)fd;
@@ -908,21 +777,10 @@ ul_tick_cb(evutil_socket_t fd, short what, void *arg)
 /* Life cycle. */
 
 static int
-ul_setopt_int(void *sock, int opt, int v, const char *name)
-{
-	if (zmq_setsockopt(sock, opt, &v, sizeof(v)) != 0) {
-		log_warnx("uplink: setsockopt %s: %s", name,
-		    zmq_strerror(zmq_errno()));
-		return -1;
-	}
-	return 0;
-}
-
-static int
 ul_setup_socket(struct uplink *u, void *zctx, const char *secret)
 {
 	unsigned char sk[32], pk[32], srv[32];
-	int64_t maxmsg = WIRE_MAX_MSG;
+	void *sock;
 	int rc = -1;
 
 	if (zmq_z85_decode(srv, u->c->parent_key) == NULL) {
@@ -931,56 +789,40 @@ ul_setup_socket(struct uplink *u, void *zctx, const char *secret)
 	}
 	zmq_z85_decode(sk, secret);
 	zmq_z85_decode(pk, u->public_key);
-	if ((u->sock = zmq_socket(zctx, ZMQ_DEALER)) == NULL) {
-		log_warnx("uplink: socket: %s", zmq_strerror(zmq_errno()));
+	/* LINGER, MAXMSGSIZE, heartbeats, HANDSHAKE_IVL, IPV6: zlink.c */
+	if ((sock = u->link.sock = zlink_socket(
+	         zctx, ZMQ_DEALER, u->c->parent, "uplink")) == NULL)
 		goto out;
-	}
-	if (zmq_setsockopt(u->sock, ZMQ_CURVE_SERVERKEY, srv, 32) != 0 ||
-	    zmq_setsockopt(u->sock, ZMQ_CURVE_PUBLICKEY, pk, 32) != 0 ||
-	    zmq_setsockopt(u->sock, ZMQ_CURVE_SECRETKEY, sk, 32) != 0) {
+	if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, srv, 32) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pk, 32) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sk, 32) != 0) {
 		log_warnx("uplink: CURVE keys: %s", zmq_strerror(zmq_errno()));
 		goto out;
 	}
-	if (zmq_setsockopt(u->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) !=
-	    0) {
-		log_warnx(
-		    "uplink: ZMQ_MAXMSGSIZE: %s", zmq_strerror(zmq_errno()));
-		goto out;
-	}
-	if (ul_setopt_int(u->sock, ZMQ_IMMEDIATE, 1, "ZMQ_IMMEDIATE") ||
-	    ul_setopt_int(u->sock, ZMQ_LINGER, 0, "ZMQ_LINGER") ||
-	    ul_setopt_int(u->sock, ZMQ_HEARTBEAT_IVL, UL_HB_IVL_MS,
-	        "ZMQ_HEARTBEAT_IVL") ||
-	    ul_setopt_int(u->sock, ZMQ_HEARTBEAT_TIMEOUT, UL_HB_TIMEOUT_MS,
-	        "ZMQ_HEARTBEAT_TIMEOUT") ||
-	    ul_setopt_int(u->sock, ZMQ_HEARTBEAT_TTL, UL_HB_TIMEOUT_MS,
-	        "ZMQ_HEARTBEAT_TTL") ||
-	    ul_setopt_int(u->sock, ZMQ_RECONNECT_IVL, UL_RECONNECT_MS,
-	        "ZMQ_RECONNECT_IVL") ||
-	    ul_setopt_int(u->sock, ZMQ_RECONNECT_IVL_MAX, UL_RECONNECT_MAX_MS,
-	        "ZMQ_RECONNECT_IVL_MAX") ||
-	    ul_setopt_int(
-	        u->sock, ZMQ_HANDSHAKE_IVL, 5000, "ZMQ_HANDSHAKE_IVL") ||
-	    (strchr(u->c->parent, '[') != NULL &&
-	        ul_setopt_int(u->sock, ZMQ_IPV6, 1, "ZMQ_IPV6")))
+	if (zlink_setopt_int(
+	        sock, ZMQ_IMMEDIATE, 1, "ZMQ_IMMEDIATE", "uplink") ||
+	    zlink_setopt_int(sock, ZMQ_RECONNECT_IVL, UL_RECONNECT_MS,
+	        "ZMQ_RECONNECT_IVL", "uplink") ||
+	    zlink_setopt_int(sock, ZMQ_RECONNECT_IVL_MAX, UL_RECONNECT_MAX_MS,
+	        "ZMQ_RECONNECT_IVL_MAX", "uplink"))
 		goto out;
 
 	/* Monitor before connecting so no event is missed. */
 	snprintf(
 	    u->mon_ep, sizeof(u->mon_ep), "inproc://cdht-uplink-%p", (void *)u);
-	if (zmq_socket_monitor(u->sock, u->mon_ep,
+	if (zmq_socket_monitor(sock, u->mon_ep,
 	        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
 	            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
 	            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
 	            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
 	    (u->mon = zmq_socket(zctx, ZMQ_PAIR)) == NULL ||
-	    ul_setopt_int(u->mon, ZMQ_LINGER, 0, "ZMQ_LINGER") ||
+	    zlink_setopt_int(u->mon, ZMQ_LINGER, 0, "ZMQ_LINGER", "uplink") ||
 	    zmq_connect(u->mon, u->mon_ep) != 0) {
 		log_warnx(
 		    "uplink: socket monitor: %s", zmq_strerror(zmq_errno()));
 		goto out;
 	}
-	if (zmq_connect(u->sock, u->c->parent) != 0) {
+	if (zmq_connect(sock, u->c->parent) != 0) {
 		log_warnx("uplink: connect %s: %s", u->c->parent,
 		    zmq_strerror(zmq_errno()));
 		goto out;
@@ -989,27 +831,6 @@ ul_setup_socket(struct uplink *u, void *zctx, const char *secret)
 out:
 	explicit_bzero(sk, sizeof(sk));
 	return rc;
-}
-
-static struct event *
-ul_fd_event(struct uplink *u, void *sock, event_callback_fn cb)
-{
-	struct event *ev;
-	int fd;
-	size_t sz = sizeof(fd);
-
-	if (zmq_getsockopt(sock, ZMQ_FD, &fd, &sz) != 0) {
-		log_warnx("uplink: ZMQ_FD: %s", zmq_strerror(zmq_errno()));
-		return NULL;
-	}
-	if ((ev = event_new(u->base, fd, EV_READ | EV_PERSIST, cb, u)) == NULL)
-		return NULL;
-	if (event_add(ev, NULL) != 0) {
-		event_free(ev);
-		return NULL;
-	}
-	event_active(ev, EV_READ, 0); /* an edge may predate the event */
-	return ev;
 }
 
 struct uplink *
@@ -1032,6 +853,7 @@ uplink_new(struct event_base *base, void *zctx, const struct conf *c,
 	u->c = c;
 	u->st = st;
 	u->cm = cm;
+	u->rl.what = "uplink";
 	u->seq = (uint64_t)time(NULL) << 16; /* distinct per run */
 	if (uplink_load_key(c->uplink_secret_path, secret, u->public_key) != 0)
 		goto fail;
@@ -1040,21 +862,18 @@ uplink_new(struct event_base *base, void *zctx, const struct conf *c,
 		goto fail;
 	}
 	explicit_bzero(secret, sizeof(secret));
-	if ((u->ev_read = ul_fd_event(u, u->sock, ul_read_cb)) == NULL ||
-	    (u->ev_mon = ul_fd_event(u, u->mon, ul_mon_cb)) == NULL ||
+	if (zlink_start(&u->link, base, ul_on_msg, u, &u->rl, "uplink") != 0 ||
+	    (u->ev_mon = zlink_fd_event(
+	         base, u->mon, ul_mon_cb, u, "uplink")) == NULL ||
 	    (u->ev_flush = evtimer_new(base, ul_flush_cb, u)) == NULL ||
 	    (u->ev_tick = event_new(base, -1, EV_PERSIST, ul_tick_cb, u)) ==
 	        NULL ||
-	    event_add(u->ev_tick, &tick) != 0 ||
-	    (u->ev_resume = event_new(base, -1, 0, ul_read_cb, u)) == NULL) {
+	    event_add(u->ev_tick, &tick) != 0) {
 		log_warnx("uplink: cannot set up events");
 		goto fail;
 	}
-	if (event_base_get_npriorities(base) > 1)
-		event_priority_set(
-		    u->ev_resume, event_base_get_npriorities(base) - 1);
 	u->state = UL_DOWN;
-	u->next_hello = ul_now_ms();
+	u->next_hello = log_now_ms();
 	u->welcome_wait = UL_WELCOME_WAIT_MS;
 	u->ack_timeout = UL_ACK_TIMEOUT_MS;
 	u->redial_wait = UL_REDIAL_MS;
@@ -1082,27 +901,19 @@ void
 uplink_free(struct uplink **up)
 {
 	struct uplink *u;
-	struct ul_pending *p;
 
 	if (up == NULL || (u = *up) == NULL)
 		return;
-	for (p = u->pending; p != NULL; p = p->next)
-		p->u = NULL;
-	if (u->ev_read != NULL)
-		event_free(u->ev_read);
+	zlink_pending_orphan(u->pending);
 	if (u->ev_mon != NULL)
 		event_free(u->ev_mon);
 	if (u->ev_flush != NULL)
 		event_free(u->ev_flush);
 	if (u->ev_tick != NULL)
 		event_free(u->ev_tick);
-	if (u->ev_resume != NULL)
-		event_free(u->ev_resume);
-	if (u->sock != NULL) {
-		if (u->mon != NULL)
-			zmq_socket_monitor(u->sock, NULL, 0);
-		zmq_close(u->sock);
-	}
+	if (u->link.sock != NULL && u->mon != NULL)
+		zmq_socket_monitor(u->link.sock, NULL, 0);
+	zlink_close(&u->link); /* its events, then the DEALER */
 	if (u->mon != NULL)
 		zmq_close(u->mon);
 	wire_msg_free(&u->inflight);

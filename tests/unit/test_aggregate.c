@@ -9,7 +9,6 @@
  * sequence of applies/removes/HELLOs checked after every step against winners
  * and totals recomputed here by brute force.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -29,36 +27,18 @@
 #include "store.h"
 #include "wire.h"
 
+#include "fixture.h"
+
 #define SELF "14"
 
 struct fx {
-	char dir[64];
-	struct store *st;
+	struct fx_store s;
 	struct conf c;
 	struct conf_child kids[2];
 };
 
 /* ---------------------------------------------------------------------- */
 /* Helpers. */
-
-static void
-rm_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 static int
 setup(void **state)
@@ -67,9 +47,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	strcpy(f->dir, "/tmp/cdht-test-aggregate-XXXXXX");
-	if (mkdtemp(f->dir) == NULL ||
-	    store_open(f->dir, 64, &f->st) != STORE_OK) {
+	if (fx_store_open(&f->s, "aggregate") != 0) {
 		free(f);
 		return -1;
 	}
@@ -96,25 +74,9 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	store_close(&f->st);
-	rm_dir(f->dir);
+	fx_store_close(&f->s);
 	free(f);
 	return 0;
-}
-
-static struct store_txn *
-wtxn(struct fx *f)
-{
-	struct store_txn *t = store_begin(f->st, 1);
-
-	assert_non_null(t);
-	return t;
-}
-
-static void
-commit(struct store_txn **t)
-{
-	assert_int_equal(store_commit(t), STORE_OK);
 }
 
 /* Deterministic, non-negative counters that differ per seed. */
@@ -161,6 +123,35 @@ apply(struct store_txn *t, struct fx *f, const char *via, const char *path,
 	return aggregate_apply(t, &f->c, via, &r, 1800000000);
 }
 
+/* apply() must return want (AGG_APPLIED, AGG_IGNORED or AGG_REFUSED). */
+static void
+expect_apply(struct store_txn *t, struct fx *f, const char *via,
+    const char *path, int year, uint64_t version, unsigned seed, int want)
+{
+	int rc = apply(t, f, via, path, year, version, seed);
+
+	if (rc != want)
+		fail_msg("apply %s/%d v%llu seed %u via %s: %d, want %d", path,
+		    year, (unsigned long long)version, seed, via, rc, want);
+}
+
+/* apply() must be AGG_APPLIED. */
+static void
+apply_ok(struct store_txn *t, struct fx *f, const char *via, const char *path,
+    int year, uint64_t version, unsigned seed)
+{
+	expect_apply(t, f, via, path, year, version, seed, AGG_APPLIED);
+}
+
+/* aggregate_remove() of via's copy must succeed. */
+static void
+remove_ok(struct store_txn *t, struct fx *f, const char *via,
+    const char *origin, int year)
+{
+	assert_int_equal(
+	    aggregate_remove(t, &f->c, via, origin, year), STORE_OK);
+}
+
 static struct cdht_counters
 totals(struct store_txn *t, struct fx *f, const char *node, int year)
 {
@@ -170,24 +161,42 @@ totals(struct store_txn *t, struct fx *f, const char *node, int year)
 	return c;
 }
 
+/* want = the sum of the seeds' counters. */
+static void
+sum_seeds(struct cdht_counters *want, const unsigned *seeds, int nseeds)
+{
+	struct cdht_counters one;
+
+	memset(want, 0, sizeof(*want));
+	for (int i = 0; i < nseeds; i++) {
+		seed_counters(&one, seeds[i]);
+		for (int k = 0; k < CDHT_NCOUNTERS; k++)
+			want->v[k] += one.v[k];
+	}
+}
+
 /* Expected: the sum of the seeds' counters (seed 0 = nothing). */
 static void
 assert_totals(struct store_txn *t, struct fx *f, const char *node, int year,
     const unsigned *seeds, int nseeds)
 {
-	struct cdht_counters want, got = totals(t, f, node, year), one;
+	struct cdht_counters want, got = totals(t, f, node, year);
 
-	memset(&want, 0, sizeof(want));
-	for (int i = 0; i < nseeds; i++) {
-		seed_counters(&one, seeds[i]);
-		for (int k = 0; k < CDHT_NCOUNTERS; k++)
-			want.v[k] += one.v[k];
-	}
-	for (int k = 0; k < CDHT_NCOUNTERS; k++)
-		if (got.v[k] != want.v[k])
-			fail_msg("totals of %s/%d: %s = %lld, want %lld", node,
-			    year, cdht_counter_names[k], (long long)got.v[k],
-			    (long long)want.v[k]);
+	sum_seeds(&want, seeds, nseeds);
+	fx_assert_counters(&got, &want, "totals of %s/%d", node, year);
+}
+
+/* Every node of "a/b/c" totals exactly the one seed's counters. */
+static void
+assert_seed_along(struct store_txn *t, struct fx *f, const char *nodes,
+    int year, unsigned seed)
+{
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", nodes);
+	for (tok = strtok_r(buf, "/", &save); tok != NULL;
+	     tok = strtok_r(NULL, "/", &save))
+		assert_totals(t, f, tok, year, &seed, 1);
 }
 
 static void
@@ -197,33 +206,6 @@ assert_zero(struct store_txn *t, struct fx *f, const char *node, int year)
 
 	if (!cdht_counters_is_zero(&got))
 		fail_msg("totals of %s/%d are not zero", node, year);
-}
-
-static int
-count_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
-{
-	(*(int *)arg)++;
-	return 0;
-}
-
-static int
-count_table(struct store_txn *t, int tbl)
-{
-	int n = 0;
-
-	assert_int_equal(store_scan(t, tbl, NULL, 0, count_cb, &n), STORE_OK);
-	return n;
-}
-
-static int
-outbox_has(struct store_txn *t, const char *origin, int year)
-{
-	unsigned char k[64];
-	const void *v;
-	size_t vl;
-
-	return store_get(t, TBL_OUTBOX, k, records_okey(k, origin, year), &v,
-	           &vl) == STORE_OK;
 }
 
 static int
@@ -265,13 +247,86 @@ has_key(const struct wire_key *k, size_t n, const char *origin, int year,
 	return 0;
 }
 
-static uint64_t
-local_version(struct store_txn *t, int year)
+/* k[0..n) holds (origin, year) at version ver. */
+static void
+assert_has_key(const struct wire_key *k, size_t n, const char *origin, int year,
+    uint64_t ver)
 {
-	struct local_report lr;
+	uint64_t v;
 
-	assert_int_equal(records_local(t, year, &lr), STORE_OK);
-	return lr.version;
+	assert_true(has_key(k, n, origin, year, &v));
+	assert_int_equal(v, ver);
+}
+
+/* m carries exactly one key, (origin, year). */
+static void
+assert_one_key(const struct wire_msg *m, const char *origin, int year)
+{
+	assert_int_equal(m->nkeys, 1);
+	assert_string_equal(m->keys[0].origin, origin);
+	assert_int_equal(m->keys[0].year, year);
+}
+
+/* The parent acknowledged (origin, year) at version ver. */
+static void
+assert_acked(struct store_txn *t, const char *origin, int year, uint64_t ver)
+{
+	uint64_t v;
+
+	assert_true(acked_version(t, origin, year, &v));
+	assert_int_equal(v, ver);
+}
+
+/* The winner of (origin, year) came through via at version ver. */
+static void
+assert_winner(struct store_txn *t, const char *origin, int year,
+    const char *via, uint64_t ver)
+{
+	struct wire_report w;
+
+	assert_int_equal(aggregate_report_of(t, origin, year, &w), STORE_OK);
+	assert_int_equal(w.version, ver);
+	assert_string_equal(w.path[0], via);
+}
+
+/* r is a report with this path ("a/b/c"), version, level, name, updated_at
+ * and the seed's counters. */
+static void
+assert_report(const struct wire_report *r, const char *path, uint64_t version,
+    const char *level, const char *name, int64_t updated_at, unsigned seed)
+{
+	char buf[256], *save = NULL, *tok, *ids[WIRE_MAX_PATH + 1];
+	struct cdht_counters c;
+	size_t n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, "/", &save); tok != NULL && n <= WIRE_MAX_PATH;
+	     tok = strtok_r(NULL, "/", &save))
+		ids[n++] = tok;
+	assert_int_equal(r->version, version);
+	assert_int_equal(r->path_len, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(r->path[i], ids[i]);
+	assert_string_equal(r->level, level);
+	assert_string_equal(r->name, name);
+	assert_int_equal(r->updated_at, updated_at);
+	seed_counters(&c, seed);
+	assert_memory_equal(&r->counters, &c, sizeof(c));
+}
+
+/* An assessment of this node: pid on staff, every score the same. */
+static void
+local_put(
+    struct store_txn *t, struct fx *f, int year, const char *pid, int score)
+{
+	struct records_actor act = {SELF, "test", 1800000000};
+	struct assessment a;
+	int replaced;
+
+	fx_assessment(&a, year, pid, GROUP_FARMER, POP_STAFF, DIGITAL_NONE);
+	for (int i = 0; i < RULES_NSCORES; i++)
+		a.scores[i] = (uint8_t)score;
+	assert_int_equal(records_put(t, &act, &a, &replaced), STORE_OK);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -281,142 +336,96 @@ static void
 test_apply_totals_along_path(void **state)
 {
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	struct wire_report got;
 
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 5, 1), AGG_APPLIED);
-	assert_totals(t, f, "14", 2025, (unsigned[]){1}, 1);
-	assert_totals(t, f, "1401", 2025, (unsigned[]){1}, 1);
-	assert_totals(t, f, "140101", 2025, (unsigned[]){1}, 1);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 5, 1);
+	assert_seed_along(t, f, "14/1401/140101", 2025, 1);
 	assert_zero(t, f, "1402", 2025);
 	assert_zero(t, f, "14", 2024);
 	assert_zero(t, f, "140101", 2026);
 
 	/* a newer version replaces, it does not add */
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 6, 2), AGG_APPLIED);
-	assert_totals(t, f, "14", 2025, (unsigned[]){2}, 1);
-	assert_totals(t, f, "1401", 2025, (unsigned[]){2}, 1);
-	assert_totals(t, f, "140101", 2025, (unsigned[]){2}, 1);
-	commit(&t);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 6, 2);
+	assert_seed_along(t, f, "14/1401/140101", 2025, 2);
+	fx_commit(&t);
 
 	/* older and equal versions are ignored, whatever they carry */
-	t = wtxn(f);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 4, 3), AGG_IGNORED);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 6, 3), AGG_IGNORED);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 1, 3), AGG_IGNORED);
-	assert_totals(t, f, "14", 2025, (unsigned[]){2}, 1);
-	assert_totals(t, f, "140101", 2025, (unsigned[]){2}, 1);
+	t = fx_wtxn(&f->s);
+	expect_apply(t, f, "1401", "1401/140101", 2025, 4, 3, AGG_IGNORED);
+	expect_apply(t, f, "1401", "1401/140101", 2025, 6, 3, AGG_IGNORED);
+	expect_apply(t, f, "1401", "1401/140101", 2025, 1, 3, AGG_IGNORED);
+	assert_seed_along(t, f, "14/140101", 2025, 2);
 	assert_int_equal(
 	    aggregate_report_of(t, "140101", 2025, &got), STORE_OK);
-	assert_int_equal(got.version, 6);
-	assert_int_equal(got.path_len, 2);
-	assert_string_equal(got.path[0], "1401");
-	assert_string_equal(got.path[1], "140101");
-	assert_string_equal(got.level, "commune");
-	assert_string_equal(got.name, "Unit 140101");
-	assert_int_equal(got.updated_at, 1700000006);
-	{
-		struct cdht_counters c2;
-
-		seed_counters(&c2, 2);
-		assert_memory_equal(&got.counters, &c2, sizeof(c2));
-	}
+	assert_report(
+	    &got, "1401/140101", 6, "commune", "Unit 140101", 1700000006, 2);
 
 	/* the district's own report adds to itself and to 14 only */
-	assert_int_equal(apply(t, f, "1401", "1401", 2025, 3, 4), AGG_APPLIED);
+	apply_ok(t, f, "1401", "1401", 2025, 3, 4);
 	assert_totals(t, f, "14", 2025, (unsigned[]){2, 4}, 2);
 	assert_totals(t, f, "1401", 2025, (unsigned[]){2, 4}, 2);
 	assert_totals(t, f, "140101", 2025, (unsigned[]){2}, 1);
 
 	/* three levels under the other child */
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/140201/14020101", 2025, 1, 5),
-	    AGG_APPLIED);
+	apply_ok(t, f, "1402", "1402/140201/14020101", 2025, 1, 5);
 	assert_totals(t, f, "14", 2025, (unsigned[]){2, 4, 5}, 3);
-	assert_totals(t, f, "1402", 2025, (unsigned[]){5}, 1);
-	assert_totals(t, f, "140201", 2025, (unsigned[]){5}, 1);
-	assert_totals(t, f, "14020101", 2025, (unsigned[]){5}, 1);
+	assert_seed_along(t, f, "1402/140201/14020101", 2025, 5);
 	assert_totals(t, f, "1401", 2025, (unsigned[]){2, 4}, 2);
 	/* the same origin in another year is another report */
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/140201/14020101", 2026, 1, 6),
-	    AGG_APPLIED);
+	apply_ok(t, f, "1402", "1402/140201/14020101", 2026, 1, 6);
 	assert_totals(t, f, "14020101", 2026, (unsigned[]){6}, 1);
 	assert_totals(t, f, "14020101", 2025, (unsigned[]){5}, 1);
 	assert_totals(t, f, "14", 2026, (unsigned[]){6}, 1);
-	commit(&t);
+	fx_commit(&t);
 
 	/* this node's own local data is part of its totals, not of the
-	 * children's */
-	t = wtxn(f);
+	 * children's: one recognised staff member on top */
+	t = fx_wtxn(&f->s);
 	{
-		struct records_actor act = {SELF, "test", 1800000000};
-		struct assessment a;
-		struct cdht_counters with, expect, c2, c4, c5;
-		int replaced;
+		static const char *const plus[] = {"assessed", "recognized",
+		    "staff_assessed", "staff_recognized", "farmer_assessed",
+		    "farmer_recognized"};
+		struct cdht_counters with, want;
 
-		memset(&a, 0, sizeof(a));
-		a.year = 2025;
-		a.pid_len = 2;
-		memcpy(a.person_id, "S1", 2);
-		a.population = POP_STAFF;
-		for (int i = 0; i < RULES_NSCORES; i++)
-			a.scores[i] = 9;
-		assert_int_equal(records_put(t, &act, &a, &replaced), STORE_OK);
+		local_put(t, f, 2025, "S1", 9);
 		with = totals(t, f, "14", 2025);
-		seed_counters(&c2, 2);
-		seed_counters(&c4, 4);
-		seed_counters(&c5, 5);
-		for (int k = 0; k < CDHT_NCOUNTERS; k++)
-			expect.v[k] = c2.v[k] + c4.v[k] + c5.v[k];
-		/* one recognised staff member on top */
-		for (int k = 0; k < CDHT_NCOUNTERS; k++) {
-			const char *n = cdht_counter_names[k];
-			int plus = strcmp(n, "assessed") == 0 ||
-			           strcmp(n, "recognized") == 0 ||
-			           strcmp(n, "staff_assessed") == 0 ||
-			           strcmp(n, "staff_recognized") == 0 ||
-			           strcmp(n, "farmer_assessed") == 0 ||
-			           strcmp(n, "farmer_recognized") == 0;
-
-			assert_int_equal(with.v[k], expect.v[k] + plus);
-		}
+		sum_seeds(&want, (unsigned[]){2, 4, 5}, 3);
+		for (size_t i = 0; i < sizeof(plus) / sizeof(plus[0]); i++)
+			want.v[fx_cidx(plus[i])]++;
+		fx_assert_counters(&with, &want, "totals of 14/2025 with S1");
 		assert_totals(t, f, "1401", 2025, (unsigned[]){2, 4}, 2);
 	}
-	commit(&t);
+	fx_commit(&t);
 }
 
 static void
 test_apply_refused(void **state)
 {
+	static const struct {
+		const char *via, *path;
+	} refused[] = {
+	    /* path[0] is not the sending child */
+	    {"1402", "1401/140101"},
+	    {"1402", "1401"},
+	    /* the path runs through this node (a loop), or is this node */
+	    {"1401", "1401/14/140101"},
+	    {"1401", "1401/14"},
+	    /* the origin is another direct child, or the path runs through
+	     * one */
+	    {"1401", "1401/1402"},
+	    {"1401", "1401/1402/140201"},
+	    {"1402", "1402/1401"},
+	    /* a full path cannot be forwarded */
+	    {"1401", "1401/a/b/c/d/e/f/g"},
+	};
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	struct wire_report r;
 
-	/* path[0] is not the sending child */
-	assert_int_equal(
-	    apply(t, f, "1402", "1401/140101", 2025, 1, 1), AGG_REFUSED);
-	assert_int_equal(apply(t, f, "1402", "1401", 2025, 1, 1), AGG_REFUSED);
-	/* the path runs through this node (a loop), or is this node */
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/14/140101", 2025, 1, 1), AGG_REFUSED);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/14", 2025, 1, 1), AGG_REFUSED);
-	/* the origin is another direct child, or the path runs through one */
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/1402", 2025, 1, 1), AGG_REFUSED);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/1402/140201", 2025, 1, 1), AGG_REFUSED);
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/1401", 2025, 1, 1), AGG_REFUSED);
-	/* a full path cannot be forwarded */
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/a/b/c/d/e/f/g", 2025, 1, 1), AGG_REFUSED);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		expect_apply(t, f, refused[i].via, refused[i].path, 2025, 1, 1,
+		    AGG_REFUSED);
 	/* the path does not end with the origin */
 	mkrep(&r, "1401/140101", 2025, 1, 1);
 	strcpy(r.origin, "140199");
@@ -427,119 +436,85 @@ test_apply_refused(void **state)
 	assert_int_equal(aggregate_apply(t, &f->c, "1401", &r, 1), AGG_REFUSED);
 	/* nothing of the refused reports was kept */
 	assert_int_equal(store_txn_err(t), STORE_OK);
-	assert_int_equal(count_table(t, TBL_MIRROR), 0);
-	assert_int_equal(count_table(t, TBL_WIN), 0);
-	assert_int_equal(count_table(t, TBL_TOTALS), 0);
-	assert_int_equal(count_table(t, TBL_NODES), 0);
-	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+	assert_int_equal(fx_count_table(t, TBL_MIRROR), 0);
+	assert_int_equal(fx_count_table(t, TBL_WIN), 0);
+	assert_int_equal(fx_count_table(t, TBL_TOTALS), 0);
+	assert_int_equal(fx_count_table(t, TBL_NODES), 0);
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
 	assert_zero(t, f, "14", 2025);
 
 	/* one id short of full is accepted, and reaches all 7 nodes */
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/a/b/c/d/e/f", 2025, 1, 9), AGG_APPLIED);
-	{
-		static const char *const on[] = {
-		    "14", "1401", "a", "b", "c", "d", "e", "f"};
-
-		for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++)
-			assert_totals(t, f, on[i], 2025, (unsigned[]){9}, 1);
-		assert_zero(t, f, "g", 2025);
-		assert_zero(t, f, "1402", 2025);
-	}
-	commit(&t);
+	apply_ok(t, f, "1401", "1401/a/b/c/d/e/f", 2025, 1, 9);
+	assert_seed_along(t, f, "14/1401/a/b/c/d/e/f", 2025, 9);
+	assert_zero(t, f, "g", 2025);
+	assert_zero(t, f, "1402", 2025);
+	fx_commit(&t);
 }
 
 static void
 test_same_origin_two_children(void **state)
 {
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	struct wire_report w;
 
 	/* a commune moved from 1401 to 1402 is reported by both for a while
 	 */
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/X9", 2025, 10, 11), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/X9", 2025, 12, 12), AGG_APPLIED);
-	assert_totals(t, f, "14", 2025, (unsigned[]){12}, 1);
-	assert_totals(t, f, "1402", 2025, (unsigned[]){12}, 1);
-	assert_totals(t, f, "X9", 2025, (unsigned[]){12}, 1);
+	apply_ok(t, f, "1401", "1401/X9", 2025, 10, 11);
+	apply_ok(t, f, "1402", "1402/X9", 2025, 12, 12);
+	assert_seed_along(t, f, "14/1402/X9", 2025, 12);
 	assert_zero(t, f, "1401", 2025);
-	assert_int_equal(aggregate_report_of(t, "X9", 2025, &w), STORE_OK);
-	assert_int_equal(w.version, 12);
-	assert_string_equal(w.path[0], "1402");
+	assert_winner(t, "X9", 2025, "1402", 12);
 
 	/* the older copy under 1401 gets newer: it wins again */
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/X9", 2025, 13, 13), AGG_APPLIED);
-	assert_totals(t, f, "14", 2025, (unsigned[]){13}, 1);
-	assert_totals(t, f, "1401", 2025, (unsigned[]){13}, 1);
+	apply_ok(t, f, "1401", "1401/X9", 2025, 13, 13);
+	assert_seed_along(t, f, "14/1401", 2025, 13);
 	assert_zero(t, f, "1402", 2025);
-	assert_int_equal(aggregate_report_of(t, "X9", 2025, &w), STORE_OK);
-	assert_int_equal(w.version, 13);
-	assert_string_equal(w.path[0], "1401");
+	assert_winner(t, "X9", 2025, "1401", 13);
 	/* an equal version from 1402 is ignored; a newer one updates
 	 * 1402's copy, which now ties with the winner's version */
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/X9", 2025, 12, 99), AGG_IGNORED);
-	assert_int_equal(apply(t, f, "1402", "1402/X9", 2025, 13, 14),
-	    AGG_APPLIED); /* tie with 1401's 13: 1401 keeps it */
+	expect_apply(t, f, "1402", "1402/X9", 2025, 12, 99, AGG_IGNORED);
+	/* tie with 1401's 13: 1401 keeps it */
+	apply_ok(t, f, "1402", "1402/X9", 2025, 13, 14);
 	assert_totals(t, f, "14", 2025, (unsigned[]){13}, 1);
 	assert_zero(t, f, "1402", 2025);
 
 	/* ties go to the lowest child id, in either arrival order */
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/X9", 2026, 20, 21), AGG_APPLIED);
+	apply_ok(t, f, "1402", "1402/X9", 2026, 20, 21);
 	assert_totals(t, f, "1402", 2026, (unsigned[]){21}, 1);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/X9", 2026, 20, 22), AGG_APPLIED);
-	assert_totals(t, f, "14", 2026, (unsigned[]){22}, 1);
-	assert_totals(t, f, "1401", 2026, (unsigned[]){22}, 1);
-	assert_totals(t, f, "X9", 2026, (unsigned[]){22}, 1);
+	apply_ok(t, f, "1401", "1401/X9", 2026, 20, 22);
+	assert_seed_along(t, f, "14/1401/X9", 2026, 22);
 	assert_zero(t, f, "1402", 2026);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/X9", 2027, 20, 23), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/X9", 2027, 20, 24), AGG_APPLIED);
+	apply_ok(t, f, "1401", "1401/X9", 2027, 20, 23);
+	apply_ok(t, f, "1402", "1402/X9", 2027, 20, 24);
 	assert_totals(t, f, "14", 2027, (unsigned[]){23}, 1);
 	assert_zero(t, f, "1402", 2027);
-	assert_int_equal(aggregate_report_of(t, "X9", 2027, &w), STORE_OK);
-	assert_string_equal(w.path[0], "1401");
-	commit(&t);
+	assert_winner(t, "X9", 2027, "1401", 20);
+	fx_commit(&t);
 
 	/* removing the winner promotes the other copy */
-	t = wtxn(f);
-	assert_int_equal(
-	    aggregate_remove(t, &f->c, "1401", "X9", 2026), STORE_OK);
-	assert_totals(t, f, "14", 2026, (unsigned[]){21}, 1);
-	assert_totals(t, f, "1402", 2026, (unsigned[]){21}, 1);
-	assert_totals(t, f, "X9", 2026, (unsigned[]){21}, 1);
+	t = fx_wtxn(&f->s);
+	remove_ok(t, f, "1401", "X9", 2026);
+	assert_seed_along(t, f, "14/1402/X9", 2026, 21);
 	assert_zero(t, f, "1401", 2026);
-	assert_int_equal(aggregate_report_of(t, "X9", 2026, &w), STORE_OK);
-	assert_string_equal(w.path[0], "1402");
-	assert_int_equal(w.version, 20);
-	assert_true(outbox_has(t, "X9", 2026));
+	assert_winner(t, "X9", 2026, "1402", 20);
+	assert_true(fx_outbox_has(t, "X9", 2026));
 	/* removing what is not there changes nothing */
-	assert_int_equal(
-	    aggregate_remove(t, &f->c, "1401", "X9", 2026), STORE_OK);
-	assert_int_equal(
-	    aggregate_remove(t, &f->c, "1401", "nope", 2026), STORE_OK);
+	remove_ok(t, f, "1401", "X9", 2026);
+	remove_ok(t, f, "1401", "nope", 2026);
 	assert_totals(t, f, "14", 2026, (unsigned[]){21}, 1);
 	/* removing the loser leaves the winner */
-	assert_int_equal(
-	    aggregate_remove(t, &f->c, "1402", "X9", 2025), STORE_OK);
+	remove_ok(t, f, "1402", "X9", 2025);
 	assert_totals(t, f, "14", 2025, (unsigned[]){13}, 1);
 	/* removing the last copy: nothing left */
-	assert_int_equal(
-	    aggregate_remove(t, &f->c, "1402", "X9", 2026), STORE_OK);
+	remove_ok(t, f, "1402", "X9", 2026);
 	assert_zero(t, f, "14", 2026);
 	assert_zero(t, f, "X9", 2026);
 	assert_int_equal(
 	    aggregate_report_of(t, "X9", 2026, &w), STORE_NOTFOUND);
 	/* the other years are untouched */
 	assert_totals(t, f, "X9", 2027, (unsigned[]){23}, 1);
-	commit(&t);
+	fx_commit(&t);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -558,25 +533,21 @@ static void
 test_hello(void **state)
 {
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	struct wire_key inv[5];
 	struct wire_msg w;
-	uint64_t v;
 
-	assert_int_equal(apply(t, f, "1401", "1401", 2025, 3, 1), AGG_APPLIED);
-	assert_int_equal(apply(t, f, "1401", "1401", 2024, 1, 2), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 4, 3), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140102", 2025, 2, 4), AGG_APPLIED);
-	assert_int_equal(apply(t, f, "1402", "1402", 2025, 7, 5), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/140102", 2025, 1, 6), AGG_APPLIED);
-	commit(&t);
+	apply_ok(t, f, "1401", "1401", 2025, 3, 1);
+	apply_ok(t, f, "1401", "1401", 2024, 1, 2);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 4, 3);
+	apply_ok(t, f, "1401", "1401/140102", 2025, 2, 4);
+	apply_ok(t, f, "1402", "1402", 2025, 7, 5);
+	apply_ok(t, f, "1402", "1402/140102", 2025, 1, 6);
+	fx_commit(&t);
 
 	/* 1401 reconnects: it no longer holds 140102 (moved away), has a
 	 * newer 140101 and a new 140103 */
-	t = wtxn(f);
+	t = fx_wtxn(&f->s);
 	set_key(&inv[0], "1401", 2025, 3);
 	set_key(&inv[1], "140101", 2025, 5);
 	set_key(&inv[2], "140103", 2025, 1);
@@ -589,10 +560,8 @@ test_hello(void **state)
 	assert_true(has_key(w.keys, w.nkeys, "140101", 2025, NULL));
 	assert_true(has_key(w.keys, w.nkeys, "140103", 2025, NULL));
 	assert_int_equal(w.nown, 2);
-	assert_true(has_key(w.own, w.nown, "1401", 2025, &v));
-	assert_int_equal(v, 3);
-	assert_true(has_key(w.own, w.nown, "1401", 2024, &v));
-	assert_int_equal(v, 1);
+	assert_has_key(w.own, w.nown, "1401", 2025, 3);
+	assert_has_key(w.own, w.nown, "1401", 2024, 1);
 	wire_msg_free(&w);
 	/* 1401's copy of 140102 is gone: 1402's copy wins now */
 	assert_totals(t, f, "1401", 2025, (unsigned[]){1, 3}, 2);
@@ -600,11 +569,11 @@ test_hello(void **state)
 	assert_totals(t, f, "1402", 2025, (unsigned[]){5, 6}, 2);
 	assert_totals(t, f, "14", 2025, (unsigned[]){1, 3, 5, 6}, 4);
 	assert_totals(t, f, "14", 2024, (unsigned[]){2}, 1);
-	commit(&t);
+	fx_commit(&t);
 
 	/* 1402 says hello with its full inventory: nothing dropped, wants
 	 * nothing it has */
-	t = wtxn(f);
+	t = fx_wtxn(&f->s);
 	set_key(&inv[0], "140102", 2025, 1);
 	set_key(&inv[1], "1402", 2025, 7);
 	assert_int_equal(
@@ -612,8 +581,7 @@ test_hello(void **state)
 	assert_string_equal(w.id, "14");
 	assert_int_equal(w.nkeys, 0);
 	assert_int_equal(w.nown, 1);
-	assert_true(has_key(w.own, w.nown, "1402", 2025, &v));
-	assert_int_equal(v, 7);
+	assert_has_key(w.own, w.nown, "1402", 2025, 7);
 	wire_msg_free(&w);
 	assert_totals(t, f, "14", 2025, (unsigned[]){1, 3, 5, 6}, 4);
 
@@ -625,10 +593,8 @@ test_hello(void **state)
 	    aggregate_hello(t, &f->c, "1401", NULL, 0, &w), STORE_OK);
 	assert_int_equal(w.nkeys, 0);
 	assert_int_equal(w.nown, 2);
-	assert_true(has_key(w.own, w.nown, "1401", 2025, &v));
-	assert_int_equal(v, 3);
-	assert_true(has_key(w.own, w.nown, "1401", 2024, &v));
-	assert_int_equal(v, 1);
+	assert_has_key(w.own, w.nown, "1401", 2025, 3);
+	assert_has_key(w.own, w.nown, "1401", 2024, 1);
 	wire_msg_free(&w);
 	/* and a second empty HELLO finds nothing left */
 	assert_int_equal(
@@ -640,87 +606,64 @@ test_hello(void **state)
 	assert_zero(t, f, "140101", 2025);
 	assert_zero(t, f, "14", 2024);
 	assert_totals(t, f, "14", 2025, (unsigned[]){5, 6}, 2);
-	assert_int_equal(count_table(t, TBL_MIRROR), 2);
+	assert_int_equal(fx_count_table(t, TBL_MIRROR), 2);
 	/* the removals are queued for our own parent */
-	assert_true(outbox_has(t, "140101", 2025));
-	assert_true(outbox_has(t, "1401", 2024));
-	commit(&t);
+	assert_true(fx_outbox_has(t, "140101", 2025));
+	assert_true(fx_outbox_has(t, "1401", 2024));
+	fx_commit(&t);
 }
 
 static void
 test_drop_unconfigured(void **state)
 {
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	struct agg_node *nodes;
 	size_t n;
 
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 1, 1), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/140201", 2025, 1, 2), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/140101", 2025, 2, 3), AGG_APPLIED);
-	commit(&t);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 1, 1);
+	apply_ok(t, f, "1402", "1402/140201", 2025, 1, 2);
+	apply_ok(t, f, "1402", "1402/140101", 2025, 2, 3);
+	fx_commit(&t);
 
 	/* 1402 is no longer configured */
-	t = wtxn(f);
+	t = fx_wtxn(&f->s);
 	f->c.nchildren = 1;
 	strcpy(f->kids[0].id, "1401");
 	assert_int_equal(aggregate_drop_unconfigured(t, &f->c), STORE_OK);
-	assert_totals(t, f, "14", 2025, (unsigned[]){1}, 1);
-	assert_totals(t, f, "140101", 2025, (unsigned[]){1}, 1);
+	assert_seed_along(t, f, "14/140101", 2025, 1);
 	assert_zero(t, f, "1402", 2025);
 	assert_zero(t, f, "140201", 2025);
-	assert_int_equal(count_table(t, TBL_MIRROR), 1);
+	assert_int_equal(fx_count_table(t, TBL_MIRROR), 1);
 	assert_int_equal(aggregate_nodes(t, &nodes, &n), STORE_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(nodes[0].id, "140101");
 	assert_string_equal(nodes[0].parent, "1401");
 	free(nodes);
-	commit(&t);
+	fx_commit(&t);
 }
 
 /* ---------------------------------------------------------------------- */
 /* The child side: collect, acked, WELCOME. */
 
 static void
-local_put(
-    struct store_txn *t, struct fx *f, int year, const char *pid, int score)
-{
-	struct records_actor act = {SELF, "test", 1800000000};
-	struct assessment a;
-	int replaced;
-
-	memset(&a, 0, sizeof(a));
-	a.year = (uint16_t)year;
-	a.pid_len = (uint8_t)strlen(pid);
-	memcpy(a.person_id, pid, a.pid_len);
-	a.population = POP_STAFF;
-	for (int i = 0; i < RULES_NSCORES; i++)
-		a.scores[i] = (uint8_t)score;
-	assert_int_equal(records_put(t, &act, &a, &replaced), STORE_OK);
-}
-
-static void
 test_outbox_cycle(void **state)
 {
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	struct wire_msg m, m2;
 	const struct wire_report *r;
 	struct local_report lr;
 	uint64_t v;
 
 	local_put(t, f, 2025, "A", 9);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 5, 7), AGG_APPLIED);
-	assert_true(outbox_has(t, SELF, 2025));
-	assert_true(outbox_has(t, "140101", 2025));
-	assert_int_equal(count_table(t, TBL_OUTBOX), 2);
-	commit(&t);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 5, 7);
+	assert_true(fx_outbox_has(t, SELF, 2025));
+	assert_true(fx_outbox_has(t, "140101", 2025));
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 2);
+	fx_commit(&t);
 
-	t = wtxn(f);
+	t = fx_wtxn(&f->s);
 	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.type, WIRE_REPORTS);
 	assert_int_equal(m.nreports, 2);
@@ -740,51 +683,34 @@ test_outbox_cycle(void **state)
 	/* a child's winner: prefixed with our id, unchanged otherwise */
 	r = find_report(&m, "140101", 2025);
 	assert_non_null(r);
-	assert_int_equal(r->version, 5);
-	assert_int_equal(r->path_len, 3);
-	assert_string_equal(r->path[0], SELF);
-	assert_string_equal(r->path[1], "1401");
-	assert_string_equal(r->path[2], "140101");
-	assert_string_equal(r->level, "commune");
-	assert_string_equal(r->name, "Unit 140101");
-	assert_int_equal(r->updated_at, 1700000005);
-	{
-		struct cdht_counters c7;
-
-		seed_counters(&c7, 7);
-		assert_memory_equal(&r->counters, &c7, sizeof(c7));
-	}
+	assert_report(
+	    r, SELF "/1401/140101", 5, "commune", "Unit 140101", 1700000005, 7);
 	/* collecting does not consume */
-	assert_int_equal(count_table(t, TBL_OUTBOX), 2);
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 2);
 	store_abort(&t);
 
 	/* acked: both leave the outbox, acked versions are recorded */
-	t = wtxn(f);
+	t = fx_wtxn(&f->s);
 	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
-	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
-	assert_true(acked_version(t, "140101", 2025, &v));
-	assert_int_equal(v, 5);
-	assert_true(acked_version(t, SELF, 2025, &v));
-	assert_int_equal(v, lr.version);
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
+	assert_acked(t, "140101", 2025, 5);
+	assert_acked(t, SELF, 2025, lr.version);
 	wire_msg_free(&m);
-	commit(&t);
+	fx_commit(&t);
 
 	/* a change after collect keeps the entry queued */
-	t = wtxn(f);
+	t = fx_wtxn(&f->s);
 	local_put(t, f, 2025, "B", 9);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 6, 8), AGG_APPLIED);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 6, 8);
 	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nreports, 2);
 	local_put(t, f, 2025, "C", 9);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 7, 9), AGG_APPLIED);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 7, 9);
 	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
-	assert_true(outbox_has(t, SELF, 2025));
-	assert_true(outbox_has(t, "140101", 2025));
+	assert_true(fx_outbox_has(t, SELF, 2025));
+	assert_true(fx_outbox_has(t, "140101", 2025));
 	/* the ack itself is recorded for what was sent */
-	assert_true(acked_version(t, "140101", 2025, &v));
-	assert_int_equal(v, 6);
+	assert_acked(t, "140101", 2025, 6);
 	wire_msg_free(&m);
 	/* the next batch carries the newest versions and then clears */
 	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
@@ -794,43 +720,37 @@ test_outbox_cycle(void **state)
 	assert_int_equal(r->version, 7);
 	r = find_report(&m, SELF, 2025);
 	assert_non_null(r);
-	assert_int_equal(r->version, local_version(t, 2025));
+	assert_int_equal(r->version, fx_local(t, 2025).version);
 	assert_int_equal(r->counters.v[CDHT_C_assessed], 3);
 	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
-	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
 	wire_msg_free(&m);
-	commit(&t);
+	fx_commit(&t);
 
 	/* a removal travels as a key, and its ack clears outbox and acked */
-	t = wtxn(f);
-	assert_int_equal(
-	    aggregate_remove(t, &f->c, "1401", "140101", 2025), STORE_OK);
-	assert_true(outbox_has(t, "140101", 2025));
+	t = fx_wtxn(&f->s);
+	remove_ok(t, f, "1401", "140101", 2025);
+	assert_true(fx_outbox_has(t, "140101", 2025));
 	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nreports, 0);
-	assert_int_equal(m.nkeys, 1);
-	assert_string_equal(m.keys[0].origin, "140101");
-	assert_int_equal(m.keys[0].year, 2025);
+	assert_one_key(&m, "140101", 2025);
 	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
-	assert_false(outbox_has(t, "140101", 2025));
+	assert_false(fx_outbox_has(t, "140101", 2025));
 	assert_false(acked_version(t, "140101", 2025, &v));
 	wire_msg_free(&m);
 	/* a removal acked after the origin came back stays queued */
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140102", 2025, 1, 1), AGG_APPLIED);
-	assert_int_equal(
-	    aggregate_remove(t, &f->c, "1401", "140102", 2025), STORE_OK);
+	apply_ok(t, f, "1401", "1401/140102", 2025, 1, 1);
+	remove_ok(t, f, "1401", "140102", 2025);
 	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nkeys, 1);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140102", 2025, 2, 1), AGG_APPLIED);
+	apply_ok(t, f, "1401", "1401/140102", 2025, 2, 1);
 	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
-	assert_true(outbox_has(t, "140102", 2025));
+	assert_true(fx_outbox_has(t, "140102", 2025));
 	wire_msg_free(&m);
-	commit(&t);
+	fx_commit(&t);
 
 	/* max bounds a batch */
-	t = wtxn(f);
+	t = fx_wtxn(&f->s);
 	local_put(t, f, 2026, "A", 9);
 	local_put(t, f, 2027, "A", 9);
 	memset(&m2, 0, sizeof(m2));
@@ -843,7 +763,7 @@ test_outbox_cycle(void **state)
 	assert_int_equal(aggregate_collect(t, &f->c, 100, &m2), STORE_OK);
 	assert_int_equal(m2.nreports + m2.nkeys, 3);
 	wire_msg_free(&m2);
-	commit(&t);
+	fx_commit(&t);
 }
 
 /*
@@ -855,39 +775,34 @@ static void
 test_collect_lower_than_acked(void **state)
 {
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	struct wire_msg m;
 	const struct wire_report *r;
 	uint64_t v;
 
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/X9", 2025, 13, 13), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/X9", 2025, 12, 12), AGG_APPLIED);
+	apply_ok(t, f, "1401", "1401/X9", 2025, 13, 13);
+	apply_ok(t, f, "1402", "1402/X9", 2025, 12, 12);
 	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nreports, 1);
 	assert_int_equal(m.reports[0].version, 13);
 	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
 	wire_msg_free(&m);
-	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
-	commit(&t);
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
+	fx_commit(&t);
 
 	/* the v13 copy goes away: 1402's v12 wins, below the acked v13 */
-	t = wtxn(f);
-	assert_int_equal(
-	    aggregate_remove(t, &f->c, "1401", "X9", 2025), STORE_OK);
+	t = fx_wtxn(&f->s);
+	remove_ok(t, f, "1401", "X9", 2025);
 	assert_totals(t, f, "14", 2025, (unsigned[]){12}, 1);
-	assert_true(outbox_has(t, "X9", 2025));
+	assert_true(fx_outbox_has(t, "X9", 2025));
 	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_null(find_report(&m, "X9", 2025));
-	assert_int_equal(m.nkeys, 1);
-	assert_string_equal(m.keys[0].origin, "X9");
-	assert_int_equal(m.keys[0].year, 2025);
+	assert_one_key(&m, "X9", 2025);
 	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
 	wire_msg_free(&m);
 	/* the removal is acknowledged; the report is still to be sent */
 	assert_false(acked_version(t, "X9", 2025, &v));
-	assert_true(outbox_has(t, "X9", 2025));
+	assert_true(fx_outbox_has(t, "X9", 2025));
 	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nkeys, 0);
 	r = find_report(&m, "X9", 2025);
@@ -897,10 +812,9 @@ test_collect_lower_than_acked(void **state)
 	assert_string_equal(r->path[1], "1402");
 	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
 	wire_msg_free(&m);
-	assert_true(acked_version(t, "X9", 2025, &v));
-	assert_int_equal(v, 12);
-	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
-	commit(&t);
+	assert_acked(t, "X9", 2025, 12);
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
+	fx_commit(&t);
 }
 
 /* What collect produces is what the uplink sends: it must encode. */
@@ -908,19 +822,16 @@ static void
 test_collect_encodes(void **state)
 {
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	struct wire_msg m, back;
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
 	local_put(t, f, 2025, "A", 9);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 5, 7), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140102", 2025, 5, 8), AGG_APPLIED);
-	assert_int_equal(
-	    aggregate_remove(t, &f->c, "1401", "140102", 2025), STORE_OK);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 5, 7);
+	apply_ok(t, f, "1401", "1401/140102", 2025, 5, 8);
+	remove_ok(t, f, "1401", "140102", 2025);
 	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nreports, 2);
 	assert_int_equal(m.nkeys, 1);
@@ -968,97 +879,106 @@ static void
 versions(struct store_txn *t, uint64_t v[10])
 {
 	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
-		v[y - RULES_YEAR_MIN] = local_version(t, y);
+		v[y - RULES_YEAR_MIN] = fx_local(t, y).version;
+}
+
+static uint64_t
+max_version(const uint64_t v[10])
+{
+	uint64_t top = 0;
+
+	for (int i = 0; i < 10; i++)
+		if (v[i] > top)
+			top = v[i];
+	return top;
 }
 
 static void
 clear_outbox(struct store_txn *t)
 {
-	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
-		unsigned char k[64];
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
+		fx_outbox_clear(t, SELF, y);
+}
 
-		store_del(t, TBL_OUTBOX, k, records_okey(k, SELF, y));
+/* A WELCOME from parent with own[0..nown) leaves our versions v0 alone. */
+static void
+welcome_keeps(struct store_txn *t, struct fx *f, const char *parent,
+    struct wire_key *own, size_t nown, const uint64_t v0[10])
+{
+	uint64_t v1[10];
+
+	welcome(t, f, parent, own, nown, NULL, 0);
+	versions(t, v1);
+	assert_memory_equal(v0, v1, sizeof(v1));
+}
+
+/* A WELCOME from parent with own[0..nown) gives every year a version above
+ * `above` (into v1) and queues it. */
+static void
+welcome_bumps(struct store_txn *t, struct fx *f, const char *parent,
+    struct wire_key *own, size_t nown, uint64_t above, uint64_t v1[10])
+{
+	welcome(t, f, parent, own, nown, NULL, 0);
+	versions(t, v1);
+	for (int i = 0; i < 10; i++) {
+		assert_true(v1[i] > above);
+		assert_true(fx_outbox_has(t, SELF, RULES_YEAR_MIN + i));
 	}
-	assert_int_equal(store_txn_err(t), STORE_OK);
 }
 
 static void
 test_welcome(void **state)
 {
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
-	uint64_t v0[10], v1[10];
+	struct store_txn *t = fx_wtxn(&f->s);
+	uint64_t v0[10], v1[10], top;
 	struct wire_key own[2], want[2];
-	uint64_t top = 0;
 
 	assert_int_equal(records_ensure_years(t, SELF, 1800000000), STORE_OK);
 	local_put(t, f, 2025, "A", 9);
 	versions(t, v0);
 	clear_outbox(t);
-	commit(&t);
+	fx_commit(&t);
 
 	/* the first WELCOME: the parent is remembered, nothing bumped */
-	t = wtxn(f);
-	welcome(t, f, "P", NULL, 0, NULL, 0);
-	versions(t, v1);
-	assert_memory_equal(v0, v1, sizeof(v0));
-	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+	t = fx_wtxn(&f->s);
+	welcome_keeps(t, f, "P", NULL, 0, v0);
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
 	/* the parent holds an older version: nothing bumped */
 	set_key(&own[0], SELF, 2025, v0[2025 - RULES_YEAR_MIN] - 1);
-	welcome(t, f, "P", own, 1, NULL, 0);
-	versions(t, v1);
-	assert_memory_equal(v0, v1, sizeof(v0));
+	welcome_keeps(t, f, "P", own, 1, v0);
 	/* someone else's version in `own` is not ours to compare */
 	set_key(&own[0], "1401", 2025, 1000000);
-	welcome(t, f, "P", own, 1, NULL, 0);
-	versions(t, v1);
-	assert_memory_equal(v0, v1, sizeof(v0));
-	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
-	commit(&t);
+	welcome_keeps(t, f, "P", own, 1, v0);
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
+	fx_commit(&t);
 
 	/* the parent holds a version above ours (we were restored from an
 	 * old backup): every year gets a version above it and is queued */
-	t = wtxn(f);
+	t = fx_wtxn(&f->s);
 	/* versions are a hybrid clock (microseconds): go well above ours */
-	for (int i = 0; i < 10; i++)
-		if (v0[i] > top)
-			top = v0[i];
+	top = max_version(v0);
 	set_key(&own[0], SELF, 2023, top + 5000000);
 	set_key(&own[1], SELF, 2025, top + 4000000);
-	top = 0;
-	welcome(t, f, "P", own, 2, NULL, 0);
-	versions(t, v1);
-	for (int i = 0; i < 10; i++) {
-		assert_true(v1[i] > own[0].version);
-		assert_true(outbox_has(t, SELF, RULES_YEAR_MIN + i));
-		if (v1[i] > top)
-			top = v1[i];
-	}
+	welcome_bumps(t, f, "P", own, 2, own[0].version, v1);
+	top = max_version(v1);
 	clear_outbox(t);
-	commit(&t);
+	fx_commit(&t);
 
 	/* a different parent (this node was moved): new versions */
-	t = wtxn(f);
+	t = fx_wtxn(&f->s);
 	versions(t, v0);
-	welcome(t, f, "Q", NULL, 0, NULL, 0);
-	versions(t, v1);
-	for (int i = 0; i < 10; i++) {
-		assert_true(v1[i] > top);
-		assert_true(outbox_has(t, SELF, RULES_YEAR_MIN + i));
-	}
+	welcome_bumps(t, f, "Q", NULL, 0, top, v1);
 	clear_outbox(t);
 	/* and the same parent again: nothing */
 	versions(t, v0);
-	welcome(t, f, "Q", NULL, 0, NULL, 0);
-	versions(t, v1);
-	assert_memory_equal(v0, v1, sizeof(v0));
-	assert_int_equal(count_table(t, TBL_OUTBOX), 0);
-	commit(&t);
+	welcome_keeps(t, f, "Q", NULL, 0, v0);
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
+	fx_commit(&t);
 
 	/* the want list is queued and its acks forgotten */
-	t = wtxn(f);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 5, 7), AGG_APPLIED);
+	t = fx_wtxn(&f->s);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 5, 7);
 	{
 		struct wire_msg m;
 		uint64_t v;
@@ -1067,17 +987,17 @@ test_welcome(void **state)
 		    aggregate_collect(t, &f->c, 100, &m), STORE_OK);
 		assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
 		wire_msg_free(&m);
-		assert_int_equal(count_table(t, TBL_OUTBOX), 0);
+		assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
 		assert_true(acked_version(t, "140101", 2025, &v));
 		set_key(&want[0], "140101", 2025, 0);
 		set_key(&want[1], SELF, 2024, 0);
 		welcome(t, f, "Q", NULL, 0, want, 2);
-		assert_true(outbox_has(t, "140101", 2025));
-		assert_true(outbox_has(t, SELF, 2024));
+		assert_true(fx_outbox_has(t, "140101", 2025));
+		assert_true(fx_outbox_has(t, SELF, 2024));
 		assert_false(acked_version(t, "140101", 2025, &v));
-		assert_int_equal(count_table(t, TBL_OUTBOX), 2);
+		assert_int_equal(fx_count_table(t, TBL_OUTBOX), 2);
 	}
-	commit(&t);
+	fx_commit(&t);
 }
 
 /*
@@ -1090,7 +1010,7 @@ static void
 test_welcome_own_rule(void **state)
 {
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	uint64_t v0[10], v1[10], eq, above;
 	struct wire_key own[2];
 
@@ -1101,9 +1021,9 @@ test_welcome_own_rule(void **state)
 	assert_true(v0[2026 - RULES_YEAR_MIN] > 0);
 	assert_int_equal(v0[2029 - RULES_YEAR_MIN], 0);
 	clear_outbox(t);
-	commit(&t);
+	fx_commit(&t);
 
-	t = wtxn(f);
+	t = fx_wtxn(&f->s);
 	eq = v0[2026 - RULES_YEAR_MIN];
 	above = eq + 40;
 	set_key(&own[0], SELF, 2026, eq);
@@ -1112,15 +1032,15 @@ test_welcome_own_rule(void **state)
 	versions(t, v1);
 	/* 2029 was lacking: re-issued above what the parent holds */
 	assert_true(v1[2029 - RULES_YEAR_MIN] > above);
-	assert_true(outbox_has(t, SELF, 2029));
+	assert_true(fx_outbox_has(t, SELF, 2029));
 	/* nothing of ours stays below a version the parent holds */
 	assert_true(v1[2026 - RULES_YEAR_MIN] >= eq);
 	/* and the next write of any year is above every own version */
 	local_put(t, f, 2026, "B", 9);
-	assert_true(local_version(t, 2026) > above);
+	assert_true(fx_local(t, 2026).version > above);
 	local_put(t, f, 2021, "B", 9);
-	assert_true(local_version(t, 2021) > above);
-	commit(&t);
+	assert_true(fx_local(t, 2021).version > above);
+	fx_commit(&t);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1130,26 +1050,20 @@ static void
 test_inventory(void **state)
 {
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	struct wire_key *inv;
 	size_t n;
-	uint64_t v;
 
 	local_put(t, f, 2025, "A", 9);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 5, 7), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/140101", 2025, 8, 7), AGG_APPLIED);
-	assert_int_equal(apply(t, f, "1402", "1402", 2026, 2, 7), AGG_APPLIED);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 5, 7);
+	apply_ok(t, f, "1402", "1402/140101", 2025, 8, 7);
+	apply_ok(t, f, "1402", "1402", 2026, 2, 7);
 	assert_int_equal(aggregate_inventory(t, &f->c, &inv, &n), STORE_OK);
 	/* our 2025, the winner of 140101/2025 (v8), 1402/2026 */
 	assert_int_equal(n, 3);
-	assert_true(has_key(inv, n, SELF, 2025, &v));
-	assert_int_equal(v, local_version(t, 2025));
-	assert_true(has_key(inv, n, "140101", 2025, &v));
-	assert_int_equal(v, 8);
-	assert_true(has_key(inv, n, "1402", 2026, &v));
-	assert_int_equal(v, 2);
+	assert_has_key(inv, n, SELF, 2025, fx_local(t, 2025).version);
+	assert_has_key(inv, n, "140101", 2025, 8);
+	assert_has_key(inv, n, "1402", 2026, 2);
 	free(inv);
 	store_abort(&t);
 }
@@ -1163,11 +1077,24 @@ find_node(const struct agg_node *v, size_t n, const char *id)
 	return NULL;
 }
 
+/* v[0..n) lists id under parent at depth; returns it. */
+static const struct agg_node *
+assert_node(const struct agg_node *v, size_t n, const char *id,
+    const char *parent, int depth)
+{
+	const struct agg_node *nd = find_node(v, n, id);
+
+	assert_non_null(nd);
+	assert_string_equal(nd->parent, parent);
+	assert_int_equal(nd->depth, depth);
+	return nd;
+}
+
 static void
 test_nodes(void **state)
 {
 	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	struct agg_node *v;
 	const struct agg_node *nd;
 	size_t n;
@@ -1175,15 +1102,11 @@ test_nodes(void **state)
 	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
 	assert_int_equal(n, 0);
 	free(v);
-	assert_int_equal(apply(t, f, "1401", "1401", 2025, 3, 1), AGG_APPLIED);
-	assert_int_equal(apply(t, f, "1401", "1401", 2026, 9, 1), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101", 2025, 4, 1), AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1401", "1401/140101/14010101", 2025, 2, 1),
-	    AGG_APPLIED);
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/140201", 2024, 6, 1), AGG_APPLIED);
+	apply_ok(t, f, "1401", "1401", 2025, 3, 1);
+	apply_ok(t, f, "1401", "1401", 2026, 9, 1);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 4, 1);
+	apply_ok(t, f, "1401", "1401/140101/14010101", 2025, 2, 1);
+	apply_ok(t, f, "1402", "1402/140201", 2024, 6, 1);
 	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
 	assert_int_equal(n, 4);
 	/* in key order */
@@ -1192,52 +1115,38 @@ test_nodes(void **state)
 	assert_string_equal(v[2].id, "14010101");
 	assert_string_equal(v[3].id, "140201");
 
-	nd = find_node(v, n, "1401");
-	assert_string_equal(nd->parent, "14");
-	assert_int_equal(nd->depth, 1);
+	nd = assert_node(v, n, "1401", "14", 1);
 	assert_string_equal(nd->level, "district");
 	assert_string_equal(nd->name, "Unit 1401");
 	assert_int_equal(nd->version, 9);
 	assert_int_equal(nd->last_report, 1700000009);
-	nd = find_node(v, n, "140101");
-	assert_string_equal(nd->parent, "1401");
-	assert_int_equal(nd->depth, 2);
+	nd = assert_node(v, n, "140101", "1401", 2);
 	assert_string_equal(nd->level, "commune");
-	nd = find_node(v, n, "14010101");
-	assert_string_equal(nd->parent, "140101");
-	assert_int_equal(nd->depth, 3);
+	nd = assert_node(v, n, "14010101", "140101", 3);
 	assert_int_equal(nd->version, 2);
-	nd = find_node(v, n, "140201");
-	assert_string_equal(nd->parent, "1402");
-	assert_int_equal(nd->depth, 2);
+	assert_node(v, n, "140201", "1402", 2);
 	/* 1402 itself never reported: not listed */
 	assert_null(find_node(v, n, "1402"));
 	free(v);
 
 	/* a node is listed while any year has a winner */
-	assert_int_equal(
-	    aggregate_remove(t, &f->c, "1401", "1401", 2025), STORE_OK);
+	remove_ok(t, f, "1401", "1401", 2025);
 	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
 	assert_non_null(find_node(v, n, "1401"));
 	free(v);
-	assert_int_equal(
-	    aggregate_remove(t, &f->c, "1401", "1401", 2026), STORE_OK);
+	remove_ok(t, f, "1401", "1401", 2026);
 	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
 	assert_null(find_node(v, n, "1401"));
 	assert_int_equal(n, 3);
 	free(v);
 
 	/* a commune that moves to the other child gets its new parent */
-	assert_int_equal(
-	    apply(t, f, "1402", "1402/140101", 2025, 10, 1), AGG_APPLIED);
+	apply_ok(t, f, "1402", "1402/140101", 2025, 10, 1);
 	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
-	nd = find_node(v, n, "140101");
-	assert_non_null(nd);
-	assert_string_equal(nd->parent, "1402");
-	assert_int_equal(nd->depth, 2);
+	nd = assert_node(v, n, "140101", "1402", 2);
 	assert_int_equal(nd->version, 10);
 	free(v);
-	commit(&t);
+	fx_commit(&t);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1351,14 +1260,9 @@ verify_model(struct store_txn *t, struct fx *f, const struct amodel *am,
 				cdht_counters_add(&want, &one, +1);
 			}
 			got = totals(t, f, everyone[e], Y0 + y);
-			for (int k = 0; k < CDHT_NCOUNTERS; k++)
-				if (got.v[k] != want.v[k])
-					fail_msg("%s: totals %s/%d %s = %lld, "
-					         "brute force %lld",
-					    when, everyone[e], Y0 + y,
-					    cdht_counter_names[k],
-					    (long long)got.v[k],
-					    (long long)want.v[k]);
+			fx_assert_counters(&got, &want,
+			    "%s: totals %s/%d (brute force)", when, everyone[e],
+			    Y0 + y);
 		}
 		for (size_t o = 0; o < NORIG; o++) {
 			struct wire_report r;
@@ -1439,7 +1343,7 @@ test_random_against_model(void **state)
 {
 	struct fx *f = *state;
 	struct amodel *am = calloc(1, sizeof(*am));
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(&f->s);
 	unsigned seed = 677387;
 	int applied = 0, ignored = 0, refused = 0, removed = 0, hellos = 0,
 	    promoted = 0;
@@ -1479,18 +1383,15 @@ test_random_against_model(void **state)
 			/* sent by the wrong child: refused, no change */
 			int op = rand() % (int)NOP;
 
-			assert_int_equal(
-			    apply(t, f, vias[1 - opaths[op].via],
-			        opaths[op].path, Y0 + rand() % NY, 100, 1),
+			expect_apply(t, f, vias[1 - opaths[op].via],
+			    opaths[op].path, Y0 + rand() % NY, 100, 1,
 			    AGG_REFUSED);
 			refused++;
 		} else if (kind < 90) {
 			int v = rand() % NVIA, o = rand() % (int)NORIG;
 			int y = rand() % NY, w0 = winner(am, o, y);
 
-			assert_int_equal(aggregate_remove(t, &f->c, vias[v],
-			                     origins[o], Y0 + y),
-			    STORE_OK);
+			remove_ok(t, f, vias[v], origins[o], Y0 + y);
 			removed += am->m[v][o][y].has;
 			am->m[v][o][y].has = 0;
 			promoted += w0 == v && winner(am, o, y) >= 0;
@@ -1586,12 +1487,12 @@ test_random_against_model(void **state)
 		verify_model(t, f, am, when);
 		if (step % 50 == 49) {
 			verify_nodes(t, am, when);
-			commit(&t);
-			t = wtxn(f);
+			fx_commit(&t);
+			t = fx_wtxn(&f->s);
 		}
 	}
 	verify_nodes(t, am, "end");
-	commit(&t);
+	fx_commit(&t);
 	assert_true(applied > 500 && ignored > 100 && refused > 50 &&
 	            removed > 100 && hellos > 100 && promoted > 10);
 	free(am);

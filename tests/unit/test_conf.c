@@ -7,7 +7,6 @@
  * errors.  conf_load's stderr is captured into a temporary file and every
  * message is checked to name file:line.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +21,8 @@
 
 #include "conf.h"
 #include "rules.h"
+
+#include "fixture.h"
 
 #define KEY_A "rq:rM>}U?@Lns47E1.kR.o@n.FcmmsL/@{H8]yf7"
 #define KEY_B "JTKVSB&&)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
@@ -42,8 +43,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	strcpy(f->dir, "/tmp/cdht-test-conf-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (fx_tmpdir(f->dir, "conf") != 0) {
 		free(f);
 		return -1;
 	}
@@ -57,20 +57,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	DIR *d = opendir(f->dir);
-	struct dirent *e;
-	char p[512];
 
 	conf_free(&f->c);
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
-		unlink(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(f->dir);
+	fx_rm_dir(f->dir);
 	free(f);
 	return 0;
 }
@@ -514,6 +503,19 @@ test_bad_values(void **state)
 	assert_int_equal(f->c.request_timeout_s, 1);
 }
 
+/* A small valid conf but for the node's name; conf_load's result. */
+static int
+load_named(struct fx *f, const char *name)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+	    "[node]\nid = 14\nlevel = commune\nname = %s\n"
+	    "data_dir = /d\n[http]\nlisten = h:1\ntokens = /t\n",
+	    name);
+	return load(f, text);
+}
+
 static void
 test_bad_node_fields(void **state)
 {
@@ -555,18 +557,10 @@ test_bad_node_fields(void **state)
 
 		memset(name, 'n', 129);
 		name[129] = '\0';
-		snprintf(text, sizeof(text),
-		    "[node]\nid = 14\nlevel = commune\nname = %s\n"
-		    "data_dir = /d\n[http]\nlisten = h:1\ntokens = /t\n",
-		    name);
-		assert_true(load(f, text) > 0);
+		assert_true(load_named(f, name) > 0);
 		assert_msg(f, f->path, 4, "node.name");
 		name[128] = '\0';
-		snprintf(text, sizeof(text),
-		    "[node]\nid = 14\nlevel = commune\nname = %s\n"
-		    "data_dir = /d\n[http]\nlisten = h:1\ntokens = /t\n",
-		    name);
-		assert_int_equal(load(f, text), 0);
+		assert_int_equal(load_named(f, name), 0);
 		assert_int_equal(strlen(f->c.name), 128);
 	}
 }
@@ -584,13 +578,7 @@ test_name_must_be_sendable(void **state)
 	    "X\xe3 A", "\xff\xfe", "N\x01", "Caf\xc3"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char text[512];
-
-		snprintf(text, sizeof(text),
-		    "[node]\nid = 14\nlevel = commune\nname = %s\n"
-		    "data_dir = /d\n[http]\nlisten = h:1\ntokens = /t\n",
-		    bad[i]);
-		if (load(f, text) <= 0)
+		if (load_named(f, bad[i]) <= 0)
 			fail_msg("name \"%s\" (not sendable UTF-8) accepted",
 			    bad[i]);
 		assert_msg(f, f->path, 4, "node.name");

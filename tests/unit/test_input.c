@@ -21,6 +21,8 @@
 #include "input.h"
 #include "rules.h"
 
+#include "fixture.h"
+
 /* A valid assessment; tests mutate a copy. */
 static json_t *
 base(void)
@@ -108,15 +110,9 @@ test_valid(void **state)
 
 	memset(&a, 0x55, sizeof(a));
 	expect_ok(base(), LEVEL_COMMUNE, &a);
-	assert_int_equal(a.year, 2025);
-	assert_int_equal(a.pid_len, 12);
-	assert_memory_equal(a.person_id, "001085012345", 12);
-	assert_string_equal(a.name, "Nguy\xe1\xbb\x85n V\xc4\x83n A");
-	assert_int_equal(a.birth_year, 1980);
-	assert_int_equal(a.group, GROUP_OFFICIAL);
-	assert_int_equal(a.population, POP_ADULT);
-	assert_int_equal(a.digital, DIGITAL_SKILLED);
-	assert_memory_equal(a.scores, sc, sizeof(sc));
+	fx_assert_assessment(&a, 2025, "001085012345",
+	    "Nguy\xe1\xbb\x85n V\xc4\x83n A", 1980, GROUP_OFFICIAL, POP_ADULT,
+	    DIGITAL_SKILLED, sc);
 
 	/* name and birth_year are optional (absent or null) */
 	{
@@ -341,30 +337,40 @@ jstr(const char *u, int n, const char *tail)
 	return s;
 }
 
+/* key set to n copies of the UTF-8 unit u plus tail is accepted into a. */
+static void
+long_ok(const char *key, const char *u, int n, const char *tail,
+    struct assessment *a)
+{
+	char *s = jstr(u, n, tail);
+
+	expect_ok(with(key, s), LEVEL_COMMUNE, a);
+	free(s);
+}
+
+/* key set to n copies of the UTF-8 unit u plus tail is invalid, and named. */
+static void
+long_err(const char *key, const char *u, int n, const char *tail)
+{
+	char *s = jstr(u, n, tail);
+
+	expect_err(with(key, s), LEVEL_COMMUNE, "invalid_field", key);
+	free(s);
+}
+
 static void
 test_person_id_and_name(void **state)
 {
 	struct assessment a;
-	char *s;
 
 	/* person_id: 1..64 bytes (not characters) */
-	s = jstr("k", 64, "");
-	expect_ok(with("person_id", s), LEVEL_COMMUNE, &a);
+	long_ok("person_id", "k", 64, "", &a);
 	assert_int_equal(a.pid_len, 64);
-	free(s);
-	s = jstr("k", 65, "");
-	expect_err(
-	    with("person_id", s), LEVEL_COMMUNE, "invalid_field", "person_id");
-	free(s);
+	long_err("person_id", "k", 65, "");
 	/* 21 x "ệ" (3 bytes) + "a" = 64 bytes; one more "ệ" is 66 */
-	s = jstr("\xe1\xbb\x87", 21, "a");
-	expect_ok(with("person_id", s), LEVEL_COMMUNE, &a);
+	long_ok("person_id", "\xe1\xbb\x87", 21, "a", &a);
 	assert_int_equal(a.pid_len, 64);
-	free(s);
-	s = jstr("\xe1\xbb\x87", 22, "");
-	expect_err(
-	    with("person_id", s), LEVEL_COMMUNE, "invalid_field", "person_id");
-	free(s);
+	long_err("person_id", "\xe1\xbb\x87", 22, "");
 	expect_err(with("person_id", "\"\""), LEVEL_COMMUNE, "invalid_field",
 	    "person_id");
 	/* control characters, DEL and NUL */
@@ -386,21 +392,13 @@ test_person_id_and_name(void **state)
 	assert_int_equal(a.pid_len, 20);
 
 	/* name: at most 200 bytes */
-	s = jstr("x", 200, "");
-	expect_ok(with("name", s), LEVEL_COMMUNE, &a);
+	long_ok("name", "x", 200, "", &a);
 	assert_int_equal(strlen(a.name), 200);
-	free(s);
-	s = jstr("x", 201, "");
-	expect_err(with("name", s), LEVEL_COMMUNE, "invalid_field", "name");
-	free(s);
+	long_err("name", "x", 201, "");
 	/* 66 x "ệ" = 198 bytes + "ab" = 200 */
-	s = jstr("\xe1\xbb\x87", 66, "ab");
-	expect_ok(with("name", s), LEVEL_COMMUNE, &a);
+	long_ok("name", "\xe1\xbb\x87", 66, "ab", &a);
 	assert_int_equal(strlen(a.name), 200);
-	free(s);
-	s = jstr("\xe1\xbb\x87", 67, "");
-	expect_err(with("name", s), LEVEL_COMMUNE, "invalid_field", "name");
-	free(s);
+	long_err("name", "\xe1\xbb\x87", 67, "");
 	/* an empty name is allowed */
 	expect_ok(with("name", "\"\""), LEVEL_COMMUNE, &a);
 	assert_string_equal(a.name, "");
@@ -464,6 +462,16 @@ expect_header_err(
 static void
 test_csv_header(void **state)
 {
+	static const struct {
+		const char *col, *code;
+	} extra[] = {
+	    {"score", "unknown_field"},
+	    {"S1", "unknown_field"},
+	    {"s11", "unknown_field"},
+	    {"", "unknown_field"},
+	    {"s3", "bad_request"},
+	    {"year", "bad_request"},
+	};
 	struct input_err e;
 	const char *h[32];
 
@@ -493,20 +501,12 @@ test_csv_header(void **state)
 				h[n++] = full_hdr[i];
 		expect_header_err(h, n, "missing_field", full_hdr[skip]);
 	}
-	/* unknown, differently spelt, duplicated */
+	/* unknown, differently spelt, duplicated: an extra column, named */
 	memcpy(h, full_hdr, sizeof(full_hdr));
-	h[NHDR] = "score";
-	expect_header_err(h, NHDR + 1, "unknown_field", "score");
-	h[NHDR] = "S1";
-	expect_header_err(h, NHDR + 1, "unknown_field", "S1");
-	h[NHDR] = "s11";
-	expect_header_err(h, NHDR + 1, "unknown_field", "s11");
-	h[NHDR] = "";
-	expect_header_err(h, NHDR + 1, "unknown_field", "");
-	h[NHDR] = "s3";
-	expect_header_err(h, NHDR + 1, "bad_request", "s3");
-	h[NHDR] = "year";
-	expect_header_err(h, NHDR + 1, "bad_request", "year");
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		h[NHDR] = extra[i].col;
+		expect_header_err(h, NHDR + 1, extra[i].code, extra[i].col);
+	}
 	/* an empty header */
 	expect_header_err(h, 0, "missing_field", "year");
 }
@@ -529,6 +529,17 @@ static const char *const good_row[NHDR] = {"2025", "P-7", "Tr\xe1\xba\xa7n B",
     "1975", "farmer", "adult", "9", "8", "7", "10", "6", "9", "8", "9", "8",
     "5", "proficient"};
 
+/* good_row with cell col replaced by val, converted (see row()). */
+static json_t *
+row_with(int col, const char *val, struct input_err *e)
+{
+	const char *c[NHDR];
+
+	memcpy(c, good_row, sizeof(c));
+	c[col] = val;
+	return row(c, e);
+}
+
 static void
 test_csv_row_valid(void **state)
 {
@@ -540,15 +551,8 @@ test_csv_row_valid(void **state)
 
 	assert_non_null(o);
 	expect_ok(o, LEVEL_COMMUNE, &a);
-	assert_int_equal(a.year, 2025);
-	assert_int_equal(a.pid_len, 3);
-	assert_memory_equal(a.person_id, "P-7", 3);
-	assert_string_equal(a.name, "Tr\xe1\xba\xa7n B");
-	assert_int_equal(a.birth_year, 1975);
-	assert_int_equal(a.group, GROUP_FARMER);
-	assert_int_equal(a.population, POP_ADULT);
-	assert_int_equal(a.digital, DIGITAL_PROFICIENT);
-	assert_memory_equal(a.scores, sc, sizeof(sc));
+	fx_assert_assessment(&a, 2025, "P-7", "Tr\xe1\xba\xa7n B", 1975,
+	    GROUP_FARMER, POP_ADULT, DIGITAL_PROFICIENT, sc);
 
 	/* the columns in another order give the same assessment */
 	{
@@ -610,13 +614,9 @@ test_csv_row_errors(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *c[NHDR];
 		struct input_err e;
-		json_t *o;
+		json_t *o = row_with(cases[i].col, cases[i].val, &e);
 
-		memcpy(c, good_row, sizeof(c));
-		c[cases[i].col] = cases[i].val;
-		o = row(c, &e);
 		if (o != NULL)
 			fail_msg("row with %s=\"%s\" converted",
 			    full_hdr[cases[i].col], cases[i].val);
@@ -646,13 +646,9 @@ test_csv_row_then_validation(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *c[NHDR];
 		struct input_err e;
-		json_t *o;
+		json_t *o = row_with(cases[i].col, cases[i].val, &e);
 
-		memcpy(c, good_row, sizeof(c));
-		c[cases[i].col] = cases[i].val;
-		o = row(c, &e);
 		assert_non_null(o);
 		expect_err(o, LEVEL_COMMUNE, cases[i].code, cases[i].field);
 	}

@@ -8,7 +8,6 @@
  * report versions and the outbox, population and den_set, ensure_years,
  * bump_all, the audit trail, and the store's sticky error on a full map.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -25,99 +23,26 @@
 #include "rules.h"
 #include "store.h"
 
+#include "fixture.h"
+
 #define SELF   "04108"
 #define NYEARS (RULES_YEAR_MAX - RULES_YEAR_MIN + 1)
 
-struct fx {
-	char dir[64];
-	struct store *st;
-};
-
 static const struct records_actor actor = {SELF, "clerk-test", 1700000000};
+
+/* The population counters, in records_put_population's order. */
+static const char *const den_names[RECORDS_NPOP] = {"adults", "staff",
+    "families_total", "families_recognized", "clans_total", "clans_recognized",
+    "communities_total", "communities_recognized", "units_total",
+    "units_recognized", "members_total", "members_trained"};
 
 /* ---------------------------------------------------------------------- */
 /* Helpers. */
 
-static void
-rm_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	strcpy(f->dir, "/tmp/cdht-test-records-XXXXXX");
-	if (mkdtemp(f->dir) == NULL ||
-	    store_open(f->dir, 64, &f->st) != STORE_OK) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	store_close(&f->st);
-	assert_null(f->st);
-	rm_dir(f->dir);
-	free(f);
-	return 0;
-}
-
-static void
-reopen(struct fx *f)
-{
-	store_close(&f->st);
-	assert_int_equal(store_open(f->dir, 64, &f->st), STORE_OK);
-}
-
-static struct store_txn *
-wtxn(struct fx *f)
-{
-	struct store_txn *t = store_begin(f->st, 1);
-
-	assert_non_null(t);
-	return t;
-}
-
-static void
-commit(struct store_txn **t)
-{
-	assert_int_equal(store_commit(t), STORE_OK);
-	assert_null(*t);
-}
-
-/* Counter index by its wire name (proto/counters.h). */
-static int
-cidx(const char *name)
-{
-	for (int i = 0; i < CDHT_NCOUNTERS; i++)
-		if (strcmp(cdht_counter_names[i], name) == 0)
-			return i;
-	fail_msg("no counter named %s", name);
-	return -1;
+	return fx_store_setup(state, "records");
 }
 
 /* Scores: recognised ones are 8s plus a little, others have a 4 in them. */
@@ -135,13 +60,7 @@ static void
 mk(struct assessment *a, int year, const char *pid, int group, int pop,
     int digital, int recognized)
 {
-	memset(a, 0, sizeof(*a));
-	a->year = (uint16_t)year;
-	a->pid_len = (uint8_t)strlen(pid);
-	memcpy(a->person_id, pid, a->pid_len);
-	a->group = (uint8_t)group;
-	a->population = (uint8_t)pop;
-	a->digital = (uint8_t)digital;
+	fx_assessment(a, year, pid, group, pop, digital);
 	fill_scores(a->scores, recognized, year);
 }
 
@@ -167,58 +86,10 @@ get(struct store_txn *t, int year, const char *pid)
 	return a;
 }
 
-static struct local_report
-local(struct store_txn *t, int year)
-{
-	struct local_report lr;
-
-	assert_int_equal(records_local(t, year, &lr), STORE_OK);
-	return lr;
-}
-
 static int64_t
 counter(struct store_txn *t, int year, const char *name)
 {
-	return local(t, year).c.v[cidx(name)];
-}
-
-static int
-outbox_has(struct store_txn *t, const char *origin, int year)
-{
-	unsigned char k[64];
-	const void *v;
-	size_t vl;
-	int rc =
-	    store_get(t, TBL_OUTBOX, k, records_okey(k, origin, year), &v, &vl);
-
-	assert_true(rc == STORE_OK || rc == STORE_NOTFOUND);
-	return rc == STORE_OK;
-}
-
-static void
-outbox_clear(struct store_txn *t, const char *origin, int year)
-{
-	unsigned char k[64];
-	int rc = store_del(t, TBL_OUTBOX, k, records_okey(k, origin, year));
-
-	assert_true(rc == STORE_OK || rc == STORE_NOTFOUND);
-	assert_int_equal(store_txn_err(t), STORE_OK);
-}
-
-static int
-count_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
-{
-	(*(int *)arg)++;
-	return 0;
-}
-
-static int
-count_table(struct store_txn *t, int tbl)
-{
-	int n = 0;
-
-	assert_int_equal(store_scan(t, tbl, NULL, 0, count_cb, &n), STORE_OK);
-	return n;
+	return fx_local(t, year).c.v[fx_cidx(name)];
 }
 
 /* ---------------------------------------------------------------------- */
@@ -280,11 +151,6 @@ m_recount(const struct model *m, int yi, struct cdht_counters *c)
 {
 	static const char *const gname[GROUP_COUNT] = {
 	    "farmer", "worker", "official", "business", "manager"};
-	static const char *const den_names[RECORDS_NPOP] = {"adults", "staff",
-	    "families_total", "families_recognized", "clans_total",
-	    "clans_recognized", "communities_total", "communities_recognized",
-	    "units_total", "units_recognized", "members_total",
-	    "members_trained"};
 	char nm[64];
 
 	memset(c, 0, sizeof(*c));
@@ -294,28 +160,28 @@ m_recount(const struct model *m, int yi, struct cdht_counters *c)
 
 		if (!r->present)
 			continue;
-		c->v[cidx("assessed")]++;
-		c->v[cidx("recognized")] += rec;
-		c->v[cidx("outstanding")] += m_outstanding(m, p, yi);
+		c->v[fx_cidx("assessed")]++;
+		c->v[fx_cidx("recognized")] += rec;
+		c->v[fx_cidx("outstanding")] += m_outstanding(m, p, yi);
 		if (r->pop == POP_ADULT) {
-			c->v[cidx("adult_assessed")]++;
-			c->v[cidx("adult_recognized")] += rec;
+			c->v[fx_cidx("adult_assessed")]++;
+			c->v[fx_cidx("adult_recognized")] += rec;
 		} else {
-			c->v[cidx("staff_assessed")]++;
-			c->v[cidx("staff_recognized")] += rec;
+			c->v[fx_cidx("staff_assessed")]++;
+			c->v[fx_cidx("staff_recognized")] += rec;
 		}
-		c->v[cidx("digital_skilled")] +=
+		c->v[fx_cidx("digital_skilled")] +=
 		    rec && r->digital != DIGITAL_NONE;
-		c->v[cidx("digital_proficient")] +=
+		c->v[fx_cidx("digital_proficient")] +=
 		    rec && r->digital == DIGITAL_PROFICIENT;
 		snprintf(nm, sizeof(nm), "%s_assessed", gname[r->group]);
-		c->v[cidx(nm)]++;
+		c->v[fx_cidx(nm)]++;
 		snprintf(nm, sizeof(nm), "%s_recognized", gname[r->group]);
-		c->v[cidx(nm)] += rec;
+		c->v[fx_cidx(nm)] += rec;
 	}
-	c->v[cidx("den_set")] = m->den_set[yi];
+	c->v[fx_cidx("den_set")] = m->den_set[yi];
 	for (int i = 0; i < RECORDS_NPOP; i++)
-		c->v[cidx(den_names[i])] = m->den[yi][i];
+		c->v[fx_cidx(den_names[i])] = m->den[yi][i];
 }
 
 /* Every year's local counters and every stored record against the model. */
@@ -324,16 +190,11 @@ m_verify(struct store_txn *t, const struct model *m, const char *when)
 {
 	for (int yi = 0; yi < NYEARS; yi++) {
 		struct cdht_counters want;
-		struct local_report lr = local(t, RULES_YEAR_MIN + yi);
+		struct local_report lr = fx_local(t, RULES_YEAR_MIN + yi);
 
 		m_recount(m, yi, &want);
-		for (int i = 0; i < CDHT_NCOUNTERS; i++)
-			if (lr.c.v[i] != want.v[i])
-				fail_msg("%s: year %d counter %s = %lld, "
-				         "recount %lld",
-				    when, RULES_YEAR_MIN + yi,
-				    cdht_counter_names[i], (long long)lr.c.v[i],
-				    (long long)want.v[i]);
+		fx_assert_counters(&lr.c, &want, "%s: year %d (recount)", when,
+		    RULES_YEAR_MIN + yi);
 		for (int p = 0; p < NPERSONS; p++) {
 			const struct mrec *r = &m->r[p][yi];
 			struct assessment a;
@@ -361,14 +222,31 @@ m_verify(struct store_txn *t, const struct model *m, const char *when)
 	}
 }
 
+/* Put (p, yi) with these fields into the store and the model; records_put
+ * must say `replaced`. */
+static void
+m_set(struct store_txn *t, struct model *m, int p, int yi, int group, int pop,
+    int digital, int rec, int replaced)
+{
+	struct assessment a;
+	int got = -1;
+
+	mk(&a, RULES_YEAR_MIN + yi, pids[p], group, pop, digital, rec);
+	assert_int_equal(records_put(t, &actor, &a, &got), STORE_OK);
+	assert_int_equal(got, replaced);
+	m->r[p][yi] = (struct mrec){
+	    1, {0}, (uint8_t)group, (uint8_t)pop, (uint8_t)digital};
+	memcpy(m->r[p][yi].scores, a.scores, RULES_NSCORES);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Round trips, replace, withdraw. */
 
 static void
 test_put_get_roundtrip(void **state)
 {
-	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct fx_store *f = *state;
+	struct store_txn *t = fx_wtxn(f);
 	struct assessment a, b;
 	static const uint8_t sc[RULES_NSCORES] = {
 	    9, 8, 7, 10, 6, 9, 8, 9, 8, 7}; /* 81 */
@@ -395,23 +273,16 @@ test_put_get_roundtrip(void **state)
 	assert_true(a.recognized);
 	assert_false(a.outstanding);
 	assert_int_equal(a.updated_at, actor.now);
-	commit(&t);
-	reopen(f);
+	fx_commit(&t);
+	fx_store_reopen(f);
 
-	t = store_begin(f->st, 0);
-	assert_non_null(t);
+	t = fx_rtxn(f);
 	memset(&b, 0x77, sizeof(b));
 	assert_int_equal(
 	    records_get(t, 2024, "001085012345", 12, &b), STORE_OK);
-	assert_int_equal(b.year, 2024);
-	assert_int_equal(b.pid_len, 12);
-	assert_memory_equal(b.person_id, "001085012345", 12);
-	assert_string_equal(b.name, "Nguy\xe1\xbb\x85n Th\xe1\xbb\x8b Hoa");
-	assert_int_equal(b.birth_year, 1985);
-	assert_int_equal(b.group, GROUP_OFFICIAL);
-	assert_int_equal(b.population, POP_STAFF);
-	assert_int_equal(b.digital, DIGITAL_SKILLED);
-	assert_memory_equal(b.scores, sc, sizeof(sc));
+	fx_assert_assessment(&b, 2024, "001085012345",
+	    "Nguy\xe1\xbb\x85n Th\xe1\xbb\x8b Hoa", 1985, GROUP_OFFICIAL,
+	    POP_STAFF, DIGITAL_SKILLED, sc);
 	assert_int_equal(b.total, 81);
 	assert_true(b.recognized);
 	assert_false(b.outstanding);
@@ -428,7 +299,7 @@ test_put_get_roundtrip(void **state)
 	assert_null(t);
 
 	/* a name of exactly 200 bytes, a 64-byte id, no birth year */
-	t = wtxn(f);
+	t = fx_wtxn(f);
 	memset(longname, 'x', RULES_NAME_MAX);
 	longname[RULES_NAME_MAX] = '\0';
 	memset(pid64, 'k', RULES_PID_MAX);
@@ -450,38 +321,26 @@ test_put_get_roundtrip(void **state)
 	b = get(t, 2030, pid64);
 	assert_string_equal(b.name, "");
 	assert_int_equal(b.birth_year, 1990);
-	commit(&t);
+	fx_commit(&t);
 }
 
 static void
 test_replace_and_withdraw_counters(void **state)
 {
-	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct fx_store *f = *state;
+	struct store_txn *t = fx_wtxn(f);
 	struct model m;
-	struct assessment a;
-	int replaced;
 	const int yi = 2026 - RULES_YEAR_MIN;
 
 	memset(&m, 0, sizeof(m));
 	/* P0: recognised farmer adult, proficient */
-	mk(&a, 2026, "P0", GROUP_FARMER, POP_ADULT, DIGITAL_PROFICIENT, 1);
-	assert_int_equal(records_put(t, &actor, &a, &replaced), STORE_OK);
-	assert_int_equal(replaced, 0);
-	m.r[0][yi] =
-	    (struct mrec){1, {0}, GROUP_FARMER, POP_ADULT, DIGITAL_PROFICIENT};
-	memcpy(m.r[0][yi].scores, a.scores, RULES_NSCORES);
+	m_set(t, &m, 0, yi, GROUP_FARMER, POP_ADULT, DIGITAL_PROFICIENT, 1, 0);
 	m_verify(t, &m, "first put");
 	assert_int_equal(counter(t, 2026, "digital_proficient"), 1);
 	assert_int_equal(counter(t, 2026, "farmer_recognized"), 1);
 
 	/* replaced by a not recognised worker on staff */
-	mk(&a, 2026, "P0", GROUP_WORKER, POP_STAFF, DIGITAL_PROFICIENT, 0);
-	assert_int_equal(records_put(t, &actor, &a, &replaced), STORE_OK);
-	assert_int_equal(replaced, 1);
-	m.r[0][yi] =
-	    (struct mrec){1, {0}, GROUP_WORKER, POP_STAFF, DIGITAL_PROFICIENT};
-	memcpy(m.r[0][yi].scores, a.scores, RULES_NSCORES);
+	m_set(t, &m, 0, yi, GROUP_WORKER, POP_STAFF, DIGITAL_PROFICIENT, 0, 1);
 	m_verify(t, &m, "replace");
 	assert_int_equal(counter(t, 2026, "assessed"), 1);
 	assert_int_equal(counter(t, 2026, "recognized"), 0);
@@ -491,12 +350,7 @@ test_replace_and_withdraw_counters(void **state)
 	assert_int_equal(counter(t, 2026, "staff_assessed"), 1);
 
 	/* P1 beside it, recognised manager on staff */
-	mk(&a, 2026, "P1", GROUP_MANAGER, POP_STAFF, DIGITAL_SKILLED, 1);
-	assert_int_equal(records_put(t, &actor, &a, &replaced), STORE_OK);
-	assert_int_equal(replaced, 0);
-	m.r[1][yi] =
-	    (struct mrec){1, {0}, GROUP_MANAGER, POP_STAFF, DIGITAL_SKILLED};
-	memcpy(m.r[1][yi].scores, a.scores, RULES_NSCORES);
+	m_set(t, &m, 1, yi, GROUP_MANAGER, POP_STAFF, DIGITAL_SKILLED, 1, 0);
 	m_verify(t, &m, "second person");
 	assert_int_equal(counter(t, 2026, "assessed"), 2);
 	assert_int_equal(counter(t, 2026, "staff_assessed"), 2);
@@ -517,12 +371,12 @@ test_replace_and_withdraw_counters(void **state)
 	m.r[1][yi].present = 0;
 	m_verify(t, &m, "all withdrawn");
 	{
-		struct local_report lr = local(t, 2026);
+		struct local_report lr = fx_local(t, 2026);
 
 		assert_true(cdht_counters_is_zero(&lr.c));
 	}
-	assert_true(local(t, 2026).version > 0);
-	commit(&t);
+	assert_true(fx_local(t, 2026).version > 0);
+	fx_commit(&t);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -531,8 +385,8 @@ test_replace_and_withdraw_counters(void **state)
 static void
 test_outstanding_five_years(void **state)
 {
-	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct fx_store *f = *state;
+	struct store_txn *t = fx_wtxn(f);
 
 	for (int y = 2021; y <= 2025; y++)
 		assert_int_equal(put(t, y, "A", 1), 0);
@@ -543,45 +397,45 @@ test_outstanding_five_years(void **state)
 	assert_true(get(t, 2025, "A").outstanding);
 	assert_int_equal(counter(t, 2025, "outstanding"), 1);
 	assert_int_equal(counter(t, 2025, "recognized"), 1);
-	commit(&t);
+	fx_commit(&t);
 
 	/* withdrawing or un-recognising any of 2021..2024 clears 2025, and
 	 * restoring it sets it again */
 	for (int y = 2021; y <= 2024; y++) {
 		uint64_t v0;
 
-		t = wtxn(f);
-		v0 = local(t, 2025).version;
+		t = fx_wtxn(f);
+		v0 = fx_local(t, 2025).version;
 		assert_int_equal(
 		    records_withdraw(t, &actor, y, "A", 1), STORE_OK);
 		assert_false(get(t, 2025, "A").outstanding);
 		assert_int_equal(counter(t, 2025, "outstanding"), 0);
 		assert_int_equal(counter(t, 2025, "recognized"), 1);
 		assert_int_equal(counter(t, y, "assessed"), 0);
-		assert_true(local(t, 2025).version > v0);
-		commit(&t);
+		assert_true(fx_local(t, 2025).version > v0);
+		fx_commit(&t);
 
-		t = wtxn(f);
+		t = fx_wtxn(f);
 		assert_int_equal(put(t, y, "A", 1), 0);
 		assert_true(get(t, 2025, "A").outstanding);
 		assert_int_equal(counter(t, 2025, "outstanding"), 1);
 
-		v0 = local(t, 2025).version;
+		v0 = fx_local(t, 2025).version;
 		assert_int_equal(put(t, y, "A", 0), 1);
 		assert_false(get(t, 2025, "A").outstanding);
 		assert_int_equal(counter(t, 2025, "outstanding"), 0);
 		assert_int_equal(counter(t, y, "recognized"), 0);
 		assert_int_equal(counter(t, y, "assessed"), 1);
-		assert_true(local(t, 2025).version > v0);
+		assert_true(fx_local(t, 2025).version > v0);
 
 		assert_int_equal(put(t, y, "A", 1), 1);
 		assert_true(get(t, 2025, "A").outstanding);
 		assert_int_equal(counter(t, 2025, "outstanding"), 1);
-		commit(&t);
+		fx_commit(&t);
 	}
 
 	/* un-recognising 2025 itself */
-	t = wtxn(f);
+	t = fx_wtxn(f);
 	assert_int_equal(put(t, 2025, "A", 0), 1);
 	assert_false(get(t, 2025, "A").outstanding);
 	assert_int_equal(counter(t, 2025, "outstanding"), 0);
@@ -596,14 +450,14 @@ test_outstanding_five_years(void **state)
 	assert_false(get(t, 2025, "B").outstanding);
 	assert_int_equal(counter(t, 2025, "outstanding"), 1);
 	assert_int_equal(counter(t, 2025, "assessed"), 2);
-	commit(&t);
+	fx_commit(&t);
 }
 
 static void
 test_outstanding_middle_year(void **state)
 {
-	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct fx_store *f = *state;
+	struct store_txn *t = fx_wtxn(f);
 	static const int years[] = {
 	    2021, 2022, 2024, 2025, 2026, 2027, 2029, 2030};
 	struct assessment probe;
@@ -617,7 +471,7 @@ test_outstanding_middle_year(void **state)
 		if (records_get(t, y, "M", 1, &a) == STORE_OK)
 			assert_false(a.outstanding);
 		assert_int_equal(counter(t, y, "outstanding"), 0);
-		v[y - RULES_YEAR_MIN] = local(t, y).version;
+		v[y - RULES_YEAR_MIN] = fx_local(t, y).version;
 	}
 	/* what 2028 would be: 2024..2027 recognised, so outstanding */
 	mk(&probe, 2028, "M", GROUP_FARMER, POP_ADULT, DIGITAL_NONE, 1);
@@ -629,27 +483,27 @@ test_outstanding_middle_year(void **state)
 	mk(&probe, 2026, "M", GROUP_FARMER, POP_ADULT, DIGITAL_NONE, 1);
 	rules_score(&probe);
 	assert_false(records_outstanding(t, &probe)); /* 2023 missing */
-	commit(&t);
+	fx_commit(&t);
 
 	/* the missing 2023 arrives: 2025, 2026, 2027 become outstanding */
-	t = wtxn(f);
+	t = fx_wtxn(f);
 	assert_int_equal(put(t, 2023, "M", 1), 0);
 	assert_false(get(t, 2023, "M").outstanding);
 	for (int y = 2025; y <= 2027; y++) {
 		assert_true(get(t, y, "M").outstanding);
 		assert_int_equal(counter(t, y, "outstanding"), 1);
-		assert_true(local(t, y).version > v[y - RULES_YEAR_MIN]);
+		assert_true(fx_local(t, y).version > v[y - RULES_YEAR_MIN]);
 	}
 	/* 2024 and 2029/2030 did not change (2028 is missing) */
 	assert_false(get(t, 2024, "M").outstanding);
 	assert_false(get(t, 2029, "M").outstanding);
 	assert_false(get(t, 2030, "M").outstanding);
-	assert_int_equal(local(t, 2029).version, v[2029 - RULES_YEAR_MIN]);
-	assert_int_equal(local(t, 2030).version, v[2030 - RULES_YEAR_MIN]);
-	commit(&t);
+	assert_int_equal(fx_local(t, 2029).version, v[2029 - RULES_YEAR_MIN]);
+	assert_int_equal(fx_local(t, 2030).version, v[2030 - RULES_YEAR_MIN]);
+	fx_commit(&t);
 
 	/* and 2028 closes the last gap: 2028, 2029, 2030 outstanding too */
-	t = wtxn(f);
+	t = fx_wtxn(f);
 	assert_int_equal(put(t, 2028, "M", 1), 0);
 	for (int y = 2025; y <= 2030; y++) {
 		assert_true(get(t, y, "M").outstanding);
@@ -662,14 +516,14 @@ test_outstanding_middle_year(void **state)
 		assert_false(get(t, y, "M").outstanding);
 		assert_int_equal(counter(t, y, "outstanding"), 0);
 	}
-	commit(&t);
+	fx_commit(&t);
 }
 
 /* ~2000 random operations against the shadow model, checked every step. */
 static void
 test_random_against_model(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct model *m = calloc(1, sizeof(*m));
 	struct store_txn *t;
 	unsigned seed = 20250701;
@@ -677,7 +531,7 @@ test_random_against_model(void **state)
 
 	assert_non_null(m);
 	srand(seed);
-	t = wtxn(f);
+	t = fx_wtxn(f);
 	for (int step = 0; step < 2000; step++) {
 		int p = rand() % NPERSONS, yi = rand() % NYEARS;
 		int y = RULES_YEAR_MIN + yi, op = rand() % 20;
@@ -687,8 +541,8 @@ test_random_against_model(void **state)
 
 		snprintf(when, sizeof(when), "step %d (seed %u)", step, seed);
 		for (int k = 0; k < NYEARS; k++) {
-			before[k] = local(t, RULES_YEAR_MIN + k);
-			outbox_clear(t, SELF, RULES_YEAR_MIN + k);
+			before[k] = fx_local(t, RULES_YEAR_MIN + k);
+			fx_outbox_clear(t, SELF, RULES_YEAR_MIN + k);
 		}
 		if (op < 12) {
 			struct assessment a;
@@ -744,14 +598,15 @@ test_random_against_model(void **state)
 		/* the touched year gets a new, higher version and is queued;
 		 * so does every year whose counters moved; nothing else */
 		for (int k = 0; k < NYEARS; k++) {
-			struct local_report lr = local(t, RULES_YEAR_MIN + k);
+			struct local_report lr =
+			    fx_local(t, RULES_YEAR_MIN + k);
 			int moved =
 			    memcmp(&lr.c, &before[k].c, sizeof(lr.c)) != 0;
 			int touched = changed && k == yi;
 
 			if (moved || touched) {
 				if (lr.version <= before[k].version ||
-				    !outbox_has(t, SELF, RULES_YEAR_MIN + k))
+				    !fx_outbox_has(t, SELF, RULES_YEAR_MIN + k))
 					fail_msg("%s: year %d changed but "
 					         "version %llu -> %llu, "
 					         "outbox %d",
@@ -759,23 +614,22 @@ test_random_against_model(void **state)
 					    (unsigned long long)before[k]
 					        .version,
 					    (unsigned long long)lr.version,
-					    outbox_has(
+					    fx_outbox_has(
 					        t, SELF, RULES_YEAR_MIN + k));
 			}
 			if (!changed)
 				assert_int_equal(lr.version, before[k].version);
 		}
 		if (step % 37 == 36) {
-			commit(&t);
+			fx_commit(&t);
 			if (step % 500 == 499)
-				reopen(f);
-			t = wtxn(f);
+				fx_store_reopen(f);
+			t = fx_wtxn(f);
 		}
 	}
-	commit(&t);
-	reopen(f);
-	t = store_begin(f->st, 0);
-	assert_non_null(t);
+	fx_commit(&t);
+	fx_store_reopen(f);
+	t = fx_rtxn(f);
 	m_verify(t, m, "after reopen");
 	store_abort(&t);
 	/* the sequence really exercised every path */
@@ -821,9 +675,9 @@ total_outstanding(struct store_txn *t)
 static void
 test_outstanding_against_model(void **state)
 {
-	struct fx *f = *state;
+	struct fx_store *f = *state;
 	struct model *m = calloc(1, sizeof(*m));
-	struct store_txn *t = wtxn(f);
+	struct store_txn *t = fx_wtxn(f);
 	int cells[NPERSONS * NYEARS], nc = NPERSONS * NYEARS;
 
 	assert_non_null(m);
@@ -842,9 +696,9 @@ test_outstanding_against_model(void **state)
 	}
 	/* every person recognised 2021..2030: 2025..2030 outstanding */
 	assert_int_equal(total_outstanding(t), NPERSONS * 6);
-	commit(&t);
+	fx_commit(&t);
 
-	t = wtxn(f);
+	t = fx_wtxn(f);
 	for (int n = 0; n < 300; n++) {
 		int p = rand() % NPERSONS, yi = rand() % NYEARS;
 
@@ -859,9 +713,9 @@ test_outstanding_against_model(void **state)
 			m_put(t, m, p, yi, rand() % 5 != 0);
 		m_verify(t, m, "flips");
 	}
-	commit(&t);
+	fx_commit(&t);
 
-	t = wtxn(f);
+	t = fx_wtxn(f);
 	for (int i = nc - 1; i > 0; i--) {
 		int j = rand() % (i + 1), x = cells[i];
 
@@ -879,7 +733,7 @@ test_outstanding_against_model(void **state)
 		m_verify(t, m, "teardown");
 	}
 	assert_int_equal(total_outstanding(t), 0);
-	commit(&t);
+	fx_commit(&t);
 	free(m);
 }
 
@@ -906,76 +760,76 @@ audit_last(struct store_txn *t, char out[512])
 static void
 test_versions_outbox_audit(void **state)
 {
-	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct fx_store *f = *state;
+	struct store_txn *t = fx_wtxn(f);
 	char last[512];
 	uint64_t v1, v2, v3, v4;
 	int64_t den[RECORDS_NPOP] = {0};
 	int n0;
 
-	assert_int_equal(local(t, 2027).version, 0);
-	assert_false(outbox_has(t, SELF, 2027));
-	assert_int_equal(count_table(t, TBL_AUDIT), 0);
+	assert_int_equal(fx_local(t, 2027).version, 0);
+	assert_false(fx_outbox_has(t, SELF, 2027));
+	assert_int_equal(fx_count_table(t, TBL_AUDIT), 0);
 
 	put(t, 2027, "V", 1);
-	v1 = local(t, 2027).version;
+	v1 = fx_local(t, 2027).version;
 	assert_true(v1 > 0);
-	assert_true(outbox_has(t, SELF, 2027));
-	assert_false(outbox_has(t, SELF, 2026));
-	assert_int_equal(local(t, 2026).version, 0);
-	assert_int_equal(count_table(t, TBL_AUDIT), 1);
+	assert_true(fx_outbox_has(t, SELF, 2027));
+	assert_false(fx_outbox_has(t, SELF, 2026));
+	assert_int_equal(fx_local(t, 2026).version, 0);
+	assert_int_equal(fx_count_table(t, TBL_AUDIT), 1);
 	audit_last(t, last);
 	assert_string_equal(last,
 	    "1700000000\tclerk-test\tsubmit\t2027/V total=91 recognized=1");
-	outbox_clear(t, SELF, 2027);
-	commit(&t);
+	fx_outbox_clear(t, SELF, 2027);
+	fx_commit(&t);
 
-	t = wtxn(f);
+	t = fx_wtxn(f);
 	put(t, 2027, "V", 0);
-	v2 = local(t, 2027).version;
+	v2 = fx_local(t, 2027).version;
 	assert_true(v2 > v1);
-	assert_true(outbox_has(t, SELF, 2027));
+	assert_true(fx_outbox_has(t, SELF, 2027));
 	audit_last(t, last);
 	assert_non_null(strstr(last, "\tclerk-test\treplace\t2027/V total="));
 	assert_non_null(strstr(last, "recognized=0"));
-	outbox_clear(t, SELF, 2027);
+	fx_outbox_clear(t, SELF, 2027);
 
 	assert_int_equal(records_withdraw(t, &actor, 2027, "V", 1), STORE_OK);
-	v3 = local(t, 2027).version;
+	v3 = fx_local(t, 2027).version;
 	assert_true(v3 > v2);
-	assert_true(outbox_has(t, SELF, 2027));
+	assert_true(fx_outbox_has(t, SELF, 2027));
 	audit_last(t, last);
 	assert_string_equal(last, "1700000000\tclerk-test\twithdraw\t2027/V");
-	outbox_clear(t, SELF, 2027);
+	fx_outbox_clear(t, SELF, 2027);
 
-	n0 = count_table(t, TBL_AUDIT);
+	n0 = fx_count_table(t, TBL_AUDIT);
 	assert_int_equal(n0, 3);
 	den[0] = 10;
 	assert_int_equal(
 	    records_put_population(t, &actor, 2027, den), STORE_OK);
-	v4 = local(t, 2027).version;
+	v4 = fx_local(t, 2027).version;
 	assert_true(v4 > v3);
-	assert_true(outbox_has(t, SELF, 2027));
-	assert_int_equal(count_table(t, TBL_AUDIT), n0 + 1);
+	assert_true(fx_outbox_has(t, SELF, 2027));
+	assert_int_equal(fx_count_table(t, TBL_AUDIT), n0 + 1);
 	audit_last(t, last);
 	assert_string_equal(
 	    last, "1700000000\tclerk-test\tpopulation\tpopulation 2027");
 	/* a failed withdraw writes nothing */
-	outbox_clear(t, SELF, 2027);
+	fx_outbox_clear(t, SELF, 2027);
 	assert_int_equal(
 	    records_withdraw(t, &actor, 2027, "V", 1), STORE_NOTFOUND);
-	assert_int_equal(local(t, 2027).version, v4);
-	assert_false(outbox_has(t, SELF, 2027));
-	assert_int_equal(count_table(t, TBL_AUDIT), n0 + 1);
-	commit(&t);
+	assert_int_equal(fx_local(t, 2027).version, v4);
+	assert_false(fx_outbox_has(t, SELF, 2027));
+	assert_int_equal(fx_count_table(t, TBL_AUDIT), n0 + 1);
+	fx_commit(&t);
 
 	/* versions survive a restart and keep growing */
-	reopen(f);
-	t = wtxn(f);
-	assert_int_equal(local(t, 2027).version, v4);
+	fx_store_reopen(f);
+	t = fx_wtxn(f);
+	assert_int_equal(fx_local(t, 2027).version, v4);
 	put(t, 2021, "V", 1);
-	assert_true(local(t, 2021).version > v4);
-	commit(&t);
+	assert_true(fx_local(t, 2021).version > v4);
+	fx_commit(&t);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -984,15 +838,10 @@ test_versions_outbox_audit(void **state)
 static void
 test_population(void **state)
 {
-	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct fx_store *f = *state;
+	struct store_txn *t = fx_wtxn(f);
 	static const int64_t den[RECORDS_NPOP] = {
 	    400, 55, 120, 90, 12, 8, 6, 5, 20, 17, 33, 30};
-	static const char *const names[RECORDS_NPOP] = {"adults", "staff",
-	    "families_total", "families_recognized", "clans_total",
-	    "clans_recognized", "communities_total", "communities_recognized",
-	    "units_total", "units_recognized", "members_total",
-	    "members_trained"};
 	int64_t got[RECORDS_NPOP];
 
 	assert_int_equal(records_get_population(t, 2025, got), STORE_NOTFOUND);
@@ -1003,15 +852,15 @@ test_population(void **state)
 
 	assert_int_equal(
 	    records_put_population(t, &actor, 2025, den), STORE_OK);
-	commit(&t);
-	reopen(f);
-	t = wtxn(f);
+	fx_commit(&t);
+	fx_store_reopen(f);
+	t = fx_wtxn(f);
 	memset(got, 0xff, sizeof(got));
 	assert_int_equal(records_get_population(t, 2025, got), STORE_OK);
 	assert_memory_equal(got, den, sizeof(den));
 	assert_int_equal(counter(t, 2025, "den_set"), 1);
 	for (int i = 0; i < RECORDS_NPOP; i++)
-		assert_int_equal(counter(t, 2025, names[i]), den[i]);
+		assert_int_equal(counter(t, 2025, den_names[i]), den[i]);
 	/* the assessment counters are untouched */
 	assert_int_equal(counter(t, 2025, "assessed"), 1);
 	assert_int_equal(counter(t, 2025, "recognized"), 1);
@@ -1035,7 +884,7 @@ test_population(void **state)
 	put(t, 2025, "Y", 0);
 	assert_int_equal(counter(t, 2025, "den_set"), 1);
 	assert_int_equal(counter(t, 2025, "assessed"), 2);
-	commit(&t);
+	fx_commit(&t);
 }
 
 struct ver_scan {
@@ -1061,17 +910,17 @@ outbox_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 static void
 test_ensure_years(void **state)
 {
-	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct fx_store *f = *state;
+	struct store_txn *t = fx_wtxn(f);
 	uint64_t v[NYEARS], pre;
 	struct ver_scan vs = {0};
 
 	put(t, 2023, "E", 1);
-	pre = local(t, 2023).version;
-	outbox_clear(t, SELF, 2023);
+	pre = fx_local(t, 2023).version;
+	fx_outbox_clear(t, SELF, 2023);
 	assert_int_equal(records_ensure_years(t, SELF, 1700000500), STORE_OK);
 	for (int k = 0; k < NYEARS; k++) {
-		struct local_report lr = local(t, RULES_YEAR_MIN + k);
+		struct local_report lr = fx_local(t, RULES_YEAR_MIN + k);
 
 		v[k] = lr.version;
 		assert_true(v[k] > 0);
@@ -1080,15 +929,15 @@ test_ensure_years(void **state)
 		if (RULES_YEAR_MIN + k == 2023) {
 			/* already had a report: left alone */
 			assert_int_equal(v[k], pre);
-			assert_false(outbox_has(t, SELF, 2023));
+			assert_false(fx_outbox_has(t, SELF, 2023));
 		} else {
 			assert_int_equal(lr.updated_at, 1700000500);
 			assert_true(cdht_counters_is_zero(&lr.c));
 		}
 	}
 	/* nothing outside 2021..2030 */
-	assert_int_equal(local(t, RULES_YEAR_MIN - 1).version, 0);
-	assert_int_equal(local(t, RULES_YEAR_MAX + 1).version, 0);
+	assert_int_equal(fx_local(t, RULES_YEAR_MIN - 1).version, 0);
+	assert_int_equal(fx_local(t, RULES_YEAR_MAX + 1).version, 0);
 	assert_int_equal(
 	    store_scan(t, TBL_OUTBOX, NULL, 0, outbox_cb, &vs), STORE_OK);
 	assert_int_equal(vs.n, NYEARS - 1);
@@ -1096,56 +945,57 @@ test_ensure_years(void **state)
 		assert_true(vs.years[i] >= RULES_YEAR_MIN &&
 		            vs.years[i] <= RULES_YEAR_MAX &&
 		            vs.years[i] != 2023);
-	assert_int_equal(count_table(t, TBL_LOCAL), NYEARS);
-	commit(&t);
+	assert_int_equal(fx_count_table(t, TBL_LOCAL), NYEARS);
+	fx_commit(&t);
 
 	/* a second call (e.g. the next start) changes nothing */
-	reopen(f);
-	t = wtxn(f);
+	fx_store_reopen(f);
+	t = fx_wtxn(f);
 	for (int k = 0; k < NYEARS; k++)
-		outbox_clear(t, SELF, RULES_YEAR_MIN + k);
+		fx_outbox_clear(t, SELF, RULES_YEAR_MIN + k);
 	assert_int_equal(records_ensure_years(t, SELF, 1700000999), STORE_OK);
 	for (int k = 0; k < NYEARS; k++) {
-		assert_int_equal(local(t, RULES_YEAR_MIN + k).version, v[k]);
-		assert_false(outbox_has(t, SELF, RULES_YEAR_MIN + k));
+		assert_int_equal(fx_local(t, RULES_YEAR_MIN + k).version, v[k]);
+		assert_false(fx_outbox_has(t, SELF, RULES_YEAR_MIN + k));
 	}
-	assert_int_equal(count_table(t, TBL_LOCAL), NYEARS);
-	commit(&t);
+	assert_int_equal(fx_count_table(t, TBL_LOCAL), NYEARS);
+	fx_commit(&t);
 }
 
 static void
 test_bump_all(void **state)
 {
-	struct fx *f = *state;
-	struct store_txn *t = wtxn(f);
+	struct fx_store *f = *state;
+	struct store_txn *t = fx_wtxn(f);
 	struct cdht_counters c2024;
 
 	put(t, 2024, "Q", 1);
-	c2024 = local(t, 2024).c;
+	c2024 = fx_local(t, 2024).c;
 	assert_int_equal(records_bump_all(t, SELF, 5000, 1700000777), STORE_OK);
 	for (int k = 0; k < NYEARS; k++) {
-		struct local_report lr = local(t, RULES_YEAR_MIN + k);
+		struct local_report lr = fx_local(t, RULES_YEAR_MIN + k);
 
 		assert_true(lr.version > 5000);
 		assert_int_equal(lr.updated_at, 1700000777);
-		assert_true(outbox_has(t, SELF, RULES_YEAR_MIN + k));
+		assert_true(fx_outbox_has(t, SELF, RULES_YEAR_MIN + k));
 	}
 	/* counters are not touched by a bump */
 	{
-		struct local_report lr = local(t, 2024);
+		struct local_report lr = fx_local(t, 2024);
 
 		assert_memory_equal(&lr.c, &c2024, sizeof(c2024));
 	}
 	/* a floor below the sequence still gives new versions */
 	{
-		uint64_t top = local(t, 2030).version;
+		uint64_t top = fx_local(t, 2030).version;
 
 		assert_int_equal(
 		    records_bump_all(t, SELF, 1, 1700000778), STORE_OK);
 		for (int k = 0; k < NYEARS; k++)
-			assert_true(local(t, RULES_YEAR_MIN + k).version > top);
+			assert_true(
+			    fx_local(t, RULES_YEAR_MIN + k).version > top);
 	}
-	commit(&t);
+	fx_commit(&t);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1154,8 +1004,7 @@ test_bump_all(void **state)
 static void
 test_store_sticky_full(void **state)
 {
-	char dir[64] = "/tmp/cdht-test-full-XXXXXX";
-	struct store *st = NULL;
+	struct fx_store s = {.st = NULL};
 	struct store_txn *t;
 	const void *v;
 	size_t vl;
@@ -1166,19 +1015,18 @@ test_store_sticky_full(void **state)
 	struct assessment a;
 	int replaced;
 
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(store_open(dir, 1, &st), STORE_OK);
+	/* a 1 MiB map, not FX_MAP_MB: it must fill up */
+	assert_int_equal(fx_tmpdir(s.dir, "full"), 0);
+	assert_int_equal(store_open(s.dir, 1, &s.st), STORE_OK);
 
 	/* committed before: must survive */
-	t = store_begin(st, 1);
-	assert_non_null(t);
+	t = fx_wtxn(&s);
 	assert_int_equal(store_put(t, TBL_META, "keep", 4, "me", 2), STORE_OK);
 	put(t, 2025, "K", 1);
-	commit(&t);
+	fx_commit(&t);
 
 	/* a missing key is not sticky */
-	t = store_begin(st, 1);
-	assert_non_null(t);
+	t = fx_wtxn(&s);
 	assert_int_equal(
 	    store_get(t, TBL_META, "nope", 4, &v, &vl), STORE_NOTFOUND);
 	assert_int_equal(store_del(t, TBL_META, "nope", 4), STORE_NOTFOUND);
@@ -1203,7 +1051,7 @@ test_store_sticky_full(void **state)
 		int cnt = 0;
 
 		assert_int_equal(
-		    store_scan(t, TBL_META, NULL, 0, count_cb, &cnt),
+		    store_scan(t, TBL_META, NULL, 0, fx_count_cb, &cnt),
 		    STORE_FULL);
 		assert_int_equal(cnt, 0);
 	}
@@ -1219,10 +1067,9 @@ test_store_sticky_full(void **state)
 
 	/* after reopening: the earlier commit is intact, nothing of the
 	 * failed transaction is there */
-	store_close(&st);
-	assert_int_equal(store_open(dir, 1, &st), STORE_OK);
-	t = store_begin(st, 0);
-	assert_non_null(t);
+	store_close(&s.st);
+	assert_int_equal(store_open(s.dir, 1, &s.st), STORE_OK);
+	t = fx_rtxn(&s);
 	assert_int_equal(store_get(t, TBL_META, "keep", 4, &v, &vl), STORE_OK);
 	assert_int_equal(vl, 2);
 	assert_memory_equal(v, "me", 2);
@@ -1230,7 +1077,7 @@ test_store_sticky_full(void **state)
 	    store_get(t, TBL_META, "x", 1, &v, &vl), STORE_NOTFOUND);
 	{
 		struct assessment b = get(t, 2025, "K");
-		int cnt = count_table(t, TBL_AUDIT);
+		int cnt = fx_count_table(t, TBL_AUDIT);
 
 		assert_true(b.recognized);
 		/* only the committed submit's audit record */
@@ -1242,12 +1089,10 @@ test_store_sticky_full(void **state)
 	store_abort(&t);
 
 	/* and the store still takes small writes */
-	t = store_begin(st, 1);
-	assert_non_null(t);
+	t = fx_wtxn(&s);
 	put(t, 2026, "K", 1);
-	commit(&t);
-	store_close(&st);
-	rm_dir(dir);
+	fx_commit(&t);
+	fx_store_close(&s);
 }
 
 int
@@ -1255,22 +1100,25 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(
-	        test_put_get_roundtrip, setup, teardown),
+	        test_put_get_roundtrip, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_replace_and_withdraw_counters, setup, teardown),
+	        test_replace_and_withdraw_counters, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_outstanding_five_years, setup, teardown),
+	        test_outstanding_five_years, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_outstanding_middle_year, setup, teardown),
+	        test_outstanding_middle_year, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_random_against_model, setup, teardown),
+	        test_random_against_model, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_outstanding_against_model, setup, teardown),
+	        test_outstanding_against_model, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_versions_outbox_audit, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_population, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ensure_years, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bump_all, setup, teardown),
+	        test_versions_outbox_audit, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_population, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_ensure_years, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_bump_all, setup, fx_store_teardown),
 	    cmocka_unit_test(test_store_sticky_full),
 	};
 

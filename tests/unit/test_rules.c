@@ -20,17 +20,7 @@
 #include "counters.h"
 #include "rules.h"
 
-/* Counter index by its wire name (proto/counters.h), independent of rules.c.
- */
-static int
-cidx(const char *name)
-{
-	for (int i = 0; i < CDHT_NCOUNTERS; i++)
-		if (strcmp(cdht_counter_names[i], name) == 0)
-			return i;
-	fail_msg("no counter named %s", name);
-	return -1;
-}
+#include "fixture.h"
 
 static void
 set_scores(struct assessment *a, const int s[RULES_NSCORES])
@@ -129,45 +119,38 @@ check_combo(const struct combo *k)
 	int sign = k->sign;
 	char nm[64];
 
-	memset(&a, 0, sizeof(a));
-	a.year = 2025;
-	a.group = (uint8_t)genum[k->g];
-	a.population = (uint8_t)(k->p ? POP_STAFF : POP_ADULT);
-	a.digital = (uint8_t)denum[k->d];
+	fx_assessment(&a, 2025, "", genum[k->g], k->p ? POP_STAFF : POP_ADULT,
+	    denum[k->d]);
 	a.recognized = k->rec;
 	a.outstanding = k->out;
 	/* start from a non-zero baseline so += is checked, not = */
 	for (int i = 0; i < CDHT_NCOUNTERS; i++)
 		got.v[i] = want.v[i] = 1000 + i;
-	want.v[cidx("assessed")] += sign;
+	want.v[fx_cidx("assessed")] += sign;
 	if (k->rec)
-		want.v[cidx("recognized")] += sign;
+		want.v[fx_cidx("recognized")] += sign;
 	if (k->rec && k->out)
-		want.v[cidx("outstanding")] += sign;
-	want.v[cidx(k->p ? "staff_assessed" : "adult_assessed")] += sign;
+		want.v[fx_cidx("outstanding")] += sign;
+	want.v[fx_cidx(k->p ? "staff_assessed" : "adult_assessed")] += sign;
 	if (k->rec)
-		want.v[cidx(k->p ? "staff_recognized" : "adult_recognized")] +=
-		    sign;
+		want.v[fx_cidx(
+		    k->p ? "staff_recognized" : "adult_recognized")] += sign;
 	/* digital counts only for recognised citizens; proficient implies
 	 * skilled */
 	if (k->rec && k->d >= 1)
-		want.v[cidx("digital_skilled")] += sign;
+		want.v[fx_cidx("digital_skilled")] += sign;
 	if (k->rec && k->d == 2)
-		want.v[cidx("digital_proficient")] += sign;
+		want.v[fx_cidx("digital_proficient")] += sign;
 	snprintf(nm, sizeof(nm), "%s_assessed", gname[k->g]);
-	want.v[cidx(nm)] += sign;
+	want.v[fx_cidx(nm)] += sign;
 	if (k->rec) {
 		snprintf(nm, sizeof(nm), "%s_recognized", gname[k->g]);
-		want.v[cidx(nm)] += sign;
+		want.v[fx_cidx(nm)] += sign;
 	}
 	rules_apply(&got, &a, sign);
-	for (int i = 0; i < CDHT_NCOUNTERS; i++)
-		if (got.v[i] != want.v[i])
-			fail_msg("group %s pop %d digital %d rec %d out %d "
-			         "sign %d: counter %s = %lld, want %lld",
-			    gname[k->g], k->p, k->d, k->rec, k->out, sign,
-			    cdht_counter_names[i], (long long)got.v[i],
-			    (long long)want.v[i]);
+	fx_assert_counters(&got, &want,
+	    "group %s pop %d digital %d rec %d out %d sign %d", gname[k->g],
+	    k->p, k->d, k->rec, k->out, sign);
 }
 
 static void
@@ -216,7 +199,7 @@ test_apply_inverse(void **state)
 	a.outstanding = true;
 	rules_apply(&c, &a, +1);
 	assert_false(cdht_counters_is_zero(&c));
-	assert_int_equal(c.v[cidx("manager_recognized")], 1);
+	assert_int_equal(c.v[fx_cidx("manager_recognized")], 1);
 	rules_apply(&c, &a, -1);
 	assert_true(cdht_counters_is_zero(&c));
 }
@@ -259,13 +242,13 @@ test_indicator_mapping(void **state)
 		assert_int_equal(ind, k); /* report order = README order */
 		memset(&p, 0xa5, sizeof(p));
 		rules_indicator(&c, &t, ind, &p);
-		if (p.numerator != c.v[cidx(map[k].num)] ||
-		    p.denominator != c.v[cidx(map[k].den)])
+		if (p.numerator != c.v[fx_cidx(map[k].num)] ||
+		    p.denominator != c.v[fx_cidx(map[k].den)])
 			fail_msg("%s: %lld/%lld, want %s/%s = %lld/%lld",
 			    map[k].ind, (long long)p.numerator,
 			    (long long)p.denominator, map[k].num, map[k].den,
-			    (long long)c.v[cidx(map[k].num)],
-			    (long long)c.v[cidx(map[k].den)]);
+			    (long long)c.v[fx_cidx(map[k].num)],
+			    (long long)c.v[fx_cidx(map[k].den)]);
 		assert_true(p.has_percent);
 	}
 }
@@ -280,8 +263,8 @@ eval_units(int64_t n, int64_t d, int t25, int t30, struct rules_progress *p)
 
 	memset(&c, 0, sizeof(c));
 	memset(&t, 0, sizeof(t));
-	c.v[cidx("units_recognized")] = n;
-	c.v[cidx("units_total")] = d;
+	c.v[fx_cidx("units_recognized")] = n;
+	c.v[fx_cidx("units_total")] = d;
 	t.pct[IND_UNITS][0] = t25;
 	t.pct[IND_UNITS][1] = t30;
 	memset(p, 0x5a, sizeof(*p));
