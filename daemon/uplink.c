@@ -889,11 +889,22 @@ void
 uplink_kick(struct uplink *u)
 {
 	struct timeval tv;
+	int64_t wait;
 
 	if (u == NULL || evtimer_pending(u->ev_flush, NULL))
 		return;
-	tv.tv_sec = u->c->flush_ms / 1000;
-	tv.tv_usec = (u->c->flush_ms % 1000) * 1000;
+	/* leading edge: a change after a quiet spell goes up at once; the
+	 * changes that follow share the batch sent when flush_ms has passed
+	 * since the last one */
+	wait = u->c->flush_ms - (log_now_ms() - u->last_flush);
+	if (wait <= 0 && u->state == UL_UP && u->batch == UL_NONE) {
+		ul_flush(u);
+		return;
+	}
+	if (wait < 1)
+		wait = 1;
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
 	evtimer_add(u->ev_flush, &tv);
 }
 

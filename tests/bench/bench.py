@@ -188,9 +188,11 @@ def bench_progress(node, n, depth):
 
 
 def propagation(leaf, top, trials, prefix):
-    """Median seconds from a leaf's 200 to the top's total showing it."""
+    """Median seconds from a leaf's 200 to the top's total showing it, for
+    isolated writes (bursts are batched per flush_ms instead)."""
     times = []
     for i in range(trials):
+        time.sleep(0.2)  # an isolated write: past the uplink's flush window
         before = top.assessed(2026)
         st, _ = leaf.request("POST", "/v1/assessments", assessment(i, prefix=prefix))
         assert st == 200
