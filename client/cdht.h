@@ -67,6 +67,9 @@ int cli_help(const struct cli *cli);
  * Print "cdht CMD: message" (when fmt is not NULL) and the usage on stderr;
  * returns CDHT_EXIT_USAGE.
  */
+/* Bad usage for an argument left over after the options: prints it and
+ * the usage, returns the usage exit code. */
+int cli_extra_arg(const struct cli *cli, const char *arg);
 int cli_bad_usage(const struct cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -247,8 +247,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		nflags++;
 	}
 	if (optind < argc)
-		return cli_bad_usage(
-		    cli, "unexpected argument '%s'", argv[optind]);
+		return cli_extra_arg(cli, argv[optind]);
 	if (file != NULL && nflags > 0)
 		return cli_bad_usage(
 		    cli, "--json cannot be combined with assessment flags");

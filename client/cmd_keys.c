@@ -66,8 +66,7 @@ keys_token_new(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_bad_usage(
-		    cli, "unexpected argument '%s'", argv[optind]);
+		return cli_extra_arg(cli, argv[optind]);
 	if (role == NULL)
 		return cli_bad_usage(cli, "--role is required");
 	if (strcmp(role, "clerk") != 0 && strcmp(role, "viewer") != 0 &&

@@ -66,8 +66,7 @@ cmd_nodes(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_bad_usage(
-		    cli, "unexpected argument '%s'", argv[optind]);
+		return cli_extra_arg(cli, argv[optind]);
 	rc = http_call(cli_http(cli), "GET", "/v1/nodes", NULL, NULL, 0, 0, &r);
 	if (rc != CDHT_EXIT_OK || json) {
 		if (rc == CDHT_EXIT_OK) {
@@ -142,8 +141,7 @@ cmd_health(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
 		return c == 'h' ? cli_help(cli) : cli_bad_usage(cli, NULL);
 	if (optind < argc)
-		return cli_bad_usage(
-		    cli, "unexpected argument '%s'", argv[optind]);
+		return cli_extra_arg(cli, argv[optind]);
 	rc = http_request(
 	    cli_http(cli), "GET", "/healthz", NULL, NULL, 0, HTTP_NO_AUTH, &r);
 	status = json_string_value(json_object_get(r.json, "status"));

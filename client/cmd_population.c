@@ -161,8 +161,7 @@ population_show(struct cli *cli, int argc, char **argv)
 	    -1)
 		return rc;
 	if (optind + 1 < argc)
-		return cli_bad_usage(
-		    cli, "unexpected argument '%s'", argv[optind + 1]);
+		return cli_extra_arg(cli, argv[optind + 1]);
 	rc = http_call(cli_http(cli), "GET", path, NULL, NULL, 0, 0, &r);
 	if (rc == CDHT_EXIT_OK) {
 		if (json) {

@@ -655,8 +655,7 @@ cmd_progress(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_bad_usage(
-		    cli, "unexpected argument '%s'", argv[optind]);
+		return cli_extra_arg(cli, argv[optind]);
 
 	snprintf(path, sizeof(path), "/v1/progress");
 	if (year >= 0)

@@ -423,3 +423,9 @@ main(int argc, char **argv)
 	}
 	return rc;
 }
+
+int
+cli_extra_arg(const struct cli *cli, const char *arg)
+{
+	return cli_bad_usage(cli, "unexpected argument '%s'", arg);
+}
