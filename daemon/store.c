@@ -159,6 +159,24 @@ store_begin(struct store *st, int write)
 	return t;
 }
 
+struct store_txn *
+store_begin_nested(struct store_txn *parent)
+{
+	struct store_txn *t;
+	int rc;
+
+	if (parent == NULL || parent->err || (t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->st = parent->st;
+	rc = mdb_txn_begin(t->st->env, parent->txn, 0, &t->txn);
+	if (rc) {
+		log_warnx("lmdb nested txn begin: %s", mdb_strerror(rc));
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
 int
 store_commit(struct store_txn **tp)
 {

@@ -50,6 +50,12 @@ void store_close(struct store **st);
 
 /* Begin a read-only or write transaction; NULL on failure (logged). */
 struct store_txn *store_begin(struct store *st, int write);
+/*
+ * Begin a transaction nested in the write transaction parent (for a dry
+ * run: write, read back, then store_abort).  Until the child ends, parent
+ * must not be used.  NULL on failure (logged) or if parent is in error.
+ */
+struct store_txn *store_begin_nested(struct store_txn *parent);
 /* Commit (durably) and free *t; returns the sticky error or commit result. */
 int store_commit(struct store_txn **t);
 /* Abort and free *t (NULL-tolerant). */
