@@ -165,7 +165,8 @@ store_begin_nested(struct store_txn *parent)
 	struct store_txn *t;
 	int rc;
 
-	if (parent == NULL || parent->err || (t = calloc(1, sizeof(*t))) == NULL)
+	if (parent == NULL || parent->err ||
+	    (t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->st = parent->st;
 	rc = mdb_txn_begin(t->st->env, parent->txn, 0, &t->txn);
