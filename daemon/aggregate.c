@@ -1,6 +1,9 @@
 /*
- * aggregate.c: the subtree's replicated state: per-child mirrors, winners,
- * incremental totals, the node directory, and the outbox toward the parent.
+ * aggregate.c: the parent side of replication: the subtree's state as
+ * reported by the children.  Owner of TBL_MIRROR (one copy per child),
+ * TBL_WIN (the winner per origin and year), TBL_TOTALS (incremental sums)
+ * and TBL_NODES (the node directory), and of their value encodings.  The
+ * child side (what goes up) is outbox.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,9 +11,17 @@
 
 #include "aggregate.h"
 #include "log.h"
+#include "migrate.h"
+#include "outbox.h"
 #include "records.h"
+#include "value.h"
 
-/* TBL_MIRROR and TBL_WIN value. */
+/* Value formats (the first byte; PROTOCOL.md "Stored data"). */
+#define REC_FMT    2 /* TBL_MIRROR, TBL_WIN */
+#define TOTALS_FMT 2
+#define NODE_FMT   2
+
+/* A TBL_MIRROR / TBL_WIN value, decoded. */
 struct agg_rec {
 	uint64_t version;
 	int64_t updated_at;
@@ -20,14 +31,128 @@ struct agg_rec {
 	char name[WIRE_MAX_NAME + 1];
 	uint8_t path_len;
 	char path[WIRE_MAX_PATH][WIRE_MAX_ID + 1];
+	uint8_t ncounters; /* how many counters the origin's release knew */
 	struct cdht_counters c;
 };
 
-/* TBL_NODES value. */
+/* A TBL_NODES value, decoded. */
 struct agg_node_rec {
 	struct agg_node n;
 	int32_t nyears; /* years with a winning report */
 };
+
+/* Schema 1 (release 0.1.0) wrote raw structs; frozen here for migration. */
+struct v1_rec {
+	uint64_t version;
+	int64_t updated_at;
+	int64_t received_at;
+	char via[17];
+	char level[16];
+	char name[129];
+	uint8_t path_len;
+	char path[8][17];
+	int64_t c[32];
+};
+struct v1_node_rec {
+	char id[17];
+	char level[16];
+	char name[129];
+	char parent[17];
+	int depth;
+	uint64_t version;
+	int64_t last_report;
+	int32_t nyears;
+};
+
+static void
+enc_rec(struct vw *w, const struct agg_rec *r)
+{
+	vw_u8(w, REC_FMT);
+	vw_uint(w, r->version);
+	vw_int(w, r->updated_at);
+	vw_int(w, r->received_at);
+	vw_str(w, r->via);
+	vw_str(w, r->level);
+	vw_str(w, r->name);
+	vw_uint(w, r->path_len);
+	for (int i = 0; i < r->path_len; i++)
+		vw_str(w, r->path[i]);
+	vw_counters(w, &r->c, r->ncounters);
+}
+
+static int
+dec_rec(const void *v, size_t vl, struct agg_rec *out)
+{
+	struct vr r;
+	uint64_t np;
+	unsigned nc;
+
+	memset(out, 0, sizeof(*out));
+	vr_init(&r, v, vl);
+	if (vr_u8(&r) != REC_FMT)
+		return -1;
+	out->version = vr_uint(&r);
+	out->updated_at = vr_int(&r);
+	out->received_at = vr_int(&r);
+	vr_str(&r, out->via, sizeof(out->via));
+	vr_str(&r, out->level, sizeof(out->level));
+	vr_str(&r, out->name, sizeof(out->name));
+	np = vr_uint(&r);
+	if (np < 1 || np > WIRE_MAX_PATH)
+		return -1;
+	out->path_len = (uint8_t)np;
+	for (unsigned i = 0; i < np; i++)
+		vr_str(&r, out->path[i], sizeof(out->path[i]));
+	vr_counters(&r, &out->c, &nc);
+	out->ncounters = (uint8_t)nc;
+	return vr_done(&r);
+}
+
+static void
+enc_node(struct vw *w, const struct agg_node_rec *nr)
+{
+	vw_u8(w, NODE_FMT);
+	vw_str(w, nr->n.level);
+	vw_str(w, nr->n.name);
+	vw_str(w, nr->n.parent);
+	vw_uint(w, (uint64_t)nr->n.depth);
+	vw_uint(w, nr->n.version);
+	vw_int(w, nr->n.last_report);
+	vw_uint(w, nr->n.ncounters);
+	vw_int(w, nr->nyears);
+}
+
+static int
+dec_node(const void *k, size_t kl, const void *v, size_t vl,
+    struct agg_node_rec *out)
+{
+	struct vr r;
+	uint64_t depth, nc;
+	int64_t ny;
+
+	memset(out, 0, sizeof(*out));
+	if (kl < 1 || kl > WIRE_MAX_ID)
+		return -1;
+	memcpy(out->n.id, k, kl);
+	vr_init(&r, v, vl);
+	if (vr_u8(&r) != NODE_FMT)
+		return -1;
+	vr_str(&r, out->n.level, sizeof(out->n.level));
+	vr_str(&r, out->n.name, sizeof(out->n.name));
+	vr_str(&r, out->n.parent, sizeof(out->n.parent));
+	depth = vr_uint(&r);
+	out->n.version = vr_uint(&r);
+	out->n.last_report = vr_int(&r);
+	nc = vr_uint(&r);
+	ny = vr_int(&r);
+	if (vr_done(&r) != 0 || depth > WIRE_MAX_PATH || nc > CDHT_NCOUNTERS ||
+	    ny < 0 || ny > INT32_MAX)
+		return -1;
+	out->n.depth = (int)depth;
+	out->n.ncounters = (int)nc;
+	out->nyears = (int32_t)ny;
+	return 0;
+}
 
 #define OKEY_MAX (WIRE_MAX_ID + 3)
 /* No real count comes near it; 2^23 reports of it still fit an int64. */
@@ -63,6 +188,8 @@ split_key(const unsigned char *k, size_t kl, char *origin, int *year, char *via)
 	return 0;
 }
 
+/* Read a copy or a winner; an undecodable value is STORE_CORRUPT (sticky,
+ * logged), never "absent". */
 static int
 get_rec(
     struct store_txn *t, int tbl, const void *k, size_t kl, struct agg_rec *out)
@@ -73,10 +200,61 @@ get_rec(
 
 	if (rc != STORE_OK)
 		return rc;
-	if (vl != sizeof(*out))
-		return STORE_EIO;
-	memcpy(out, v, sizeof(*out));
+	if (dec_rec(v, vl, out) != 0)
+		return store_corrupt(t, tbl, k, kl, "report copy");
 	return STORE_OK;
+}
+
+static void
+put_rec(struct store_txn *t, int tbl, const void *k, size_t kl,
+    const struct agg_rec *r)
+{
+	unsigned char buf[VALUE_MAX];
+	struct vw w;
+
+	vw_init(&w, buf, sizeof(buf));
+	enc_rec(&w, r);
+	if (w.err)
+		store_corrupt(t, tbl, k, kl, "report copy too long to store");
+	else
+		store_put(t, tbl, k, kl, buf, w.len);
+}
+
+/* Read a TBL_TOTALS value (zero when absent). */
+static int
+get_totals(
+    struct store_txn *t, const void *k, size_t kl, struct cdht_counters *out)
+{
+	const void *v;
+	size_t vl;
+	struct vr r;
+	int rc = store_get(t, TBL_TOTALS, k, kl, &v, &vl);
+
+	memset(out, 0, sizeof(*out));
+	if (rc != STORE_OK)
+		return rc;
+	vr_init(&r, v, vl);
+	if (vr_u8(&r) != TOTALS_FMT)
+		r.err = -1;
+	vr_counters(&r, out, NULL);
+	if (vr_done(&r) != 0) {
+		memset(out, 0, sizeof(*out));
+		return store_corrupt(t, TBL_TOTALS, k, kl, "totals");
+	}
+	return STORE_OK;
+}
+
+static void
+put_totals(struct store_txn *t, const void *k, size_t kl,
+    const struct cdht_counters *c)
+{
+	unsigned char buf[VALUE_MAX];
+	struct vw w;
+
+	vw_init(&w, buf, sizeof(buf));
+	vw_u8(&w, TOTALS_FMT);
+	vw_counters(&w, c, CDHT_NCOUNTERS);
+	store_put(t, TBL_TOTALS, k, kl, buf, w.len);
 }
 
 static void
@@ -86,17 +264,14 @@ totals_add(struct store_txn *t, const char *node, int year,
 	unsigned char k[OKEY_MAX];
 	size_t kl = records_okey(k, node, year);
 	struct cdht_counters sum;
-	const void *v;
-	size_t vl;
 
-	memset(&sum, 0, sizeof(sum));
-	if (store_get(t, TBL_TOTALS, k, kl, &v, &vl) == STORE_OK)
-		memcpy(&sum, v, vl < sizeof(sum) ? vl : sizeof(sum));
+	if (get_totals(t, k, kl, &sum) == STORE_CORRUPT)
+		return;
 	cdht_counters_add(&sum, c, sign);
 	if (cdht_counters_is_zero(&sum))
 		store_del(t, TBL_TOTALS, k, kl);
 	else
-		store_put(t, TBL_TOTALS, k, kl, &sum, sizeof(sum));
+		put_totals(t, k, kl, &sum);
 }
 
 /* Add sign * r's counters to this node and every node on r's path. */
@@ -116,11 +291,15 @@ node_update(struct store_txn *t, const struct conf *c, const char *origin,
 	struct agg_node_rec nr;
 	const void *v;
 	size_t vl, ol = strlen(origin);
+	unsigned char buf[VALUE_MAX];
+	struct vw w;
 
 	memset(&nr, 0, sizeof(nr));
 	if (store_get(t, TBL_NODES, origin, ol, &v, &vl) == STORE_OK &&
-	    vl == sizeof(nr))
-		memcpy(&nr, v, sizeof(nr));
+	    dec_node(origin, ol, v, vl, &nr) != 0) {
+		store_corrupt(t, TBL_NODES, origin, ol, "node entry");
+		return;
+	}
 	nr.nyears += dyears;
 	if (nr.nyears <= 0) {
 		store_del(t, TBL_NODES, origin, ol);
@@ -137,11 +316,15 @@ node_update(struct store_txn *t, const struct conf *c, const char *origin,
 			nr.n.version = r->version;
 		if (r->updated_at > nr.n.last_report)
 			nr.n.last_report = r->updated_at;
+		nr.n.ncounters = r->ncounters;
 	}
-	store_put(t, TBL_NODES, origin, ol, &nr, sizeof(nr));
+	vw_init(&w, buf, sizeof(buf));
+	enc_node(&w, &nr);
+	store_put(t, TBL_NODES, origin, ol, buf, w.len);
 }
 
 struct best_scan {
+	struct store_txn *t;
 	struct agg_rec best;
 	int found;
 };
@@ -152,9 +335,10 @@ best_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	struct best_scan *bs = arg;
 	struct agg_rec r;
 
-	if (vl != sizeof(r))
-		return 0;
-	memcpy(&r, v, sizeof(r));
+	if (dec_rec(v, vl, &r) != 0) {
+		store_corrupt(bs->t, TBL_MIRROR, k, kl, "report copy");
+		return 1;
+	}
 	/* keys are in via order: strictly greater keeps the lowest via */
 	if (!bs->found || r.version > bs->best.version) {
 		bs->best = r;
@@ -169,27 +353,31 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 {
 	unsigned char k[OKEY_MAX];
 	size_t kl = records_okey(k, origin, year);
-	struct best_scan bs = {.found = 0};
+	struct best_scan bs = {.t = t, .found = 0};
 	struct agg_rec old;
 	int had;
 
 	store_scan(t, TBL_MIRROR, k, kl, best_cb, &bs);
 	had = get_rec(t, TBL_WIN, k, kl, &old) == STORE_OK;
-	if (had && bs.found && old.version == bs.best.version &&
-	    strcmp(old.via, bs.best.via) == 0)
+	if (store_txn_err(t))
 		return store_txn_err(t);
+	/* the same copy still wins (an equal version with more counters is
+	 * a new copy: the same report, more detail) */
+	if (had && bs.found && old.version == bs.best.version &&
+	    old.ncounters == bs.best.ncounters &&
+	    strcmp(old.via, bs.best.via) == 0)
+		return STORE_OK;
 	if (had)
 		totals_along(t, c, year, &old, -1);
 	if (bs.found) {
 		totals_along(t, c, year, &bs.best, +1);
-		store_put(t, TBL_WIN, k, kl, &bs.best, sizeof(bs.best));
+		put_rec(t, TBL_WIN, k, kl, &bs.best);
 		node_update(t, c, origin, &bs.best, had ? 0 : 1);
 	} else if (had) {
 		store_del(t, TBL_WIN, k, kl);
 		node_update(t, c, origin, NULL, -1);
 	}
-	store_put(t, TBL_OUTBOX, k, kl, "", 0);
-	return store_txn_err(t);
+	return outbox_queue(t, origin, year);
 }
 
 int
@@ -227,9 +415,15 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 		return AGG_REFUSED;
 	}
 	kl = mkey(k, r->origin, r->year, via);
+	/* keep the higher version; at an equal version, the copy with more
+	 * counters (an upgraded sender's, or relay's, fuller copy) */
 	if (get_rec(t, TBL_MIRROR, k, kl, &rec) == STORE_OK &&
-	    rec.version >= r->version)
+	    (rec.version > r->version ||
+	        (rec.version == r->version &&
+	            rec.ncounters >= wire_ncounters(r))))
 		return AGG_IGNORED;
+	if (store_txn_err(t))
+		return store_txn_err(t);
 	memset(&rec, 0, sizeof(rec));
 	rec.version = r->version;
 	rec.updated_at = r->updated_at;
@@ -239,8 +433,9 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 	memcpy(rec.name, r->name, sizeof(rec.name));
 	rec.path_len = r->path_len;
 	memcpy(rec.path, r->path, sizeof(rec.path));
+	rec.ncounters = (uint8_t)wire_ncounters(r);
 	rec.c = r->counters;
-	store_put(t, TBL_MIRROR, k, kl, &rec, sizeof(rec));
+	put_rec(t, TBL_MIRROR, k, kl, &rec);
 	rewin(t, c, r->origin, r->year);
 	return store_txn_err(t) ? store_txn_err(t) : AGG_APPLIED;
 }
@@ -405,9 +600,14 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 		    strcmp(inv[i].origin, via) != 0)
 			rc = aggregate_remove(
 			    t, c, via, inv[i].origin, inv[i].year);
+		/* an equal copy that lacks counters this node knows (kept
+		 * from an older release, ours or the sender's) is wanted
+		 * too: an upgraded child answers with the fuller copy */
 		if (!have || rec.version < inv[i].version ||
 		    (rec.version > inv[i].version &&
-		        strcmp(inv[i].origin, via) != 0))
+		        strcmp(inv[i].origin, via) != 0) ||
+		    (rec.version == inv[i].version &&
+		        rec.ncounters < CDHT_NCOUNTERS))
 			keylist_add(&want, inv[i].origin, inv[i].year, 0, NULL);
 	}
 	free(sorted);
@@ -434,272 +634,37 @@ aggregate_drop_unconfigured(struct store_txn *t, const struct conf *c)
 	return rc;
 }
 
-struct inv_scan {
-	struct keylist l;
-	const char *origin; /* for TBL_LOCAL: the node's own id */
+struct win_scan {
+	struct store_txn *t;
+	int (*cb)(void *, const char *, int, uint64_t);
+	void *arg;
 };
 
 static int
-inv_local_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+win_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
-	struct inv_scan *is = arg;
-	struct local_report lr;
-
-	if (kl != 2)
-		return 0;
-	memset(&lr, 0, sizeof(lr));
-	memcpy(&lr, v, vl < sizeof(lr) ? vl : sizeof(lr));
-	keylist_add(&is->l, is->origin, store_rd16(k), lr.version, NULL);
-	return 0;
-}
-
-static int
-inv_win_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
-{
-	struct inv_scan *is = arg;
+	struct win_scan *ws = arg;
 	struct agg_rec r;
 	char origin[WIRE_MAX_ID + 1];
 	int year;
 
-	if (vl != sizeof(r) || split_key(k, kl, origin, &year, NULL) != 0)
-		return 0;
-	memcpy(&r, v, sizeof(r));
-	keylist_add(&is->l, origin, year, r.version, NULL);
-	return 0;
+	if (split_key(k, kl, origin, &year, NULL) != 0 ||
+	    dec_rec(v, vl, &r) != 0) {
+		store_corrupt(ws->t, TBL_WIN, k, kl, "winning report");
+		return 1;
+	}
+	return ws->cb(ws->arg, origin, year, r.version);
 }
 
 int
-aggregate_inventory(
-    struct store_txn *t, const struct conf *c, struct wire_key **inv, size_t *n)
+aggregate_winners(struct store_txn *t,
+    int (*cb)(void *arg, const char *origin, int year, uint64_t version),
+    void *arg)
 {
-	struct inv_scan is = {.origin = c->id};
+	struct win_scan ws = {t, cb, arg};
 
-	store_scan(t, TBL_LOCAL, NULL, 0, inv_local_cb, &is);
-	store_scan(t, TBL_WIN, NULL, 0, inv_win_cb, &is);
-	free(is.l.via);
-	*inv = is.l.k;
-	*n = is.l.n;
-	if (is.l.oom) {
-		free(is.l.k);
-		*inv = NULL;
-		*n = 0;
-		return STORE_ENOMEM;
-	}
+	store_scan(t, TBL_WIN, NULL, 0, win_cb, &ws);
 	return store_txn_err(t);
-}
-
-struct outbox_scan {
-	struct keylist l;
-	size_t max;
-};
-
-static int
-outbox_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
-{
-	struct outbox_scan *os = arg;
-	char origin[WIRE_MAX_ID + 1];
-	int year;
-
-	if (split_key(k, kl, origin, &year, NULL) == 0)
-		keylist_add(&os->l, origin, year, 0, NULL);
-	return os->l.n >= os->max;
-}
-
-/* Build the report this node sends upward for (origin, year); 0 if any. */
-static int
-outgoing(struct store_txn *t, const struct conf *c, const char *origin,
-    int year, struct wire_report *r)
-{
-	memset(r, 0, sizeof(*r));
-	snprintf(r->origin, sizeof(r->origin), "%s", origin);
-	r->year = (uint16_t)year;
-	snprintf(r->path[0], sizeof(r->path[0]), "%s", c->id);
-	if (strcmp(origin, c->id) == 0) {
-		struct local_report lr;
-
-		if (records_local(t, year, &lr) != STORE_OK || lr.version == 0)
-			return -1;
-		snprintf(r->level, sizeof(r->level), "%s",
-		    rules_level_names[c->level]);
-		snprintf(r->name, sizeof(r->name), "%s", c->name);
-		r->version = lr.version;
-		r->updated_at = lr.updated_at;
-		r->path_len = 1;
-		r->counters = lr.c;
-	} else {
-		unsigned char k[OKEY_MAX];
-		struct agg_rec w;
-
-		if (get_rec(t, TBL_WIN, k, records_okey(k, origin, year), &w) !=
-		    STORE_OK)
-			return -1;
-		memcpy(r->level, w.level, sizeof(r->level));
-		memcpy(r->name, w.name, sizeof(r->name));
-		r->version = w.version;
-		r->updated_at = w.updated_at;
-		r->path_len = (uint8_t)(w.path_len + 1);
-		memcpy(r->path[1], w.path, w.path_len * sizeof(w.path[0]));
-		r->counters = w.c;
-	}
-	return 0;
-}
-
-static uint64_t
-acked_version(struct store_txn *t, const struct wire_key *key)
-{
-	unsigned char k[OKEY_MAX];
-	const void *v;
-	size_t vl;
-	uint64_t ver = 0;
-
-	if (store_get(t, TBL_ACKED, k, records_okey(k, key->origin, key->year),
-	        &v, &vl) == STORE_OK &&
-	    vl == sizeof(ver))
-		memcpy(&ver, v, sizeof(ver));
-	return ver;
-}
-
-int
-aggregate_collect(
-    struct store_txn *t, const struct conf *c, size_t max, struct wire_msg *out)
-{
-	struct outbox_scan os = {.max = max ? max : 1};
-	size_t nr = 0, nk = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->type = WIRE_REPORTS;
-	store_scan(t, TBL_OUTBOX, NULL, 0, outbox_cb, &os);
-	if (os.l.n > 0) {
-		out->reports = calloc(os.l.n, sizeof(*out->reports));
-		out->keys = calloc(os.l.n, sizeof(*out->keys));
-		if (out->reports == NULL || out->keys == NULL)
-			os.l.oom = 1;
-	}
-	for (size_t i = 0; !os.l.oom && i < os.l.n; i++) {
-		struct wire_key *k = &os.l.k[i];
-
-		if (outgoing(t, c, k->origin, k->year, &out->reports[nr]) ==
-		        0 &&
-		    out->reports[nr].version >= acked_version(t, k))
-			nr++;
-		else /* gone, or fell back below what the parent holds:
-		      * remove first, the report follows in a later batch */
-		{
-			/* a removal names the version it retracts (>= 1) */
-			uint64_t av = acked_version(t, k);
-			out->keys[nk] = *k;
-			out->keys[nk++].version = av ? av : 1;
-		}
-	}
-	out->nreports = nr;
-	out->nkeys = nk;
-	keylist_free(&os.l);
-	if (os.l.oom) {
-		wire_msg_free(out);
-		return STORE_ENOMEM;
-	}
-	return store_txn_err(t);
-}
-
-/* Current version of what we hold for (origin, year), 0 if nothing. */
-static uint64_t
-held_version(
-    struct store_txn *t, const struct conf *c, const char *origin, int year)
-{
-	struct wire_report r;
-
-	return outgoing(t, c, origin, year, &r) == 0 ? r.version : 0;
-}
-
-int
-aggregate_acked(
-    struct store_txn *t, const struct conf *c, const struct wire_msg *sent)
-{
-	unsigned char k[OKEY_MAX];
-
-	for (size_t i = 0; i < sent->nreports; i++) {
-		const struct wire_report *r = &sent->reports[i];
-		size_t kl = records_okey(k, r->origin, r->year);
-
-		store_put(t, TBL_ACKED, k, kl, &r->version, sizeof(r->version));
-		if (held_version(t, c, r->origin, r->year) == r->version)
-			store_del(t, TBL_OUTBOX, k, kl);
-	}
-	for (size_t i = 0; i < sent->nkeys; i++) {
-		const struct wire_key *r = &sent->keys[i];
-		size_t kl = records_okey(k, r->origin, r->year);
-
-		/* the parent holds nothing now; if we hold something again,
-		 * it stays queued and goes as a report next time */
-		store_del(t, TBL_ACKED, k, kl);
-		if (held_version(t, c, r->origin, r->year) == 0)
-			store_del(t, TBL_OUTBOX, k, kl);
-	}
-	return store_txn_err(t);
-}
-
-int
-aggregate_welcome(struct store_txn *t, const struct conf *c,
-    const struct wire_msg *w, int64_t now)
-{
-	const void *v;
-	size_t vl;
-	uint64_t floor = 0;
-	int bump = 0;
-
-	if (store_get(t, TBL_META, "parent", 6, &v, &vl) == STORE_OK) {
-		if (vl != strlen(w->id) || memcmp(v, w->id, vl) != 0) {
-			log_info("parent is now %s (was %.*s): new versions",
-			    w->id, (int)vl, (const char *)v);
-			bump = 1;
-		}
-	}
-	store_put(t, TBL_META, "parent", 6, w->id, strlen(w->id));
-	for (size_t i = 0; i < w->nown; i++) {
-		struct local_report lr;
-
-		if (strcmp(w->own[i].origin, c->id) != 0)
-			continue;
-		records_local(t, w->own[i].year, &lr);
-		if (w->own[i].version >= lr.version) {
-			if (w->own[i].version > lr.version)
-				log_info("parent holds %d v%llu above ours "
-				         "(v%llu): restored from a backup?",
-				    w->own[i].year,
-				    (unsigned long long)w->own[i].version,
-				    (unsigned long long)lr.version);
-			bump = bump || w->own[i].version > lr.version;
-		}
-		if (w->own[i].version > floor)
-			floor = w->own[i].version;
-	}
-	if (bump)
-		records_bump_all(t, c->id, floor, now);
-	for (size_t i = 0; i < w->nkeys; i++) {
-		unsigned char k[OKEY_MAX];
-		size_t kl = records_okey(k, w->keys[i].origin, w->keys[i].year);
-
-		store_put(t, TBL_OUTBOX, k, kl, "", 0);
-		store_del(t, TBL_ACKED, k, kl);
-	}
-	return store_txn_err(t);
-}
-
-int
-aggregate_requeue_all(struct store_txn *t, const struct conf *c)
-{
-	struct wire_key *inv;
-	size_t n;
-	int rc = aggregate_inventory(t, c, &inv, &n);
-
-	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
-		unsigned char k[OKEY_MAX];
-
-		store_put(t, TBL_OUTBOX, k,
-		    records_okey(k, inv[i].origin, inv[i].year), "", 0);
-	}
-	free(inv);
-	return rc ? rc : store_txn_err(t);
 }
 
 int
@@ -707,15 +672,10 @@ aggregate_totals(struct store_txn *t, const struct conf *c, const char *node,
     int year, struct cdht_counters *out)
 {
 	unsigned char k[OKEY_MAX];
-	const void *v;
-	size_t vl;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	rc = store_get(t, TBL_TOTALS, k, records_okey(k, node, year), &v, &vl);
-	if (rc == STORE_OK)
-		memcpy(out, v, vl < sizeof(*out) ? vl : sizeof(*out));
-	else if (rc != STORE_NOTFOUND)
+	rc = get_totals(t, k, records_okey(k, node, year), out);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return rc;
 	if (strcmp(node, c->id) == 0) {
 		struct local_report lr;
@@ -729,6 +689,7 @@ aggregate_totals(struct store_txn *t, const struct conf *c, const char *node,
 }
 
 struct nodes_scan {
+	struct store_txn *t;
 	struct agg_node *v;
 	size_t n, cap;
 	int oom;
@@ -740,8 +701,10 @@ nodes_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	struct nodes_scan *ns = arg;
 	struct agg_node_rec nr;
 
-	if (vl != sizeof(nr))
-		return 0;
+	if (dec_node(k, kl, v, vl, &nr) != 0) {
+		store_corrupt(ns->t, TBL_NODES, k, kl, "node entry");
+		return 1;
+	}
 	if (ns->n == ns->cap) {
 		size_t cap = ns->cap ? 2 * ns->cap : 64;
 		struct agg_node *nv = realloc(ns->v, cap * sizeof(*nv));
@@ -752,7 +715,6 @@ nodes_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 		ns->v = nv;
 		ns->cap = cap;
 	}
-	memcpy(&nr, v, sizeof(nr));
 	ns->v[ns->n++] = nr.n;
 	return 0;
 }
@@ -760,10 +722,10 @@ nodes_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 int
 aggregate_nodes(struct store_txn *t, struct agg_node **out, size_t *n)
 {
-	struct nodes_scan ns = {0};
+	struct nodes_scan ns = {.t = t};
 
 	store_scan(t, TBL_NODES, NULL, 0, nodes_cb, &ns);
-	if (ns.oom) {
+	if (ns.oom || store_txn_err(t)) {
 		free(ns.v);
 		ns.v = NULL;
 		ns.n = 0;
@@ -792,6 +754,100 @@ aggregate_report_of(
 	out->updated_at = w.updated_at;
 	out->path_len = w.path_len;
 	memcpy(out->path, w.path, sizeof(out->path));
+	out->ncounters = w.ncounters;
 	out->counters = w.c;
 	return STORE_OK;
+}
+
+/* Schema 1 -> 2: the raw structs of release 0.1.0. */
+
+static int
+v1_rec_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
+    struct vw *out)
+{
+	struct v1_rec s;
+	struct agg_rec r;
+
+	if (vl != sizeof(s))
+		return -1;
+	memcpy(&s, v, sizeof(s));
+	memset(&r, 0, sizeof(r));
+	r.version = s.version;
+	r.updated_at = s.updated_at;
+	r.received_at = s.received_at;
+	if (s.path_len < 1 || s.path_len > WIRE_MAX_PATH)
+		return -1;
+	s.via[sizeof(s.via) - 1] = s.level[sizeof(s.level) - 1] = '\0';
+	s.name[sizeof(s.name) - 1] = '\0';
+	snprintf(r.via, sizeof(r.via), "%s", s.via);
+	snprintf(r.level, sizeof(r.level), "%s", s.level);
+	snprintf(r.name, sizeof(r.name), "%s", s.name);
+	r.path_len = s.path_len;
+	for (int i = 0; i < s.path_len; i++) {
+		s.path[i][sizeof(s.path[i]) - 1] = '\0';
+		snprintf(r.path[i], sizeof(r.path[i]), "%s", s.path[i]);
+	}
+	/* a schema-1 copy has the 32 counters of protocol 1 */
+	r.ncounters = CDHT_WIRE_MIN_COUNTERS;
+	memcpy(r.c.v, s.c, sizeof(s.c));
+	enc_rec(out, &r);
+	return 0;
+}
+
+static int
+v1_totals_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
+    struct vw *out)
+{
+	struct cdht_counters c;
+
+	if (vl > 32 * sizeof(int64_t) || vl % sizeof(int64_t) != 0)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	memcpy(c.v, v, vl);
+	vw_u8(out, TOTALS_FMT);
+	vw_counters(out, &c, CDHT_NCOUNTERS);
+	return 0;
+}
+
+static int
+v1_node_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
+    struct vw *out)
+{
+	struct v1_node_rec s;
+	struct agg_node_rec nr;
+
+	if (vl != sizeof(s) || kl < 1 || kl > WIRE_MAX_ID)
+		return -1;
+	memcpy(&s, v, sizeof(s));
+	memset(&nr, 0, sizeof(nr));
+	s.level[sizeof(s.level) - 1] = s.name[sizeof(s.name) - 1] = '\0';
+	s.parent[sizeof(s.parent) - 1] = '\0';
+	snprintf(nr.n.level, sizeof(nr.n.level), "%s", s.level);
+	snprintf(nr.n.name, sizeof(nr.n.name), "%s", s.name);
+	snprintf(nr.n.parent, sizeof(nr.n.parent), "%s", s.parent);
+	if (s.depth < 0 || s.nyears < 0)
+		return -1;
+	nr.n.depth = s.depth;
+	nr.n.version = s.version;
+	nr.n.last_report = s.last_report;
+	nr.n.ncounters = CDHT_WIRE_MIN_COUNTERS;
+	nr.nyears = s.nyears;
+	enc_node(out, &nr);
+	return 0;
+}
+
+int
+aggregate_migrate_v1(struct store_txn *t)
+{
+	size_t nm = 0, nw = 0, nt = 0, nn = 0;
+	int rc;
+
+	if ((rc = migrate_table(t, TBL_MIRROR, v1_rec_cb, NULL, &nm)) ||
+	    (rc = migrate_table(t, TBL_WIN, v1_rec_cb, NULL, &nw)) ||
+	    (rc = migrate_table(t, TBL_TOTALS, v1_totals_cb, NULL, &nt)) ||
+	    (rc = migrate_table(t, TBL_NODES, v1_node_cb, NULL, &nn)))
+		return rc;
+	log_info("migrated %zu copies, %zu winners, %zu totals, %zu nodes", nm,
+	    nw, nt, nn);
+	return store_txn_err(t);
 }

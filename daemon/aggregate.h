@@ -5,8 +5,8 @@
  * highest version seen; per (origin, year) the report with the highest
  * version across children wins (ties: lowest child id).  Totals for every
  * node below are sums of winners, updated incrementally along the winner's
- * path (O(depth)), in the same transaction.  Every change of a winner, and
- * every local change, queues (origin, year) in the outbox for the parent.
+ * path (O(depth)), in the same transaction.  Every change of a winner
+ * queues (origin, year) in the outbox (outbox.c) for the parent.
  * See proto/PROTOCOL.md for the protocol these functions implement.
  */
 #ifndef CDHT_AGGREGATE_H
@@ -48,38 +48,11 @@ int aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 /* Start-up: forget reports mirrored from children no longer configured. */
 int aggregate_drop_unconfigured(struct store_txn *t, const struct conf *c);
 
-/*
- * Child side: the full inventory (own local reports + every winner), as a
- * malloc'd array the caller frees.
- */
-int aggregate_inventory(struct store_txn *t, const struct conf *c,
-    struct wire_key **inv, size_t *n);
-
-/*
- * Child side: fill out->reports / out->keys (removals) with up to max queued
- * items from the outbox (type REPORTS; seq left to the caller).  Arrays are
- * malloc'd (wire_msg_free).  Paths are prefixed with this node's id.
- */
-int aggregate_collect(struct store_txn *t, const struct conf *c, size_t max,
-    struct wire_msg *out);
-
-/* Child side: batch `sent` was acknowledged: record acked versions and drop
- * outbox entries that did not change since. */
-int aggregate_acked(
-    struct store_txn *t, const struct conf *c, const struct wire_msg *sent);
-
-/*
- * Child side, on WELCOME: queue everything in welcome->keys; if the parent
- * holds a version above ours for our own origin (we were restored from an
- * older backup), or the parent's id differs from the one last seen (we
- * moved), give our reports new versions above every version it holds.
- */
-int aggregate_welcome(struct store_txn *t, const struct conf *c,
-    const struct wire_msg *welcome, int64_t now);
-
-/* Child side, on (re)connect: re-queue everything (a fresh full resend is
- * decided by WELCOME; this just forgets acks so nothing is assumed). */
-int aggregate_requeue_all(struct store_txn *t, const struct conf *c);
+/* Call cb for every winner (origin, year, version), in key order; cb
+ * returns non-zero to stop.  Returns the sticky error. */
+int aggregate_winners(struct store_txn *t,
+    int (*cb)(void *arg, const char *origin, int year, uint64_t version),
+    void *arg);
 
 /* Totals for node (this node: its local data plus everything below). */
 int aggregate_totals(struct store_txn *t, const struct conf *c,
@@ -94,10 +67,14 @@ struct agg_node {
 	int depth;           /* 1 = direct child */
 	uint64_t version;    /* highest winning version, any year */
 	int64_t last_report; /* latest updated_at, any year */
+	int ncounters;       /* counters its latest winning report carried */
 };
 
 /* Every node below this one (malloc'd array, caller frees), in key order. */
 int aggregate_nodes(struct store_txn *t, struct agg_node **out, size_t *n);
+
+/* Schema 1 -> 2 of this module's tables (migrate.c). */
+int aggregate_migrate_v1(struct store_txn *t);
 
 /* The winning report of (origin, year), or STORE_NOTFOUND. */
 int aggregate_report_of(

@@ -22,6 +22,7 @@
 #include "downlink.h"
 #include "http_api.h"
 #include "log.h"
+#include "migrate.h"
 #include "records.h"
 #include "store.h"
 #include "uplink.h"
@@ -67,14 +68,18 @@ kick_cb(void *arg)
 	uplink_kick(arg);
 }
 
-/* Start-up housekeeping in one transaction. */
+/* Start-up housekeeping: migrate an older data directory (one
+ * transaction), then the yearly reports and stale children (another). */
 static void
 startup_txn(struct store *st, const struct conf *c)
 {
-	struct store_txn *t = store_begin(st, 1);
+	struct store_txn *t;
 	int rc;
 
-	if (t == NULL)
+	if ((rc = migrate_run(st, c)) != STORE_OK)
+		fatalx("%s: cannot migrate the data directory: %s", c->data_dir,
+		    store_strerror(rc));
+	if ((t = store_begin(st, 1)) == NULL)
 		fatalx("cannot open a write transaction on %s", c->data_dir);
 	records_ensure_years(t, c->id, (int64_t)time(NULL));
 	aggregate_drop_unconfigured(t, c);

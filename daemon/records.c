@@ -1,24 +1,39 @@
 /*
  * records.c: assessments, denominators, the local report and the audit
- * trail.  Every write adjusts the local counters in the same transaction
- * (never a rescan) and queues the year's report for the parent.
+ * trail (owner of TBL_ASSESS, TBL_LOCAL and TBL_AUDIT, and of their value
+ * encodings).  Every write adjusts the local counters in the same
+ * transaction (never a rescan) and queues the year's report for the parent.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+#include "migrate.h"
+#include "outbox.h"
 #include "records.h"
+#include "value.h"
 #include "wire.h"
 
-/* TBL_ASSESS value: fixed part then the name bytes. */
-struct stored_assessment {
+/* Value formats (the first byte of each value; PROTOCOL.md "Stored data"). */
+#define ASSESS_FMT 2
+#define LOCAL_FMT  2
+#define AUDIT_FMT  2
+
+/* Schema 1 (release 0.1.0) wrote raw structs; frozen here for migration. */
+struct v1_assessment {
 	uint8_t format; /* 1 */
 	uint8_t group, population, digital;
-	uint8_t scores[RULES_NSCORES];
+	uint8_t scores[10];
 	uint8_t recognized, outstanding;
 	uint16_t total;
 	int16_t birth_year;
 	int64_t updated_at;
+};
+struct v1_local_report {
+	uint64_t version;
+	int64_t updated_at;
+	int64_t v[32];
 };
 
 size_t
@@ -29,6 +44,76 @@ records_okey(unsigned char *buf, const char *origin, int year)
 	memcpy(buf, origin, n + 1);
 	store_be16(buf + n + 1, (uint16_t)year);
 	return n + 3;
+}
+
+/* Encode a into w (TBL_ASSESS value). */
+static void
+enc_assessment(struct vw *w, const struct assessment *a)
+{
+	vw_u8(w, ASSESS_FMT);
+	vw_u8(w, a->group);
+	vw_u8(w, a->population);
+	vw_u8(w, a->digital);
+	vw_bytes(w, a->scores, RULES_NSCORES);
+	vw_u8(w, a->recognized);
+	vw_u8(w, a->outstanding);
+	vw_uint(w, a->total);
+	vw_int(w, a->birth_year);
+	vw_int(w, a->updated_at);
+	vw_str(w, a->name);
+}
+
+/* Decode a TBL_ASSESS value into out (key fields left to the caller). */
+static int
+dec_assessment(const void *v, size_t vl, struct assessment *out)
+{
+	struct vr r;
+	uint64_t total;
+	int64_t by;
+
+	vr_init(&r, v, vl);
+	if (vr_u8(&r) != ASSESS_FMT)
+		return -1;
+	out->group = vr_u8(&r);
+	out->population = vr_u8(&r);
+	out->digital = vr_u8(&r);
+	for (int i = 0; i < RULES_NSCORES; i++)
+		out->scores[i] = vr_u8(&r);
+	out->recognized = vr_u8(&r) != 0;
+	out->outstanding = vr_u8(&r) != 0;
+	total = vr_uint(&r);
+	by = vr_int(&r);
+	out->updated_at = vr_int(&r);
+	vr_str(&r, out->name, sizeof(out->name));
+	if (vr_done(&r) != 0 || total > 100 || by < INT16_MIN || by > INT16_MAX)
+		return -1;
+	out->total = (uint16_t)total;
+	out->birth_year = (int16_t)by;
+	return 0;
+}
+
+/* Encode / decode a TBL_LOCAL value. */
+static void
+enc_local(struct vw *w, const struct local_report *lr)
+{
+	vw_u8(w, LOCAL_FMT);
+	vw_uint(w, lr->version);
+	vw_int(w, lr->updated_at);
+	vw_counters(w, &lr->c, CDHT_NCOUNTERS);
+}
+
+static int
+dec_local(const void *v, size_t vl, struct local_report *out)
+{
+	struct vr r;
+
+	vr_init(&r, v, vl);
+	if (vr_u8(&r) != LOCAL_FMT)
+		return -1;
+	out->version = vr_uint(&r);
+	out->updated_at = vr_int(&r);
+	vr_counters(&r, &out->c, NULL);
+	return vr_done(&r);
 }
 
 static size_t
@@ -45,59 +130,37 @@ records_get(struct store_txn *t, int year, const char *pid, size_t plen,
 {
 	unsigned char k[2 + RULES_PID_MAX];
 	const void *v;
-	size_t vl, nl;
-	struct stored_assessment s;
+	size_t vl, kl;
 	int rc;
 
 	if (plen == 0 || plen > RULES_PID_MAX)
 		return STORE_NOTFOUND;
-	rc = store_get(t, TBL_ASSESS, k, akey(k, year, pid, plen), &v, &vl);
+	kl = akey(k, year, pid, plen);
+	rc = store_get(t, TBL_ASSESS, k, kl, &v, &vl);
 	if (rc != STORE_OK)
 		return rc;
-	if (vl < sizeof(s) || vl - sizeof(s) > RULES_NAME_MAX)
-		return STORE_EIO;
-	memcpy(&s, v, sizeof(s));
 	memset(out, 0, sizeof(*out));
+	if (dec_assessment(v, vl, out) != 0)
+		return store_corrupt(t, TBL_ASSESS, k, kl, "assessment");
 	out->year = (uint16_t)year;
 	out->pid_len = (uint8_t)plen;
 	memcpy(out->person_id, pid, plen);
-	nl = vl - sizeof(s);
-	memcpy(out->name, (const char *)v + sizeof(s), nl);
-	out->birth_year = s.birth_year;
-	out->group = s.group;
-	out->population = s.population;
-	out->digital = s.digital;
-	memcpy(out->scores, s.scores, sizeof(s.scores));
-	out->total = s.total;
-	out->recognized = s.recognized;
-	out->outstanding = s.outstanding;
-	out->updated_at = s.updated_at;
 	return STORE_OK;
 }
 
 static int
 put_assessment(struct store_txn *t, const struct assessment *a)
 {
-	unsigned char k[2 + RULES_PID_MAX];
-	unsigned char buf[sizeof(struct stored_assessment) + RULES_NAME_MAX];
-	struct stored_assessment s = {
-	    .format = 1,
-	    .group = a->group,
-	    .population = a->population,
-	    .digital = a->digital,
-	    .recognized = a->recognized,
-	    .outstanding = a->outstanding,
-	    .total = a->total,
-	    .birth_year = a->birth_year,
-	    .updated_at = a->updated_at,
-	};
-	size_t nl = strlen(a->name);
+	unsigned char k[2 + RULES_PID_MAX], buf[VALUE_MAX];
+	struct vw w;
 
-	memcpy(s.scores, a->scores, sizeof(s.scores));
-	memcpy(buf, &s, sizeof(s));
-	memcpy(buf + sizeof(s), a->name, nl);
+	vw_init(&w, buf, sizeof(buf));
+	enc_assessment(&w, a);
+	if (w.err)
+		return store_corrupt(
+		    t, TBL_ASSESS, NULL, 0, "assessment too long");
 	return store_put(t, TBL_ASSESS, k,
-	    akey(k, a->year, a->person_id, a->pid_len), buf, sizeof(s) + nl);
+	    akey(k, a->year, a->person_id, a->pid_len), buf, w.len);
 }
 
 int
@@ -115,8 +178,10 @@ records_local(struct store_txn *t, int year, struct local_report *out)
 		return STORE_OK;
 	if (rc != STORE_OK)
 		return rc;
-	/* a shorter value is an older format with fewer counters: zero-fill */
-	memcpy(out, v, vl < sizeof(*out) ? vl : sizeof(*out));
+	if (dec_local(v, vl, out) != 0) {
+		memset(out, 0, sizeof(*out));
+		return store_corrupt(t, TBL_LOCAL, k, 2, "local report");
+	}
 	return STORE_OK;
 }
 
@@ -125,14 +190,16 @@ static int
 local_write(struct store_txn *t, const char *self, int year,
     struct local_report *lr, int64_t now)
 {
-	unsigned char k[2], ok[WIRE_MAX_ID + 3];
+	unsigned char k[2], buf[VALUE_MAX];
+	struct vw w;
 
 	lr->version = store_next_seq(t);
 	lr->updated_at = now;
 	store_be16(k, (uint16_t)year);
-	store_put(t, TBL_LOCAL, k, 2, lr, sizeof(*lr));
-	return store_put(
-	    t, TBL_OUTBOX, ok, records_okey(ok, self, year), "", 0);
+	vw_init(&w, buf, sizeof(buf));
+	enc_local(&w, lr);
+	store_put(t, TBL_LOCAL, k, 2, buf, w.len);
+	return outbox_queue(t, self, year);
 }
 
 /* Is person pid recognised in every one of the four years before year? */
@@ -307,21 +374,28 @@ void
 records_audit(struct store_txn *t, const struct records_actor *act,
     const char *action, const char *detail)
 {
-	unsigned char k[8];
-	char v[512];
-	int n;
+	struct audit_entry e;
+	unsigned char k[8], buf[VALUE_MAX];
+	struct vw w;
 
+	/* the entry's bounds are the stored bounds: truncate to them */
+	snprintf(e.who, sizeof(e.who), "%s", act->who ? act->who : "-");
+	snprintf(e.action, sizeof(e.action), "%s", action);
+	snprintf(e.detail, sizeof(e.detail), "%s", detail);
 	store_be64(k, store_next_seq(t));
-	n = snprintf(v, sizeof(v), "%lld\t%s\t%s\t%s", (long long)act->now,
-	    act->who ? act->who : "-", action, detail);
-	if (n >= (int)sizeof(v))
-		n = sizeof(v) - 1;
-	store_put(t, TBL_AUDIT, k, 8, v, (size_t)n);
+	vw_init(&w, buf, sizeof(buf));
+	vw_u8(&w, AUDIT_FMT);
+	vw_int(&w, act->now);
+	vw_str(&w, e.who);
+	vw_str(&w, e.action);
+	vw_str(&w, e.detail);
+	store_put(t, TBL_AUDIT, k, 8, buf, w.len);
 }
 
 struct audit_scan {
 	int (*cb)(void *, const struct audit_entry *);
 	void *arg;
+	struct store_txn *t;
 };
 
 static int
@@ -329,28 +403,23 @@ audit_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
 	struct audit_scan *as = arg;
 	struct audit_entry e;
-	char buf[512];
-	char *f[4], *p = buf;
 	const unsigned char *kp = k;
+	struct vr r;
 
-	if (kl != 8 || vl >= sizeof(buf))
-		return 0;
-	memcpy(buf, v, vl);
-	buf[vl] = '\0';
-	for (int i = 0; i < 4; i++) {
-		f[i] = p;
-		if (i < 3 && (p = strchr(p, '\t')) == NULL)
-			return 0; /* not written by records_audit: skip */
-		if (i < 3)
-			*p++ = '\0';
-	}
 	memset(&e, 0, sizeof(e));
+	vr_init(&r, v, vl);
+	if (kl != 8 || vr_u8(&r) != AUDIT_FMT)
+		r.err = -1;
+	e.time = vr_int(&r);
+	vr_str(&r, e.who, sizeof(e.who));
+	vr_str(&r, e.action, sizeof(e.action));
+	vr_str(&r, e.detail, sizeof(e.detail));
+	if (vr_done(&r) != 0) {
+		store_corrupt(as->t, TBL_AUDIT, k, kl, "audit record");
+		return 1;
+	}
 	for (int i = 0; i < 8; i++)
 		e.id = e.id << 8 | kp[i];
-	e.time = strtoll(f[0], NULL, 10);
-	snprintf(e.who, sizeof(e.who), "%s", f[1]);
-	snprintf(e.action, sizeof(e.action), "%s", f[2]);
-	snprintf(e.detail, sizeof(e.detail), "%s", f[3]);
 	return as->cb(as->arg, &e);
 }
 
@@ -358,7 +427,110 @@ int
 records_audit_tail(struct store_txn *t, size_t max,
     int (*cb)(void *arg, const struct audit_entry *e), void *arg)
 {
-	struct audit_scan as = {cb, arg};
+	struct audit_scan as = {cb, arg, t};
+	int rc = store_scan_last(t, TBL_AUDIT, max, audit_cb, &as);
 
-	return store_scan_last(t, TBL_AUDIT, max, audit_cb, &as);
+	return rc ? rc : store_txn_err(t);
+}
+
+/* Schema 1 -> 2: the raw structs and the tab-separated audit text. */
+
+static int
+v1_assessment_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
+    struct vw *out)
+{
+	struct v1_assessment s;
+	struct assessment a;
+	size_t nl;
+
+	if (vl < sizeof(s) || (nl = vl - sizeof(s)) > RULES_NAME_MAX)
+		return -1;
+	memcpy(&s, v, sizeof(s));
+	memset(&a, 0, sizeof(a));
+	a.group = s.group;
+	a.population = s.population;
+	a.digital = s.digital;
+	memcpy(a.scores, s.scores, sizeof(a.scores));
+	a.recognized = s.recognized;
+	a.outstanding = s.outstanding;
+	a.total = s.total;
+	a.birth_year = s.birth_year;
+	a.updated_at = s.updated_at;
+	memcpy(a.name, (const char *)v + sizeof(s), nl);
+	enc_assessment(out, &a);
+	return 0;
+}
+
+static int
+v1_local_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
+    struct vw *out)
+{
+	struct v1_local_report s;
+	struct local_report lr;
+
+	/* schema 1 read a shorter value as zero-filled: so do we */
+	if (kl != 2 || vl > sizeof(s))
+		return -1;
+	memset(&s, 0, sizeof(s));
+	memcpy(&s, v, vl);
+	memset(&lr, 0, sizeof(lr));
+	lr.version = s.version;
+	lr.updated_at = s.updated_at;
+	memcpy(lr.c.v, s.v, sizeof(s.v));
+	/* counters added since schema 1, from the records they count */
+	lr.c.v[CDHT_C_eligible] = lr.c.v[CDHT_C_recognized];
+	enc_local(out, &lr);
+	return 0;
+}
+
+static int
+v1_audit_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
+    struct vw *out)
+{
+	char buf[512], *f[4], *p = buf;
+	struct audit_entry e;
+
+	if (kl != 8 || vl >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, vl);
+	buf[vl] = '\0';
+	for (int i = 0; i < 4; i++) {
+		f[i] = p;
+		if (i < 3 && (p = strchr(p, '\t')) == NULL)
+			return -1;
+		if (i < 3)
+			*p++ = '\0';
+	}
+	/* truncated to the bounds schema 1 applied when reading */
+	snprintf(e.who, sizeof(e.who), "%s", f[1]);
+	snprintf(e.action, sizeof(e.action), "%s", f[2]);
+	snprintf(e.detail, sizeof(e.detail), "%s", f[3]);
+	vw_u8(out, AUDIT_FMT);
+	vw_int(out, strtoll(f[0], NULL, 10));
+	vw_str(out, e.who);
+	vw_str(out, e.action);
+	vw_str(out, e.detail);
+	return 0;
+}
+
+int
+records_migrate_v1(struct store_txn *t, const char *self)
+{
+	size_t na = 0, nl = 0, nau = 0;
+
+	migrate_table(t, TBL_ASSESS, v1_assessment_cb, NULL, &na);
+	migrate_table(t, TBL_LOCAL, v1_local_cb, NULL, &nl);
+	migrate_table(t, TBL_AUDIT, v1_audit_cb, NULL, &nau);
+	/* every year's report gained counters: queue it (same version: a
+	 * parent that knows them takes it, an older one ignores it) */
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+		struct local_report lr;
+
+		if (records_local(t, y, &lr) == STORE_OK && lr.version != 0)
+			outbox_queue(t, self, y);
+	}
+	log_info("migrated %zu assessments, %zu local reports, %zu audit "
+	         "records",
+	    na, nl, nau);
+	return store_txn_err(t);
 }

@@ -84,7 +84,12 @@ struct audit_entry {
 int records_audit_tail(struct store_txn *t, size_t max,
     int (*cb)(void *arg, const struct audit_entry *e), void *arg);
 
-/* outbox key: origin \0 year(2); returns its length. */
+/* The key origin \0 year(2) (outbox, acked, winners, totals) into buf
+ * (WIRE_MAX_ID + 3 bytes); returns its length. */
 size_t records_okey(unsigned char *buf, const char *origin, int year);
+
+/* Schema 1 -> 2 of this module's tables, inside the migration transaction
+ * (migrate.c); self is this node's id. */
+int records_migrate_v1(struct store_txn *t, const char *self);
 
 #endif

@@ -44,6 +44,7 @@ rules_apply(struct cdht_counters *c, const struct assessment *a, int sign)
 
 	v[CDHT_C_assessed] += sign;
 	v[CDHT_C_recognized] += rec;
+	v[CDHT_C_eligible] += rec; /* by score: eligible is recognised */
 	if (a->recognized && a->outstanding)
 		v[CDHT_C_outstanding] += sign;
 	if (a->population == POP_ADULT) {

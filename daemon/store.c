@@ -3,6 +3,7 @@
  * key-value calls every other module uses.  The only file with <lmdb.h>.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,14 +14,14 @@
 #include "log.h"
 #include "store.h"
 
-#define STORE_SCHEMA 1
-
 static const char *const table_names[TBL_COUNT] = {"meta", "assess", "local",
     "mirror", "win", "totals", "nodes", "outbox", "acked", "audit"};
 
 struct store {
 	MDB_env *env;
 	MDB_dbi dbi[TBL_COUNT];
+	uint32_t schema; /* the directory's, until a migration commits */
+	char dir[256];
 };
 
 struct store_txn {
@@ -60,9 +61,54 @@ store_strerror(int err)
 		return "storage map is full";
 	case STORE_ENOMEM:
 		return "out of memory";
+	case STORE_CORRUPT:
+		return "a stored value cannot be decoded";
+	case STORE_SCHEMA:
+		return "data directory schema not supported";
 	default:
 		return "storage I/O error";
 	}
+}
+
+/* Meta "schema": a 4-byte little-endian integer (schema 1 wrote it in host
+ * order, which is the same on the x86-64 and arm64 nodes it ran on). */
+static int
+read_schema(MDB_txn *txn, struct store *st, const char *dir)
+{
+	MDB_val k = {6, "schema"}, v;
+	unsigned char b[4];
+	int rc = mdb_get(txn, st->dbi[TBL_META], &k, &v);
+
+	if (rc == MDB_NOTFOUND) { /* a new directory */
+		st->schema = STORE_SCHEMA_VERSION;
+		for (int i = 0; i < 4; i++)
+			b[i] = (unsigned char)(st->schema >> (8 * i));
+		v.mv_size = 4;
+		v.mv_data = b;
+		if ((rc = mdb_put(txn, st->dbi[TBL_META], &k, &v, 0)))
+			log_warnx("lmdb %s: %s", dir, mdb_strerror(rc));
+		return rc;
+	}
+	if (rc) {
+		log_warnx("lmdb %s: %s", dir, mdb_strerror(rc));
+		return rc;
+	}
+	if (v.mv_size != 4) {
+		log_warnx("%s: the schema version is unreadable (%zu bytes)",
+		    dir, v.mv_size);
+		return STORE_CORRUPT;
+	}
+	memcpy(b, v.mv_data, 4);
+	st->schema = (uint32_t)b[0] | (uint32_t)b[1] << 8 |
+	             (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	if (st->schema > STORE_SCHEMA_VERSION || st->schema == 0) {
+		log_warnx("%s: data directory has schema version %u; this "
+		          "cdhtd reads schema versions 1 to %d: run the "
+		          "release that wrote it, or a newer one",
+		    dir, st->schema, STORE_SCHEMA_VERSION);
+		return STORE_SCHEMA;
+	}
+	return 0;
 }
 
 int
@@ -79,6 +125,7 @@ store_open(const char *dir, uint64_t map_mb, struct store **out)
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return STORE_ENOMEM;
+	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	if ((rc = mdb_env_create(&st->env)) ||
 	    (rc = mdb_env_set_maxdbs(st->env, TBL_COUNT)) ||
 	    (rc = mdb_env_set_mapsize(st->env, (size_t)map_mb << 20)) ||
@@ -99,25 +146,9 @@ store_open(const char *dir, uint64_t map_mb, struct store **out)
 			mdb_txn_abort(txn);
 			goto fail;
 		}
-	{
-		MDB_val k = {6, "schema"}, v;
-		uint32_t schema = STORE_SCHEMA;
-		rc = mdb_get(txn, st->dbi[TBL_META], &k, &v);
-		if (rc == MDB_NOTFOUND) {
-			v.mv_size = sizeof(schema);
-			v.mv_data = &schema;
-			rc = mdb_put(txn, st->dbi[TBL_META], &k, &v, 0);
-		} else if (rc == 0 && (v.mv_size != sizeof(schema) ||
-		                          memcmp(v.mv_data, &schema, 4) != 0)) {
-			log_warnx(
-			    "%s: data written by another schema version", dir);
-			rc = EINVAL;
-		}
-		if (rc) {
-			mdb_txn_abort(txn);
-			log_warnx("lmdb %s: %s", dir, mdb_strerror(rc));
-			goto fail;
-		}
+	if ((rc = read_schema(txn, st, dir)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
 	}
 	if ((rc = mdb_txn_commit(txn))) {
 		log_warnx("lmdb %s: %s", dir, mdb_strerror(rc));
@@ -128,7 +159,58 @@ store_open(const char *dir, uint64_t map_mb, struct store **out)
 fail:
 	mdb_env_close(st->env);
 	free(st);
-	return map_err(rc);
+	return rc < 0 ? rc : map_err(rc);
+}
+
+uint32_t
+store_schema(const struct store *st)
+{
+	return st->schema;
+}
+
+static struct store_txn *
+begin(struct store *st, int write)
+{
+	struct store_txn *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (t == NULL)
+		return NULL;
+	t->st = st;
+	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	if (rc) {
+		log_warnx("lmdb txn begin: %s", mdb_strerror(rc));
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+struct store_txn *
+store_begin_migration(struct store *st, uint32_t *from)
+{
+	*from = st->schema;
+	return st->schema < STORE_SCHEMA_VERSION ? begin(st, 1) : NULL;
+}
+
+int
+store_commit_migration(struct store_txn **tp)
+{
+	struct store_txn *t = *tp;
+	unsigned char b[4];
+	int rc;
+
+	if (t == NULL)
+		return STORE_EIO;
+	struct store *st = t->st;
+
+	for (int i = 0; i < 4; i++)
+		b[i] = (unsigned char)(STORE_SCHEMA_VERSION >> (8 * i));
+	store_put(t, TBL_META, "schema", 6, b, 4);
+	rc = store_commit(tp);
+	if (rc == STORE_OK)
+		st->schema = STORE_SCHEMA_VERSION;
+	return rc;
 }
 
 void
@@ -144,19 +226,12 @@ store_close(struct store **st)
 struct store_txn *
 store_begin(struct store *st, int write)
 {
-	struct store_txn *t = calloc(1, sizeof(*t));
-	int rc;
-
-	if (t == NULL)
-		return NULL;
-	t->st = st;
-	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
-	if (rc) {
-		log_warnx("lmdb txn begin: %s", mdb_strerror(rc));
-		free(t);
+	if (st->schema != STORE_SCHEMA_VERSION) {
+		log_warnx("%s: schema %u not migrated: no transaction", st->dir,
+		    st->schema);
 		return NULL;
 	}
-	return t;
+	return begin(st, write);
 }
 
 struct store_txn *
@@ -214,6 +289,31 @@ store_txn_err(const struct store_txn *t)
 	return t->err;
 }
 
+const char *
+store_table_name(int tbl)
+{
+	return tbl >= 0 && tbl < TBL_COUNT ? table_names[tbl] : "?";
+}
+
+int
+store_corrupt(
+    struct store_txn *t, int tbl, const void *k, size_t kl, const char *what)
+{
+	char hex[2 * 24 + 4];
+	const unsigned char *p = k;
+	size_t n = 0;
+
+	for (size_t i = 0; i < kl && i < 24; i++)
+		n += (size_t)snprintf(hex + n, sizeof(hex) - n, "%02x", p[i]);
+	if (kl > 24)
+		snprintf(hex + n, sizeof(hex) - n, "..");
+	if (t->err == 0)
+		log_warnx("stored value corrupt: table %s key %s: %s",
+		    store_table_name(tbl), kl ? hex : "-", what);
+	t->err = STORE_CORRUPT;
+	return STORE_CORRUPT;
+}
+
 static int
 sticky(struct store_txn *t, int rc, const char *what)
 {
@@ -264,19 +364,21 @@ store_del(struct store_txn *t, int tbl, const void *k, size_t kl)
 	return sticky(t, mdb_del(t->txn, t->st->dbi[tbl], &key, NULL), "del");
 }
 
-int
-store_scan(struct store_txn *t, int tbl, const void *prefix, size_t pl,
-    store_scan_cb cb, void *arg)
+/* Scan from the first key >= from (fl bytes; 0: the first key), while keys
+ * start with prefix (pl bytes; 0: any). */
+static int
+scan(struct store_txn *t, int tbl, const void *from, size_t fl,
+    const void *prefix, size_t pl, store_scan_cb cb, void *arg)
 {
 	MDB_cursor *cur;
-	MDB_val k = {pl, (void *)prefix}, v;
+	MDB_val k = {fl, (void *)from}, v;
 	int rc;
 
 	if (t->err)
 		return t->err;
 	if ((rc = mdb_cursor_open(t->txn, t->st->dbi[tbl], &cur)))
 		return sticky(t, rc, "cursor");
-	rc = mdb_cursor_get(cur, &k, &v, pl ? MDB_SET_RANGE : MDB_FIRST);
+	rc = mdb_cursor_get(cur, &k, &v, fl ? MDB_SET_RANGE : MDB_FIRST);
 	while (rc == 0) {
 		if (k.mv_size < pl ||
 		    (pl && memcmp(k.mv_data, prefix, pl) != 0))
@@ -289,6 +391,20 @@ store_scan(struct store_txn *t, int tbl, const void *prefix, size_t pl,
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 	return sticky(t, rc, "scan");
+}
+
+int
+store_scan(struct store_txn *t, int tbl, const void *prefix, size_t pl,
+    store_scan_cb cb, void *arg)
+{
+	return scan(t, tbl, prefix, pl, prefix, pl, cb, arg);
+}
+
+int
+store_scan_from(struct store_txn *t, int tbl, const void *from, size_t fl,
+    store_scan_cb cb, void *arg)
+{
+	return scan(t, tbl, from, fl, NULL, 0, cb, arg);
 }
 
 int
@@ -316,6 +432,36 @@ store_scan_last(
 	return sticky(t, rc, "scan");
 }
 
+/* Meta "seq": an 8-byte little-endian integer (host order in schema 1,
+ * the same bytes on the nodes it ran on); 0 when absent. */
+static uint64_t
+get_seq(struct store_txn *t)
+{
+	const void *v;
+	size_t vl;
+	uint64_t seq = 0;
+
+	if (store_get(t, TBL_META, "seq", 3, &v, &vl) != STORE_OK)
+		return 0;
+	if (vl != 8) {
+		store_corrupt(t, TBL_META, "seq", 3, "sequence is not 8 bytes");
+		return 0;
+	}
+	for (int i = 7; i >= 0; i--)
+		seq = seq << 8 | ((const unsigned char *)v)[i];
+	return seq;
+}
+
+static void
+put_seq(struct store_txn *t, uint64_t seq)
+{
+	unsigned char b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(seq >> (8 * i));
+	store_put(t, TBL_META, "seq", 3, b, 8);
+}
+
 /*
  * Versions are a hybrid clock: max(last + 1, now in microseconds).  They
  * only grow, and a node restored from an older backup (whose counter went
@@ -325,33 +471,21 @@ store_scan_last(
 uint64_t
 store_next_seq(struct store_txn *t)
 {
-	const void *v;
-	size_t vl;
-	uint64_t seq = 0, now;
+	uint64_t seq = get_seq(t), now;
 	struct timespec ts;
 
-	if (store_get(t, TBL_META, "seq", 3, &v, &vl) == STORE_OK &&
-	    vl == sizeof(seq))
-		memcpy(&seq, v, sizeof(seq));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
 	seq = seq + 1 > now ? seq + 1 : now;
-	store_put(t, TBL_META, "seq", 3, &seq, sizeof(seq));
+	put_seq(t, seq);
 	return seq;
 }
 
 void
 store_raise_seq(struct store_txn *t, uint64_t floor)
 {
-	const void *v;
-	size_t vl;
-	uint64_t seq = 0;
-
-	if (store_get(t, TBL_META, "seq", 3, &v, &vl) == STORE_OK &&
-	    vl == sizeof(seq))
-		memcpy(&seq, v, sizeof(seq));
-	if (seq < floor)
-		store_put(t, TBL_META, "seq", 3, &floor, sizeof(floor));
+	if (get_seq(t) < floor)
+		put_seq(t, floor);
 }
 
 void

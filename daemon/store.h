@@ -19,21 +19,32 @@ enum store_err {
 	STORE_FULL = -2,     /* MDB_MAP_FULL: the map size is exhausted */
 	STORE_EIO = -3,      /* any other LMDB or system failure */
 	STORE_ENOMEM = -4,
+	STORE_CORRUPT = -5, /* a stored value that cannot be decoded */
+	STORE_SCHEMA = -6,  /* the data directory's schema is not ours */
 };
 
+/*
+ * The data directory's schema version (TBL_META "schema").  1: raw C
+ * structs (release 0.1.0); 2: every value encoded by value.h with a format
+ * byte.  A newer cdhtd migrates an older directory (migrate.c); an older
+ * one refuses a newer directory.
+ */
+#define STORE_SCHEMA_VERSION 2
+
 /* The tables (LMDB named databases); never renumber, names are on disk. */
+/* The tables (LMDB named databases) and their one owner; never renumber,
+ * names are on disk.  Value encodings: proto/PROTOCOL.md "Stored data". */
 enum store_table {
-	TBL_META,   /* "schema", "seq", "parent" ... */
-	TBL_ASSESS, /* year(2) person_id -> struct stored_assessment + name */
-	TBL_LOCAL,  /* year(2) -> struct local_report: this node's counters */
-	TBL_MIRROR, /* origin \0 year(2) via \0 -> report as received from via
-	             */
-	TBL_WIN,    /* origin \0 year(2) -> winning report across children */
-	TBL_TOTALS, /* node \0 year(2) -> counters of winners below node */
-	TBL_NODES,  /* origin -> node directory entry */
-	TBL_OUTBOX, /* origin \0 year(2) -> (empty): to send to the parent */
-	TBL_ACKED,  /* origin \0 year(2) -> version the parent acknowledged */
-	TBL_AUDIT,  /* seq(8) -> audit record */
+	TBL_META,   /* store.c: "schema", "seq"; outbox.c: "parent" */
+	TBL_ASSESS, /* records.c: year(2) person_id -> assessment */
+	TBL_LOCAL,  /* records.c: year(2) -> this node's own report */
+	TBL_MIRROR, /* aggregate.c: origin \0 year(2) via \0 -> copy via */
+	TBL_WIN,    /* aggregate.c: origin \0 year(2) -> winning copy */
+	TBL_TOTALS, /* aggregate.c: node \0 year(2) -> winners' sums */
+	TBL_NODES,  /* aggregate.c: origin -> node directory entry */
+	TBL_OUTBOX, /* outbox.c: origin \0 year(2) -> (empty): to send */
+	TBL_ACKED,  /* outbox.c: origin \0 year(2) -> version acked */
+	TBL_AUDIT,  /* records.c: seq(8) -> audit record */
 	TBL_COUNT
 };
 
@@ -42,9 +53,19 @@ struct store_txn;
 
 /*
  * Open (creating if needed) the environment in dir with a map of map_mb
- * megabytes.  Returns STORE_OK and *out, or an error (logged).
+ * megabytes.  Returns STORE_OK and *out, or an error (logged): STORE_SCHEMA
+ * when the directory was written by a newer schema (the message names both
+ * versions).  A directory of an older schema opens, but refuses write
+ * transactions until migrate_run() has brought it to STORE_SCHEMA_VERSION.
  */
 int store_open(const char *dir, uint64_t map_mb, struct store **out);
+/* The schema version of the open directory. */
+uint32_t store_schema(const struct store *st);
+/* The write transaction that migrates an older directory; NULL if none is
+ * needed or on failure.  *from gets the directory's schema. */
+struct store_txn *store_begin_migration(struct store *st, uint32_t *from);
+/* Commit a migration transaction, recording STORE_SCHEMA_VERSION in it. */
+int store_commit_migration(struct store_txn **t);
 /* Close and free *st (NULL-tolerant); sets *st = NULL. */
 void store_close(struct store **st);
 
@@ -62,6 +83,17 @@ int store_commit(struct store_txn **t);
 void store_abort(struct store_txn **t);
 /* The sticky error of t (STORE_OK while healthy). */
 int store_txn_err(const struct store_txn *t);
+
+/*
+ * A value of tbl under key k cannot be decoded: log it (table, key, what)
+ * and make STORE_CORRUPT the transaction's sticky error, so the write
+ * stops.  Returns STORE_CORRUPT.
+ */
+int store_corrupt(
+    struct store_txn *t, int tbl, const void *k, size_t kl, const char *what);
+
+/* The on-disk name of a table (static storage). */
+const char *store_table_name(int tbl);
 
 /*
  * Get: *v points into the map and is valid only until the transaction ends;
@@ -83,6 +115,10 @@ int store_del(struct store_txn *t, int tbl, const void *k, size_t kl);
 typedef int (*store_scan_cb)(
     void *arg, const void *k, size_t kl, const void *v, size_t vl);
 int store_scan(struct store_txn *t, int tbl, const void *prefix, size_t pl,
+    store_scan_cb cb, void *arg);
+
+/* Like store_scan, from the first key >= from to the end of the table. */
+int store_scan_from(struct store_txn *t, int tbl, const void *from, size_t fl,
     store_scan_cb cb, void *arg);
 
 /* Like store_scan over a whole table, newest (last key) first, at most max

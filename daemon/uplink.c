@@ -10,7 +10,7 @@
  * Batch states: NONE -> SENT (waiting for its ACK) -> ACKING (the ACK is
  * being committed) -> NONE.  A batch is read from the outbox in a read
  * transaction, so it only ever holds committed data; it stays in the outbox
- * until aggregate_acked() commits, so a lost batch is simply sent again.
+ * until outbox_acked() commits, so a lost batch is simply sent again.
  *
  * Timers:
  *   ev_flush  one-shot: uplink_kick() arms it for conf->flush_ms unless it
@@ -52,6 +52,7 @@
 
 #include "aggregate.h"
 #include "log.h"
+#include "outbox.h"
 #include "rules.h"
 #include "uplink.h"
 #include "zlink.h"
@@ -269,7 +270,7 @@ ul_send_hello(struct uplink *u)
 		u->next_hello = now + UL_HELLO_RETRY_MS;
 		return;
 	}
-	rc = aggregate_inventory(t, u->c, &m.keys, &m.nkeys);
+	rc = outbox_inventory(t, u->c, &m.keys, &m.nkeys);
 	store_abort(&t);
 	if (rc != 0) {
 		if (log_ratelimit_ok(&u->rl))
@@ -372,7 +373,7 @@ ul_flush(struct uplink *u)
 	if ((t = store_begin(u->st, 0)) == NULL)
 		return;
 	memset(&m, 0, sizeof(m));
-	rc = aggregate_collect(t, u->c, UL_BATCH_MAX, &m);
+	rc = outbox_collect(t, u->c, UL_BATCH_MAX, &m);
 	store_abort(&t);
 	if (rc != 0) {
 		if (log_ratelimit_ok(&u->rl))
@@ -498,7 +499,7 @@ ul_on_welcome(struct uplink *u, const struct wire_msg *m)
 
 	if ((t = committer_txn(u->cm)) == NULL)
 		return; /* logged; the HELLO retry brings another */
-	aggregate_welcome(t, u->c, m, (int64_t)time(NULL));
+	outbox_welcome(t, u->c, m, (int64_t)time(NULL));
 	if ((p = ul_pending_new(u, WIRE_WELCOME)) == NULL) {
 		log_warnx("uplink: out of memory");
 		return;
@@ -533,7 +534,7 @@ ul_on_ack(struct uplink *u, const struct wire_msg *m)
 		ul_drop_batch(u); /* still in the outbox */
 		return;
 	}
-	aggregate_acked(t, u->c, &u->inflight);
+	outbox_acked(t, u->c, &u->inflight);
 	if ((p = ul_pending_new(u, WIRE_ACK)) == NULL ||
 	    committer_defer(u->cm, ul_ack_cb, p) != 0) {
 		/* the acked state still commits with the turn */

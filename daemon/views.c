@@ -70,10 +70,12 @@ counts_obj(const struct cdht_counters *c)
 		        (json_int_t)v[CDHT_C_farmer_assessed + 2 * g],
 		        "recognized",
 		        (json_int_t)v[CDHT_C_farmer_recognized + 2 * g]));
-	return json_pack("{s:I, s:I, s:I, s:o, s:{s:{s:I, s:I}, s:{s:I, s:I}}, "
-	                 "s:{s:I, s:I}, s:I}",
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:o, s:{s:{s:I, s:I}, s:{s:I, s:I}}, "
+	    "s:{s:I, s:I}, s:I}",
 	    "assessed", (json_int_t)v[CDHT_C_assessed], "recognized",
-	    (json_int_t)v[CDHT_C_recognized], "outstanding",
+	    (json_int_t)v[CDHT_C_recognized], "eligible",
+	    (json_int_t)v[CDHT_C_eligible], "outstanding",
 	    (json_int_t)v[CDHT_C_outstanding], "by_group", groups,
 	    "by_population", "adult", "assessed",
 	    (json_int_t)v[CDHT_C_adult_assessed], "recognized",
@@ -221,11 +223,15 @@ views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
 		qsort(nodes, n, sizeof(*nodes), node_cmp);
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:o}",
-		    "id", nodes[i].id, "level", nodes[i].level, "name",
-		    nodes[i].name, "parent", nodes[i].parent, "depth",
-		    nodes[i].depth, "version", (json_int_t)nodes[i].version,
-		    "last_report", iso_or_null(nodes[i].last_report));
+		/* counters: how many its release reports (fewer than this
+		 * node knows: the missing ones count as zero for it) */
+		json_t *e =
+		    json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:o, s:i}", "id",
+		        nodes[i].id, "level", nodes[i].level, "name",
+		        nodes[i].name, "parent", nodes[i].parent, "depth",
+		        nodes[i].depth, "version", (json_int_t)nodes[i].version,
+		        "last_report", iso_or_null(nodes[i].last_report),
+		        "counters", nodes[i].ncounters);
 		int connected = 0;
 		int64_t seen = 0;
 

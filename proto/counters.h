@@ -3,8 +3,12 @@
  *
  * One table (CDHT_COUNTERS) defines every counter once; the enum, the name
  * array, the wire codec, the JSON output and the sums are all generated from
- * it.  The order is the wire order (proto/PROTOCOL.md): append only, never
- * reorder or remove, or old and new nodes will disagree.
+ * it.  The order is the wire order (proto/PROTOCOL.md section 5.6, pinned
+ * by tests/unit/test_protocol_doc.c): append only, never reorder or remove,
+ * and never change what an existing counter means, or old and new nodes
+ * will disagree.  A node receiving fewer counters than it knows (from an
+ * older node) takes the missing ones as zero; one receiving more ignores
+ * the rest (PROTOCOL.md section 7).
  */
 #ifndef CDHT_COUNTERS_H
 #define CDHT_COUNTERS_H
@@ -44,7 +48,8 @@
 	X(units_total)                                                \
 	X(units_recognized)                                           \
 	X(members_total)                                              \
-	X(members_trained)
+	X(members_trained)                                            \
+	X(eligible) /* passed the scoring rule (= recognized by score) */
 
 enum cdht_counter {
 #define CDHT_X_ENUM(n) CDHT_C_##n,
@@ -52,6 +57,9 @@ enum cdht_counter {
 #undef CDHT_X_ENUM
 	    CDHT_NCOUNTERS
 };
+
+/* Counters every report carries: the 32 of release 0.1.0 (protocol 1). */
+#define CDHT_WIRE_MIN_COUNTERS 32
 
 /* Index of the first denominator counter (adults); den_set precedes it. */
 #define CDHT_C_FIRST_DENOMINATOR CDHT_C_adults

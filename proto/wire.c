@@ -158,6 +158,12 @@ valid_cname(const char *s)
 	return cstr_len(s, WIRE_MAX_NAME + 1, &n) && valid_name(s, n);
 }
 
+unsigned
+wire_ncounters(const struct wire_report *r)
+{
+	return r->ncounters ? r->ncounters : CDHT_NCOUNTERS;
+}
+
 /* The parts of a report not checked while reading its strings. */
 static bool
 valid_report_rest(const struct wire_report *r)
@@ -172,8 +178,12 @@ valid_report_rest(const struct wire_report *r)
 		for (unsigned j = i + 1; j < r->path_len; j++)
 			if (strcmp(r->path[i], r->path[j]) == 0)
 				return false;
+	if (r->ncounters != 0 && (r->ncounters < CDHT_WIRE_MIN_COUNTERS ||
+	                             r->ncounters > CDHT_NCOUNTERS))
+		return false;
 	for (int i = 0; i < CDHT_NCOUNTERS; i++)
-		if (r->counters.v[i] < 0)
+		if (r->counters.v[i] < 0 ||
+		    (i >= (int)wire_ncounters(r) && r->counters.v[i] != 0))
 			return false;
 	return true;
 }
@@ -272,8 +282,8 @@ pack_report(msgpack_packer *pk, const struct wire_report *r)
 	rc |= msgpack_pack_array(pk, r->path_len);
 	for (unsigned i = 0; i < r->path_len; i++)
 		rc |= pack_cstr(pk, r->path[i]);
-	rc |= msgpack_pack_array(pk, CDHT_NCOUNTERS);
-	for (int i = 0; i < CDHT_NCOUNTERS; i++)
+	rc |= msgpack_pack_array(pk, wire_ncounters(r));
+	for (unsigned i = 0; i < wire_ncounters(r); i++)
 		rc |= msgpack_pack_int64(pk, r->counters.v[i]);
 	return rc;
 }
@@ -663,8 +673,10 @@ rd_report(struct rd *r, struct wire_report *rep)
 	for (size_t i = 0; i < npath; i++)
 		if (rd_id(r, rep->path[i]) < 0)
 			return -1;
-	if (rd_array(r, 1, &ncnt) < 0 || ncnt < CDHT_NCOUNTERS)
+	if (rd_array(r, 1, &ncnt) < 0 || ncnt < CDHT_WIRE_MIN_COUNTERS)
 		return -1;
+	rep->ncounters =
+	    (uint8_t)(ncnt < CDHT_NCOUNTERS ? ncnt : CDHT_NCOUNTERS);
 	for (size_t i = 0; i < ncnt; i++) {
 		int64_t v;
 		if (rd_i64(r, &v) < 0 || v < 0)

@@ -63,6 +63,10 @@ struct wire_report {
 	uint8_t path_len;   /* 1..WIRE_MAX_PATH */
 	/* [0] = the sending child, [path_len - 1] = origin; no id twice */
 	char path[WIRE_MAX_PATH][WIRE_MAX_ID + 1];
+	/* How many of counters the origin's release knew: decoding sets it
+	 * to min(counters sent, CDHT_NCOUNTERS), the rest being zero; the
+	 * encoder sends that many (0 means CDHT_NCOUNTERS). */
+	uint8_t ncounters;
 	struct cdht_counters counters;
 };
 
@@ -106,7 +110,7 @@ struct wire_msg {
  * Returns WIRE_OK, WIRE_ENOMEM, or WIRE_EMALFORMED when msg breaks a field
  * rule of PROTOCOL.md (the same checks as wire_decode, so nothing is sent
  * that the peer would drop) or would encode to more than WIRE_MAX_MSG bytes.
- * Only REPORTS can grow that big: a report encodes to at most 606 bytes and a
+ * Only REPORTS can grow that big: a report encodes to at most 615 bytes and a
  * key to at most 30, plus 32 bytes per message, so a batch of up to 20000
  * reports and 100000 removals always fits.  On error *out is NULL.
  */
@@ -122,6 +126,9 @@ int wire_encode(const struct wire_msg *msg, char **out, size_t *outlen);
  * WIRE_ENOMEM.
  */
 int wire_decode(const char *buf, size_t len, struct wire_msg *msg);
+
+/* How many counters r carries on the wire (its ncounters, 0 = all). */
+unsigned wire_ncounters(const struct wire_report *r);
 
 /* Free the arrays of a decoded or built message; msg itself is not freed. */
 void wire_msg_free(struct wire_msg *msg);

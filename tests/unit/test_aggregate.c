@@ -21,6 +21,7 @@
 
 #include "aggregate.h"
 #include "conf.h"
+#include "outbox.h"
 #include "counters.h"
 #include "records.h"
 #include "rules.h"
@@ -211,17 +212,9 @@ assert_zero(struct store_txn *t, struct fx *f, const char *node, int year)
 static int
 acked_version(struct store_txn *t, const char *origin, int year, uint64_t *ver)
 {
-	unsigned char k[64];
-	const void *v;
-	size_t vl;
-	int rc =
-	    store_get(t, TBL_ACKED, k, records_okey(k, origin, year), &v, &vl);
-
-	if (rc == STORE_OK) {
-		assert_int_equal(vl, sizeof(*ver));
-		memcpy(ver, v, sizeof(*ver));
-	}
-	return rc == STORE_OK;
+	*ver = outbox_acked_version(t, origin, year);
+	assert_int_equal(store_txn_err(t), STORE_OK);
+	return *ver != 0;
 }
 
 static const struct wire_report *
@@ -384,8 +377,8 @@ test_apply_totals_along_path(void **state)
 	t = fx_wtxn(&f->s);
 	{
 		static const char *const plus[] = {"assessed", "recognized",
-		    "staff_assessed", "staff_recognized", "farmer_assessed",
-		    "farmer_recognized"};
+		    "eligible", "staff_assessed", "staff_recognized",
+		    "farmer_assessed", "farmer_recognized"};
 		struct cdht_counters with, want;
 
 		local_put(t, f, 2025, "S1", 9);
@@ -664,7 +657,7 @@ test_outbox_cycle(void **state)
 	fx_commit(&t);
 
 	t = fx_wtxn(&f->s);
-	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.type, WIRE_REPORTS);
 	assert_int_equal(m.nreports, 2);
 	assert_int_equal(m.nkeys, 0);
@@ -691,7 +684,7 @@ test_outbox_cycle(void **state)
 
 	/* acked: both leave the outbox, acked versions are recorded */
 	t = fx_wtxn(&f->s);
-	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_int_equal(outbox_acked(t, &f->c, &m), STORE_OK);
 	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
 	assert_acked(t, "140101", 2025, 5);
 	assert_acked(t, SELF, 2025, lr.version);
@@ -702,18 +695,18 @@ test_outbox_cycle(void **state)
 	t = fx_wtxn(&f->s);
 	local_put(t, f, 2025, "B", 9);
 	apply_ok(t, f, "1401", "1401/140101", 2025, 6, 8);
-	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nreports, 2);
 	local_put(t, f, 2025, "C", 9);
 	apply_ok(t, f, "1401", "1401/140101", 2025, 7, 9);
-	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_int_equal(outbox_acked(t, &f->c, &m), STORE_OK);
 	assert_true(fx_outbox_has(t, SELF, 2025));
 	assert_true(fx_outbox_has(t, "140101", 2025));
 	/* the ack itself is recorded for what was sent */
 	assert_acked(t, "140101", 2025, 6);
 	wire_msg_free(&m);
 	/* the next batch carries the newest versions and then clears */
-	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nreports, 2);
 	r = find_report(&m, "140101", 2025);
 	assert_non_null(r);
@@ -722,7 +715,7 @@ test_outbox_cycle(void **state)
 	assert_non_null(r);
 	assert_int_equal(r->version, fx_local(t, 2025).version);
 	assert_int_equal(r->counters.v[CDHT_C_assessed], 3);
-	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_int_equal(outbox_acked(t, &f->c, &m), STORE_OK);
 	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
 	wire_msg_free(&m);
 	fx_commit(&t);
@@ -731,20 +724,20 @@ test_outbox_cycle(void **state)
 	t = fx_wtxn(&f->s);
 	remove_ok(t, f, "1401", "140101", 2025);
 	assert_true(fx_outbox_has(t, "140101", 2025));
-	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nreports, 0);
 	assert_one_key(&m, "140101", 2025);
-	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_int_equal(outbox_acked(t, &f->c, &m), STORE_OK);
 	assert_false(fx_outbox_has(t, "140101", 2025));
 	assert_false(acked_version(t, "140101", 2025, &v));
 	wire_msg_free(&m);
 	/* a removal acked after the origin came back stays queued */
 	apply_ok(t, f, "1401", "1401/140102", 2025, 1, 1);
 	remove_ok(t, f, "1401", "140102", 2025);
-	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nkeys, 1);
 	apply_ok(t, f, "1401", "1401/140102", 2025, 2, 1);
-	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_int_equal(outbox_acked(t, &f->c, &m), STORE_OK);
 	assert_true(fx_outbox_has(t, "140102", 2025));
 	wire_msg_free(&m);
 	fx_commit(&t);
@@ -754,13 +747,13 @@ test_outbox_cycle(void **state)
 	local_put(t, f, 2026, "A", 9);
 	local_put(t, f, 2027, "A", 9);
 	memset(&m2, 0, sizeof(m2));
-	assert_int_equal(aggregate_collect(t, &f->c, 1, &m2), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 1, &m2), STORE_OK);
 	assert_int_equal(m2.nreports + m2.nkeys, 1);
 	wire_msg_free(&m2);
-	assert_int_equal(aggregate_collect(t, &f->c, 2, &m2), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 2, &m2), STORE_OK);
 	assert_int_equal(m2.nreports + m2.nkeys, 2);
 	wire_msg_free(&m2);
-	assert_int_equal(aggregate_collect(t, &f->c, 100, &m2), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m2), STORE_OK);
 	assert_int_equal(m2.nreports + m2.nkeys, 3);
 	wire_msg_free(&m2);
 	fx_commit(&t);
@@ -782,10 +775,10 @@ test_collect_lower_than_acked(void **state)
 
 	apply_ok(t, f, "1401", "1401/X9", 2025, 13, 13);
 	apply_ok(t, f, "1402", "1402/X9", 2025, 12, 12);
-	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nreports, 1);
 	assert_int_equal(m.reports[0].version, 13);
-	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_int_equal(outbox_acked(t, &f->c, &m), STORE_OK);
 	wire_msg_free(&m);
 	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
 	fx_commit(&t);
@@ -795,22 +788,22 @@ test_collect_lower_than_acked(void **state)
 	remove_ok(t, f, "1401", "X9", 2025);
 	assert_totals(t, f, "14", 2025, (unsigned[]){12}, 1);
 	assert_true(fx_outbox_has(t, "X9", 2025));
-	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_null(find_report(&m, "X9", 2025));
 	assert_one_key(&m, "X9", 2025);
-	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_int_equal(outbox_acked(t, &f->c, &m), STORE_OK);
 	wire_msg_free(&m);
 	/* the removal is acknowledged; the report is still to be sent */
 	assert_false(acked_version(t, "X9", 2025, &v));
 	assert_true(fx_outbox_has(t, "X9", 2025));
-	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nkeys, 0);
 	r = find_report(&m, "X9", 2025);
 	assert_non_null(r);
 	assert_int_equal(r->version, 12);
 	assert_int_equal(r->path_len, 3);
 	assert_string_equal(r->path[1], "1402");
-	assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+	assert_int_equal(outbox_acked(t, &f->c, &m), STORE_OK);
 	wire_msg_free(&m);
 	assert_acked(t, "X9", 2025, 12);
 	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
@@ -832,7 +825,7 @@ test_collect_encodes(void **state)
 	apply_ok(t, f, "1401", "1401/140101", 2025, 5, 7);
 	apply_ok(t, f, "1401", "1401/140102", 2025, 5, 8);
 	remove_ok(t, f, "1401", "140102", 2025);
-	assert_int_equal(aggregate_collect(t, &f->c, 100, &m), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nreports, 2);
 	assert_int_equal(m.nkeys, 1);
 	m.seq = 1;
@@ -872,7 +865,7 @@ welcome(struct store_txn *t, struct fx *f, const char *parent,
 	w.nown = nown;
 	w.keys = want;
 	w.nkeys = nwant;
-	assert_int_equal(aggregate_welcome(t, &f->c, &w, 1800000100), STORE_OK);
+	assert_int_equal(outbox_welcome(t, &f->c, &w, 1800000100), STORE_OK);
 }
 
 static void
@@ -983,9 +976,8 @@ test_welcome(void **state)
 		struct wire_msg m;
 		uint64_t v;
 
-		assert_int_equal(
-		    aggregate_collect(t, &f->c, 100, &m), STORE_OK);
-		assert_int_equal(aggregate_acked(t, &f->c, &m), STORE_OK);
+		assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
+		assert_int_equal(outbox_acked(t, &f->c, &m), STORE_OK);
 		wire_msg_free(&m);
 		assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
 		assert_true(acked_version(t, "140101", 2025, &v));
@@ -1058,7 +1050,7 @@ test_inventory(void **state)
 	apply_ok(t, f, "1401", "1401/140101", 2025, 5, 7);
 	apply_ok(t, f, "1402", "1402/140101", 2025, 8, 7);
 	apply_ok(t, f, "1402", "1402", 2026, 2, 7);
-	assert_int_equal(aggregate_inventory(t, &f->c, &inv, &n), STORE_OK);
+	assert_int_equal(outbox_inventory(t, &f->c, &inv, &n), STORE_OK);
 	/* our 2025, the winner of 140101/2025 (v8), 1402/2026 */
 	assert_int_equal(n, 3);
 	assert_has_key(inv, n, SELF, 2025, fx_local(t, 2025).version);

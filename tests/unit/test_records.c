@@ -162,6 +162,7 @@ m_recount(const struct model *m, int yi, struct cdht_counters *c)
 			continue;
 		c->v[fx_cidx("assessed")]++;
 		c->v[fx_cidx("recognized")] += rec;
+		c->v[fx_cidx("eligible")] += rec;
 		c->v[fx_cidx("outstanding")] += m_outstanding(m, p, yi);
 		if (r->pop == POP_ADULT) {
 			c->v[fx_cidx("adult_assessed")]++;
@@ -740,13 +741,15 @@ test_outstanding_against_model(void **state)
 /* ---------------------------------------------------------------------- */
 /* Versions, outbox, audit. */
 
+/* The newest audit record, as time \t who \t action \t detail. */
 static int
-audit_last_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+audit_last_cb(void *arg, const struct audit_entry *e)
 {
 	char *out = arg;
 
-	snprintf(out, 512, "%.*s", (int)vl, (const char *)v);
-	return 0;
+	snprintf(out, 512, "%lld\t%s\t%s\t%s", (long long)e->time, e->who,
+	    e->action, e->detail);
+	return 1;
 }
 
 static void
@@ -754,7 +757,7 @@ audit_last(struct store_txn *t, char out[512])
 {
 	out[0] = '\0';
 	assert_int_equal(
-	    store_scan(t, TBL_AUDIT, NULL, 0, audit_last_cb, out), STORE_OK);
+	    records_audit_tail(t, 1, audit_last_cb, out), STORE_OK);
 }
 
 static void

@@ -129,6 +129,8 @@ check_combo(const struct combo *k)
 	want.v[fx_cidx("assessed")] += sign;
 	if (k->rec)
 		want.v[fx_cidx("recognized")] += sign;
+	if (k->rec) /* by score, eligible is recognised */
+		want.v[fx_cidx("eligible")] += sign;
 	if (k->rec && k->out)
 		want.v[fx_cidx("outstanding")] += sign;
 	want.v[fx_cidx(k->p ? "staff_assessed" : "adult_assessed")] += sign;

@@ -304,6 +304,80 @@ raw_rc(const struct raw_report *rr)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Counters added over releases (PROTOCOL.md section 7). */
+
+/* Decode rr and return its one report in *out. */
+static void
+raw_decode(const struct raw_report *rr, struct wire_report *out)
+{
+	char *buf;
+	size_t len = raw_reports_msg(rr, &buf);
+	struct wire_msg d;
+
+	assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
+	assert_int_equal(d.nreports, 1);
+	*out = d.reports[0];
+	wire_msg_free(&d);
+	free(buf);
+}
+
+/* An older sender's report (the 32 counters of protocol 1) decodes with
+ * the counters it lacks as zero and says how many it carried; a newer
+ * sender's extra counters are ignored; the encoder sends what it holds. */
+static void
+test_counter_evolution(void **state)
+{
+	struct raw_report rr;
+	struct wire_report r;
+	struct wire_msg m, d;
+	char *buf;
+	size_t len;
+
+	(void)state;
+	raw_default(&rr);
+	rr.ncounters = CDHT_WIRE_MIN_COUNTERS;
+	raw_decode(&rr, &r);
+	assert_int_equal(r.ncounters, CDHT_WIRE_MIN_COUNTERS);
+	assert_int_equal(wire_ncounters(&r), CDHT_WIRE_MIN_COUNTERS);
+	for (int i = 0; i < CDHT_NCOUNTERS; i++)
+		assert_int_equal(
+		    r.counters.v[i], i < CDHT_WIRE_MIN_COUNTERS ? i : 0);
+
+	raw_default(&rr);
+	rr.ncounters = CDHT_NCOUNTERS + 5;
+	raw_decode(&rr, &r);
+	assert_int_equal(r.ncounters, CDHT_NCOUNTERS);
+	for (int i = 0; i < CDHT_NCOUNTERS; i++)
+		assert_int_equal(r.counters.v[i], i);
+
+	/* re-encoding the older copy sends 32 counters, not 33 zeros */
+	raw_default(&rr);
+	rr.ncounters = CDHT_WIRE_MIN_COUNTERS;
+	raw_decode(&rr, &r);
+	memset(&m, 0, sizeof m);
+	m.type = WIRE_REPORTS;
+	m.reports = &r;
+	m.nreports = 1;
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+	assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
+	assert_int_equal(d.reports[0].ncounters, CDHT_WIRE_MIN_COUNTERS);
+	wire_msg_free(&d);
+	free(buf);
+
+	/* a report may not claim fewer counters than it holds non-zero */
+	r.counters.v[CDHT_NCOUNTERS - 1] = 7;
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+	assert_null(buf);
+	r.ncounters = 0; /* 0: all of them */
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+	assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
+	assert_int_equal(d.reports[0].ncounters, CDHT_NCOUNTERS);
+	assert_int_equal(d.reports[0].counters.v[CDHT_NCOUNTERS - 1], 7);
+	wire_msg_free(&d);
+	free(buf);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Round trips. */
 
 static void
@@ -475,15 +549,15 @@ test_encoded_sizes(void **state)
 	m.reports = &rep;
 	m.nreports = 1;
 	one = round_trip(&m);
-	assert_int_equal(one - base, 606);
+	assert_int_equal(one - base, 615);
 	set_key(&key, "0123456789abcdef", 2030, UINT64_MAX);
 	m.keys = &key;
 	m.nkeys = 1;
 	assert_int_equal(round_trip(&m) - one, 30);
 }
 
-/* The smallest report (55 bytes) must decode: the allocation bound in
- * wire.c divides the bytes left by that size. */
+/* The smallest report this release encodes (56 bytes) must decode: the
+ * allocation bound in wire.c divides the bytes left by that size. */
 static void
 test_minimal_report(void **state)
 {
@@ -505,10 +579,10 @@ test_minimal_report(void **state)
 	m.type = WIRE_REPORTS;
 	m.reports = reps;
 	m.nreports = 1;
-	assert_int_equal(round_trip(&m), 5 + 55 + 1);
+	assert_int_equal(round_trip(&m), 5 + 56 + 1);
 	m.nreports = n;
 	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
-	assert_int_equal(len, 4 + 3 + 55 * n + 1);
+	assert_int_equal(len, 4 + 3 + 56 * n + 1);
 	assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
 	assert_int_equal(d.nreports, n);
 	wire_msg_free(&d);
@@ -980,7 +1054,7 @@ test_field_rules(void **state)
 	rr.counters[CDHT_NCOUNTERS - 1] = INT64_MIN;
 	assert_int_equal(raw_rc(&rr), WIRE_EMALFORMED);
 	raw_default(&rr);
-	rr.ncounters = CDHT_NCOUNTERS - 1;
+	rr.ncounters = CDHT_WIRE_MIN_COUNTERS - 1;
 	assert_int_equal(raw_rc(&rr), WIRE_EMALFORMED);
 	rr.ncounters = 0;
 	assert_int_equal(raw_rc(&rr), WIRE_EMALFORMED);
@@ -1410,6 +1484,7 @@ main(void)
 	    cmocka_unit_test(test_path_rules),
 	    cmocka_unit_test(test_id_rules),
 	    cmocka_unit_test(test_field_rules),
+	    cmocka_unit_test(test_counter_evolution),
 	    cmocka_unit_test(test_huge_counts),
 	    cmocka_unit_test(test_nesting),
 	    cmocka_unit_test(test_random),

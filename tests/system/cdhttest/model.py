@@ -187,7 +187,9 @@ class Model:
                 "met": {"2025": n25 == 0 and den > 0,
                         "2030": n30 == 0 and den > 0},
             }
+        # recognition by score: everyone eligible is recognised
         counts = {"assessed": c["assessed"], "recognized": c["recognized"],
+                  "eligible": c["recognized"],
                   "outstanding": c["outstanding"], "by_group": c["by_group"]}
         return {"year": year, "indicators": indicators, "counts": counts}
 
@@ -258,7 +260,7 @@ def diff_progress(got, exp, node_info=None):
     gc = got.get("counts")
     if not isinstance(gc, dict):
         return bad + ["counts missing or not an object"]
-    for k in ("assessed", "recognized", "outstanding"):
+    for k in ("assessed", "recognized", "eligible", "outstanding"):
         if not is_int(gc.get(k)) or gc.get(k) != exp["counts"][k]:
             bad.append("counts.%s: got %r, want %r"
                        % (k, gc.get(k), exp["counts"][k]))

@@ -1,0 +1,355 @@
+/*
+ * outbox.c: the child side of replication (see outbox.h): the queue toward
+ * the parent, acknowledged versions, HELLO inventories, REPORTS batches and
+ * the WELCOME rules of PROTOCOL.md 8.4.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aggregate.h"
+#include "log.h"
+#include "migrate.h"
+#include "outbox.h"
+#include "records.h"
+#include "value.h"
+
+#define OKEY_MAX  (WIRE_MAX_ID + 3)
+#define ACKED_FMT 2
+
+/* A growing list of keys. */
+struct keys {
+	struct wire_key *k;
+	size_t n, cap;
+	int oom;
+};
+
+static void
+keys_add(struct keys *l, const char *origin, int year, uint64_t version)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct wire_key *nk = realloc(l->k, cap * sizeof(*nk));
+
+		if (nk == NULL) {
+			l->oom = 1;
+			return;
+		}
+		l->k = nk;
+		l->cap = cap;
+	}
+	memset(&l->k[l->n], 0, sizeof(l->k[0]));
+	snprintf(l->k[l->n].origin, sizeof(l->k[0].origin), "%s", origin);
+	l->k[l->n].year = (uint16_t)year;
+	l->k[l->n].version = version;
+	l->n++;
+}
+
+/* Split a key origin \0 year(2); 0 if well-formed. */
+static int
+split_okey(const unsigned char *k, size_t kl, char *origin, int *year)
+{
+	const unsigned char *z = memchr(k, 0, kl);
+	size_t ol;
+
+	if (z == NULL || (ol = (size_t)(z - k)) > WIRE_MAX_ID || kl != ol + 3)
+		return -1;
+	memcpy(origin, k, ol + 1);
+	*year = store_rd16(k + ol + 1);
+	return 0;
+}
+
+int
+outbox_queue(struct store_txn *t, const char *origin, int year)
+{
+	unsigned char k[OKEY_MAX];
+
+	return store_put(
+	    t, TBL_OUTBOX, k, records_okey(k, origin, year), "", 0);
+}
+
+uint64_t
+outbox_acked_version(struct store_txn *t, const char *origin, int year)
+{
+	unsigned char k[OKEY_MAX];
+	size_t kl = records_okey(k, origin, year);
+	const void *v;
+	size_t vl;
+	struct vr r;
+	uint64_t ver;
+
+	if (store_get(t, TBL_ACKED, k, kl, &v, &vl) != STORE_OK)
+		return 0;
+	vr_init(&r, v, vl);
+	if (vr_u8(&r) != ACKED_FMT)
+		r.err = -1;
+	ver = vr_uint(&r);
+	if (vr_done(&r) != 0) {
+		store_corrupt(t, TBL_ACKED, k, kl, "acknowledged version");
+		return 0;
+	}
+	return ver;
+}
+
+static void
+put_acked(struct store_txn *t, const char *origin, int year, uint64_t ver)
+{
+	unsigned char k[OKEY_MAX], buf[16];
+	struct vw w;
+
+	vw_init(&w, buf, sizeof(buf));
+	vw_u8(&w, ACKED_FMT);
+	vw_uint(&w, ver);
+	store_put(t, TBL_ACKED, k, records_okey(k, origin, year), buf, w.len);
+}
+
+static int
+inv_win_cb(void *arg, const char *origin, int year, uint64_t version)
+{
+	keys_add(arg, origin, year, version);
+	return 0;
+}
+
+int
+outbox_inventory(
+    struct store_txn *t, const struct conf *c, struct wire_key **inv, size_t *n)
+{
+	struct keys l = {0};
+
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+		struct local_report lr;
+
+		if (records_local(t, y, &lr) == STORE_OK && lr.version != 0)
+			keys_add(&l, c->id, y, lr.version);
+	}
+	aggregate_winners(t, inv_win_cb, &l);
+	*inv = l.k;
+	*n = l.n;
+	if (l.oom || store_txn_err(t)) {
+		free(l.k);
+		*inv = NULL;
+		*n = 0;
+		return l.oom ? STORE_ENOMEM : store_txn_err(t);
+	}
+	return STORE_OK;
+}
+
+struct queued_scan {
+	struct store_txn *t;
+	struct keys l;
+	size_t max;
+};
+
+static int
+queued_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct queued_scan *qs = arg;
+	char origin[WIRE_MAX_ID + 1];
+	int year;
+
+	if (split_okey(k, kl, origin, &year) != 0 || vl != 0) {
+		store_corrupt(qs->t, TBL_OUTBOX, k, kl, "outbox entry");
+		return 1;
+	}
+	keys_add(&qs->l, origin, year, 0);
+	return qs->l.n >= qs->max;
+}
+
+/* The report this node sends upward for (origin, year); 0 if it holds one,
+ * -1 if none (any store error is left sticky in t). */
+static int
+outgoing(struct store_txn *t, const struct conf *c, const char *origin,
+    int year, struct wire_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (strcmp(origin, c->id) == 0) {
+		struct local_report lr;
+
+		if (records_local(t, year, &lr) != STORE_OK || lr.version == 0)
+			return -1;
+		snprintf(r->origin, sizeof(r->origin), "%s", origin);
+		r->year = (uint16_t)year;
+		snprintf(r->level, sizeof(r->level), "%s",
+		    rules_level_names[c->level]);
+		snprintf(r->name, sizeof(r->name), "%s", c->name);
+		r->version = lr.version;
+		r->updated_at = lr.updated_at;
+		r->path_len = 1;
+		r->ncounters = CDHT_NCOUNTERS;
+		r->counters = lr.c;
+	} else {
+		struct wire_report w;
+
+		if (aggregate_report_of(t, origin, year, &w) != STORE_OK)
+			return -1;
+		*r = w;
+		r->path_len = (uint8_t)(w.path_len + 1);
+		memcpy(r->path[1], w.path, w.path_len * sizeof(w.path[0]));
+	}
+	snprintf(r->path[0], sizeof(r->path[0]), "%s", c->id);
+	return 0;
+}
+
+int
+outbox_collect(
+    struct store_txn *t, const struct conf *c, size_t max, struct wire_msg *out)
+{
+	struct queued_scan qs = {.t = t, .max = max ? max : 1};
+	size_t nr = 0, nk = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->type = WIRE_REPORTS;
+	store_scan(t, TBL_OUTBOX, NULL, 0, queued_cb, &qs);
+	if (qs.l.n > 0) {
+		out->reports = calloc(qs.l.n, sizeof(*out->reports));
+		out->keys = calloc(qs.l.n, sizeof(*out->keys));
+		if (out->reports == NULL || out->keys == NULL)
+			qs.l.oom = 1;
+	}
+	for (size_t i = 0; !qs.l.oom && i < qs.l.n; i++) {
+		struct wire_key *k = &qs.l.k[i];
+		uint64_t av = outbox_acked_version(t, k->origin, k->year);
+
+		if (outgoing(t, c, k->origin, k->year, &out->reports[nr]) ==
+		        0 &&
+		    out->reports[nr].version >= av)
+			nr++;
+		else { /* gone, or fell back below what the parent holds:
+			* remove first, the report follows in a later batch;
+			* a removal names the version it retracts (>= 1) */
+			out->keys[nk] = *k;
+			out->keys[nk++].version = av ? av : 1;
+		}
+	}
+	out->nreports = nr;
+	out->nkeys = nk;
+	free(qs.l.k);
+	if (qs.l.oom || store_txn_err(t)) {
+		wire_msg_free(out);
+		return qs.l.oom ? STORE_ENOMEM : store_txn_err(t);
+	}
+	return STORE_OK;
+}
+
+/* Current version of what we hold for (origin, year), 0 if nothing. */
+static uint64_t
+held_version(
+    struct store_txn *t, const struct conf *c, const char *origin, int year)
+{
+	struct wire_report r;
+
+	return outgoing(t, c, origin, year, &r) == 0 ? r.version : 0;
+}
+
+int
+outbox_acked(
+    struct store_txn *t, const struct conf *c, const struct wire_msg *sent)
+{
+	unsigned char k[OKEY_MAX];
+
+	for (size_t i = 0; i < sent->nreports; i++) {
+		const struct wire_report *r = &sent->reports[i];
+		size_t kl = records_okey(k, r->origin, r->year);
+
+		put_acked(t, r->origin, r->year, r->version);
+		if (held_version(t, c, r->origin, r->year) == r->version)
+			store_del(t, TBL_OUTBOX, k, kl);
+	}
+	for (size_t i = 0; i < sent->nkeys; i++) {
+		const struct wire_key *r = &sent->keys[i];
+		size_t kl = records_okey(k, r->origin, r->year);
+
+		/* the parent holds nothing now; if we hold something again,
+		 * it stays queued and goes as a report next time */
+		store_del(t, TBL_ACKED, k, kl);
+		if (held_version(t, c, r->origin, r->year) == 0)
+			store_del(t, TBL_OUTBOX, k, kl);
+	}
+	return store_txn_err(t);
+}
+
+int
+outbox_welcome(struct store_txn *t, const struct conf *c,
+    const struct wire_msg *w, int64_t now)
+{
+	const void *v;
+	size_t vl;
+	uint64_t floor = 0;
+	int bump = 0;
+
+	if (store_get(t, TBL_META, "parent", 6, &v, &vl) == STORE_OK) {
+		if (vl != strlen(w->id) || memcmp(v, w->id, vl) != 0) {
+			log_info("parent is now %s (was %.*s): new versions",
+			    w->id, (int)vl, (const char *)v);
+			bump = 1;
+		}
+	}
+	store_put(t, TBL_META, "parent", 6, w->id, strlen(w->id));
+	for (size_t i = 0; i < w->nown; i++) {
+		struct local_report lr;
+
+		if (strcmp(w->own[i].origin, c->id) != 0)
+			continue;
+		records_local(t, w->own[i].year, &lr);
+		if (w->own[i].version > lr.version) {
+			log_info("parent holds %d v%llu above ours (v%llu): "
+			         "restored from a backup?",
+			    w->own[i].year,
+			    (unsigned long long)w->own[i].version,
+			    (unsigned long long)lr.version);
+			bump = 1;
+		}
+		if (w->own[i].version > floor)
+			floor = w->own[i].version;
+	}
+	if (bump)
+		records_bump_all(t, c->id, floor, now);
+	for (size_t i = 0; i < w->nkeys; i++) {
+		unsigned char k[OKEY_MAX];
+		size_t kl = records_okey(k, w->keys[i].origin, w->keys[i].year);
+
+		store_put(t, TBL_OUTBOX, k, kl, "", 0);
+		store_del(t, TBL_ACKED, k, kl);
+	}
+	return store_txn_err(t);
+}
+
+static int
+count_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+int
+outbox_count(struct store_txn *t, size_t *n)
+{
+	*n = 0;
+	return store_scan(t, TBL_OUTBOX, NULL, 0, count_cb, n);
+}
+
+/* Schema 1 wrote the acknowledged version as 8 bytes in host order. */
+static int
+v1_acked_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
+    struct vw *out)
+{
+	uint64_t ver;
+
+	if (vl != sizeof(ver))
+		return -1;
+	memcpy(&ver, v, sizeof(ver));
+	vw_u8(out, ACKED_FMT);
+	vw_uint(out, ver);
+	return 0;
+}
+
+int
+outbox_migrate_v1(struct store_txn *t)
+{
+	size_t n = 0;
+	int rc = migrate_table(t, TBL_ACKED, v1_acked_cb, NULL, &n);
+
+	if (rc == STORE_OK)
+		log_info("migrated %zu acknowledged versions", n);
+	return rc;
+}

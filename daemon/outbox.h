@@ -1,0 +1,60 @@
+/*
+ * outbox.h: the child side of replication: what this node owes its parent.
+ * Owner of TBL_OUTBOX (keys queued for the parent), TBL_ACKED (the version
+ * the parent acknowledged per key) and TBL_META "parent" (the parent's id
+ * as last welcomed).  Records (own reports) and aggregate (winners) only
+ * queue keys here; what is sent is read from them when a batch is built.
+ * See proto/PROTOCOL.md sections 8.4 and 8.5.
+ */
+#ifndef CDHT_OUTBOX_H
+#define CDHT_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "store.h"
+#include "wire.h"
+
+/* Queue (origin, year) for the parent (idempotent).  Returns the sticky
+ * error. */
+int outbox_queue(struct store_txn *t, const char *origin, int year);
+
+/* The full inventory for HELLO (own local reports + every winner), as a
+ * malloc'd array the caller frees. */
+int outbox_inventory(struct store_txn *t, const struct conf *c,
+    struct wire_key **inv, size_t *n);
+
+/*
+ * Fill out->reports / out->keys (removals) with up to max queued items
+ * (type REPORTS; seq left to the caller).  Arrays are malloc'd
+ * (wire_msg_free).  Paths are prefixed with this node's id.
+ */
+int outbox_collect(struct store_txn *t, const struct conf *c, size_t max,
+    struct wire_msg *out);
+
+/* Batch `sent` was acknowledged: record acked versions and drop the keys
+ * that did not change since. */
+int outbox_acked(
+    struct store_txn *t, const struct conf *c, const struct wire_msg *sent);
+
+/*
+ * On WELCOME: queue everything in welcome->keys; if the parent holds a
+ * version above ours for our own origin (we were restored from an older
+ * backup), or the parent's id differs from the one last seen (we moved),
+ * give our reports new versions above every version it holds.
+ */
+int outbox_welcome(struct store_txn *t, const struct conf *c,
+    const struct wire_msg *welcome, int64_t now);
+
+/* The version the parent acknowledged for (origin, year), 0 if none. */
+uint64_t outbox_acked_version(
+    struct store_txn *t, const char *origin, int year);
+
+/* How many keys are queued. */
+int outbox_count(struct store_txn *t, size_t *n);
+
+/* Schema 1 -> 2 of this module's tables (migrate.c). */
+int outbox_migrate_v1(struct store_txn *t);
+
+#endif
