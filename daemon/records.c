@@ -517,10 +517,12 @@ int
 records_migrate_v1(struct store_txn *t, const char *self)
 {
 	size_t na = 0, nl = 0, nau = 0;
+	int rc;
 
-	migrate_table(t, TBL_ASSESS, v1_assessment_cb, NULL, &na);
-	migrate_table(t, TBL_LOCAL, v1_local_cb, NULL, &nl);
-	migrate_table(t, TBL_AUDIT, v1_audit_cb, NULL, &nau);
+	if ((rc = migrate_table(t, TBL_ASSESS, v1_assessment_cb, NULL, &na)) ||
+	    (rc = migrate_table(t, TBL_LOCAL, v1_local_cb, NULL, &nl)) ||
+	    (rc = migrate_table(t, TBL_AUDIT, v1_audit_cb, NULL, &nau)))
+		return rc;
 	/* every year's report gained counters: queue it (same version: a
 	 * parent that knows them takes it, an older one ignores it) */
 	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
