@@ -339,8 +339,11 @@ best_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 		store_corrupt(bs->t, TBL_MIRROR, k, kl, "report copy");
 		return 1;
 	}
-	/* keys are in via order: strictly greater keeps the lowest via */
-	if (!bs->found || r.version > bs->best.version) {
+	/* highest version, then most counters (7.1); keys are in via
+	 * order, so strictly greater keeps the lowest via */
+	if (!bs->found || r.version > bs->best.version ||
+	    (r.version == bs->best.version &&
+	        r.ncounters > bs->best.ncounters)) {
 		bs->best = r;
 		bs->found = 1;
 	}
