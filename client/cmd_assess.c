@@ -13,8 +13,7 @@
 #include "cdht.h"
 #include "http.h"
 #include "table.h"
-
-#define ASSESS_NSCORES 10
+#include "valid.h"
 
 /*
  * Parse "a,b,...,j" into a new JSON array of ten integers (the caller owns
@@ -49,7 +48,7 @@ assess_scores(const char *arg)
 			break;
 		p++;
 	}
-	if (json_array_size(a) != ASSESS_NSCORES)
+	if (json_array_size(a) != VALID_NSCORES)
 		goto bad;
 	return a;
 bad:
@@ -161,7 +160,7 @@ assess_from_flags(const struct cli *cli, const struct assess_flags *f)
 	if ((scores = assess_scores(f->scores)) == NULL) {
 		cli_bad_usage(cli,
 		    "--scores must be %d comma-separated integers, not '%s'",
-		    ASSESS_NSCORES, f->scores);
+		    VALID_NSCORES, f->scores);
 		return NULL;
 	}
 	o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:s}", "year",

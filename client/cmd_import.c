@@ -3,11 +3,14 @@
  * records, each a text/csv POST with the file's header repeated, the node's
  * per-chunk line numbers mapped back to lines of the original file.
  *
- * Records are split with quotes tracked, so a quoted field holding a newline
- * never straddles two chunks.  Line numbers are physical lines: the node
- * counts the chunk's header as line 1, and every newline, quoted or not,
- * starts a new line; since a chunk's data lines are one contiguous run of
- * the file, the mapping is an offset.
+ * Records are found with the node's own CSV reader (proto/csv.h), so a
+ * chunk always ends where the node's reader ends a record: a quoted field
+ * holding a newline never straddles two chunks, and a bad record (a stray
+ * quote) is one line here as there, reported by the node with its line
+ * while every other line is imported.  Bad records are sent like the others:
+ * the node is the one judge of every line.  Both sides count lines the same
+ * way; the chunk's header is the file's first lines and its data lines one
+ * contiguous run of the file, so the mapping is an offset.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -17,37 +20,25 @@
 #include <jansson.h>
 
 #include "cdht.h"
+#include "csv.h"
 #include "http.h"
 
 #define IMPORT_CHUNK 1000 /* data records per request */
 
-/*
- * The end of the CSV record starting at p (just past its newline, or end),
- * adding the newlines it holds to *lines.
- */
-static const char *
-import_record_end(const char *p, const char *end, long *lines)
-{
-	int quoted = 0;
-
-	for (; p < end; p++) {
-		if (*p == '"') {
-			quoted = !quoted; /* "" inside quotes toggles twice */
-		} else if (*p == '\n') {
-			(*lines)++;
-			if (!quoted)
-				return p + 1;
-		}
-	}
-	return end;
-}
+/* Where a chunk starts: a byte offset into the file and its line. */
+struct import_cut {
+	size_t off;
+	long line;
+};
 
 struct import {
 	struct cli *cli;
 	const char *label; /* file name in reports */
-	const char *hdr;   /* header record, with its newline */
+	const char *hdr;   /* the file up to the first data line */
 	size_t hdr_len;
-	long hdr_lines; /* physical lines in the header */
+	long hdr_lines;          /* lines in hdr */
+	struct import_cut *cuts; /* ncuts chunk starts, then the end */
+	size_t ncuts;
 	int dry;
 	int midline; /* a tty progress line lacks its newline */
 	long accepted, rejected;
@@ -119,61 +110,88 @@ import_chunk(struct import *im, const char *data, size_t len, long first)
 	return rc;
 }
 
-/*
- * Find the header and count the data records of buf[0..len): sets im's
- * header, *data (the first data record), *end and *total.  Returns 0, or -1
- * after saying why when there is no header.
- */
+/* Append a chunk start; -1 when out of memory. */
 static int
-import_scan(struct import *im, const char *buf, size_t len, const char **data,
-    const char **end, long *total)
+import_cut(struct import *im, const struct csv *r)
 {
-	const char *p = buf;
-	long nl = 0;
+	struct import_cut *c;
+	int line;
 
-	/* Blank lines at the very end are not records. */
-	while (len >= 2 && buf[len - 1] == '\n' &&
-	       (buf[len - 2] == '\n' ||
-	           (len >= 3 && buf[len - 2] == '\r' && buf[len - 3] == '\n')))
-		len -= buf[len - 2] == '\r' ? 2 : 1;
-	*end = buf + len;
-	/* Spreadsheets prepend a UTF-8 byte order mark: not part of a name. */
-	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-		p += 3;
-	if (p == *end) {
-		fprintf(stderr, "cdht: %s: empty, expected a header line\n",
-		    im->label);
+	c = realloc(im->cuts, (im->ncuts + 1) * sizeof(*c));
+	if (c == NULL)
 		return -1;
-	}
-	im->hdr = p;
-	p = import_record_end(p, *end, &im->hdr_lines);
-	im->hdr_len = (size_t)(p - im->hdr);
-	*data = p;
-	for (*total = 0; p < *end; (*total)++)
-		p = import_record_end(p, *end, &nl);
+	im->cuts = c;
+	c[im->ncuts].off = csv_offset(r, &line);
+	c[im->ncuts++].line = line;
 	return 0;
 }
 
 /*
- * Send the records in [p, end) chunk by chunk, showing progress.  Returns
- * the first chunk's failure (and stops there), or 0.
+ * Read buf[0..len) with the CSV reader: the header (im->hdr: everything
+ * before the first data line, byte order mark left out), the chunk starts
+ * (every IMPORT_CHUNK records, then the end of the last record) and
+ * *total, the data records, bad ones included.  Returns 0, or -1 after
+ * saying why (no header, out of memory).
  */
 static int
-import_send(struct import *im, const char *p, const char *end, long total)
+import_scan(struct import *im, const char *buf, size_t len, long *total)
 {
-	const char *next;
-	long line = 1 + im->hdr_lines, done = 0, n, nl;
+	char *cells[CSV_MAX_CELLS];
+	struct csv r;
+	size_t n, start;
+	int line, rc;
+
+	csv_init(&r, buf, len);
+	start = csv_offset(&r, NULL); /* past a byte order mark */
+	if ((rc = csv_next(&r, cells, &n, &line)) == 0) {
+		fprintf(stderr, "cdht: %s: empty, expected a header line\n",
+		    im->label);
+		goto fail;
+	}
+	/* a bad header is sent all the same: the node says why */
+	im->hdr = buf + start;
+	im->hdr_len = csv_offset(&r, &line) - start;
+	im->hdr_lines = line - 1;
+	if (rc == 1)
+		csv_expect(&r, n); /* as the node does after the header */
+	*total = 0;
+	if (rc == CSV_ENOMEM || import_cut(im, &r) == -1)
+		goto oom;
+	while ((rc = csv_next(&r, cells, &n, &line)) != 0) {
+		if (rc == CSV_ENOMEM)
+			goto oom;
+		if (++*total % IMPORT_CHUNK == 0 && import_cut(im, &r) == -1)
+			goto oom;
+	}
+	if (*total % IMPORT_CHUNK != 0 && import_cut(im, &r) == -1)
+		goto oom;
+	csv_free(&r);
+	return 0;
+oom:
+	fprintf(stderr, "cdht: out of memory\n");
+fail:
+	csv_free(&r);
+	return -1;
+}
+
+/*
+ * Send the chunks im->cuts of buf, showing progress.  Returns the first
+ * chunk's failure (and stops there), or 0.
+ */
+static int
+import_send(struct import *im, const char *buf, long total)
+{
+	long done = 0, n;
 	int rc = CDHT_EXIT_OK, tty = isatty(STDERR_FILENO);
 	int show = tty || total > IMPORT_CHUNK;
 
-	while (p < end) {
-		nl = 0;
-		for (n = 0, next = p; n < IMPORT_CHUNK && next < end; n++)
-			next = import_record_end(next, end, &nl);
-		if ((rc = import_chunk(im, p, (size_t)(next - p), line)) != 0)
+	for (size_t i = 0; i + 1 < im->ncuts; i++) {
+		const struct import_cut *c = &im->cuts[i];
+
+		n = i + 2 < im->ncuts ? IMPORT_CHUNK : total - done;
+		if ((rc = import_chunk(
+		         im, buf + c->off, c[1].off - c->off, c->line)) != 0)
 			break;
-		p = next;
-		line += nl;
 		done += n;
 		if (show)
 			fprintf(stderr, "%s%s %ld/%ld lines%s", tty ? "\r" : "",
@@ -187,7 +205,8 @@ import_send(struct import *im, const char *p, const char *end, long total)
 		fprintf(stderr,
 		    "cdht: %s: stopped at line %ld; the lines before it were "
 		    "%s\n",
-		    im->label, line, im->dry ? "checked" : "imported");
+		    im->label, im->cuts[done / IMPORT_CHUNK].line,
+		    im->dry ? "checked" : "imported");
 	im->sent = done;
 	return rc;
 }
@@ -205,7 +224,7 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct import im = {.cli = cli};
-	const char *path, *data, *end;
+	const char *path;
 	char *buf;
 	size_t len;
 	long total;
@@ -228,7 +247,8 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	im.label = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	if (cli_read_file(path, &buf, &len) == -1)
 		return CDHT_EXIT_REJECTED;
-	if (import_scan(&im, buf, len, &data, &end, &total) == -1) {
+	if (import_scan(&im, buf, len, &total) == -1) {
+		free(im.cuts);
 		free(buf);
 		return CDHT_EXIT_REJECTED;
 	}
@@ -238,10 +258,11 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	if ((im.report = open_memstream(&im.report_buf, &im.report_len)) ==
 	    NULL) {
 		fprintf(stderr, "cdht: out of memory\n");
+		free(im.cuts);
 		free(buf);
 		return CDHT_EXIT_REJECTED;
 	}
-	rc = import_send(&im, data, end, total);
+	rc = import_send(&im, buf, total);
 	fclose(im.report);
 	/* After a failed first chunk the error says it all. */
 	if (rc == CDHT_EXIT_OK || im.sent > 0) {
@@ -251,6 +272,7 @@ cmd_import(struct cli *cli, int argc, char **argv)
 		    im.rejected, im.dry ? " (dry run: nothing stored)" : "");
 	}
 	free(im.report_buf);
+	free(im.cuts);
 	free(buf);
 	if (rc == CDHT_EXIT_OK && im.rejected > 0)
 		rc = CDHT_EXIT_REJECTED;

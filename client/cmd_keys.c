@@ -16,9 +16,9 @@
 #include <zmq.h>
 
 #include "cdht.h"
+#include "valid.h"
 
 #define KEYS_TOKEN_BYTES 32
-#define KEYS_Z85_LEN     40
 
 static const char keys_token_new_usage[] =
     "new --role clerk|viewer|admin [--label L]\n"
@@ -122,7 +122,7 @@ cmd_token(struct cli *cli, int argc, char **argv)
 static int
 keys_write(const char *path, mode_t mode, const char *key)
 {
-	char line[KEYS_Z85_LEN + 2];
+	char line[VALID_Z85_KEY_LEN + 2];
 	size_t n;
 	int fd;
 
@@ -161,7 +161,7 @@ cmd_keygen(struct cli *cli, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	char pub[KEYS_Z85_LEN + 1], sec[KEYS_Z85_LEN + 1];
+	char pub[VALID_Z85_KEY_LEN + 1], sec[VALID_Z85_KEY_LEN + 1];
 	char *secpath = NULL, *pubpath = NULL;
 	struct stat st;
 	int c, rc = CDHT_EXIT_REJECTED;

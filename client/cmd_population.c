@@ -13,11 +13,19 @@
 #include "cdht.h"
 #include "http.h"
 #include "table.h"
+#include "valid.h"
 
-static const char *const population_fields[] = {"adults", "staff",
-    "families_total", "families_recognized", "clans_total", "clans_recognized",
-    "communities_total", "communities_recognized", "units_total",
-    "units_recognized", "members_total", "members_trained", NULL};
+/* The API's field names (proto/valid.h), NULL-terminated. */
+static const char *const *
+population_fields(void)
+{
+	static const char *f[VALID_NDENOMINATORS + 1];
+
+	if (f[0] == NULL)
+		for (int i = 0; i < VALID_NDENOMINATORS; i++)
+			f[i] = valid_denominator_names[i];
+	return f;
+}
 
 static const char population_set_usage[] =
     "set YEAR FIELD=N ...\n"
@@ -33,7 +41,7 @@ static const char population_show_usage[] =
 static int
 population_known(const char *name, size_t n)
 {
-	for (const char *const *f = population_fields; *f != NULL; f++)
+	for (const char *const *f = population_fields(); *f != NULL; f++)
 		if (strlen(*f) == n && strncmp(*f, name, n) == 0)
 			return 1;
 	return 0;
@@ -110,7 +118,7 @@ population_set(struct cli *cli, int argc, char **argv)
 			    "%s: unknown field '%.*s'; valid "
 			    "fields:\n ",
 			    cli->name, (int)(eq ? eq - a : (long)strlen(a)), a);
-			for (f = population_fields; *f != NULL; f++)
+			for (f = population_fields(); *f != NULL; f++)
 				fprintf(stderr, " %s", *f);
 			fputc('\n', stderr);
 			return cli_bad_usage(cli, NULL);
@@ -132,9 +140,9 @@ population_set(struct cli *cli, int argc, char **argv)
 	    body ? strlen(body) : 0, 0, &r);
 	free(body);
 	if (rc == CDHT_EXIT_OK) {
-		table_print_object(stdout, r.json, population_fields);
+		table_print_object(stdout, r.json, population_fields());
 		first = 1;
-		for (f = population_fields; *f != NULL; f++) {
+		for (f = population_fields(); *f != NULL; f++) {
 			if (json_object_get(obj, *f) != NULL)
 				continue;
 			if (first)
@@ -168,7 +176,7 @@ population_show(struct cli *cli, int argc, char **argv)
 			json_dumpf(r.json, stdout, JSON_INDENT(2));
 			putchar('\n');
 		} else {
-			table_print_object(stdout, r.json, population_fields);
+			table_print_object(stdout, r.json, population_fields());
 		}
 	}
 	http_reply_clear(&r);

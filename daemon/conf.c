@@ -1,7 +1,9 @@
 /*
  * conf.c: INI parsing (inih) into struct conf, plus the children file.
  * inih does not pass line numbers to the handler, so we feed it through our
- * own line reader and count lines there.
+ * own line reader and count lines there.  Ids, names, levels and keys are
+ * checked with the shared rules of proto/valid.h, so a conf that passes -n
+ * holds nothing the wire codec would refuse to send.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "valid.h"
 
 struct parse_state {
 	struct conf *c;
@@ -21,6 +24,8 @@ struct parse_state {
 	int errors;
 	unsigned seen;         /* bit per option index */
 	unsigned seen_targets; /* bit per indicator */
+	const char *why;       /* set by a parser: what is wrong, or NULL */
+	char why_buf[96];
 };
 
 static int parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out);
@@ -54,32 +59,28 @@ opt_string(struct parse_state *ps, const char *v, void *field, size_t size)
 	return 0;
 }
 
-/* A unit name: well-formed UTF-8 without control characters, as the wire
- * format requires (proto/PROTOCOL.md). */
+/* A unit name: the wire format's name rule (valid_unit_name), non-empty. */
 static int
 opt_name(struct parse_state *ps, const char *v, void *field, size_t size)
 {
-	const unsigned char *p = (const unsigned char *)v;
+	size_t at;
+	const char *bad = valid_text_why(v, strlen(v), &at);
 
-	while (*p) {
-		int n = *p < 0x80                           ? 0
-		        : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 1
-		        : (*p & 0xf0) == 0xe0               ? 2
-		        : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 3
-		                                            : -1;
-		if (n < 0 || *p < 0x20 || *p == 0x7f)
-			return -1;
-		for (p++; n > 0; n--, p++)
-			if ((*p & 0xc0) != 0x80)
-				return -1;
+	if (bad != NULL) {
+		snprintf(ps->why_buf, sizeof(ps->why_buf), "%s at byte %zu",
+		    bad, at + 1);
+		ps->why = ps->why_buf;
+		return -1;
 	}
+	if (valid_unit_name(v, strlen(v)) != 0)
+		return -1;
 	return opt_string(ps, v, field, size);
 }
 
 static int
 opt_id(struct parse_state *ps, const char *v, void *field, size_t size)
 {
-	if (!conf_valid_id(v))
+	if (valid_id(v, strlen(v)) != 0)
 		return -1;
 	return opt_string(ps, v, field, size);
 }
@@ -100,7 +101,7 @@ opt_listen(struct parse_state *ps, const char *v, void *field, size_t size)
 static int
 opt_level(struct parse_state *ps, const char *v, void *field, size_t size)
 {
-	int l = rules_lookup(rules_level_names, 4, v);
+	int l = valid_level(v, strlen(v));
 
 	if (l < 0)
 		return -1;
@@ -162,11 +163,9 @@ opt_flush(struct parse_state *ps, const char *v, void *field, size_t size)
 static int
 opt_z85key(struct parse_state *ps, const char *v, void *field, size_t size)
 {
-	if (strlen(v) != 40 || strspn(v, "0123456789abcdefghijklmnopqrstuvwxyz"
-	                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/"
-	                                 "*?&<>()[]{}@%$#") != 40)
+	if (valid_z85_key(v, strlen(v)) != 0)
 		return -1;
-	memcpy(field, v, 41);
+	memcpy(field, v, VALID_Z85_KEY_LEN + 1);
 	return 0;
 }
 
@@ -177,7 +176,8 @@ static const struct option options[] = {
     {"node", "level", opt_level, F(level), 1,
         "commune, district, province or national"},
     {"node", "name", opt_name, F(name), 1,
-        "a non-empty name of at most 128 bytes"},
+        "a non-empty name of at most 128 bytes of UTF-8 without control "
+        "characters"},
     {"node", "data_dir", opt_string, F(data_dir), 1, "a directory path"},
     {"node", "map_size_mb", opt_mapsize, F(map_size_mb), 0,
         "megabytes, 1..1048576"},
@@ -229,6 +229,23 @@ parse_target(struct parse_state *ps, const char *key, const char *v)
 	return 1;
 }
 
+/*
+ * Write a value as typed, but with control characters and, in a value that
+ * is not UTF-8, every byte above 0x7f as \xNN: the terminal shows what the
+ * file holds.
+ */
+static void
+conf_put_value(FILE *fp, const char *v)
+{
+	int utf8 = valid_utf8(v, strlen(v)) == 0;
+
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !utf8))
+			fprintf(fp, "\\x%02x", *p);
+		else
+			fputc(*p, fp);
+}
+
 static int
 conf_handler(
     void *user, const char *section, const char *name, const char *value)
@@ -245,11 +262,13 @@ conf_handler(
 			conf_err(
 			    ps, "duplicate key \"%s\" in [%s]", name, section);
 		ps->seen |= 1u << i;
+		ps->why = NULL;
 		if (o->parse(ps, value, (char *)ps->c + o->offset, o->size)) {
-			fprintf(stderr,
-			    "%s:%d: %s.%s: invalid value \"%s\": "
-			    "expected %s\n",
-			    ps->c->path, ps->line, section, name, value,
+			fprintf(stderr, "%s:%d: %s.%s: invalid value \"",
+			    ps->c->path, ps->line, section, name);
+			conf_put_value(stderr, value);
+			fprintf(stderr, "\": %s%sexpected %s\n",
+			    ps->why ? ps->why : "", ps->why ? "; " : "",
 			    o->hint);
 			ps->errors++;
 		}
@@ -327,17 +346,26 @@ conf_load_children(struct conf *c)
 			continue;
 		}
 		name = line + n;
-		if (!conf_valid_id(id)) {
+		if (valid_id(id, strlen(id)) != 0) {
 			fprintf(stderr, "%s:%d: invalid unit id \"%s\"\n",
 			    c->children_path, lineno, id);
 			errors++;
 			continue;
 		}
-		if (strlen(key) != 40) {
+		if (valid_z85_key(key, strlen(key)) != 0) {
 			fprintf(stderr,
 			    "%s:%d: public key of \"%s\" is not 40 "
 			    "Z85 characters\n",
 			    c->children_path, lineno, id);
+			errors++;
+			continue;
+		}
+		if (valid_unit_name(name, strlen(name)) != 0) {
+			fprintf(stderr,
+			    "%s:%d: name of \"%s\" is not a unit name (at "
+			    "most %d bytes of UTF-8 without control "
+			    "characters)\n",
+			    c->children_path, lineno, id, WIRE_MAX_NAME);
 			errors++;
 			continue;
 		}
@@ -450,15 +478,4 @@ conf_child_by_key(const struct conf *c, const char *z85)
 		if (strcmp(c->children[i].public_key, z85) == 0)
 			return (int)i;
 	return -1;
-}
-
-int
-conf_valid_id(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > WIRE_MAX_ID)
-		return 0;
-	return strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz"
-	                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == n;
 }

@@ -16,7 +16,7 @@
 
 struct conf_child {
 	char id[WIRE_MAX_ID + 1];
-	char public_key[41]; /* Z85 */
+	char public_key[VALID_Z85_KEY_LEN + 1];
 	char name[WIRE_MAX_NAME + 1];
 };
 
@@ -37,7 +37,7 @@ struct conf {
 	struct rules_targets targets;
 	/* [uplink] */
 	char parent[256];
-	char parent_key[41];
+	char parent_key[VALID_Z85_KEY_LEN + 1];
 	char uplink_secret_path[4096];
 	int flush_ms;
 	/* [downlink] */
@@ -59,8 +59,5 @@ void conf_free(struct conf *c);
 /* Index of the child with this id or Z85 key, or -1. */
 int conf_child_by_id(const struct conf *c, const char *id);
 int conf_child_by_key(const struct conf *c, const char *z85);
-
-/* 1 if s is a valid unit id: 1..WIRE_MAX_ID of [0-9A-Za-z_-]. */
-int conf_valid_id(const char *s);
 
 #endif

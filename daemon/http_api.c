@@ -319,9 +319,10 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 		csv_free(&r);
 		json_decref(b.results);
 		json_decref(b.errors);
-		send_error(req, 400, "bad_request", NULL, "line 1: %s",
+		send_error(req, 400, "bad_request", NULL, "line %d: %s%s", line,
 		    rc == 0 ? "empty CSV: a header row is required"
-		            : "malformed CSV header");
+		            : "malformed CSV header: ",
+		    rc == 0 ? "" : csv_error(&r, NULL));
 		return;
 	}
 	if (input_csv_header(cells, n, &e) != 0) {
@@ -340,6 +341,7 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 			hdr = NULL;
 		}
 	nh = n;
+	csv_expect(&r, nh);
 	if (hdr == NULL) {
 		csv_free(&r);
 		json_decref(b.results);
@@ -359,14 +361,18 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 			b.rejected++;
 			break;
 		}
-		if (rc < 0) {
-			input_fail(&e, "bad_request", NULL,
-			    "malformed CSV (unterminated quote or too many "
-			    "columns)");
+		if (rc < 0) { /* a bad line: the reader reads on after it */
+			if (rc == CSV_ENOMEM)
+				input_fail(
+				    &e, "internal", NULL, "out of memory");
+			else
+				input_csv_error(&r, hdr, nh, &e);
 			json_array_append_new(
 			    b.errors, item_error("line", line, &e));
 			b.rejected++;
-			break;
+			if (rc == CSV_ENOMEM)
+				break;
+			continue;
 		}
 		if (n != nh) {
 			input_fail(&e, "bad_request", NULL,
@@ -501,7 +507,7 @@ one_assessment(struct http_api *h, struct evhttp_request *req, const char *rest,
 		return;
 	}
 	pid = evhttp_uridecode(slash + 1, 0, &plen);
-	if (pid == NULL || !input_valid_pid(pid, plen) ||
+	if (pid == NULL || valid_person_id(pid, plen) != 0 ||
 	    memchr(pid, 0, plen) != NULL) {
 		free(pid);
 		send_error(req, 400, "invalid_field", "person_id",

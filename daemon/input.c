@@ -1,4 +1,7 @@
-/* input.c: validating assessments (JSON, CSV rows) and denominators. */
+/*
+ * input.c: validating assessments (JSON, CSV rows) and denominators, with
+ * the field rules of proto/valid.h; every error names its field.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,10 +10,8 @@
 
 #include "input.h"
 
-const char *const input_population_fields[RECORDS_NPOP] = {"adults", "staff",
-    "families_total", "families_recognized", "clans_total", "clans_recognized",
-    "communities_total", "communities_recognized", "units_total",
-    "units_recognized", "members_total", "members_trained"};
+_Static_assert(RECORDS_NPOP == VALID_NDENOMINATORS,
+    "records store one value per denominator");
 
 static const char *const assessment_fields[] = {"year", "person_id", "name",
     "birth_year", "group", "population", "scores", "digital"};
@@ -28,21 +29,6 @@ input_fail(struct input_err *e, const char *code, const char *field,
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static int
-no_controls(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-int
-input_valid_pid(const char *s, size_t n)
-{
-	return n >= 1 && n <= RULES_PID_MAX && no_controls(s, n);
 }
 
 /* A required integer in [lo, hi]; JSON reals and booleans are rejected. */
@@ -123,17 +109,18 @@ input_assessment(
 		return input_fail(
 		    e, "missing_field", "person_id", "person_id is required");
 	if (!json_is_string(v) ||
-	    !input_valid_pid(json_string_value(v), json_string_length(v)))
+	    valid_person_id(json_string_value(v), json_string_length(v)) != 0)
 		return input_fail(e, "invalid_field", "person_id",
-		    "person_id must be a string of 1..64 bytes without "
-		    "control characters");
+		    "person_id must be a string of 1..%d bytes without "
+		    "control characters",
+		    VALID_PID_MAX);
 	a->pid_len = (uint8_t)json_string_length(v);
 	memcpy(a->person_id, json_string_value(v), a->pid_len);
 	v = json_object_get(obj, "name");
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_string(v) ||
-		    json_string_length(v) > RULES_NAME_MAX ||
-		    !no_controls(json_string_value(v), json_string_length(v)))
+		    valid_person_name(
+		        json_string_value(v), json_string_length(v)) != 0)
 			return input_fail(e, "invalid_field", "name",
 			    "name must be a string of at most %d bytes "
 			    "without control characters",
@@ -170,10 +157,11 @@ input_assessment(
 		char f[16];
 
 		snprintf(f, sizeof(f), "scores[%d]", i);
-		if (!json_is_integer(s) || json_integer_value(s) < 1 ||
-		    json_integer_value(s) > 10)
+		if (!json_is_integer(s) ||
+		    valid_score(json_integer_value(s)) != 0)
 			return input_fail(e, "invalid_field", f,
-			    "%s must be an integer 1..10", f);
+			    "%s must be an integer %d..%d", f, VALID_SCORE_MIN,
+			    VALID_SCORE_MAX);
 		a->scores[i] = (uint8_t)json_integer_value(s);
 	}
 	return 0;
@@ -207,6 +195,19 @@ input_csv_header(char *const *hdr, size_t n, struct input_err *e)
 			return input_fail(e, "missing_field", csv_columns[c],
 			    "column \"%s\" is required", csv_columns[c]);
 	return 0;
+}
+
+int
+input_csv_error(
+    const struct csv *r, char *const *hdr, size_t nh, struct input_err *e)
+{
+	size_t cell;
+	const char *why = csv_error(r, &cell);
+
+	if (cell < nh)
+		return input_fail(e, "bad_request", hdr[cell],
+		    "malformed CSV in column %s: %s", hdr[cell], why);
+	return input_fail(e, "bad_request", NULL, "malformed CSV: %s", why);
 }
 
 /* Parse a decimal integer cell; 0 or -1 with e. */
@@ -253,14 +254,20 @@ input_csv_row(
 				goto fail;
 			json_object_set_new(obj, col, json_integer(iv));
 		} else {
+			size_t at, len = strlen(val);
+			const char *why;
+			json_t *s;
+
 			if (val[0] == '\0' && strcmp(col, "name") == 0)
 				continue;
-			json_t *s = json_stringn(val, strlen(val));
-			if (s == NULL) {
+			if ((why = valid_utf8_why(val, len, &at)) != NULL) {
 				input_fail(e, "invalid_field", col,
-				    "%s is not valid UTF-8", col);
+				    "%s is not valid UTF-8: %s at byte %zu",
+				    col, why, at + 1);
 				goto fail;
 			}
+			if ((s = json_stringn_nocheck(val, len)) == NULL)
+				goto oom;
 			json_object_set_new(obj, col, s);
 		}
 	}
@@ -284,8 +291,8 @@ input_population(
 		    e, "bad_request", NULL, "population must be a JSON object");
 	json_object_foreach((json_t *)obj, key, v)
 	{
-		int i =
-		    rules_lookup(input_population_fields, RECORDS_NPOP, key);
+		int i = rules_lookup(
+		    valid_denominator_names, VALID_NDENOMINATORS, key);
 		if (i < 0)
 			return input_fail(e, "unknown_field", key,
 			    "unknown field \"%.64s\"", key);
@@ -295,7 +302,7 @@ input_population(
 			    "%s must be a non-negative integer", key);
 	}
 	for (int i = 0; i < RECORDS_NPOP; i++) {
-		v = json_object_get(obj, input_population_fields[i]);
+		v = json_object_get(obj, valid_denominator_names[i]);
 		den[i] = v ? (int64_t)json_integer_value(v) : 0;
 	}
 	if ((bad = rules_check_population(den)) != NULL)

@@ -7,8 +7,10 @@
 
 #include <jansson.h>
 
+#include "csv.h"
 #include "records.h"
 #include "rules.h"
+#include "valid.h"
 
 struct input_err {
 	const char *code; /* static: missing_field, invalid_field, ... */
@@ -34,14 +36,19 @@ json_t *input_csv_row(
 /* Check a CSV header row: known columns, no duplicates, required present. */
 int input_csv_header(char *const *hdr, size_t n, struct input_err *e);
 
+/*
+ * Fill e for the bad record csv_next just returned -1 for (reader r, header
+ * hdr of nh columns): code bad_request, the reader's reason, and the column
+ * at fault when there is one.  Returns -1.
+ */
+int input_csv_error(
+    const struct csv *r, char *const *hdr, size_t nh, struct input_err *e);
+
 /* Validate a population object (fields left out are 0). */
 int input_population(
     const json_t *obj, int64_t den[RECORDS_NPOP], struct input_err *e);
 
-/* Field names of the population object, in counter order. */
-extern const char *const input_population_fields[RECORDS_NPOP];
-
-/* 1 if s[0..n) is a valid person id: 1..64 bytes, no control characters. */
-int input_valid_pid(const char *s, size_t n);
+/* Field names of the population object, in counter order (valid.h). */
+#define input_population_fields valid_denominator_names
 
 #endif

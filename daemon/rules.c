@@ -3,8 +3,9 @@
 
 #include "rules.h"
 
-const char *const rules_level_names[4] = {
-    "commune", "district", "province", "national"};
+_Static_assert(LEVEL_NATIONAL + 1 == VALID_NLEVELS,
+    "enum rules_level follows valid_level_names");
+
 const char *const rules_group_names[GROUP_COUNT] = {
     "farmer", "worker", "official", "business", "manager"};
 const char *const rules_population_names[2] = {"adult", "staff"};
@@ -29,11 +30,11 @@ rules_score(struct assessment *a)
 
 	for (int i = 0; i < RULES_NSCORES; i++) {
 		total += a->scores[i];
-		if (a->scores[i] < 5)
+		if (a->scores[i] < VALID_PASS_MIN_SCORE)
 			low = 1;
 	}
 	a->total = (uint16_t)total;
-	a->recognized = total >= 80 && !low;
+	a->recognized = total >= VALID_PASS_TOTAL && !low;
 }
 
 void
@@ -119,18 +120,15 @@ rules_indicator(const struct cdht_counters *c, const struct rules_targets *t,
 }
 
 const char *
-rules_check_population(const int64_t den[12])
+rules_check_population(const int64_t den[VALID_NDENOMINATORS])
 {
-	static const char *const names[12] = {"adults", "staff",
-	    "families_total", "families_recognized", "clans_total",
-	    "clans_recognized", "communities_total", "communities_recognized",
-	    "units_total", "units_recognized", "members_total",
-	    "members_trained"};
+	const char *const *names = valid_denominator_names;
 
-	for (int i = 0; i < 12; i++)
+	for (int i = 0; i < VALID_NDENOMINATORS; i++)
 		if (den[i] < 0)
 			return names[i];
-	for (int i = 2; i < 12; i += 2)
+	/* after adults and staff, (total, recognised-or-trained) pairs */
+	for (int i = 2; i < VALID_NDENOMINATORS; i += 2)
 		if (den[i + 1] > den[i])
 			return names[i + 1];
 	return NULL;

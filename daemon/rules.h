@@ -10,13 +10,18 @@
 #include <stdint.h>
 
 #include "counters.h"
+#include "valid.h"
 
-#define RULES_YEAR_MIN          2021
-#define RULES_YEAR_MAX          2030
-#define RULES_NSCORES           10
-#define RULES_PID_MAX           64
-#define RULES_NAME_MAX          200
-#define RULES_OUTSTANDING_YEARS 5 /* this year and the four before */
+/*
+ * The daemon's names for the programme constants; each is defined once, in
+ * proto/valid.h, which the client and the wire codec use too.
+ */
+#define RULES_YEAR_MIN          VALID_YEAR_MIN
+#define RULES_YEAR_MAX          VALID_YEAR_MAX
+#define RULES_NSCORES           VALID_NSCORES
+#define RULES_PID_MAX           VALID_PID_MAX
+#define RULES_NAME_MAX          VALID_PERSON_NAME_MAX
+#define RULES_OUTSTANDING_YEARS VALID_OUTSTANDING_YEARS
 
 enum rules_level {
 	LEVEL_COMMUNE,
@@ -35,7 +40,8 @@ enum rules_group {
 enum rules_population { POP_ADULT, POP_STAFF };
 enum rules_digital { DIGITAL_NONE, DIGITAL_SKILLED, DIGITAL_PROFICIENT };
 
-extern const char *const rules_level_names[4];
+/* Level names, index = enum rules_level (proto/valid.h). */
+#define rules_level_names valid_level_names
 extern const char *const rules_group_names[GROUP_COUNT];
 extern const char *const rules_population_names[2];
 extern const char *const rules_digital_names[3];
@@ -103,7 +109,8 @@ void rules_indicator(const struct cdht_counters *c,
     const struct rules_targets *t, int ind, struct rules_progress *out);
 
 /* Validate a year's denominators in c (indices adults..members_trained):
- * returns NULL when valid, else the name of the first offending field. */
-const char *rules_check_population(const int64_t den[12]);
+ * returns NULL when valid, else the name of the first offending field
+ * (static storage). */
+const char *rules_check_population(const int64_t den[VALID_NDENOMINATORS]);
 
 #endif

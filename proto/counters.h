@@ -61,8 +61,10 @@ enum cdht_counter {
 /* Counters every report carries: the 32 of release 0.1.0 (protocol 1). */
 #define CDHT_WIRE_MIN_COUNTERS 32
 
-/* Index of the first denominator counter (adults); den_set precedes it. */
+/* The denominators (a year's population object): adults..members_trained;
+ * den_set precedes them, counters added later follow them. */
 #define CDHT_C_FIRST_DENOMINATOR CDHT_C_adults
+#define CDHT_C_LAST_DENOMINATOR  CDHT_C_members_trained
 
 struct cdht_counters {
 	int64_t v[CDHT_NCOUNTERS];

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "valid.h"
 #include "wire.h"
 
 /*
@@ -43,91 +44,12 @@ static const unsigned wire_arity[] = {
 };
 #define WIRE_TYPE_MAX WIRE_RESYNC
 
-static const char *const wire_levels[] = {
-    "commune", "district", "province", "national"};
-
 /* ---------------------------------------------------------------------- */
-/* Validators shared by the encoder and the decoder. */
-
-static bool
-valid_id(const char *s, size_t n)
-{
-	if (n < 1 || n > WIRE_MAX_ID)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-		        (c >= 'a' && c <= 'z') || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-static bool
-valid_level(const char *s, size_t n)
-{
-	for (size_t i = 0; i < sizeof wire_levels / sizeof wire_levels[0]; i++)
-		if (strlen(wire_levels[i]) == n &&
-		    memcmp(wire_levels[i], s, n) == 0)
-			return true;
-	return false;
-}
-
 /*
- * Well-formed UTF-8 (no overlong forms, no surrogates, nothing above
- * U+10FFFF) without C0 controls or DEL, so a name is a safe C string and a
- * safe log line.
+ * Validators shared by the encoder and the decoder: the field rules of
+ * PROTOCOL.md 3.3, which are those of valid.h (the conf and the HTTP input
+ * check names and ids with the same functions).
  */
-static bool
-valid_name(const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	if (n > WIRE_MAX_NAME)
-		return false;
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			cp = c & 0x07;
-		} else
-			return false;
-		if (n - i - 1 < k)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
-static bool
-valid_year(uint64_t y)
-{
-	return y >= 2021 && y <= 2030;
-}
 
 /* A NUL-terminated string field of a struct, at most max bytes long. */
 static bool
@@ -141,21 +63,21 @@ static bool
 valid_cid(const char *s)
 {
 	size_t n;
-	return cstr_len(s, WIRE_MAX_ID + 1, &n) && valid_id(s, n);
+	return cstr_len(s, WIRE_MAX_ID + 1, &n) && valid_id(s, n) == 0;
 }
 
 static bool
 valid_clevel(const char *s)
 {
 	size_t n;
-	return cstr_len(s, 16, &n) && valid_level(s, n);
+	return cstr_len(s, 16, &n) && valid_level(s, n) >= 0;
 }
 
 static bool
 valid_cname(const char *s)
 {
 	size_t n;
-	return cstr_len(s, WIRE_MAX_NAME + 1, &n) && valid_name(s, n);
+	return cstr_len(s, WIRE_MAX_NAME + 1, &n) && valid_unit_name(s, n) == 0;
 }
 
 unsigned
@@ -168,7 +90,7 @@ wire_ncounters(const struct wire_report *r)
 static bool
 valid_report_rest(const struct wire_report *r)
 {
-	if (!valid_year(r->year) || r->version < 1 || r->updated_at < 0)
+	if (valid_year(r->year) != 0 || r->version < 1 || r->updated_at < 0)
 		return false;
 	if (r->path_len < 1 || r->path_len > WIRE_MAX_PATH)
 		return false;
@@ -208,7 +130,7 @@ valid_keys(const struct wire_key *k, size_t n, bool want)
 	if (n > WIRE_MAX_ITEMS || (n > 0 && k == NULL))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!valid_cid(k[i].origin) || !valid_year(k[i].year) ||
+		if (!valid_cid(k[i].origin) || valid_year(k[i].year) != 0 ||
 		    (!want && k[i].version < 1))
 			return false;
 	return true;
@@ -609,7 +531,7 @@ rd_id(struct rd *r, char out[WIRE_MAX_ID + 1])
 	const char *s;
 	size_t n;
 
-	if (rd_str(r, &s, &n) < 0 || !valid_id(s, n))
+	if (rd_str(r, &s, &n) < 0 || valid_id(s, n) != 0)
 		return -1;
 	memcpy(out, s, n);
 	out[n] = '\0';
@@ -622,7 +544,7 @@ rd_level(struct rd *r, char out[16])
 	const char *s;
 	size_t n;
 
-	if (rd_str(r, &s, &n) < 0 || !valid_level(s, n))
+	if (rd_str(r, &s, &n) < 0 || valid_level(s, n) < 0)
 		return -1;
 	memcpy(out, s, n);
 	out[n] = '\0';
@@ -635,7 +557,7 @@ rd_name(struct rd *r, char out[WIRE_MAX_NAME + 1])
 	const char *s;
 	size_t n;
 
-	if (rd_str(r, &s, &n) < 0 || !valid_name(s, n))
+	if (rd_str(r, &s, &n) < 0 || valid_unit_name(s, n) != 0)
 		return -1;
 	memcpy(out, s, n);
 	out[n] = '\0';
@@ -647,7 +569,7 @@ rd_year(struct rd *r, uint16_t *year)
 {
 	uint64_t y;
 
-	if (rd_u64(r, &y) < 0 || !valid_year(y))
+	if (rd_u64(r, &y) < 0 || valid_year((long long)y) != 0)
 		return -1;
 	*year = (uint16_t)y;
 	return 0;

@@ -574,8 +574,11 @@ static void
 test_name_must_be_sendable(void **state)
 {
 	struct fx *f = *state;
-	static const char *const bad[] = {
-	    "X\xe3 A", "\xff\xfe", "N\x01", "Caf\xc3"};
+	static const char *const bad[] = {"X\xe3 A", "\xff\xfe", "N\x01",
+	    "Caf\xc3",
+	    /* well-formed-looking but refused by the wire encoder */
+	    "\xed\xa0\x80", "X\xed\xbf\xbf", "\xc0\xaf", "\xe0\x80\xaf",
+	    "\xf0\x80\x80\xaf", "\xf4\x90\x80\x80", "N\x7f"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (load_named(f, bad[i]) <= 0)
@@ -675,21 +678,28 @@ test_children_errors(void **state)
 	struct fx *f = *state;
 	char extra[512];
 
-	write_file(f->children, "1401 " KEY_A " Huy\xe1\xbb\x87n A\n" /* 1 */
-	                        "14.02 " KEY_B " bad id\n"            /* 2 */
-	                        "1403 shortkey\n"                     /* 3 */
-	                        "1401 " KEY_C " same id\n"            /* 4 */
-	                        "1404 " KEY_A " same key\n"           /* 5 */
-	                        "lonely\n"                            /* 6 */
-	                        "04108 " KEY_B " this node itself\n"  /* 7 */
-	                        "# 1405 commented out\n"              /* 8 */
-	                        "1406 " KEY_C "\n");                  /* 9 */
+	write_file(f->children,
+	    "1401 " KEY_A " Huy\xe1\xbb\x87n A\n" /* 1 */
+	    "14.02 " KEY_B " bad id\n"            /* 2 */
+	    "1403 shortkey\n"                     /* 3 */
+	    "1401 " KEY_C " same id\n"            /* 4 */
+	    "1404 " KEY_A " same key\n"           /* 5 */
+	    "lonely\n"                            /* 6 */
+	    "04108 " KEY_B " this node itself\n"  /* 7 */
+	    "# 1405 commented out\n"              /* 8 */
+	    "1406 " KEY_C "\n"                    /* 9 */
+	    "1407 0123456789abcdefghijklmnopqrstuvwxyzABCD "
+	    "N\xed\xa0\x80\n" /* 10: surrogate */
+	    "1408 0123456789abcdefghijklmnopqrstuvwxyzABC\" "
+	    "N\n"); /* 11: '"' is not Z85 */
 	snprintf(extra, sizeof(extra),
 	    "[downlink]\nlisten = tcp://*:1\nsecret_key = /s\n"
 	    "children = %s\n",
 	    f->children);
-	assert_int_equal(load_extra(f, extra), 6);
+	assert_int_equal(load_extra(f, extra), 8);
 	assert_msg(f, f->children, 2, "invalid unit id \"14.02\"");
+	assert_msg(f, f->children, 10, "name of \"1407\" is not a unit name");
+	assert_msg(f, f->children, 11, "not 40 Z85");
 	assert_msg(f, f->children, 3, "not 40");
 	assert_msg(f, f->children, 4, "duplicate");
 	assert_msg(f, f->children, 5, "duplicate");
@@ -708,16 +718,18 @@ test_valid_id(void **state)
 	assert_int_equal(strlen(KEY_A), 40);
 	assert_int_equal(strlen(KEY_B), 40);
 	assert_int_equal(strlen(KEY_C), 40);
-	assert_true(conf_valid_id("14"));
-	assert_true(conf_valid_id("03646"));
-	assert_true(conf_valid_id("a-B_9"));
-	assert_true(conf_valid_id("1234567890123456"));
-	assert_false(conf_valid_id("12345678901234567"));
-	assert_false(conf_valid_id(""));
-	assert_false(conf_valid_id("14 "));
-	assert_false(conf_valid_id("1.4"));
-	assert_false(conf_valid_id("x\xc3\xa3"));
-	assert_false(conf_valid_id("a/b"));
+	assert_int_equal(valid_id("14", strlen("14")), 0);
+	assert_int_equal(valid_id("03646", strlen("03646")), 0);
+	assert_int_equal(valid_id("a-B_9", strlen("a-B_9")), 0);
+	assert_int_equal(
+	    valid_id("1234567890123456", strlen("1234567890123456")), 0);
+	assert_int_equal(
+	    valid_id("12345678901234567", strlen("12345678901234567")), -1);
+	assert_int_equal(valid_id("", strlen("")), -1);
+	assert_int_equal(valid_id("14 ", strlen("14 ")), -1);
+	assert_int_equal(valid_id("1.4", strlen("1.4")), -1);
+	assert_int_equal(valid_id("x\xc3\xa3", strlen("x\xc3\xa3")), -1);
+	assert_int_equal(valid_id("a/b", strlen("a/b")), -1);
 }
 
 int

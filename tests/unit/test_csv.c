@@ -1,10 +1,14 @@
 /*
- * test_csv.c: daemon/csv.c, the RFC 4180 reader: plain records, quoted
- * cells with commas, doubled quotes and embedded newlines (and the line
- * numbers of the records after them), CRLF, a UTF-8 BOM, blank lines, empty
- * cells, a last record without a newline, and the errors (unterminated quote,
- * too many cells, NUL byte).  A random round trip encodes random records the
- * RFC way here and checks every cell and every start line.
+ * test_csv.c: proto/csv.c, the CSV reader shared by the node and cdht
+ * import: plain records, quoted cells with commas, doubled quotes and
+ * embedded newlines (and the line numbers of the records after them), CRLF,
+ * a UTF-8 BOM, blank lines, empty cells, a last record without a newline,
+ * and the errors (unterminated quote, stray quote, text after a closing
+ * quote, too many cells, NUL byte, field count), each costing its own line
+ * only, with the reader going on from the next line.  A random round trip
+ * encodes random records the RFC way here and checks every cell and every
+ * start line; a random file with stray quotes on random lines must give
+ * back every other line.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,11 +194,136 @@ test_unterminated_quote(void **state)
 	expect(&r, 2, W("2025", "ok"));
 	assert_int_equal(csv_next(&r, cells, &n, &line), -1);
 	assert_int_equal(line, 3); /* where the bad record starts */
+	assert_non_null(strstr(csv_error(&r, NULL), "never closes"));
+	/* it costs its own line only: the next line is a record again */
+	expect(&r, 4, W("2027", "x"));
+	expect_end(&r);
 	csv_free(&r);
 
 	csv_init(&r, "\"", 1);
 	assert_int_equal(csv_next(&r, cells, &n, &line), -1);
 	assert_int_equal(line, 1);
+	csv_free(&r);
+}
+
+/* Expect a bad record on line, at fault in cell (or (size_t)-1), whose
+ * reason contains what. */
+static void
+expect_bad(struct csv *r, int line, size_t cell, const char *what)
+{
+	char *cells[CSV_MAX_CELLS];
+	size_t n, got_cell = 0;
+	int got_line = -1;
+
+	assert_int_equal(csv_next(r, cells, &n, &got_line), -1);
+	assert_int_equal(got_line, line);
+	if (strstr(csv_error(r, &got_cell), what) == NULL)
+		fail_msg("line %d: error \"%s\" lacks \"%s\"", line,
+		    csv_error(r, NULL), what);
+	assert_int_equal(got_cell, cell);
+}
+
+/* RFC 4180: a quote inside an unquoted field is an error of that line. */
+static void
+test_stray_quote(void **state)
+{
+	static const char in[] = "year,name,s1\n"
+	                         "2025,Tran 5\" Van,8\n"
+	                         "2025,Le Thi,9\n"
+	                         "2026,x\",7\r\n"
+	                         "2026,\"Tran 5\"\" Van\",6\n"
+	                         "end\"\n";
+	struct csv r;
+
+	csv_init(&r, in, strlen(in));
+	expect(&r, 1, W("year", "name", "s1"));
+	expect_bad(&r, 2, 1, "quote inside an unquoted field");
+	expect(&r, 3, W("2025", "Le Thi", "9"));
+	expect_bad(&r, 4, 1, "quote inside an unquoted field");
+	/* the same name written the RFC way is fine */
+	expect(&r, 5, W("2026", "Tran 5\" Van", "6"));
+	expect_bad(&r, 6, 0, "quote inside an unquoted field");
+	expect_end(&r);
+	csv_free(&r);
+}
+
+/*
+ * A quote that opens a field and never closes on its line: the quoted field
+ * runs on to the next quote, whatever follows is an error, and only the
+ * line it started on is lost.
+ */
+static void
+test_unclosed_quote_costs_one_line(void **state)
+{
+	static const char in[] =
+	    "h1,h2\n"
+	    "1,\"Tran 5 Van\n" /* 2: opens, never closes */
+	    "2,ok\n"
+	    "3,\"L\xc3\xaa V\xc4\x83n\"\n" /* 4: pairs with 2 */
+	    "4,\"a\nb\"\n"                 /* 5-6: legitimate */
+	    "5,\"ab\"c\n"                  /* 7: text after */
+	    "6,\"x\"\"\n";                 /* 8: "" then end */
+	struct csv r;
+
+	csv_init(&r, in, strlen(in));
+	expect(&r, 1, W("h1", "h2"));
+	expect_bad(&r, 2, 1, "after the closing quote");
+	expect(&r, 3, W("2", "ok"));
+	expect(&r, 4, W("3", "L\xc3\xaa V\xc4\x83n"));
+	expect(&r, 5, W("4", "a\nb"));
+	expect_bad(&r, 7, 1, "after the closing quote");
+	expect_bad(&r, 8, 1, "never closes");
+	expect_end(&r);
+	csv_free(&r);
+}
+
+/*
+ * The continuation lines of a bad multi-line record are read again as
+ * records of their own; csv_expect makes a short or long record an error;
+ * csv_offset gives where each record ends.
+ */
+static void
+test_bad_multiline_and_expect(void **state)
+{
+	static const char in[] = "a,b,c\n"          /* 1 */
+	                         "1,\"x\ny\"z,3\n"  /* 2-3: text after quote */
+	                         "4,5\n"            /* 4: short */
+	                         "6,\"p\nq\",r,s\n" /* 5-6: long */
+	                         "7,8,9\n";         /* 7 */
+	struct csv r;
+	char *cells[CSV_MAX_CELLS];
+	size_t n;
+	int line;
+
+	csv_init(&r, in, strlen(in));
+	assert_int_equal(csv_offset(&r, &line), 0);
+	assert_int_equal(line, 1);
+	expect(&r, 1, W("a", "b", "c"));
+	assert_int_equal(csv_offset(&r, &line), 6);
+	assert_int_equal(line, 2);
+	csv_expect(&r, 3);
+	expect_bad(&r, 2, 1, "after the closing quote");
+	assert_int_equal(csv_offset(&r, &line), 11); /* line 3 */
+	assert_int_equal(line, 3);
+	expect_bad(&r, 3, 0, "quote inside an unquoted field"); /* y"z,3 */
+	expect_bad(&r, 4, (size_t)-1, "2 fields where the header has 3");
+	expect_bad(&r, 5, (size_t)-1, "4 fields where the header has 3");
+	expect_bad(&r, 6, 0, "quote inside an unquoted field"); /* q",r,s */
+	expect(&r, 7, W("7", "8", "9"));
+	assert_int_equal(csv_offset(&r, &line), strlen(in));
+	assert_int_equal(line, 8);
+	expect_end(&r);
+	csv_free(&r);
+	/* csv_expect(0): any count again */
+	csv_init(&r, "a\nb,c\n", 6);
+	csv_expect(&r, 1);
+	expect(&r, 1, W("a"));
+	assert_int_equal(csv_next(&r, cells, &n, &line), -1);
+	csv_free(&r);
+	csv_init(&r, "a\nb,c\n", 6);
+	csv_expect(&r, 0);
+	expect(&r, 1, W("a"));
+	expect(&r, 2, W("b", "c"));
 	csv_free(&r);
 }
 
@@ -227,10 +356,14 @@ test_too_many_cells(void **state)
 		len += (size_t)snprintf(
 		    in + len, sizeof(in) - len, "%sx", i ? "," : "");
 	in[len++] = '\n';
+	memcpy(in + len, "y\n", 2);
+	len += 2;
 	csv_init(&r, in, len);
 	expect(&r, 1, W("h"));
 	assert_int_equal(csv_next(&r, cells, &n, &line), -1);
 	assert_int_equal(line, 2);
+	assert_non_null(strstr(csv_error(&r, NULL), "more than 64 fields"));
+	expect(&r, 3, W("y"));
 	csv_free(&r);
 
 	/* commas inside quotes are not cell separators */
@@ -259,7 +392,74 @@ test_nul_byte(void **state)
 	expect(&r, 1, W("a", "b"));
 	assert_int_equal(csv_next(&r, cells, &n, &line), -1);
 	assert_int_equal(line, 2);
+	expect_end(&r);
 	csv_free(&r);
+}
+
+/*
+ * A random file of 20000 records, some with quoted multi-line cells,
+ * where random lines get a stray quote inside an unquoted cell: exactly
+ * those lines are bad, every other record comes back whole on its line.
+ */
+static void
+test_random_stray_quotes(void **state)
+{
+	enum { NREC = 20000 };
+	char *buf = malloc(NREC * 40), *cells[CSV_MAX_CELLS];
+	int *bad = calloc(2 * NREC + 2, sizeof(int)), line, nbad = 0, got = 0;
+	size_t len = 0, n;
+	struct csv r;
+
+	assert_non_null(buf);
+	assert_non_null(bad);
+	srand(5);
+	len += (size_t)sprintf(buf, "id,name,s1\n");
+	line = 2;
+	for (int i = 0; i < NREC; i++) {
+		int kind = rand() % 50;
+
+		if (kind == 0) { /* a stray quote: line is bad */
+			len += (size_t)sprintf(
+			    buf + len, "%d,Tran %d\" Van,8\n", i, i % 10);
+			bad[line++] = 1;
+			nbad++;
+		} else if (kind == 1) { /* a legitimate two-line cell */
+			len += (size_t)sprintf(
+			    buf + len, "%d,\"Le\nThi \"\"%d\"\"\",9\n", i, i);
+			line += 2;
+		} else {
+			len += (size_t)sprintf(buf + len, "%d,N%d,7\n", i, i);
+			line++;
+		}
+	}
+	csv_init(&r, buf, len);
+	csv_expect(&r, 3);
+	expect(&r, 1, W("id", "name", "s1"));
+	for (;;) {
+		int rc = csv_next(&r, cells, &n, &line);
+
+		if (rc == 0)
+			break;
+		if (rc == -1) {
+			if (!bad[line])
+				fail_msg("line %d: unexpected error %s", line,
+				    csv_error(&r, NULL));
+			bad[line] = 2;
+			continue;
+		}
+		assert_int_equal(rc, 1);
+		if (bad[line])
+			fail_msg("bad line %d read as a record", line);
+		got++;
+	}
+	for (int l = 0; l < 2 * NREC + 2; l++)
+		if (bad[l] == 1)
+			fail_msg("bad line %d not reported", l);
+	assert_int_equal(got, NREC - nbad);
+	assert_true(nbad > 100);
+	csv_free(&r);
+	free(bad);
+	free(buf);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -286,13 +486,15 @@ append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 	*len += n;
 }
 
+/* Line breaks in s[0..n): LF, CRLF, or a CR alone (csv.h). */
 static int
 count_nl(const char *s, size_t n)
 {
 	int k = 0;
 
 	for (size_t i = 0; i < n; i++)
-		k += s[i] == '\n';
+		k += s[i] == '\n' ||
+		     (s[i] == '\r' && (i + 1 == n || s[i + 1] != '\n'));
 	return k;
 }
 
@@ -398,6 +600,10 @@ main(void)
 	    cmocka_unit_test(test_empty_cells_and_no_final_newline),
 	    cmocka_unit_test(test_empty_inputs),
 	    cmocka_unit_test(test_unterminated_quote),
+	    cmocka_unit_test(test_stray_quote),
+	    cmocka_unit_test(test_unclosed_quote_costs_one_line),
+	    cmocka_unit_test(test_bad_multiline_and_expect),
+	    cmocka_unit_test(test_random_stray_quotes),
 	    cmocka_unit_test(test_too_many_cells),
 	    cmocka_unit_test(test_nul_byte),
 	    cmocka_unit_test(test_random_round_trip),

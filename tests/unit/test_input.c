@@ -410,20 +410,21 @@ test_valid_pid(void **state)
 	char buf[80];
 
 	memset(buf, 'p', sizeof(buf));
-	assert_false(input_valid_pid(buf, 0));
-	assert_true(input_valid_pid(buf, 1));
-	assert_true(input_valid_pid(buf, 64));
-	assert_false(input_valid_pid(buf, 65));
+	assert_int_equal(valid_person_id(buf, 0), -1);
+	assert_int_equal(valid_person_id(buf, 1), 0);
+	assert_int_equal(valid_person_id(buf, 64), 0);
+	assert_int_equal(valid_person_id(buf, 65), -1);
 	buf[10] = '\x1f';
-	assert_false(input_valid_pid(buf, 64));
-	assert_true(input_valid_pid(buf, 10)); /* before the bad byte */
+	assert_int_equal(valid_person_id(buf, 64), -1);
+	assert_int_equal(valid_person_id(buf, 10), 0); /* before the bad byte */
 	buf[10] = '\x7f';
-	assert_false(input_valid_pid(buf, 11));
+	assert_int_equal(valid_person_id(buf, 11), -1);
 	buf[10] = '\0';
-	assert_false(input_valid_pid(buf, 11));
+	assert_int_equal(valid_person_id(buf, 11), -1);
 	buf[10] = ' ';
-	assert_true(input_valid_pid(buf, 11));
-	assert_true(input_valid_pid("\xc3\xa9", 2)); /* UTF-8 bytes >= 0x80 */
+	assert_int_equal(valid_person_id(buf, 11), 0);
+	assert_int_equal(
+	    valid_person_id("\xc3\xa9", 2), 0); /* UTF-8 bytes >= 0x80 */
 }
 
 /* ---------------------------------------------------------------------- */

@@ -1,0 +1,95 @@
+/*
+ * valid.h: the field rules and names every part of cdht checks, defined
+ * once: the conf parser (daemon/conf.c), the HTTP input (daemon/input.c),
+ * the wire codec (proto/wire.c) and the client (client/) all call these, so
+ * what one accepts the others accept too.  proto/PROTOCOL.md "Field rules"
+ * and README "HTTP API" state the same rules in prose.
+ *
+ * Predicates return 0 when the value is valid and -1 when it is not; the
+ * caller builds its own message naming the field, line or key.  The *_why
+ * variants say what is wrong, as a static string.  Pure functions, no I/O.
+ */
+#ifndef CDHT_VALID_H
+#define CDHT_VALID_H
+
+#include <stddef.h>
+
+#include "counters.h"
+#include "wire.h" /* WIRE_MAX_ID, WIRE_MAX_NAME: unit id and name bytes */
+
+/* The programme's years (assessments, population, reports). */
+#define VALID_YEAR_MIN 2021
+#define VALID_YEAR_MAX 2030
+
+/*
+ * Scoring: ten indicators scored 1..10; recognised when the total reaches
+ * VALID_PASS_TOTAL and no score is below VALID_PASS_MIN_SCORE; outstanding
+ * when recognised this year and each of the four before.
+ */
+#define VALID_NSCORES           10
+#define VALID_SCORE_MIN         1
+#define VALID_SCORE_MAX         10
+#define VALID_PASS_TOTAL        80
+#define VALID_PASS_MIN_SCORE    5
+#define VALID_OUTSTANDING_YEARS 5
+
+/* A person: id 1..64 bytes, optional name 0..200 bytes (both text). */
+#define VALID_PID_MAX         64
+#define VALID_PERSON_NAME_MAX 200
+
+/* A CURVE public or secret key in Z85 (cdht keygen): 40 characters. */
+#define VALID_Z85_KEY_LEN 40
+
+/* Unit levels, lowest first; index = enum rules_level. */
+#define VALID_NLEVELS 4
+extern const char *const valid_level_names[VALID_NLEVELS];
+
+/*
+ * A year's denominators (the population object's fields), in counter order:
+ * the slice of cdht_counter_names from adults to members_trained.
+ */
+#define VALID_NDENOMINATORS \
+	(CDHT_C_LAST_DENOMINATOR - CDHT_C_FIRST_DENOMINATOR + 1)
+extern const char *const *const valid_denominator_names;
+
+/*
+ * Well-formed UTF-8: no overlong form, no UTF-16 surrogate (U+D800..DFFF),
+ * nothing above U+10FFFF, no truncated sequence.  valid_utf8_why returns
+ * NULL when s[0..n) is valid, else a static reason, and sets *at (may be
+ * NULL) to the offset of the first bad byte.
+ */
+int valid_utf8(const char *s, size_t n);
+const char *valid_utf8_why(const char *s, size_t n, size_t *at);
+
+/*
+ * Text, the rule of every name and person id: well-formed UTF-8 with no C0
+ * control character (U+0000..U+001F) and no DEL (U+007F).  Same contract
+ * as valid_utf8 / valid_utf8_why.
+ */
+int valid_text(const char *s, size_t n);
+const char *valid_text_why(const char *s, size_t n, size_t *at);
+
+/* A unit id: 1..WIRE_MAX_ID bytes, each in [0-9A-Za-z_-]. */
+int valid_id(const char *s, size_t n);
+
+/* A unit name: text of 0..WIRE_MAX_NAME bytes. */
+int valid_unit_name(const char *s, size_t n);
+
+/* A person id (text of 1..VALID_PID_MAX bytes) and a person's name (text
+ * of 0..VALID_PERSON_NAME_MAX bytes). */
+int valid_person_id(const char *s, size_t n);
+int valid_person_name(const char *s, size_t n);
+
+/* The index of level name s[0..n) in valid_level_names, or -1. */
+int valid_level(const char *s, size_t n);
+
+/* A programme year: VALID_YEAR_MIN..VALID_YEAR_MAX. */
+int valid_year(long long y);
+
+/* One score: VALID_SCORE_MIN..VALID_SCORE_MAX. */
+int valid_score(long long v);
+
+/* A Z85 CURVE key: exactly VALID_Z85_KEY_LEN characters of the Z85 set. */
+int valid_z85_key(const char *s, size_t n);
+
+#endif
