@@ -71,6 +71,13 @@ void api_send_store_error(struct evhttp_request *req, int rc);
 void api_reply_after_commit(
     struct http_api *h, struct evhttp_request *req, int code, json_t *body);
 
+/*
+ * The same for a dry run: sent when the turn's outcome is known, so a dry
+ * run never shows what a failed commit lost; not counted as a write.
+ */
+void api_reply_after_turn(
+    struct http_api *h, struct evhttp_request *req, int code, json_t *body);
+
 /* -- http_api.c: requests ------------------------------------------------- */
 
 /*

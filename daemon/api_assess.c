@@ -1,7 +1,8 @@
 /*
  * api_assess.c: the assessment handlers: POST /v1/assessments (one object,
- * a JSON array, or CSV; ?dry_run=1 scores without storing), and GET /
- * DELETE /v1/assessments/{year}/{person_id}.
+ * a JSON array, or CSV; ?dry_run=1 runs the write in a transaction nested
+ * in the turn's and throws it away), and GET / DELETE
+ * /v1/assessments/{year}/{person_id}.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,25 +26,28 @@ item_error(const char *key, json_int_t pos, const struct input_err *e)
 	    e->field[0] ? json_string(e->field) : json_null());
 }
 
-/* Score a and, unless dry_run, store it in the turn's transaction. */
+/*
+ * Score a and store it: in the turn's transaction, or for a dry run in
+ * *dry, a transaction nested in the turn's (opened here on first use; the
+ * caller aborts it once the reply is built).  A dry run is thus the real
+ * write, seeing the same data (the turn's earlier writes, the batch's
+ * earlier items), and leaves nothing: no record, counter, version, outbox
+ * entry or audit record, and a failure in it stays in *dry.
+ */
 static int
-submit_one(
-    struct http_api *h, struct assessment *a, const char *who, int dry_run)
+submit_one(struct http_api *h, struct assessment *a, const char *who,
+    int dry_run, struct store_txn **dry)
 {
 	struct records_actor act = api_actor(h, who);
 	struct store_txn *t;
 	int replaced, rc;
 
 	if (dry_run) {
-		if ((t = store_begin(h->st, 0)) == NULL)
-			return STORE_EIO;
-		rules_score(a);
-		a->outstanding = records_outstanding(t, a);
-		rc = store_txn_err(t);
-		store_abort(&t);
-		return rc;
-	}
-	if ((t = committer_txn(h->cm)) == NULL)
+		if (*dry == NULL &&
+		    (rc = committer_nested(h->cm, dry)) != STORE_OK)
+			return rc;
+		t = *dry;
+	} else if ((t = committer_txn(h->cm)) == NULL)
 		return STORE_EIO;
 	return records_put(t, &act, a, &replaced);
 }
@@ -53,7 +57,8 @@ struct batch {
 	json_t *results, *errors;
 	const char *poskey; /* "index" or "line" */
 	int accepted, rejected;
-	int failed; /* a store error: the whole turn is lost */
+	int failed; /* a store error: the whole turn (or dry run) is lost */
+	struct store_txn *dry; /* a dry run's transaction, see submit_one */
 };
 
 static void
@@ -78,7 +83,7 @@ batch_item(struct http_api *h, struct batch *b, const json_t *obj,
 		b->rejected++;
 		return;
 	}
-	if ((b->failed = submit_one(h, &a, who, dry_run)) != STORE_OK)
+	if ((b->failed = submit_one(h, &a, who, dry_run, &b->dry)) != STORE_OK)
 		return;
 	r = views_result(&a);
 	json_object_set_new(r, b->poskey, json_integer(pos));
@@ -92,6 +97,7 @@ batch_reply(struct http_api *h, struct evhttp_request *req, struct batch *b,
 {
 	json_t *o;
 
+	store_abort(&b->dry); /* what a dry run wrote goes now */
 	if (b->failed) {
 		json_decref(b->results);
 		json_decref(b->errors);
@@ -101,8 +107,10 @@ batch_reply(struct http_api *h, struct evhttp_request *req, struct batch *b,
 	o = json_pack("{s:i, s:i, s:b, s:o, s:o}", "accepted", b->accepted,
 	    "rejected", b->rejected, "dry_run", dry_run, "results", b->results,
 	    "errors", b->errors);
-	if (dry_run || b->accepted == 0)
+	if (b->accepted == 0)
 		api_send_json(req, 200, o);
+	else if (dry_run)
+		api_reply_after_turn(h, req, 200, o);
 	else
 		api_reply_after_commit(h, req, 200, o);
 }
@@ -111,7 +119,8 @@ static void
 post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
     size_t len, const char *who, int dry_run)
 {
-	struct batch b = {json_array(), json_array(), "line", 0, 0, 0};
+	struct batch b = {
+	    .results = json_array(), .errors = json_array(), .poskey = "line"};
 	struct csv r;
 	char *cells[CSV_MAX_CELLS], **hdr = NULL;
 	size_t n, nh = 0;
@@ -242,7 +251,9 @@ api_assess_post(struct http_api *h, struct evhttp_request *req,
 		return;
 	}
 	if (json_is_array(doc)) {
-		struct batch b = {json_array(), json_array(), "index", 0, 0, 0};
+		struct batch b = {.results = json_array(),
+		    .errors = json_array(),
+		    .poskey = "index"};
 		size_t i;
 		json_t *item;
 
@@ -267,6 +278,7 @@ api_assess_post(struct http_api *h, struct evhttp_request *req,
 	{
 		struct assessment a;
 		struct input_err e;
+		struct store_txn *dtxn = NULL;
 		int rc;
 
 		if (input_assessment(doc, h->c->level, &a, &e) != 0) {
@@ -276,12 +288,14 @@ api_assess_post(struct http_api *h, struct evhttp_request *req,
 			return;
 		}
 		json_decref(doc);
-		if ((rc = submit_one(h, &a, who, dry_run)) != STORE_OK) {
+		rc = submit_one(h, &a, who, dry_run, &dtxn);
+		store_abort(&dtxn);
+		if (rc != STORE_OK) {
 			api_send_store_error(req, rc);
 			return;
 		}
 		if (dry_run)
-			api_send_json(req, 200, views_result(&a));
+			api_reply_after_turn(h, req, 200, views_result(&a));
 		else
 			api_reply_after_commit(h, req, 200, views_result(&a));
 	}

@@ -27,7 +27,7 @@
 #include "http_api.h"
 #include "log.h"
 
-/* A reply waiting for the commit of its writes. */
+/* A reply waiting for the outcome of the turn's transaction. */
 struct pending {
 	struct evhttp_request *req;
 	int code;
@@ -105,8 +105,9 @@ pending_cb(void *arg, int status)
 	free(p);
 }
 
-void
-api_reply_after_commit(
+/* Defer (code, body) until the turn's transaction commits or fails. */
+static void
+defer_reply(
     struct http_api *h, struct evhttp_request *req, int code, json_t *body)
 {
 	struct pending *p = malloc(sizeof(*p));
@@ -122,7 +123,21 @@ api_reply_after_commit(
 		json_decref(body);
 		api_send_error(req, 500, "internal", NULL, "out of memory");
 	}
+}
+
+void
+api_reply_after_commit(
+    struct http_api *h, struct evhttp_request *req, int code, json_t *body)
+{
+	defer_reply(h, req, code, body);
 	h->writes++;
+}
+
+void
+api_reply_after_turn(
+    struct http_api *h, struct evhttp_request *req, int code, json_t *body)
+{
+	defer_reply(h, req, code, body);
 }
 
 struct records_actor
