@@ -144,8 +144,8 @@ cmd_health(struct cli *cli, int argc, char **argv)
 		return cli_extra_arg(cli, argv[optind]);
 	rc = http_request(
 	    cli_http(cli), "GET", "/healthz", NULL, NULL, 0, HTTP_NO_AUTH, &r);
-	status = json_string_value(json_object_get(r.json, "status"));
 	if (rc == CDHT_EXIT_OK) {
+		status = json_string_value(json_object_get(r.json, "status"));
 		cli_put_clean(stdout, status != NULL ? status : "?");
 		node = json_object_get(r.json, "node");
 		if (json_is_object(node)) {
@@ -154,16 +154,8 @@ cmd_health(struct cli *cli, int argc, char **argv)
 		} else {
 			putchar('\n');
 		}
-	} else {
+	} else
 		http_print_failure(cli_http(cli), &r, rc);
-		/* A failing node may still say what is wrong. */
-		if (status != NULL &&
-		    json_object_get(r.json, "error") == NULL) {
-			fputs("cdht: status: ", stderr);
-			cli_put_clean(stderr, status);
-			fputc('\n', stderr);
-		}
-	}
 	http_reply_clear(&r);
 	return rc;
 }

@@ -124,13 +124,11 @@ static const struct progress_text {
     },
 };
 
-/* The node described by a progress object: its "node" member, or itself. */
+/* The node described by a progress object (its "node" member). */
 static const json_t *
 progress_node(const json_t *o)
 {
-	const json_t *n = json_object_get(o, "node");
-
-	return json_is_object(n) ? n : o;
+	return json_object_get(o, "node");
 }
 
 static const char *
@@ -165,27 +163,18 @@ progress_num(const json_t *v, int pct, const char *dflt, char *buf, size_t sz)
 	return buf;
 }
 
-/* Call fn for each child of a progress object (array, or object by id). */
+/* Call fn for each child of a progress object (its "children" array). */
 static void
 progress_children(const json_t *o, int depth,
     void (*fn)(const json_t *child, int depth, void *arg), void *arg)
 {
-	const json_t *kids = json_object_get(o, "children"), *c;
-	const char *key;
+	const json_t *c;
 	size_t i;
 
-	if (json_is_array(kids)) {
-		json_array_foreach(kids, i, c)
-		{
-			if (json_is_object(c))
-				fn(c, depth, arg);
-		}
-	} else if (json_is_object(kids)) {
-		json_object_foreach((json_t *)kids, key, c)
-		{
-			if (json_is_object(c))
-				fn(c, depth, arg);
-		}
+	json_array_foreach(json_object_get(o, "children"), i, c)
+	{
+		if (json_is_object(c))
+			fn(c, depth, arg);
 	}
 }
 
@@ -442,14 +431,9 @@ progress_child_row(const json_t *o, int depth, void *arg)
 {
 	struct table *t = arg;
 	const json_t *node = progress_node(o), *inds, *v;
-	const json_t *d = json_object_get(o, "depth");
 	char buf[64];
-	int indent;
+	int indent = 2 * (depth - 1);
 
-	if (json_is_integer(d) && json_integer_value(d) > 0)
-		depth = (int)(json_integer_value(d) < 20 ? json_integer_value(d)
-		                                         : 20);
-	indent = 2 * (depth - 1);
 	inds = json_object_get(o, "indicators");
 	table_row(t);
 	table_cell(t, "%*s%s", indent, "", progress_str(node, "id", "?"));
@@ -499,24 +483,16 @@ progress_print_children(
 static const char *
 progress_find_name(const json_t *o, const char *id)
 {
-	const json_t *kids = json_object_get(o, "children"), *c;
-	const char *name, *key;
+	const json_t *c;
+	const char *name;
 	size_t i;
 
 	if (strcmp(progress_str(progress_node(o), "id", ""), id) == 0)
 		return progress_str(progress_node(o), "name", NULL);
-	if (json_is_array(kids)) {
-		json_array_foreach(kids, i, c)
-		{
-			if ((name = progress_find_name(c, id)) != NULL)
-				return name;
-		}
-	} else if (json_is_object(kids)) {
-		json_object_foreach((json_t *)kids, key, c)
-		{
-			if ((name = progress_find_name(c, id)) != NULL)
-				return name;
-		}
+	json_array_foreach(json_object_get(o, "children"), i, c)
+	{
+		if ((name = progress_find_name(c, id)) != NULL)
+			return name;
 	}
 	return NULL;
 }

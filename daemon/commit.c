@@ -4,6 +4,8 @@
  * once no higher-priority event (HTTP, ZeroMQ) is active, so every write of
  * the turn is in the transaction when it commits.  Then the deferred
  * callbacks run with the outcome.  main.c sets up 3 priorities (default 1).
+ * A turn that only ran dry runs (committer_nested) has nothing to commit:
+ * its transaction is aborted and the hook is not called.
  */
 #include <stdlib.h>
 
@@ -21,6 +23,7 @@ struct committer {
 	struct store *st;
 	struct event *ev;
 	struct store_txn *txn;
+	int wrote; /* committer_txn was called this turn, not only _nested */
 	struct deferred *q;
 	size_t nq, capq;
 	void (*hook)(void *);
@@ -33,11 +36,17 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	struct committer *cm = arg;
 	struct deferred *q = cm->q;
 	size_t n = cm->nq;
-	int status;
+	int status, wrote = cm->wrote;
 
 	if (cm->txn == NULL)
 		return;
-	status = store_commit(&cm->txn);
+	cm->wrote = 0;
+	if (wrote)
+		status = store_commit(&cm->txn);
+	else {
+		store_abort(&cm->txn); /* dry runs only: nothing to keep */
+		status = STORE_OK;
+	}
 	if (status != STORE_OK)
 		log_warnx("commit of %zu writes failed: %s", n,
 		    store_strerror(status));
@@ -47,7 +56,7 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < n; i++)
 		q[i].cb(q[i].arg, status);
 	free(q);
-	if (status == STORE_OK && cm->hook != NULL)
+	if (status == STORE_OK && wrote && cm->hook != NULL)
 		cm->hook(cm->hook_arg);
 }
 
@@ -90,8 +99,9 @@ committer_free(struct committer **cmp)
 	*cmp = NULL;
 }
 
-struct store_txn *
-committer_txn(struct committer *cm)
+/* The turn's transaction, opened (and its commit scheduled) on first use. */
+static struct store_txn *
+turn_txn(struct committer *cm)
 {
 	if (cm->txn == NULL) {
 		cm->txn = store_begin(cm->st, 1);
@@ -100,6 +110,32 @@ committer_txn(struct committer *cm)
 		event_active(cm->ev, 0, 0);
 	}
 	return cm->txn;
+}
+
+struct store_txn *
+committer_txn(struct committer *cm)
+{
+	struct store_txn *t = turn_txn(cm);
+
+	if (t != NULL)
+		cm->wrote = 1;
+	return t;
+}
+
+int
+committer_nested(struct committer *cm, struct store_txn **out)
+{
+	struct store_txn *t = turn_txn(cm);
+	int rc;
+
+	*out = NULL;
+	if (t == NULL)
+		return STORE_EIO;
+	if ((rc = store_txn_err(t)) != STORE_OK)
+		return rc;
+	if ((*out = store_begin_nested(t)) == NULL)
+		return STORE_EIO;
+	return STORE_OK;
 }
 
 int

@@ -29,6 +29,18 @@ void committer_free(struct committer **cm);
 struct store_txn *committer_txn(struct committer *cm);
 
 /*
+ * For a dry run: a write transaction nested in the current turn's (opened
+ * if needed), which sees every write of the turn so far.  Returns STORE_OK
+ * and *out, owned by the caller, who must store_abort() it before anything
+ * else uses the turn's transaction (that is, before returning to the
+ * loop); or the turn's sticky error (what a real write would get), or
+ * STORE_EIO.  Opening it does not make the turn a write: a turn that only
+ * ran dry runs commits nothing and does not call the on_commit hook, and
+ * nothing done in *out ever reaches the turn's transaction.
+ */
+int committer_nested(struct committer *cm, struct store_txn **out);
+
+/*
  * Run cb(arg, status) once the current turn's transaction has committed
  * (status STORE_OK) or failed (a store_err).  Returns 0, or -1 if out of
  * memory (then cb is never called).

@@ -1,0 +1,128 @@
+/*
+ * api.h: what the HTTP API's files share (internal to http_api.c and the
+ * api_*.c handler files): the server's state, replies (JSON, errors,
+ * replies deferred until the turn's commit), request helpers, and the
+ * handlers the route table in http_api.c points at.
+ *
+ *   http_api.c        routing, bearer-token roles, replies, the listener
+ *   api_assess.c      assessments: submit (object, array, CSV), get, withdraw
+ *   api_population.c  a year's denominators
+ *   api_views.c       read views: progress, nodes, audit, metrics, healthz
+ */
+#ifndef CDHT_API_H
+#define CDHT_API_H
+
+#include <stdint.h>
+
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <jansson.h>
+
+#include "auth.h"
+#include "commit.h"
+#include "conf.h"
+#include "records.h"
+#include "store.h"
+#include "uplink.h"
+#include "views.h"
+
+struct http_api {
+	struct evhttp *http;
+	const struct conf *c;
+	struct store *st;
+	struct committer *cm;
+	const struct auth *auth;
+	views_link_fn link;
+	void *link_arg;
+	const struct uplink *up;
+	int64_t started;
+	uint64_t requests, writes;
+	struct evconnlistener *listener;
+	struct event *resume; /* re-enables accepting after EMFILE */
+};
+
+/*
+ * A route's handler.  rest: what follows a prefix route's path ("" for an
+ * exact route); who: the token's label (static lifetime, owned by the auth
+ * table), NULL on a route that needs no token.  Sends exactly one reply,
+ * now or from a committer callback.
+ */
+typedef void (*api_handler)(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+
+/* -- http_api.c: replies -------------------------------------------------- */
+
+/* Reply with code and body (a reference it steals; NULL answers 500). */
+void api_send_json(struct evhttp_request *req, int code, json_t *body);
+
+/* Reply {"error": {code, message, field}}; field NULL or "" is null. */
+void api_send_error(struct evhttp_request *req, int status, const char *code,
+    const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Reply for a store_err: 507 storage_full, else 500 internal. */
+void api_send_store_error(struct evhttp_request *req, int rc);
+
+/*
+ * Reply with (code, body), stealing body, once the current turn's write
+ * transaction has committed (or the store error if it failed); counted as a
+ * write in /metrics.
+ */
+void api_reply_after_commit(
+    struct http_api *h, struct evhttp_request *req, int code, json_t *body);
+
+/*
+ * The same for a dry run: sent when the turn's outcome is known, so a dry
+ * run never shows what a failed commit lost; not counted as a write.
+ */
+void api_reply_after_turn(
+    struct http_api *h, struct evhttp_request *req, int code, json_t *body);
+
+/* -- http_api.c: requests ------------------------------------------------- */
+
+/*
+ * *val = the value of query parameter key, or NULL if absent.  *val points
+ * into a static buffer, valid until the next call.  0, or -1 if the query
+ * is malformed.
+ */
+int api_query_flag(
+    struct evhttp_request *req, const char *key, const char **val);
+
+/* Parse a programme year (RULES_YEAR_MIN..MAX); 0, or -1. */
+int api_parse_year(const char *s, int *year);
+
+/*
+ * The request body as a NUL-terminated view owned by req, its length
+ * (without the NUL) in *len; NULL, already replied 413, if it is too big.
+ */
+const char *api_body_of(
+    struct http_api *h, struct evhttp_request *req, size_t *len);
+
+/* The audit actor of a write by token label who, now. */
+struct records_actor api_actor(struct http_api *h, const char *who);
+
+/* -- handlers ------------------------------------------------------------- */
+
+/* api_assess.c: POST /v1/assessments[?dry_run=1] (object, array or CSV). */
+void api_assess_post(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_assess.c: GET or DELETE /v1/assessments/{year}/{person_id}. */
+void api_assess_one(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_population.c: GET or PUT /v1/population/{year}. */
+void api_population(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_views.c: GET /v1/progress, /v1/nodes, /v1/audit, /metrics,
+ * /healthz. */
+void api_progress(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+void api_nodes(struct http_api *h, struct evhttp_request *req, const char *rest,
+    const char *who);
+void api_audit(struct http_api *h, struct evhttp_request *req, const char *rest,
+    const char *who);
+void api_metrics(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+void api_healthz(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+
+#endif

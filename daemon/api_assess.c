@@ -1,0 +1,371 @@
+/*
+ * api_assess.c: the assessment handlers: POST /v1/assessments (one object,
+ * a JSON array, or CSV; ?dry_run=1 runs the write in a transaction nested
+ * in the turn's and throws it away), and GET / DELETE
+ * /v1/assessments/{year}/{person_id}.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/http.h>
+
+#include "api.h"
+#include "csv.h"
+#include "valid.h"
+#include "input.h"
+#include "records.h"
+
+#define MAX_BATCH 100000
+
+static json_t *
+item_error(const char *key, json_int_t pos, const struct input_err *e)
+{
+	return json_pack("{s:I, s:s, s:s, s:o}", key, pos, "code", e->code,
+	    "message", e->message, "field",
+	    e->field[0] ? json_string(e->field) : json_null());
+}
+
+/*
+ * Score a and store it: in the turn's transaction, or for a dry run in
+ * *dry, a transaction nested in the turn's (opened here on first use; the
+ * caller aborts it once the reply is built).  A dry run is thus the real
+ * write, seeing the same data (the turn's earlier writes, the batch's
+ * earlier items), and leaves nothing: no record, counter, version, outbox
+ * entry or audit record, and a failure in it stays in *dry.
+ */
+static int
+submit_one(struct http_api *h, struct assessment *a, const char *who,
+    int dry_run, struct store_txn **dry)
+{
+	struct records_actor act = api_actor(h, who);
+	struct store_txn *t;
+	int replaced, rc;
+
+	if (dry_run) {
+		if (*dry == NULL &&
+		    (rc = committer_nested(h->cm, dry)) != STORE_OK)
+			return rc;
+		t = *dry;
+	} else if ((t = committer_txn(h->cm)) == NULL)
+		return STORE_EIO;
+	return records_put(t, &act, a, &replaced);
+}
+
+/* A batch (JSON array or CSV) accumulates results and errors here. */
+struct batch {
+	json_t *results, *errors;
+	const char *poskey; /* "index" or "line" */
+	int accepted, rejected;
+	int failed; /* a store error: the whole turn (or dry run) is lost */
+	struct store_txn *dry; /* a dry run's transaction, see submit_one */
+};
+
+static void
+batch_item(struct http_api *h, struct batch *b, const json_t *obj,
+    json_int_t pos, const char *who, int dry_run)
+{
+	struct assessment a;
+	struct input_err e;
+	json_t *r;
+	int si;
+
+	if (input_assessment(obj, h->c->level, &a, &e) != 0) {
+		/* a CSV row names its score columns s1..s10 */
+		if (strcmp(b->poskey, "line") == 0 &&
+		    sscanf(e.field, "scores[%d]", &si) == 1) {
+			snprintf(e.field, sizeof(e.field), "s%d", si + 1);
+			snprintf(e.message, sizeof(e.message),
+			    "s%d must be an integer 1..10", si + 1);
+		}
+		json_array_append_new(
+		    b->errors, item_error(b->poskey, pos, &e));
+		b->rejected++;
+		return;
+	}
+	if ((b->failed = submit_one(h, &a, who, dry_run, &b->dry)) != STORE_OK)
+		return;
+	r = views_result(&a);
+	json_object_set_new(r, b->poskey, json_integer(pos));
+	json_array_append_new(b->results, r);
+	b->accepted++;
+}
+
+static void
+batch_reply(struct http_api *h, struct evhttp_request *req, struct batch *b,
+    int dry_run)
+{
+	json_t *o;
+
+	store_abort(&b->dry); /* what a dry run wrote goes now */
+	if (b->failed) {
+		json_decref(b->results);
+		json_decref(b->errors);
+		api_send_store_error(req, b->failed);
+		return;
+	}
+	o = json_pack("{s:i, s:i, s:b, s:o, s:o}", "accepted", b->accepted,
+	    "rejected", b->rejected, "dry_run", dry_run, "results", b->results,
+	    "errors", b->errors);
+	if (b->accepted == 0)
+		api_send_json(req, 200, o);
+	else if (dry_run)
+		api_reply_after_turn(h, req, 200, o);
+	else
+		api_reply_after_commit(h, req, 200, o);
+}
+
+static void
+post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
+    size_t len, const char *who, int dry_run)
+{
+	struct batch b = {
+	    .results = json_array(), .errors = json_array(), .poskey = "line"};
+	struct csv r;
+	char *cells[CSV_MAX_CELLS], **hdr = NULL;
+	size_t n, nh = 0;
+	int line, rc, items = 0;
+	struct input_err e;
+
+	csv_init(&r, body, len);
+	rc = csv_next(&r, cells, &n, &line);
+	if (rc <= 0) {
+		csv_free(&r);
+		json_decref(b.results);
+		json_decref(b.errors);
+		api_send_error(req, 400, "bad_request", NULL, "line %d: %s%s",
+		    line,
+		    rc == 0 ? "empty CSV: a header row is required"
+		            : "malformed CSV header: ",
+		    rc == 0 ? "" : csv_error(&r, NULL));
+		return;
+	}
+	if (input_csv_header(cells, n, &e) != 0) {
+		csv_free(&r);
+		json_decref(b.results);
+		json_decref(b.errors);
+		api_send_error(
+		    req, 400, e.code, e.field, "line 1: %s", e.message);
+		return;
+	}
+	hdr = calloc(n, sizeof(*hdr));
+	for (size_t i = 0; hdr != NULL && i < n; i++)
+		if ((hdr[i] = strdup(cells[i])) == NULL) {
+			while (i > 0)
+				free(hdr[--i]);
+			free(hdr);
+			hdr = NULL;
+		}
+	nh = n;
+	csv_expect(&r, nh);
+	if (hdr == NULL) {
+		csv_free(&r);
+		json_decref(b.results);
+		json_decref(b.errors);
+		api_send_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	while (hdr != NULL && !b.failed &&
+	       (rc = csv_next(&r, cells, &n, &line)) != 0) {
+		json_t *obj;
+
+		if (++items > MAX_BATCH) {
+			input_fail(&e, "too_large", NULL,
+			    "more than %d rows in one request", MAX_BATCH);
+			json_array_append_new(
+			    b.errors, item_error("line", line, &e));
+			b.rejected++;
+			break;
+		}
+		if (rc < 0) { /* a bad line: the reader reads on after it */
+			if (rc == CSV_ENOMEM)
+				input_fail(
+				    &e, "internal", NULL, "out of memory");
+			else
+				input_csv_error(&r, hdr, nh, &e);
+			json_array_append_new(
+			    b.errors, item_error("line", line, &e));
+			b.rejected++;
+			if (rc == CSV_ENOMEM)
+				break;
+			continue;
+		}
+		if (n != nh) {
+			input_fail(&e, "bad_request", NULL,
+			    "%zu columns where the header has %zu", n, nh);
+			json_array_append_new(
+			    b.errors, item_error("line", line, &e));
+			b.rejected++;
+			continue;
+		}
+		if ((obj = input_csv_row(hdr, cells, n, &e)) == NULL) {
+			json_array_append_new(
+			    b.errors, item_error("line", line, &e));
+			b.rejected++;
+			continue;
+		}
+		batch_item(h, &b, obj, line, who, dry_run);
+		json_decref(obj);
+	}
+	for (size_t i = 0; hdr != NULL && i < nh; i++)
+		free(hdr[i]);
+	free(hdr);
+	csv_free(&r);
+	batch_reply(h, req, &b, dry_run);
+}
+
+void
+api_assess_post(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who)
+{
+	const char *ctype = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Content-Type");
+	const char *dry, *body;
+	size_t len;
+	int dry_run;
+	json_t *doc;
+	json_error_t jerr;
+
+	if (api_query_flag(req, "dry_run", &dry) != 0) {
+		api_send_error(
+		    req, 400, "bad_request", NULL, "malformed query");
+		return;
+	}
+	dry_run = dry != NULL && strcmp(dry, "0") != 0 && strcmp(dry, "false");
+	if ((body = api_body_of(h, req, &len)) == NULL)
+		return;
+	if (ctype != NULL && strncasecmp(ctype, "text/csv", 8) == 0) {
+		post_csv(h, req, body, len, who, dry_run);
+		return;
+	}
+	if (ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0) {
+		api_send_error(req, 415, "unsupported_media_type", NULL,
+		    "Content-Type must be application/json or text/csv");
+		return;
+	}
+	doc = json_loadb(
+	    body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (doc == NULL) {
+		api_send_error(req, 400, "bad_json", NULL,
+		    "line %d, column %d: %s", jerr.line, jerr.column,
+		    jerr.text);
+		return;
+	}
+	if (!json_is_object(doc) && !json_is_array(doc)) {
+		json_decref(doc);
+		api_send_error(req, 400, "bad_request", NULL,
+		    "the body must be a JSON object or an array of them");
+		return;
+	}
+	if (json_is_array(doc)) {
+		struct batch b = {.results = json_array(),
+		    .errors = json_array(),
+		    .poskey = "index"};
+		size_t i;
+		json_t *item;
+
+		if (json_array_size(doc) > MAX_BATCH) {
+			json_decref(doc);
+			json_decref(b.results);
+			json_decref(b.errors);
+			api_send_error(req, 413, "too_large", NULL,
+			    "more than %d items in one request", MAX_BATCH);
+			return;
+		}
+		json_array_foreach(doc, i, item)
+		{
+			batch_item(h, &b, item, (json_int_t)i, who, dry_run);
+			if (b.failed)
+				break;
+		}
+		json_decref(doc);
+		batch_reply(h, req, &b, dry_run);
+		return;
+	}
+	{
+		struct assessment a;
+		struct input_err e;
+		struct store_txn *dtxn = NULL;
+		int rc;
+
+		if (input_assessment(doc, h->c->level, &a, &e) != 0) {
+			json_decref(doc);
+			api_send_error(
+			    req, 400, e.code, e.field, "%s", e.message);
+			return;
+		}
+		json_decref(doc);
+		rc = submit_one(h, &a, who, dry_run, &dtxn);
+		store_abort(&dtxn);
+		if (rc != STORE_OK) {
+			api_send_store_error(req, rc);
+			return;
+		}
+		if (dry_run)
+			api_reply_after_turn(h, req, 200, views_result(&a));
+		else
+			api_reply_after_commit(h, req, 200, views_result(&a));
+	}
+}
+
+/* /v1/assessments/{year}/{person_id}: GET or DELETE. */
+void
+api_assess_one(struct http_api *h, struct evhttp_request *req, const char *rest,
+    const char *who)
+{
+	const char *slash = strchr(rest, '/');
+	char ybuf[8], *pid;
+	size_t plen;
+	int year, rc;
+
+	if (slash == NULL || (size_t)(slash - rest) >= sizeof(ybuf)) {
+		api_send_error(req, 404, "not_found", NULL,
+		    "use /v1/assessments/{year}/{person_id}");
+		return;
+	}
+	memcpy(ybuf, rest, (size_t)(slash - rest));
+	ybuf[slash - rest] = '\0';
+	if (api_parse_year(ybuf, &year) != 0) {
+		api_send_error(req, 400, "invalid_field", "year",
+		    "year must be %d..%d", RULES_YEAR_MIN, RULES_YEAR_MAX);
+		return;
+	}
+	pid = evhttp_uridecode(slash + 1, 0, &plen);
+	if (pid == NULL || valid_person_id(pid, plen) != 0 ||
+	    memchr(pid, 0, plen) != NULL) {
+		free(pid);
+		api_send_error(req, 400, "invalid_field", "person_id",
+		    "person_id must be 1..64 bytes without control characters");
+		return;
+	}
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+		struct store_txn *t = store_begin(h->st, 0);
+		struct assessment a;
+
+		rc = t ? records_get(t, year, pid, plen, &a) : STORE_EIO;
+		store_abort(&t);
+		if (rc == STORE_OK)
+			api_send_json(req, 200, views_assessment(&a));
+		else if (rc == STORE_NOTFOUND)
+			api_send_error(req, 404, "not_found", NULL,
+			    "no assessment for %d/%s", year, pid);
+		else
+			api_send_store_error(req, rc);
+	} else {
+		struct records_actor act = api_actor(h, who);
+		struct store_txn *t = committer_txn(h->cm);
+
+		rc = t ? records_withdraw(t, &act, year, pid, plen) : STORE_EIO;
+		if (rc == STORE_OK)
+			api_reply_after_commit(h, req, 200,
+			    json_pack("{s:b, s:i, s:s%}", "deleted", 1, "year",
+			        year, "person_id", pid, plen));
+		else if (rc == STORE_NOTFOUND)
+			api_send_error(req, 404, "not_found", NULL,
+			    "no assessment for %d/%s", year, pid);
+		else
+			api_send_store_error(req, rc);
+	}
+	free(pid);
+}

@@ -1,0 +1,198 @@
+/*
+ * api_views.c: the read-only handlers: GET /v1/progress, /v1/nodes,
+ * /v1/audit, /metrics and /healthz.  The documents themselves are built in
+ * views.c; here are the query parameters, the read transaction and the
+ * parts that are not in the store (the uplink's state, counters of this
+ * process).
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "api.h"
+#include "records.h"
+#include "wire.h"
+
+static int
+current_year(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	int y;
+
+	gmtime_r(&now, &tm);
+	y = tm.tm_year + 1900;
+	return y < RULES_YEAR_MIN   ? RULES_YEAR_MIN
+	       : y > RULES_YEAR_MAX ? RULES_YEAR_MAX
+	                            : y;
+}
+
+void
+api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
+    const char *who)
+{
+	const char *ys, *ds;
+	int year = current_year(), depth = -1;
+	struct store_txn *t;
+	json_t *o;
+
+	if (api_query_flag(req, "year", &ys) != 0) {
+		api_send_error(
+		    req, 400, "bad_request", NULL, "malformed query");
+		return;
+	}
+	if (ys != NULL && api_parse_year(ys, &year) != 0) {
+		api_send_error(req, 400, "invalid_field", "year",
+		    "year must be %d..%d", RULES_YEAR_MIN, RULES_YEAR_MAX);
+		return;
+	}
+	api_query_flag(req, "depth", &ds);
+	if (ds != NULL) {
+		char *end;
+		long d = strtol(ds, &end, 10);
+		if (*ds == '\0' || *end != '\0' || d < 0 || d > WIRE_MAX_PATH) {
+			api_send_error(req, 400, "invalid_field", "depth",
+			    "depth must be 0..%d", WIRE_MAX_PATH);
+			return;
+		}
+		depth = (int)d;
+	}
+	if ((t = store_begin(h->st, 0)) == NULL) {
+		api_send_store_error(req, STORE_EIO);
+		return;
+	}
+	o = views_progress(t, h->c, year, depth, (int64_t)time(NULL));
+	store_abort(&t);
+	if (o == NULL)
+		api_send_store_error(req, STORE_EIO);
+	else
+		api_send_json(req, 200, o);
+}
+
+/* The link to the parent, or null at the root. */
+static json_t *
+uplink_obj(struct http_api *h)
+{
+	char parent[WIRE_MAX_ID + 1] = "", when[32];
+	int connected = 0;
+	int64_t last_ack = 0;
+
+	if (h->up == NULL)
+		return json_null();
+	uplink_state(h->up, &connected, &last_ack, parent);
+	views_iso_time(last_ack, when, sizeof(when));
+	return json_pack("{s:s, s:o, s:b, s:o}", "endpoint", h->c->parent,
+	    "parent", parent[0] ? json_string(parent) : json_null(),
+	    "connected", connected, "last_ack",
+	    last_ack > 0 ? json_string(when) : json_null());
+}
+
+void
+api_nodes(struct http_api *h, struct evhttp_request *req, const char *rest,
+    const char *who)
+{
+	struct store_txn *t = store_begin(h->st, 0);
+	json_t *o = t ? views_nodes(t, h->c, h->link, h->link_arg) : NULL;
+
+	store_abort(&t);
+	if (o != NULL)
+		json_object_set_new(o, "uplink", uplink_obj(h));
+	if (o == NULL)
+		api_send_store_error(req, STORE_EIO);
+	else
+		api_send_json(req, 200, o);
+}
+
+static int
+audit_row_cb(void *arg, const struct audit_entry *e)
+{
+	char when[32];
+
+	views_iso_time(e->time, when, sizeof(when));
+	json_array_append_new(
+	    arg, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)e->id,
+	             "time", when, "who", e->who, "action", e->action, "detail",
+	             e->detail));
+	return 0;
+}
+
+/* GET /v1/audit?limit=N (admin): the newest N audit records. */
+void
+api_audit(struct http_api *h, struct evhttp_request *req, const char *rest,
+    const char *who)
+{
+	const char *ls;
+	long limit = 100;
+	struct store_txn *t;
+	json_t *rows;
+	int rc;
+
+	if (api_query_flag(req, "limit", &ls) != 0) {
+		api_send_error(
+		    req, 400, "bad_request", NULL, "malformed query");
+		return;
+	}
+	if (ls != NULL) {
+		char *end;
+		limit = strtol(ls, &end, 10);
+		if (*ls == '\0' || *end != '\0' || limit < 1 || limit > 10000) {
+			api_send_error(req, 400, "invalid_field", "limit",
+			    "limit must be 1..10000");
+			return;
+		}
+	}
+	if ((t = store_begin(h->st, 0)) == NULL) {
+		api_send_store_error(req, STORE_EIO);
+		return;
+	}
+	rows = json_array();
+	rc = records_audit_tail(t, (size_t)limit, audit_row_cb, rows);
+	store_abort(&t);
+	if (rc != STORE_OK) {
+		json_decref(rows);
+		api_send_store_error(req, rc);
+		return;
+	}
+	api_send_json(req, 200, json_pack("{s:o}", "audit", rows));
+}
+
+void
+api_metrics(struct http_api *h, struct evhttp_request *req, const char *rest,
+    const char *who)
+{
+	struct evbuffer *buf = evbuffer_new();
+	uint64_t used, size;
+
+	store_usage(h->st, &used, &size);
+	evbuffer_add_printf(buf,
+	    "# TYPE cdht_http_requests_total counter\n"
+	    "cdht_http_requests_total %llu\n"
+	    "# TYPE cdht_http_writes_total counter\n"
+	    "cdht_http_writes_total %llu\n"
+	    "# TYPE cdht_store_used_bytes gauge\n"
+	    "cdht_store_used_bytes %llu\n"
+	    "# TYPE cdht_store_map_bytes gauge\n"
+	    "cdht_store_map_bytes %llu\n"
+	    "# TYPE cdht_uptime_seconds gauge\n"
+	    "cdht_uptime_seconds %lld\n",
+	    (unsigned long long)h->requests, (unsigned long long)h->writes,
+	    (unsigned long long)used, (unsigned long long)size,
+	    (long long)(time(NULL) - h->started));
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", buf);
+	evbuffer_free(buf);
+}
+
+void
+api_healthz(struct http_api *h, struct evhttp_request *req, const char *rest,
+    const char *who)
+{
+	api_send_json(req, 200,
+	    json_pack("{s:s, s:o, s:o}", "status", "ok", "node",
+	        json_pack("{s:s, s:s, s:s}", "id", h->c->id, "level",
+	            rules_level_names[h->c->level], "name", h->c->name),
+	        "uplink", uplink_obj(h)));
+}
