@@ -39,14 +39,11 @@
  * message the pump receives.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <zmq.h>
 
@@ -78,7 +75,6 @@
  * connect again after this, doubling up to the max */
 #define UL_REDIAL_MS     5000
 #define UL_REDIAL_MAX_MS 60000
-#define UL_KEY_FILE_MAX  256
 
 enum ul_state { UL_DOWN, UL_WELCOMING, UL_UP };
 enum ul_batch { UL_NONE, UL_SENT, UL_ACKING };
@@ -132,55 +128,6 @@ struct uplink {
 	struct zlink_pending *pending;
 	struct log_ratelimit rl; /* 10 warnings a minute */
 };
-
-int
-uplink_load_key(const char *path, char secret[41], char public[41])
-{
-	char buf[UL_KEY_FILE_MAX];
-	unsigned char bin[32];
-	struct stat sb;
-	ssize_t n;
-	size_t len;
-	int fd, rc = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("cannot open secret key %s", path);
-		return -1;
-	}
-	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0)
-		log_warnx("secret key %s is readable by group or others "
-		          "(chmod 600)",
-		    path);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0) {
-		log_warn("cannot read secret key %s", path);
-		return -1;
-	}
-	len = (size_t)n;
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-	                      buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-		len--;
-	buf[len] = '\0';
-	if (len != 40 || zmq_z85_decode(bin, buf) == NULL) {
-		log_warnx("secret key %s: expected 40 Z85 characters and a "
-		          "newline (cdht keygen)",
-		    path);
-		goto out;
-	}
-	memcpy(secret, buf, 41);
-	if (zmq_curve_public(public, secret) != 0) {
-		log_warnx("secret key %s: cannot derive the public key: %s",
-		    path, zmq_strerror(zmq_errno()));
-		explicit_bzero(secret, 41);
-		goto out;
-	}
-	rc = 0;
-out:
-	explicit_bzero(buf, sizeof(buf));
-	explicit_bzero(bin, sizeof(bin));
-	return rc;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Sending. */
@@ -835,11 +782,10 @@ out:
 
 struct uplink *
 uplink_new(struct event_base *base, void *zctx, const struct conf *c,
-    struct store *st, struct committer *cm)
+    const struct zlink_keypair *kp, struct store *st, struct committer *cm)
 {
 	struct uplink *u;
 	struct timeval tick = {0, UL_TICK_MS * 1000};
-	char secret[41];
 
 	if (c->parent[0] == '\0') {
 		log_debug("uplink: no parent configured");
@@ -855,13 +801,9 @@ uplink_new(struct event_base *base, void *zctx, const struct conf *c,
 	u->cm = cm;
 	u->rl.what = "uplink";
 	u->seq = (uint64_t)time(NULL) << 16; /* distinct per run */
-	if (uplink_load_key(c->uplink_secret_path, secret, u->public_key) != 0)
+	snprintf(u->public_key, sizeof(u->public_key), "%s", kp->public);
+	if (ul_setup_socket(u, zctx, kp->secret) != 0)
 		goto fail;
-	if (ul_setup_socket(u, zctx, secret) != 0) {
-		explicit_bzero(secret, sizeof(secret));
-		goto fail;
-	}
-	explicit_bzero(secret, sizeof(secret));
 	if (zlink_start(&u->link, base, ul_on_msg, u, &u->rl, "uplink") != 0 ||
 	    (u->ev_mon = zlink_fd_event(
 	         base, u->mon, ul_mon_cb, u, "uplink")) == NULL ||

@@ -15,17 +15,21 @@
 #include "conf.h"
 #include "store.h"
 #include "wire.h"
+#include "zlink.h"
 
 struct uplink;
 
 /*
  * Create the uplink of conf c (which must name a parent) on zctx and start
- * connecting.  c, st and cm are borrowed and must outlive the uplink.
- * Returns the caller-owned uplink (free with uplink_free), or NULL (logged)
- * when c has no parent or set-up failed.
+ * connecting with the key pair kp (read by preflight_check from [uplink]
+ * secret_key; copied where needed, the caller may clear it on return).  c,
+ * st and cm are borrowed and must outlive the uplink.  Returns the
+ * caller-owned uplink (free with uplink_free), or NULL (logged) when c has
+ * no parent or set-up failed.
  */
 struct uplink *uplink_new(struct event_base *base, void *zctx,
-    const struct conf *c, struct store *st, struct committer *cm);
+    const struct conf *c, const struct zlink_keypair *kp, struct store *st,
+    struct committer *cm);
 
 /*
  * The outbox changed: flush within conf->flush_ms (coalesced: one timer).
@@ -46,14 +50,5 @@ void uplink_free(struct uplink **u);
  */
 void uplink_state(const struct uplink *u, int *connected, int64_t *last_ack,
     char parent_id[WIRE_MAX_ID + 1]);
-
-/*
- * Shared with downlink.c (an addition to the agreed interface): read the
- * secret key file at path (40 Z85 characters and a newline, as written by
- * `cdht keygen`) into the caller's secret[41] and derive public[41], both
- * NUL-terminated Z85.  Returns 0, or -1 (logged).  Warns when the file is
- * readable by group or others.
- */
-int uplink_load_key(const char *path, char secret[41], char public[41]);
 
 #endif
