@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "commit.h"
 #include "conf.h"
@@ -50,5 +51,21 @@ void uplink_free(struct uplink **u);
  */
 void uplink_state(const struct uplink *u, int *connected, int64_t *last_ack,
     char parent_id[WIRE_MAX_ID + 1]);
+
+/*
+ * The link's health, for /healthz and /v1/nodes: sets in obj (the caller's
+ * JSON object; u borrowed) "state" (never_connected, connecting, refused,
+ * handshake_failed, not_welcomed or welcomed), "detail" (the state in
+ * words, with what to check), "since" (when the state began), "zap_status"
+ * (the status code of the parent's last refusal, or null), "public_key"
+ * (ours, for the parent's children file), "last_welcome", "last_ack_age_s"
+ * and "in_flight" (reports and removals waiting for their ACK).  A NULL u
+ * adds nothing.  Returns nothing.
+ */
+void uplink_health(const struct uplink *u, json_t *obj);
+
+/* "ok" when there is no uplink (u NULL) or it is welcomed, "degraded"
+ * otherwise: the /healthz status.  Returns a static string. */
+const char *uplink_status(const struct uplink *u);
 
 #endif

@@ -1,4 +1,4 @@
-"""Start-up checks.
+"""Start-up checks and the truth about the uplink.
 
 - `cdhtd -n` checks everything the start would, and the start checks the
   same way: key files (missing, malformed), parent_key and children keys
@@ -9,6 +9,10 @@
 - One daemon per data_dir: a second one exits non-zero naming the first's
   pid and the directory; the first keeps serving; the lock does not outlive
   its holder (SIGTERM or kill -9).
+- /healthz and `cdht health` tell whether the uplink works: a commune whose
+  key the parent does not list is "refused" (ZAP status 400), degraded, exit
+  5; once the parent lists it (children file, parent restarted) it is
+  welcomed, ok, exit 0; a commune whose parent is down is not ok either.
 """
 
 import os
@@ -20,7 +24,8 @@ import time
 
 from cdhttest import gen
 from cdhttest.case import NodeTestCase, assessment, main
-from cdhttest.hier import link_port, python_keypair, wait_for, write_secret
+from cdhttest.hier import (HierTestCase, link_port, python_keypair, wait_for,
+                           write_secret)
 from cdhttest.node import Node, cdhtd_path, free_port, new_token, token_hash
 
 TIMEOUT = 15
@@ -270,6 +275,113 @@ class DirLock(NodeTestCase):
         rc, err = self.second(n)
         self.assertNotEqual(rc, 0)
         self.assertIn("pid %d" % n.proc.pid, err)
+
+
+def health(node):
+    r = node.health()
+    if r.status != 200:
+        raise AssertionError("%s: /healthz %r" % (node.id, r))
+    return r.json
+
+
+class UplinkHealth(HierTestCase):
+
+    def pair(self):
+        """A province and a commune pointing at it that the province does
+        not list yet (the province lists one other, fake child)."""
+        p = self.make_hier("province", "14", "Tỉnh Sơn La")
+        p.extra_children.append(("03664", python_keypair()[0], "Giả"))
+        c = self.make_hier("commune", "03646", "Phường Tô Hiệu")
+        c.parent = p                      # not p.attach(c): not listed
+        return p, c
+
+    def assertHealth(self, c, want_ok, words, what):
+        doc = health(c)
+        p = c.client("health", role=None)
+        if want_ok:
+            self.assertEqual(doc["status"], "ok", "%s: %r" % (what, doc))
+            self.assertEqual(p.returncode, 0, "%s: %s%s"
+                             % (what, p.stdout, p.stderr))
+        else:
+            self.assertNotEqual(doc["status"], "ok", "%s: %r" % (what, doc))
+            self.assertEqual(p.returncode, 5, "%s: exit %d: %s%s"
+                             % (what, p.returncode, p.stdout, p.stderr))
+        for w in words:
+            self.assertIn(w, p.stdout, what)
+        return doc
+
+    def test_refused_then_listed(self):
+        p, c = self.pair()
+        p.start()
+        c.start()
+        doc = wait_for(lambda: (lambda d: d if d["uplink"].get("state") ==
+                                "refused" else None)(health(c)), 10,
+                       "the commune to see the refusal")
+        up = doc["uplink"]
+        self.assertEqual(doc["status"], "degraded", doc)
+        self.assertEqual(up["zap_status"], 400, doc)
+        self.assertEqual(up["public_key"], c.up_pub, doc)
+        self.assertIs(up["connected"], False, doc)
+        self.assertEqual(up["endpoint"], p.endpoint, doc)
+        self.assertIn("children file", up["detail"], doc)
+        self.assertHealth(c, False, ["degraded", "refused", "ZAP status 400",
+                                     c.up_pub], "refused")
+        # the parent lists it now: its children file, then a restart
+        p.attach(c)
+        p.restart()
+        wait_for(lambda: health(c)["status"] == "ok", 45,
+                 "the commune to be welcomed after the parent listed it")
+        doc = self.assertHealth(c, True, ["ok", "welcomed by parent 14"],
+                                "listed")
+        self.assertEqual(doc["uplink"]["state"], "welcomed", doc)
+        self.assertEqual(doc["uplink"]["parent"], "14", doc)
+        self.assertIsNotNone(doc["uplink"]["last_welcome"], doc)
+        self.assertIsNone(doc["uplink"]["zap_status"], doc)
+        # and reports flow
+        self.assertStatus(c.post(assessment(2026, "c-1")), 200)
+        wait_for(lambda: p.assessed(2026) == 1, 10, "the report at 14")
+        wait_for(lambda: health(c)["uplink"]["last_ack_age_s"] is not None,
+                 10, "an ACK")
+        self.assertEqual(health(p)["status"], "ok")  # the root: no uplink
+        self.assertIsNone(health(p)["uplink"])
+
+    def test_parent_down(self):
+        p, c = self.pair()
+        p.attach(c)
+        c.start()                          # the parent never started
+        doc = wait_for(lambda: (lambda d: d if "unreachable" in
+                                d["uplink"]["detail"] else None)(health(c)),
+                       10, "the commune to find its parent unreachable")
+        self.assertEqual(doc["uplink"]["state"], "never_connected", doc)
+        self.assertHealth(c, False, ["degraded", "never connected"],
+                          "parent never up")
+        p.start()
+        wait_for(lambda: health(c)["status"] == "ok", 15,
+                 "welcomed once the parent is up")
+        self.assertHealth(c, True, ["welcomed"], "parent up")
+        p.stop()
+        doc = wait_for(lambda: (lambda d: d if d["status"] != "ok"
+                                else None)(health(c)), 15,
+                       "the commune to notice its parent went down")
+        self.assertIn(doc["uplink"]["state"], ("connecting", "not_welcomed"),
+                      doc)
+        self.assertHealth(c, False, ["degraded"], "parent down again")
+
+    def test_listed_under_another_id(self):
+        """The key is admitted but the HELLO's id is not the one the parent
+        gives the key: connected, never welcomed, not ok."""
+        p, c = self.pair()
+        p.extra_children.append(("03670", c.up_pub, "Tên khác"))
+        p.start()
+        c.start()
+        doc = wait_for(lambda: (lambda d: d if d["uplink"]["state"] ==
+                                "not_welcomed" else None)(health(c)), 10,
+                       "connected, not welcomed")
+        time.sleep(1.0)
+        doc = health(c)
+        self.assertEqual(doc["uplink"]["state"], "not_welcomed", doc)
+        self.assertIn("[node] id", doc["uplink"]["detail"], doc)
+        self.assertHealth(c, False, ["not welcomed"], "wrong id")
 
 
 if __name__ == "__main__":
