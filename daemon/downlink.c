@@ -83,7 +83,6 @@ struct downlink {
 	const struct conf *c;
 	struct store *st;
 	struct committer *cm;
-	struct uplink *up;
 	struct zlink router;
 	void *zap;
 	struct event *ev_zap;
@@ -236,7 +235,8 @@ dl_commit_cb(void *arg, int status)
 		ack.seq = p->seq;
 		ack.refused = p->refused;
 		dl_send(d, p->rid, p->rid_len, p->child, &ack);
-		uplink_kick(d->up);
+		/* what the batch changed goes up through the commit hook
+		 * (committer_on_commit -> uplink_kick), run after this */
 	}
 out:
 	dl_pending_free(p);
@@ -592,8 +592,7 @@ out:
 
 struct downlink *
 downlink_new(struct event_base *base, void *zctx, const struct conf *c,
-    const struct zlink_keypair *kp, struct store *st, struct committer *cm,
-    struct uplink *up)
+    const struct zlink_keypair *kp, struct store *st, struct committer *cm)
 {
 	struct downlink *d;
 	struct timeval tick = {DL_TICK_MS / 1000, (DL_TICK_MS % 1000) * 1000};
@@ -613,7 +612,6 @@ downlink_new(struct event_base *base, void *zctx, const struct conf *c,
 	d->c = c;
 	d->st = st;
 	d->cm = cm;
-	d->up = up;
 	d->rl_msg.what = "downlink";
 	d->rl_zap.what = "downlink ZAP";
 	if (dl_setup_sockets(d, zctx, kp) != 0)

@@ -177,8 +177,8 @@ main(int argc, char **argv)
 		fatalx("%s: cannot start the uplink to %s",
 		    conf_where(&conf, "uplink", "parent", where, sizeof(where)),
 		    conf.parent);
-	if (conf.downlink_listen[0] && (down = downlink_new(base, zctx, &conf,
-	                                    &pf.down, st, cm, up)) == NULL)
+	if (conf.downlink_listen[0] &&
+	    (down = downlink_new(base, zctx, &conf, &pf.down, st, cm)) == NULL)
 		fatalx("%s: cannot start the downlink on %s",
 		    conf_where(
 		        &conf, "downlink", "listen", where, sizeof(where)),
