@@ -21,6 +21,8 @@ enum cdht_exit {
 	CDHT_EXIT_USAGE = 2,
 	CDHT_EXIT_AUTH = 3,        /* 401, 403 */
 	CDHT_EXIT_UNREACHABLE = 4, /* network failure, 5xx, garbled reply */
+	CDHT_EXIT_DEGRADED = 5,    /* cdht health: up, but not "ok" (its
+	                            * configured uplink is not working) */
 };
 
 struct http;

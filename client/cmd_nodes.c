@@ -1,6 +1,7 @@
 /*
  * cmd_nodes.c: "cdht nodes" (GET /v1/nodes: this node, its parent and its
- * subtree with link status) and "cdht health" (GET /healthz, no token).
+ * subtree with link status) and "cdht health" (GET /healthz, no token: the
+ * status, the node, and the uplink's state in words).
  */
 #include <getopt.h>
 #include <string.h>
@@ -125,7 +126,53 @@ cmd_nodes(struct cli *cli, int argc, char **argv)
 	return CDHT_EXIT_OK;
 }
 
-/* cdht health: GET /healthz without the token; prints the status. */
+/* Print the uplink object of /healthz as one line: its state in words. */
+static void
+nodes_print_uplink(const json_t *up)
+{
+	const char *state = json_string_value(json_object_get(up, "state"));
+	const char *detail = json_string_value(json_object_get(up, "detail"));
+	const json_t *zap = json_object_get(up, "zap_status");
+	const json_t *age = json_object_get(up, "last_ack_age_s");
+
+	fputs("uplink to ", stdout);
+	cli_put_clean(stdout, nodes_str(up, "endpoint"));
+	fputs(": ", stdout);
+	if (state == NULL) /* an older node: only "connected" */
+		state = json_is_true(json_object_get(up, "connected"))
+		            ? "welcomed"
+		            : "not welcomed";
+	if (strcmp(state, "welcomed") == 0) {
+		fputs("welcomed by parent ", stdout);
+		cli_put_clean(stdout, nodes_str(up, "parent"));
+		if (json_is_integer(age))
+			printf(", last ACK %" JSON_INTEGER_FORMAT " s ago",
+			    json_integer_value(age));
+	} else {
+		for (const char *p = state; *p != '\0'; p++)
+			putchar(*p == '_' ? ' ' : *p);
+		if (json_is_integer(zap))
+			printf(" (ZAP status %" JSON_INTEGER_FORMAT ")",
+			    json_integer_value(zap));
+		if (detail != NULL) {
+			fputs(": ", stdout);
+			cli_put_clean(stdout, detail);
+		}
+		if (strcmp(state, "refused") == 0 &&
+		    json_object_get(up, "public_key") != NULL) {
+			fputs(" (our key ", stdout);
+			cli_put_clean(stdout, nodes_str(up, "public_key"));
+			putchar(')');
+		}
+	}
+	putchar('\n');
+}
+
+/*
+ * cdht health: GET /healthz without the token; prints the status, the node
+ * and its uplink.  Returns CDHT_EXIT_DEGRADED when the node answers with a
+ * status other than "ok".
+ */
 int
 cmd_health(struct cli *cli, int argc, char **argv)
 {
@@ -134,7 +181,7 @@ cmd_health(struct cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct http_reply r;
-	const json_t *node;
+	const json_t *node, *up;
 	const char *status;
 	int c, rc;
 
@@ -154,6 +201,11 @@ cmd_health(struct cli *cli, int argc, char **argv)
 		} else {
 			putchar('\n');
 		}
+		up = json_object_get(r.json, "uplink");
+		if (json_is_object(up))
+			nodes_print_uplink(up);
+		if (status == NULL || strcmp(status, "ok") != 0)
+			rc = CDHT_EXIT_DEGRADED;
 	} else
 		http_print_failure(cli_http(cli), &r, rc);
 	http_reply_clear(&r);

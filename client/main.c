@@ -61,7 +61,12 @@ static const struct cmd cmds[] = {
         "  This node, its parent and its subtree, with link status.\n"},
     {"health", cmd_health,
         "health\n"
-        "  Ask the node whether it is up (no token needed).\n"},
+        "  Ask the node whether it is up and, when it has a parent, whether "
+        "its\n"
+        "  uplink works (no token needed).  Exit 0 ok, 5 up but degraded "
+        "(the\n"
+        "  uplink is refused, unreachable or not welcomed), 4 "
+        "unreachable.\n"},
     {"token", cmd_token,
         "token new --role clerk|viewer|admin [--label L]\n"
         "  Make an API token: prints the token, then the line for the "
@@ -115,7 +120,8 @@ main_usage(FILE *fp)
 	    "line.\n"
 	    "Exit: 0 ok, 1 rejected by the node, 2 usage, 3 authentication, "
 	    "4 node\n"
-	    "unreachable or failed.\n");
+	    "unreachable or failed, 5 node degraded (health: its uplink is "
+	    "not working).\n");
 }
 
 int

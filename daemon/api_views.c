@@ -78,15 +78,18 @@ uplink_obj(struct http_api *h)
 	char parent[WIRE_MAX_ID + 1] = "", when[32];
 	int connected = 0;
 	int64_t last_ack = 0;
+	json_t *o;
 
 	if (h->up == NULL)
 		return json_null();
 	uplink_state(h->up, &connected, &last_ack, parent);
 	views_iso_time(last_ack, when, sizeof(when));
-	return json_pack("{s:s, s:o, s:b, s:o}", "endpoint", h->c->parent,
+	o = json_pack("{s:s, s:o, s:b, s:o}", "endpoint", h->c->parent,
 	    "parent", parent[0] ? json_string(parent) : json_null(),
 	    "connected", connected, "last_ack",
 	    last_ack > 0 ? json_string(when) : json_null());
+	uplink_health(h->up, o); /* state, detail, zap_status, ... */
+	return o;
 }
 
 void
@@ -191,7 +194,7 @@ api_healthz(struct http_api *h, struct evhttp_request *req, const char *rest,
     const char *who)
 {
 	api_send_json(req, 200,
-	    json_pack("{s:s, s:o, s:o}", "status", "ok", "node",
+	    json_pack("{s:s, s:o, s:o}", "status", uplink_status(h->up), "node",
 	        json_pack("{s:s, s:s, s:s}", "id", h->c->id, "level",
 	            rules_level_names[h->c->level], "name", h->c->name),
 	        "uplink", uplink_obj(h)));

@@ -32,7 +32,7 @@ role_of(const char *s)
 }
 
 struct auth *
-auth_load(const char *path, const char *conf_path)
+auth_load(const char *path, const char *where)
 {
 	struct auth *a;
 	FILE *fp;
@@ -44,8 +44,8 @@ auth_load(const char *path, const char *conf_path)
 		return NULL;
 	}
 	if ((fp = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "%s: http.tokens: cannot open \"%s\": %s\n",
-		    conf_path, path, strerror(errno));
+		fprintf(stderr, "%s: cannot open \"%s\": %s\n", where, path,
+		    strerror(errno));
 		return NULL;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {

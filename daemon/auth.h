@@ -17,11 +17,13 @@ enum auth_role {
 struct auth;
 
 /*
- * Load the tokens file; on error print "path:line: message" for every bad
- * line (conf_path:conf_line names where the file was configured when it
- * cannot be opened) and return NULL.  Free with auth_free.
+ * Load the tokens file at path; on error print "path:line: message" for
+ * every bad line, or "where: cannot open ..." when it cannot be opened
+ * (where names the conf key that gave the path, as conf_where() writes
+ * it), and return NULL.  Returns an auth the caller owns: free with
+ * auth_free.
  */
-struct auth *auth_load(const char *path, const char *conf_path);
+struct auth *auth_load(const char *path, const char *where);
 void auth_free(struct auth **a);
 
 /* Role of the token in an "Authorization" header value ("Bearer T"); sets

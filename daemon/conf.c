@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,15 +86,65 @@ opt_id(struct parse_state *ps, const char *v, void *field, size_t size)
 	return opt_string(ps, v, field, size);
 }
 
-/* host:port, the host a name, an IPv4 address or [IPv6]. */
+/* Returns 0 or -1; host is the caller's. */
+int
+conf_hostport(const char *v, int any, char *host, size_t hostsize, int *port)
+{
+	const char *colon = strrchr(v, ':'), *h = v, *end;
+	uint64_t p;
+	size_t n;
+
+	if (colon == NULL || parse_u64(colon + 1, 1, 65535, &p) != 0)
+		return -1;
+	if (port != NULL)
+		*port = (int)p;
+	end = colon;
+	if (*v == '[') {
+		if (colon == v || colon[-1] != ']')
+			return -1;
+		h = v + 1;
+		end = colon - 1;
+		n = (size_t)(end - h);
+		if (n == 0 || strspn(h, "0123456789abcdefABCDEF:.") < n)
+			return -1;
+	} else {
+		n = (size_t)(end - h);
+		if (n == 0 || (n == 1 && *h == '*' && !any) ||
+		    (!(n == 1 && *h == '*') &&
+		        strspn(h, "0123456789abcdefghijklmnopqrstuvwxyz"
+		                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-_") < n))
+			return -1;
+	}
+	if (host != NULL) {
+		if (n >= hostsize)
+			return -1;
+		memcpy(host, h, n);
+		host[n] = '\0';
+	}
+	return 0;
+}
+
+/* host:port for the HTTP API (resolved and tried by preflight.c). */
 static int
 opt_listen(struct parse_state *ps, const char *v, void *field, size_t size)
 {
-	const char *colon = strrchr(v, ':');
-	uint64_t port;
+	if (conf_hostport(v, 0, NULL, 0, NULL) != 0)
+		return -1;
+	return opt_string(ps, v, field, size);
+}
 
-	if (colon == NULL || colon == v ||
-	    parse_u64(colon + 1, 1, 65535, &port) != 0)
+static int
+opt_connect(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	if (!conf_valid_endpoint(v, 0, NULL, 0))
+		return -1;
+	return opt_string(ps, v, field, size);
+}
+
+static int
+opt_bind(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	if (!conf_valid_endpoint(v, 1, NULL, 0))
 		return -1;
 	return opt_string(ps, v, field, size);
 }
@@ -181,27 +232,31 @@ static const struct option options[] = {
     {"node", "data_dir", opt_string, F(data_dir), 1, "a directory path"},
     {"node", "map_size_mb", opt_mapsize, F(map_size_mb), 0,
         "megabytes, 1..1048576"},
-    {"http", "listen", opt_listen, F(http_listen), 1, "host:port"},
+    {"http", "listen", opt_listen, F(http_listen), 1,
+        "HOST:PORT such as 127.0.0.1:8470 (HOST a name, an IPv4 "
+        "address or [IPv6])"},
     {"http", "tokens", opt_string, F(tokens_path), 1, "a file path"},
     {"http", "max_body_kb", opt_bodykb, F(max_body_kb), 0,
         "kilobytes, 1..1048576"},
     {"http", "request_timeout", opt_timeout, F(request_timeout_s), 0,
         "seconds, 1..3600"},
-    {"uplink", "parent", opt_string, F(parent), 0,
-        "a ZeroMQ endpoint such as tcp://10.0.0.1:9470"},
+    {"uplink", "parent", opt_connect, F(parent), 0,
+        "a ZeroMQ endpoint tcp://HOST:PORT such as tcp://10.0.0.1:9470"},
     {"uplink", "parent_key", opt_z85key, F(parent_key), 0,
         "a 40-character Z85 public key (cdht keygen)"},
     {"uplink", "secret_key", opt_string, F(uplink_secret_path), 0,
         "a file path"},
     {"uplink", "flush_ms", opt_flush, F(flush_ms), 0, "milliseconds, 1..60000"},
-    {"downlink", "listen", opt_string, F(downlink_listen), 0,
-        "a ZeroMQ endpoint such as tcp://0.0.0.0:9470"},
+    {"downlink", "listen", opt_bind, F(downlink_listen), 0,
+        "a ZeroMQ endpoint tcp://HOST:PORT such as tcp://0.0.0.0:9470"},
     {"downlink", "secret_key", opt_string, F(downlink_secret_path), 0,
         "a file path"},
     {"downlink", "children", opt_string, F(children_path), 0, "a file path"},
 };
 #undef F
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
+_Static_assert(NOPTIONS <= CONF_MAX_OPTIONS && NOPTIONS <= 32,
+    "conf: key_line and the seen bits hold one entry per option");
 
 static int
 parse_target(struct parse_state *ps, const char *key, const char *v)
@@ -263,6 +318,7 @@ conf_handler(
 			    ps, "duplicate key \"%s\" in [%s]", name, section);
 		ps->seen |= 1u << i;
 		ps->why = NULL;
+		ps->c->key_line[i] = ps->line;
 		if (o->parse(ps, value, (char *)ps->c + o->offset, o->size)) {
 			fprintf(stderr, "%s:%d: %s.%s: invalid value \"",
 			    ps->c->path, ps->line, section, name);
@@ -322,8 +378,7 @@ conf_load_children(struct conf *c)
 	int lineno = 0, errors = 0;
 
 	if (fp == NULL) {
-		fprintf(stderr,
-		    "%s: downlink.children: cannot open \"%s\": %s\n", c->path,
+		conf_errorf(c, "downlink", "children", "cannot open \"%s\": %s",
 		    c->children_path, strerror(errno));
 		return 1;
 	}
@@ -355,7 +410,7 @@ conf_load_children(struct conf *c)
 		if (valid_z85_key(key, strlen(key)) != 0) {
 			fprintf(stderr,
 			    "%s:%d: public key of \"%s\" is not 40 "
-			    "Z85 characters\n",
+			    "Z85 characters (cdht keygen)\n",
 			    c->children_path, lineno, id);
 			errors++;
 			continue;
@@ -399,11 +454,22 @@ conf_load_children(struct conf *c)
 	return errors;
 }
 
+/* 1 if the conf sets section.key (to any value). */
+static int
+conf_has(const struct conf *c, const char *section, const char *key)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].section, section) == 0 &&
+		    strcmp(options[i].key, key) == 0)
+			return c->key_line[i] > 0;
+	return 0;
+}
+
 int
 conf_load(const char *path, struct conf *c)
 {
 	struct parse_state ps = {.c = c};
-	int rc;
+	int rc, n;
 
 	memset(c, 0, sizeof(*c));
 	c->path = path;
@@ -430,19 +496,22 @@ conf_load(const char *path, struct conf *c)
 			    path, options[i].key, options[i].section);
 			ps.errors++;
 		}
-	/* the sections of a link come whole or not at all */
-	if ((c->parent[0] || c->parent_key[0] || c->uplink_secret_path[0]) &&
-	    !(c->parent[0] && c->parent_key[0] && c->uplink_secret_path[0])) {
+	/* the sections of a link come whole or not at all (keys given,
+	 * valid or not: an invalid value is reported already) */
+	n = conf_has(c, "uplink", "parent") +
+	    conf_has(c, "uplink", "parent_key") +
+	    conf_has(c, "uplink", "secret_key");
+	if (n > 0 && n < 3) {
 		fprintf(stderr,
 		    "%s: [uplink] needs parent, parent_key and "
 		    "secret_key\n",
 		    path);
 		ps.errors++;
 	}
-	if ((c->downlink_listen[0] || c->downlink_secret_path[0] ||
-	        c->children_path[0]) &&
-	    !(c->downlink_listen[0] && c->downlink_secret_path[0] &&
-	        c->children_path[0])) {
+	n = conf_has(c, "downlink", "listen") +
+	    conf_has(c, "downlink", "secret_key") +
+	    conf_has(c, "downlink", "children");
+	if (n > 0 && n < 3) {
 		fprintf(stderr,
 		    "%s: [downlink] needs listen, secret_key and "
 		    "children\n",
@@ -478,4 +547,45 @@ conf_child_by_key(const struct conf *c, const char *z85)
 		if (strcmp(c->children[i].public_key, z85) == 0)
 			return (int)i;
 	return -1;
+}
+
+int
+conf_valid_endpoint(const char *s, int bind, char *host, size_t hostsize)
+{
+	return strncmp(s, "tcp://", 6) == 0 &&
+	       conf_hostport(s + 6, bind, host, hostsize, NULL) == 0;
+}
+
+/* Returns buf (the caller's). */
+const char *
+conf_where(const struct conf *c, const char *section, const char *key,
+    char *buf, size_t size)
+{
+	int line = 0;
+
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].section, section) == 0 &&
+		    strcmp(options[i].key, key) == 0)
+			line = c->key_line[i];
+	if (line > 0)
+		snprintf(
+		    buf, size, "%s:%d: %s.%s", c->path, line, section, key);
+	else
+		snprintf(buf, size, "%s: %s.%s", c->path, section, key);
+	return buf;
+}
+
+void
+conf_errorf(const struct conf *c, const char *section, const char *key,
+    const char *fmt, ...)
+{
+	char where[4200];
+	va_list ap;
+
+	fprintf(
+	    stderr, "%s: ", conf_where(c, section, key, where, sizeof(where)));
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }

@@ -13,6 +13,7 @@
 #include "wire.h"
 
 #define CONF_MAX_CHILDREN 4096
+#define CONF_MAX_OPTIONS  32 /* keys of conf.c's option table, at most */
 
 struct conf_child {
 	char id[WIRE_MAX_ID + 1];
@@ -46,6 +47,8 @@ struct conf {
 	char children_path[4096];
 	struct conf_child *children; /* malloc'd, nchildren entries */
 	size_t nchildren;
+	/* the line of each key of conf.c's option table, 0 = not set */
+	int key_line[CONF_MAX_OPTIONS];
 };
 
 /*
@@ -59,5 +62,35 @@ void conf_free(struct conf *c);
 /* Index of the child with this id or Z85 key, or -1. */
 int conf_child_by_id(const struct conf *c, const char *id);
 int conf_child_by_key(const struct conf *c, const char *z85);
+
+/*
+ * Split v, "HOST:PORT" (HOST a name, an IPv4 address or a bracketed IPv6
+ * one; "*" too when any), into host (hostsize bytes, the caller's; HOST
+ * without brackets; unless NULL) and *port (1..65535; unless NULL).
+ * Returns 0, or -1 when v is not of that form.
+ */
+int conf_hostport(
+    const char *v, int any, char *host, size_t hostsize, int *port);
+
+/*
+ * 1 if s is a ZeroMQ TCP endpoint "tcp://HOST:PORT": HOST a name, an IPv4
+ * address or a bracketed IPv6 one ("*" too when bind, for every
+ * interface), PORT 1..65535.  host (hostsize bytes, the caller's) receives
+ * HOST without brackets unless NULL.  Returns a plain value.
+ */
+int conf_valid_endpoint(const char *s, int bind, char *host, size_t hostsize);
+
+/*
+ * Where section.key was set: "path:line: section.key", or "path:
+ * section.key" when the conf does not set it, into the caller's buf (size
+ * bytes).  Returns buf, for use as a message prefix.
+ */
+const char *conf_where(const struct conf *c, const char *section,
+    const char *key, char *buf, size_t size);
+
+/* Print one error about section.key of c to stderr as "path:line:
+ * section.key: message" (see conf_where).  Returns nothing. */
+void conf_errorf(const struct conf *c, const char *section, const char *key,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -83,7 +83,6 @@ struct downlink {
 	const struct conf *c;
 	struct store *st;
 	struct committer *cm;
-	struct uplink *up;
 	struct zlink router;
 	void *zap;
 	struct event *ev_zap;
@@ -236,7 +235,8 @@ dl_commit_cb(void *arg, int status)
 		ack.seq = p->seq;
 		ack.refused = p->refused;
 		dl_send(d, p->rid, p->rid_len, p->child, &ack);
-		uplink_kick(d->up);
+		/* what the batch changed goes up through the commit hook
+		 * (committer_on_commit -> uplink_kick), run after this */
 	}
 out:
 	dl_pending_free(p);
@@ -539,17 +539,16 @@ dl_tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static int
-dl_setup_sockets(struct downlink *d, void *zctx)
+dl_setup_sockets(struct downlink *d, void *zctx, const struct zlink_keypair *kp)
 {
-	char secret[41], public[41];
 	unsigned char sk[32];
 	void *router;
 	int rc = -1;
 
-	if (uplink_load_key(d->c->downlink_secret_path, secret, public) != 0)
+	if (zmq_z85_decode(sk, kp->secret) == NULL) {
+		log_warnx("downlink: the secret key is not Z85");
 		return -1;
-	zmq_z85_decode(sk, secret);
-	explicit_bzero(secret, sizeof(secret));
+	}
 
 	/* The ZAP handler first: without one, libzmq 4.3.4 admits any key. */
 	if ((d->zap = zmq_socket(zctx, ZMQ_REP)) == NULL ||
@@ -584,7 +583,7 @@ dl_setup_sockets(struct downlink *d, void *zctx)
 		goto out;
 	}
 	log_info("downlink: listening on %s for %zu children, public key %s",
-	    d->c->downlink_listen, d->c->nchildren, public);
+	    d->c->downlink_listen, d->c->nchildren, kp->public);
 	rc = 0;
 out:
 	explicit_bzero(sk, sizeof(sk));
@@ -593,7 +592,7 @@ out:
 
 struct downlink *
 downlink_new(struct event_base *base, void *zctx, const struct conf *c,
-    struct store *st, struct committer *cm, struct uplink *up)
+    const struct zlink_keypair *kp, struct store *st, struct committer *cm)
 {
 	struct downlink *d;
 	struct timeval tick = {DL_TICK_MS / 1000, (DL_TICK_MS % 1000) * 1000};
@@ -613,10 +612,9 @@ downlink_new(struct event_base *base, void *zctx, const struct conf *c,
 	d->c = c;
 	d->st = st;
 	d->cm = cm;
-	d->up = up;
 	d->rl_msg.what = "downlink";
 	d->rl_zap.what = "downlink ZAP";
-	if (dl_setup_sockets(d, zctx) != 0)
+	if (dl_setup_sockets(d, zctx, kp) != 0)
 		goto fail;
 	if ((d->ev_zap = zlink_fd_event(
 	         base, d->zap, dl_zap_cb, d, "downlink")) == NULL ||

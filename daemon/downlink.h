@@ -14,20 +14,21 @@
 #include "commit.h"
 #include "conf.h"
 #include "store.h"
-#include "uplink.h"
+#include "zlink.h"
 
 struct downlink;
 
 /*
  * Bind the ZAP handler (inproc://zeromq.zap.01, so one downlink per zctx)
- * and then the ROUTER on conf->downlink_listen.  c, st, cm and up (NULL at
- * the root) are borrowed and must outlive the downlink.  Returns the
- * caller-owned downlink (free with downlink_free), or NULL (logged) when c
- * has no downlink or set-up failed.
+ * and then the ROUTER on conf->downlink_listen with the key pair kp (read
+ * by preflight_check from [downlink] secret_key; the caller may clear it
+ * on return).  c, st and cm are borrowed and must outlive the downlink.
+ * Returns the caller-owned downlink (free with downlink_free), or NULL
+ * (logged) when c has no downlink or set-up failed.
  */
 struct downlink *downlink_new(struct event_base *base, void *zctx,
-    const struct conf *c, struct store *st, struct committer *cm,
-    struct uplink *up);
+    const struct conf *c, const struct zlink_keypair *kp, struct store *st,
+    struct committer *cm);
 
 /* Close the sockets, cancel timers, free *d and set it to NULL;
  * NULL-tolerant.  Deferred committer callbacks stay safe to run after. */

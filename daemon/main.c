@@ -1,6 +1,7 @@
 /*
- * main.c: cdhtd: flags, conf, wiring of store, committer, HTTP API, uplink
- * and downlink into one libevent loop, signals, systemd readiness.
+ * main.c: cdhtd: flags, conf and preflight checks (the same for -n and the
+ * start), the data directory's lock, wiring of store, committer, HTTP API,
+ * uplink and downlink into one libevent loop, signals, systemd readiness.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -19,10 +20,12 @@
 #include "auth.h"
 #include "commit.h"
 #include "conf.h"
+#include "dirlock.h"
 #include "downlink.h"
 #include "http_api.h"
 #include "log.h"
 #include "migrate.h"
+#include "preflight.h"
 #include "records.h"
 #include "store.h"
 #include "uplink.h"
@@ -30,11 +33,15 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: cdhtd [-nv] -c FILE\n"
-	            "  -c FILE  configuration (INI)\n"
-	            "  -n       check the configuration and exit\n"
-	            "  -v       verbose (debug) logging\n"
-	            "Runs in the foreground and logs to stderr.\n");
+	fprintf(fp,
+	    "usage: cdhtd [-nv] -c FILE\n"
+	    "  -c FILE  configuration (INI)\n"
+	    "  -n       check the configuration and what it names (tokens, "
+	    "keys,\n"
+	    "           children, addresses, data_dir) as the start "
+	    "would, and exit\n"
+	    "  -v       verbose (debug) logging\n"
+	    "Runs in the foreground and logs to stderr.\n");
 }
 
 static void
@@ -94,6 +101,8 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	int ch, check = 0, verbose = 0;
 	struct conf conf;
+	struct preflight pf;
+	struct dirlock *lock = NULL;
 	struct auth *auth;
 	struct store *st;
 	struct event_base *base;
@@ -104,6 +113,7 @@ main(int argc, char **argv)
 	struct event *sigs[3];
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	void *zctx = NULL;
+	char where[4200];
 	int rc;
 
 	while ((ch = getopt(argc, argv, "c:dnvh")) != -1) {
@@ -132,19 +142,30 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init(verbose);
-	if (conf_load(path, &conf) != 0)
+	/* -n checks exactly what the start checks; every error is reported */
+	rc = conf_load(path, &conf);
+	rc += preflight_check(&conf, &pf);
+	if (rc != 0) {
+		preflight_clear(&pf);
+		conf_free(&conf);
 		return 1;
-	if ((auth = auth_load(conf.tokens_path, path)) == NULL)
-		return 1;
+	}
 	if (check) {
 		printf("configuration OK\n");
-		auth_free(&auth);
+		preflight_clear(&pf);
 		conf_free(&conf);
 		return 0;
 	}
+	auth = pf.auth;
+	pf.auth = NULL;
 	signal(SIGPIPE, SIG_IGN);
+	/* before LMDB: a second daemon on this directory stops here */
+	if (dirlock_take(conf.data_dir,
+	        conf_where(&conf, "node", "data_dir", where, sizeof(where)),
+	        &lock) != 0)
+		return 1;
 	if (store_open(conf.data_dir, conf.map_size_mb, &st) != STORE_OK)
-		fatalx("cannot open the store in %s", conf.data_dir);
+		fatalx("%s: cannot open the store in %s", where, conf.data_dir);
 	startup_txn(st, &conf);
 
 	if ((base = event_base_new()) == NULL ||
@@ -157,16 +178,24 @@ main(int argc, char **argv)
 			fatalx("zmq_ctx_new failed");
 	}
 	if (conf.parent[0] &&
-	    (up = uplink_new(base, zctx, &conf, st, cm)) == NULL)
-		fatalx("cannot start the uplink to %s", conf.parent);
+	    (up = uplink_new(base, zctx, &conf, &pf.up, st, cm)) == NULL)
+		fatalx("%s: cannot start the uplink to %s",
+		    conf_where(&conf, "uplink", "parent", where, sizeof(where)),
+		    conf.parent);
 	if (conf.downlink_listen[0] &&
-	    (down = downlink_new(base, zctx, &conf, st, cm, up)) == NULL)
-		fatalx("cannot start the downlink on %s", conf.downlink_listen);
+	    (down = downlink_new(base, zctx, &conf, &pf.down, st, cm)) == NULL)
+		fatalx("%s: cannot start the downlink on %s",
+		    conf_where(
+		        &conf, "downlink", "listen", where, sizeof(where)),
+		    conf.downlink_listen);
+	preflight_clear(&pf); /* the links hold what they need */
 	if (up != NULL)
 		committer_on_commit(cm, kick_cb, up);
 	if ((http = http_api_new(
 	         base, &conf, st, cm, auth, link_state, down, up)) == NULL)
-		fatalx("cannot start the HTTP API on %s", conf.http_listen);
+		fatalx("%s: cannot start the HTTP API on %s",
+		    conf_where(&conf, "http", "listen", where, sizeof(where)),
+		    conf.http_listen);
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(base, signums[i], signal_cb, base);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
@@ -196,6 +225,7 @@ main(int argc, char **argv)
 		zmq_ctx_term(zctx);
 	event_base_free(base);
 	store_close(&st);
+	dirlock_release(&lock);
 	auth_free(&auth);
 	conf_free(&conf);
 	log_info("stopped");

@@ -33,20 +33,26 @@
  * connection and reconnect, and every new connection (monitor event
  * HANDSHAKE_SUCCEEDED) starts with HELLO at once.
  *
+ * Health (uplink_health, uplink_status, for /healthz): besides the link
+ * state, what the socket monitor last said about the connection (enum
+ * ul_conn): never connected yet, lost (connecting again), refused by the
+ * parent's ZAP handler (with its status code), a failed CURVE handshake, or
+ * connected; a handshake's outcome stays until the next one, so the
+ * refusal is still shown while we wait to redial.  CONNECT_RETRIED marks
+ * the parent unreachable until a TCP connection succeeds.  The link works
+ * only when welcomed (UP).
+ *
  * The socket options both links share, the edge-triggered ZMQ_FD pump
  * (ZLINK_PUMP_MAX messages, then it yields to the committer), sending and
  * the deferred callbacks' list are zlink.c's; ul_on_msg() takes each
  * message the pump receives.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <zmq.h>
 
@@ -55,6 +61,7 @@
 #include "outbox.h"
 #include "rules.h"
 #include "uplink.h"
+#include "views.h"
 #include "zlink.h"
 
 #define UL_TICK_MS          100
@@ -79,9 +86,17 @@
  * connect again after this, doubling up to the max */
 #define UL_REDIAL_MS     5000
 #define UL_REDIAL_MAX_MS 60000
-#define UL_KEY_FILE_MAX  256
 
 enum ul_state { UL_DOWN, UL_WELCOMING, UL_UP };
+/* What the socket monitor last said about the connection (for health):
+ * a handshake outcome stays until the next one, whatever reconnects. */
+enum ul_conn {
+	UC_NEVER,     /* no handshake yet since the start */
+	UC_LOST,      /* connected before, connecting again */
+	UC_REFUSED,   /* the parent's ZAP handler refused our key */
+	UC_HANDSHAKE, /* the CURVE handshake failed otherwise */
+	UC_CONNECTED, /* handshake done (welcomed or not: ul_state) */
+};
 enum ul_batch { UL_NONE, UL_SENT, UL_ACKING };
 enum ul_send_rc {
 	UL_SEND_OK = 0,
@@ -130,58 +145,17 @@ struct uplink {
 	int64_t last_ack;
 	char parent_id[WIRE_MAX_ID + 1];
 
+	/* health (uplink_health), times in unix seconds, 0 = never */
+	enum ul_conn conn;
+	int64_t conn_since;
+	int64_t down_since;  /* the link last left UP (or WELCOMING) */
+	int unreachable;     /* a TCP connect failed since the last success */
+	uint32_t zap_status; /* of the last refusal, 0 = none */
+	int64_t last_welcome;
+
 	struct zlink_pending *pending;
 	struct log_ratelimit rl; /* 10 warnings a minute */
 };
-
-int
-uplink_load_key(const char *path, char secret[41], char public[41])
-{
-	char buf[UL_KEY_FILE_MAX];
-	unsigned char bin[32];
-	struct stat sb;
-	ssize_t n;
-	size_t len;
-	int fd, rc = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("cannot open secret key %s", path);
-		return -1;
-	}
-	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0)
-		log_warnx("secret key %s is readable by group or others "
-		          "(chmod 600)",
-		    path);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0) {
-		log_warn("cannot read secret key %s", path);
-		return -1;
-	}
-	len = (size_t)n;
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-	                      buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-		len--;
-	buf[len] = '\0';
-	if (len != 40 || zmq_z85_decode(bin, buf) == NULL) {
-		log_warnx("secret key %s: expected 40 Z85 characters and a "
-		          "newline (cdht keygen)",
-		    path);
-		goto out;
-	}
-	memcpy(secret, buf, 41);
-	if (zmq_curve_public(public, secret) != 0) {
-		log_warnx("secret key %s: cannot derive the public key: %s",
-		    path, zmq_strerror(zmq_errno()));
-		explicit_bzero(secret, 41);
-		goto out;
-	}
-	rc = 0;
-out:
-	explicit_bzero(buf, sizeof(buf));
-	explicit_bzero(bin, sizeof(bin));
-	return rc;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Sending. */
@@ -250,6 +224,8 @@ ul_link_down(struct uplink *u, const char *why)
 	if (u->state != UL_DOWN || u->connected)
 		log_info("uplink: link to parent %s down: %s",
 		    u->parent_id[0] ? u->parent_id : u->c->parent, why);
+	if (u->state != UL_DOWN)
+		u->down_since = (int64_t)time(NULL);
 	u->state = UL_DOWN;
 	u->connected = 0;
 	u->gen++;
@@ -446,6 +422,7 @@ ul_welcome_cb(void *arg, int status)
 	u->welcome_wait = UL_WELCOME_WAIT_MS;
 	u->state = UL_UP;
 	u->connected = 1;
+	u->last_welcome = (int64_t)time(NULL);
 	u->last_rx = log_now_ms();
 	ul_flush_soon(u, 0);
 out:
@@ -633,13 +610,30 @@ ul_redial(struct uplink *u)
 	log_info("uplink: connecting to %s again", u->c->parent);
 }
 
+static void
+ul_conn_set(struct uplink *u, enum ul_conn conn)
+{
+	if (u->conn != conn)
+		u->conn_since = (int64_t)time(NULL);
+	u->conn = conn;
+}
+
 /* Socket monitor events: connection, handshake outcome, disconnection. */
 static void
 ul_on_monitor(struct uplink *u, uint16_t event, uint32_t value)
 {
 	switch (event) {
+	case ZMQ_EVENT_CONNECTED:
+		u->unreachable = 0;
+		break;
+	case ZMQ_EVENT_CONNECT_RETRIED:
+		u->unreachable = 1;
+		break;
 	case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
 		log_info("uplink: connected to %s", u->c->parent);
+		u->unreachable = 0;
+		u->zap_status = 0;
+		ul_conn_set(u, UC_CONNECTED);
 		/* A new connection is a new session at the parent. */
 		if (u->state != UL_DOWN)
 			ul_link_down(u, "reconnected");
@@ -650,6 +644,9 @@ ul_on_monitor(struct uplink *u, uint16_t event, uint32_t value)
 		ul_send_hello(u);
 		break;
 	case ZMQ_EVENT_DISCONNECTED:
+		/* after a failed handshake too: keep what it said */
+		if (u->conn == UC_CONNECTED)
+			ul_conn_set(u, UC_LOST);
 		ul_link_down(u, "disconnected");
 		break;
 	case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
@@ -658,6 +655,8 @@ ul_on_monitor(struct uplink *u, uint16_t event, uint32_t value)
 			          "(ZAP status %" PRIu32 "): is it in the "
 			          "parent's children file?",
 			    u->c->parent, u->public_key, value);
+		u->zap_status = value;
+		ul_conn_set(u, UC_REFUSED);
 		ul_redial_later(u);
 		break;
 	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
@@ -666,6 +665,7 @@ ul_on_monitor(struct uplink *u, uint16_t event, uint32_t value)
 			log_warnx("uplink: CURVE handshake with %s failed "
 			          "(is parent_key right?)",
 			    u->c->parent);
+		ul_conn_set(u, UC_HANDSHAKE);
 		ul_redial_later(u);
 		break;
 	default:
@@ -812,7 +812,8 @@ ul_setup_socket(struct uplink *u, void *zctx, const char *secret)
 	snprintf(
 	    u->mon_ep, sizeof(u->mon_ep), "inproc://cdht-uplink-%p", (void *)u);
 	if (zmq_socket_monitor(sock, u->mon_ep,
-	        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+	        ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+	            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
 	            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
 	            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
 	            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
@@ -836,11 +837,10 @@ out:
 
 struct uplink *
 uplink_new(struct event_base *base, void *zctx, const struct conf *c,
-    struct store *st, struct committer *cm)
+    const struct zlink_keypair *kp, struct store *st, struct committer *cm)
 {
 	struct uplink *u;
 	struct timeval tick = {0, UL_TICK_MS * 1000};
-	char secret[41];
 
 	if (c->parent[0] == '\0') {
 		log_debug("uplink: no parent configured");
@@ -856,13 +856,10 @@ uplink_new(struct event_base *base, void *zctx, const struct conf *c,
 	u->cm = cm;
 	u->rl.what = "uplink";
 	u->seq = (uint64_t)time(NULL) << 16; /* distinct per run */
-	if (uplink_load_key(c->uplink_secret_path, secret, u->public_key) != 0)
+	u->conn_since = (int64_t)time(NULL);
+	snprintf(u->public_key, sizeof(u->public_key), "%s", kp->public);
+	if (ul_setup_socket(u, zctx, kp->secret) != 0)
 		goto fail;
-	if (ul_setup_socket(u, zctx, secret) != 0) {
-		explicit_bzero(secret, sizeof(secret));
-		goto fail;
-	}
-	explicit_bzero(secret, sizeof(secret));
 	if (zlink_start(&u->link, base, ul_on_msg, u, &u->rl, "uplink") != 0 ||
 	    (u->ev_mon = zlink_fd_event(
 	         base, u->mon, ul_mon_cb, u, "uplink")) == NULL ||
@@ -941,4 +938,98 @@ uplink_state(const struct uplink *u, int *connected, int64_t *last_ack,
 	*last_ack = u != NULL ? u->last_ack : 0;
 	snprintf(
 	    parent_id, WIRE_MAX_ID + 1, "%s", u != NULL ? u->parent_id : "");
+}
+
+/* The state's name and, in words, what it means and what to check. */
+static const char *
+ul_health_words(const struct uplink *u, const char **detail)
+{
+	if (u->state == UL_UP) {
+		*detail = "welcomed by the parent: reports flow";
+		return "welcomed";
+	}
+	switch (u->conn) {
+	case UC_REFUSED:
+		*detail = "the parent does not admit our key: is our public "
+		          "key in the parent's children file?";
+		return "refused";
+	case UC_HANDSHAKE:
+		*detail = "the CURVE handshake with the parent failed: is "
+		          "[uplink] parent_key the parent's public key?";
+		return "handshake_failed";
+	case UC_CONNECTED:
+		*detail = u->state == UL_WELCOMING
+		              ? "the parent's WELCOME is being recorded"
+		          : u->last_welcome != 0
+		              ? "connected, waiting for a new WELCOME (the "
+		                "link went down)"
+		              : "connected, but the parent has not answered "
+		                "HELLO: is [node] id the id the parent's "
+		                "children file gives our key?";
+		return "not_welcomed";
+	case UC_LOST:
+		*detail = u->unreachable ? "the connection was lost and the "
+		                           "parent is unreachable: retrying"
+		                         : "the connection was lost: "
+		                           "connecting again";
+		return "connecting";
+	case UC_NEVER:
+	default:
+		*detail = u->unreachable
+		              ? "the parent is unreachable (is it running? is "
+		                "[uplink] parent right?): retrying"
+		              : "waiting for the first connection";
+		return "never_connected";
+	}
+}
+
+static json_t *
+ul_time_or_null(int64_t t)
+{
+	char buf[32];
+
+	if (t <= 0)
+		return json_null();
+	views_iso_time(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* obj is the caller's; u is only read. */
+void
+uplink_health(const struct uplink *u, json_t *obj)
+{
+	const char *state, *detail;
+	int64_t now = (int64_t)time(NULL);
+	size_t inflight = 0;
+
+	if (u == NULL || obj == NULL)
+		return;
+	state = ul_health_words(u, &detail);
+	if (u->batch != UL_NONE)
+		inflight = u->inflight.nreports + u->inflight.nkeys;
+	json_object_set_new(obj, "state", json_string(state));
+	json_object_set_new(obj, "detail", json_string(detail));
+	/* not working since the later of the connection's news and the link
+	 * going down */
+	json_object_set_new(obj, "since",
+	    ul_time_or_null(u->state == UL_UP               ? u->last_welcome
+	                    : u->down_since > u->conn_since ? u->down_since
+	                                                    : u->conn_since));
+	json_object_set_new(obj, "zap_status",
+	    u->conn == UC_REFUSED ? json_integer(u->zap_status) : json_null());
+	json_object_set_new(obj, "public_key", json_string(u->public_key));
+	json_object_set_new(
+	    obj, "last_welcome", ul_time_or_null(u->last_welcome));
+	json_object_set_new(obj, "last_ack_age_s",
+	    u->last_ack > 0 ? json_integer(now - u->last_ack) : json_null());
+	json_object_set_new(
+	    obj, "in_flight", json_integer((json_int_t)inflight));
+}
+
+/* Returns a static string. */
+const char *
+uplink_status(const struct uplink *u)
+{
+	return u == NULL || (u->connected && u->state == UL_UP) ? "ok"
+	                                                        : "degraded";
 }

@@ -10,22 +10,27 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "commit.h"
 #include "conf.h"
 #include "store.h"
 #include "wire.h"
+#include "zlink.h"
 
 struct uplink;
 
 /*
  * Create the uplink of conf c (which must name a parent) on zctx and start
- * connecting.  c, st and cm are borrowed and must outlive the uplink.
- * Returns the caller-owned uplink (free with uplink_free), or NULL (logged)
- * when c has no parent or set-up failed.
+ * connecting with the key pair kp (read by preflight_check from [uplink]
+ * secret_key; copied where needed, the caller may clear it on return).  c,
+ * st and cm are borrowed and must outlive the uplink.  Returns the
+ * caller-owned uplink (free with uplink_free), or NULL (logged) when c has
+ * no parent or set-up failed.
  */
 struct uplink *uplink_new(struct event_base *base, void *zctx,
-    const struct conf *c, struct store *st, struct committer *cm);
+    const struct conf *c, const struct zlink_keypair *kp, struct store *st,
+    struct committer *cm);
 
 /*
  * The outbox changed: flush within conf->flush_ms (coalesced: one timer).
@@ -48,12 +53,19 @@ void uplink_state(const struct uplink *u, int *connected, int64_t *last_ack,
     char parent_id[WIRE_MAX_ID + 1]);
 
 /*
- * Shared with downlink.c (an addition to the agreed interface): read the
- * secret key file at path (40 Z85 characters and a newline, as written by
- * `cdht keygen`) into the caller's secret[41] and derive public[41], both
- * NUL-terminated Z85.  Returns 0, or -1 (logged).  Warns when the file is
- * readable by group or others.
+ * The link's health, for /healthz and /v1/nodes: sets in obj (the caller's
+ * JSON object; u borrowed) "state" (never_connected, connecting, refused,
+ * handshake_failed, not_welcomed or welcomed), "detail" (the state in
+ * words, with what to check), "since" (when the state began), "zap_status"
+ * (the status code of the parent's last refusal, or null), "public_key"
+ * (ours, for the parent's children file), "last_welcome", "last_ack_age_s"
+ * and "in_flight" (reports and removals waiting for their ACK).  A NULL u
+ * adds nothing.  Returns nothing.
  */
-int uplink_load_key(const char *path, char secret[41], char public[41]);
+void uplink_health(const struct uplink *u, json_t *obj);
+
+/* "ok" when there is no uplink (u NULL) or it is welcomed, "degraded"
+ * otherwise: the /healthz status.  Returns a static string. */
+const char *uplink_status(const struct uplink *u);
 
 #endif

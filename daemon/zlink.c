@@ -1,12 +1,125 @@
 /*
  * zlink.c: the ZeroMQ plumbing shared by uplink.c and downlink.c, the only
- * other files allowed to touch ZeroMQ.  See zlink.h.
+ * other files allowed to touch ZeroMQ, and the CURVE key files both links
+ * read.  See zlink.h.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "zlink.h"
+
+#define ZLINK_KEY_FILE_MAX 256
+
+/* kp and err are the caller's; returns a zlink_key_rc. */
+int
+zlink_load_key(
+    const char *path, struct zlink_keypair *kp, char *err, size_t errsize)
+{
+	char buf[ZLINK_KEY_FILE_MAX];
+	unsigned char bin[32];
+	struct stat sb;
+	ssize_t n;
+	size_t len;
+	int fd, rc = ZLINK_KEY_ERR;
+
+	memset(kp, 0, sizeof(*kp));
+	err[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errsize, "cannot open secret key \"%s\": %s",
+		    path, strerror(errno));
+		return ZLINK_KEY_ERR;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errsize, "secret key \"%s\" is not a file", path);
+		close(fd);
+		return ZLINK_KEY_ERR;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errsize, "cannot read secret key \"%s\": %s",
+		    path, strerror(errno));
+		return ZLINK_KEY_ERR;
+	}
+	len = (size_t)n;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+	                      buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+		len--;
+	buf[len] = '\0';
+	if (len != 40 || strlen(buf) != 40 ||
+	    zmq_z85_decode(bin, buf) == NULL) {
+		snprintf(err, errsize,
+		    "secret key \"%s\": expected 40 Z85 characters and a "
+		    "newline (cdht keygen)",
+		    path);
+		goto out;
+	}
+	memcpy(kp->secret, buf, 41);
+	if (zmq_curve_public(kp->public, kp->secret) != 0) {
+		snprintf(err, errsize,
+		    "secret key \"%s\": cannot derive the public key: %s", path,
+		    zmq_strerror(zmq_errno()));
+		explicit_bzero(kp, sizeof(*kp));
+		goto out;
+	}
+	rc = ZLINK_KEY_OK;
+	if ((sb.st_mode & 077) != 0) {
+		snprintf(err, errsize,
+		    "secret key \"%s\" is readable by group or others "
+		    "(chmod 600)",
+		    path);
+		rc = ZLINK_KEY_LOOSE;
+	}
+out:
+	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(bin, sizeof(bin));
+	return rc;
+}
+
+/* err is the caller's; returns 0 or -1. */
+int
+zlink_check_bind(const char *endpoint, char *err, size_t errsize)
+{
+	char ep[300];
+	const char *colon = strrchr(endpoint, ':');
+	void *zctx, *sock = NULL;
+	int rc = -1, one = 1;
+
+	err[0] = '\0';
+	if (colon == NULL ||
+	    snprintf(ep, sizeof(ep), "%.*s:*", (int)(colon - endpoint),
+	        endpoint) >= (int)sizeof(ep)) {
+		snprintf(err, errsize, "not tcp://HOST:PORT");
+		return -1;
+	}
+	if ((zctx = zmq_ctx_new()) == NULL) {
+		snprintf(
+		    err, errsize, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	if ((sock = zmq_socket(zctx, ZMQ_ROUTER)) == NULL ||
+	    (strchr(endpoint, '[') != NULL &&
+	        zmq_setsockopt(sock, ZMQ_IPV6, &one, sizeof(one)) != 0))
+		snprintf(err, errsize, "socket: %s", zmq_strerror(zmq_errno()));
+	else if (zmq_bind(sock, ep) != 0)
+		snprintf(err, errsize, "cannot bind %.*s: %s",
+		    (int)(colon - endpoint), endpoint,
+		    zmq_strerror(zmq_errno()));
+	else
+		rc = 0;
+	if (sock != NULL) {
+		int zero = 0;
+		zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
+		zmq_close(sock);
+	}
+	zmq_ctx_term(zctx);
+	return rc;
+}
 
 /* sock is borrowed; returns 0 or -1 (logged). */
 int

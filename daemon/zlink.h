@@ -33,6 +33,37 @@
 #define ZLINK_HANDSHAKE_MS  5000
 #define ZLINK_PUMP_MAX      256 /* messages per pump call, then yield */
 
+/* A CURVE key pair as NUL-terminated Z85 text. */
+struct zlink_keypair {
+	char secret[41];
+	char public[41];
+};
+
+enum zlink_key_rc {
+	ZLINK_KEY_OK = 0,
+	ZLINK_KEY_LOOSE = 1, /* loaded, but readable by group or others */
+	ZLINK_KEY_ERR = -1,
+};
+
+/*
+ * Read the secret key file at path (40 Z85 characters and a newline, as
+ * written by `cdht keygen`) into kp->secret and derive kp->public (kp is
+ * the caller's; zero it with explicit_bzero when done).  Logs nothing: on
+ * ZLINK_KEY_ERR (kp cleared) or ZLINK_KEY_LOOSE, err (errsize bytes, the
+ * caller's) says what is wrong, naming path, for the caller to print with
+ * the conf key that named the file.  Returns a zlink_key_rc.
+ */
+int zlink_load_key(
+    const char *path, struct zlink_keypair *kp, char *err, size_t errsize);
+
+/*
+ * Check that libzmq can bind endpoint ("tcp://HOST:PORT", only read) on
+ * this host, without taking PORT: bind HOST on an ephemeral port on a
+ * throwaway context, then close it.  Returns 0, or -1 with err (errsize
+ * bytes, the caller's) saying why; logs nothing.
+ */
+int zlink_check_bind(const char *endpoint, char *err, size_t errsize);
+
 /*
  * Set the int option opt (named name in the log) on sock.  sock is
  * borrowed.  Returns 0, or -1 (logged).

@@ -1,4 +1,5 @@
 /* valid.c: the shared field rules of valid.h; pure functions. */
+#include <stdint.h>
 #include <string.h>
 
 #include "valid.h"
@@ -165,5 +166,14 @@ valid_z85_key(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (s[i] == '\0' || strchr(z85, s[i]) == NULL)
 			return -1;
+	/* every 5-character group must decode to 32 bits */
+	for (size_t g = 0; g < n; g += 5) {
+		uint64_t v = 0;
+
+		for (size_t i = 0; i < 5; i++)
+			v = v * 85 + (uint64_t)(strchr(z85, s[g + i]) - z85);
+		if (v > UINT32_MAX)
+			return -1;
+	}
 	return 0;
 }

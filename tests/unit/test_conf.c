@@ -4,7 +4,8 @@
  * unknown key or section, bad level, bad targets ("75", out of range,
  * unknown indicator), duplicate keys, missing required keys, bad numbers,
  * ids and keys, incomplete link sections, syntax errors, children file
- * errors.  conf_load's stderr is captured into a temporary file and every
+ * errors; endpoints (tcp:// required), HTTP listen addresses, Z85 keys and
+ * conf_where.  conf_load's stderr is captured into a temporary file and every
  * message is checked to name file:line.
  */
 #include <fcntl.h>
@@ -669,7 +670,116 @@ test_link_sections(void **state)
 	    "children = %s/none\n",
 	    f->dir);
 	assert_true(load_extra(f, extra) > 0);
-	assert_msg(f, f->path, 0, "downlink.children: cannot open");
+	assert_msg(f, f->path, 12, "downlink.children: cannot open");
+}
+
+/* Endpoints: tcp://HOST:PORT, "*" only to bind; errors name file:line. */
+static void
+test_endpoints(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bad_parent[] = {
+	    "10.0.0.1:9470", /* no tcp:// (failed only at start before) */
+	    "tcp://10.0.0.1", "tcp://10.0.0.1:", "tcp://10.0.0.1:0",
+	    "tcp://10.0.0.1:65536", "tcp://:9470", "tcp://*:9470",
+	    "tcp://::1:9470", "tcp://[::1:9470", "tcp://[]:9470",
+	    "tcp://a b:9470", "udp://10.0.0.1:9470", "ipc:///tmp/x",
+	    "tcp://10.0.0.1:9470x"};
+	char extra[512], host[64];
+
+	for (size_t i = 0; i < sizeof(bad_parent) / sizeof(bad_parent[0]);
+	     i++) {
+		snprintf(extra, sizeof(extra),
+		    "[uplink]\nparent = %s\nparent_key = " KEY_A
+		    "\nsecret_key = /s\n",
+		    bad_parent[i]);
+		if (load_extra(f, extra) <= 0)
+			fail_msg("parent \"%s\" accepted", bad_parent[i]);
+		assert_msg(f, f->path, 10, "uplink.parent: invalid value");
+	}
+	snprintf(extra, sizeof(extra),
+	    "[downlink]\nlisten = 0.0.0.0:9470\nsecret_key = /s\n"
+	    "children = %s\n",
+	    f->children);
+	write_file(f->children, "");
+	assert_true(load_extra(f, extra) > 0);
+	assert_msg(f, f->path, 10, "downlink.listen: invalid value");
+
+	assert_true(conf_valid_endpoint("tcp://10.0.0.1:9470", 0, NULL, 0));
+	assert_true(conf_valid_endpoint("tcp://parent.example:1", 0, NULL, 0));
+	assert_true(conf_valid_endpoint("tcp://*:9470", 1, host, sizeof(host)));
+	assert_string_equal(host, "*");
+	assert_true(
+	    conf_valid_endpoint("tcp://[::1]:9470", 0, host, sizeof(host)));
+	assert_string_equal(host, "::1");
+	assert_false(conf_valid_endpoint("tcp://*:9470", 0, NULL, 0));
+	assert_false(conf_valid_endpoint("tcp://*:*", 1, NULL, 0));
+	assert_false(conf_valid_endpoint("10.0.0.1:9470", 1, NULL, 0));
+}
+
+/* HTTP listen: HOST:PORT with a host that getaddrinfo could take. */
+static void
+test_http_listen(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bad[] = {"8470", ":8470",
+	    "127.0.0.1:", "127.0.0.1:0", "*:8470", "::1:8470", "[::1:8470",
+	    "a b:8470", "tcp://127.0.0.1:8470", "127.0.0.1:8470:1"};
+	char extra[256], host[64];
+	int port = 0;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(extra, sizeof(extra), "[http]\nlisten = %s\n", bad[i]);
+		if (load_extra(f, extra) <= 0)
+			fail_msg("listen \"%s\" accepted", bad[i]);
+		assert_msg(f, f->path, 10, "http.listen: invalid value");
+	}
+	assert_int_equal(
+	    conf_hostport("[::1]:8470", 0, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 8470);
+	assert_int_equal(
+	    conf_hostport("localhost:1", 0, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "localhost");
+	assert_int_equal(port, 1);
+}
+
+/* Z85 keys: the alphabet, the length, and 32 bits per 5 characters. */
+static void
+test_z85_keys(void **state)
+{
+	char key[41];
+
+	(void)state;
+	assert_int_equal(valid_z85_key(KEY_A, strlen(KEY_A)), 0);
+	assert_int_equal(valid_z85_key("", strlen("")), -1);
+	assert_int_equal(valid_z85_key(KEY_A "x", strlen(KEY_A "x")), -1);
+	memcpy(key, KEY_A, 41);
+	key[39] = '"'; /* not in the alphabet */
+	assert_int_equal(valid_z85_key(key, strlen(key)), -1);
+	memcpy(key, KEY_A, 41);
+	memcpy(key, "#####", 5); /* 85^5 - 1 > 2^32 - 1 */
+	assert_int_equal(valid_z85_key(key, strlen(key)), -1);
+	memcpy(key, "%nSc0", 5); /* 2^32 - 1, the largest group */
+	assert_int_equal(valid_z85_key(key, strlen(key)), 0);
+	memcpy(key, "%nSc1", 5); /* 2^32 */
+	assert_int_equal(valid_z85_key(key, strlen(key)), -1);
+}
+
+/* conf_where names the line a key was set on, or only the file. */
+static void
+test_where(void **state)
+{
+	struct fx *f = *state;
+	char buf[512], want[256];
+
+	assert_int_equal(load(f, minimal), 0);
+	snprintf(want, sizeof(want), "%s:5: node.data_dir", f->path);
+	assert_string_equal(
+	    conf_where(&f->c, "node", "data_dir", buf, sizeof(buf)), want);
+	snprintf(want, sizeof(want), "%s: uplink.parent", f->path);
+	assert_string_equal(
+	    conf_where(&f->c, "uplink", "parent", buf, sizeof(buf)), want);
 }
 
 static void
@@ -754,6 +864,10 @@ main(void)
 	    T(test_long_line),
 	    T(test_link_sections),
 	    T(test_children_errors),
+	    T(test_endpoints),
+	    T(test_http_listen),
+	    T(test_where),
+	    cmocka_unit_test(test_z85_keys),
 	    cmocka_unit_test(test_valid_id),
 	};
 #undef T
