@@ -523,7 +523,7 @@ via_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
 	struct via_scan *vs = arg;
 	struct wire_key key;
-	char via[WIRE_MAX_ID + 2];
+	char via[WIRE_MAX_ID + 1];
 	int year;
 
 	memset(&key, 0, sizeof(key));

@@ -239,7 +239,7 @@ input_csv_row(
 	json_object_set_new(obj, "scores", scores);
 	for (size_t i = 0; i < n; i++) {
 		const char *col = hdr[i], *val = cells[i];
-		json_int_t iv;
+		json_int_t iv = 0; /* gcc -O3: maybe-uninitialized */
 
 		if (col[0] == 's' && col[1] >= '1' && col[1] <= '9') {
 			if (cell_int(val, col, &iv, e))

@@ -65,9 +65,10 @@ def write_secret(path, secret):
         f.write(secret + "\n")
 
 
-def cdht_keygen(prefix):
-    """`cdht keygen PREFIX`: returns (public, secret path)."""
-    p = subprocess.run([cdht_path(), "keygen", prefix], stdout=subprocess.PIPE,
+def cdht_keygen(prefix, cdht=None):
+    """`cdht keygen PREFIX` (cdht: the binary, default cdht_path()):
+    returns (public, secret path)."""
+    p = subprocess.run([cdht or cdht_path(), "keygen", prefix], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=30)
     if p.returncode != 0:
         raise AssertionError("cdht keygen failed (%d): %s"
@@ -147,7 +148,7 @@ class HierNode(Node):
     def _keys(self, what, keygen):
         prefix = os.path.join(self.dir, what)
         if keygen == "cdht":
-            return cdht_keygen(prefix)
+            return cdht_keygen(prefix, self.cdht)
         pub, sec = python_keypair()
         write_secret(prefix + ".secret", sec)
         return pub, prefix + ".secret"

@@ -90,11 +90,14 @@ class Node:
 
     workdir: a private directory (created); holds conf.ini, tokens, data/,
     stdout.log and stderr.log.  tokens: {"admin"|"clerk"|"viewer": token}.
+    cdhtd, cdht: the binaries this node runs (default: cdhtd_path() and
+    cdht_path()); attributes, so a test may switch them between a stop and
+    a start (an upgrade).
     """
 
     def __init__(self, workdir, level="commune", id="04108",
                  name="Xã Chiềng Sung", targets=None, map_size_mb=None,
-                 max_body_kb=None, nofile=None):
+                 max_body_kb=None, nofile=None, cdhtd=None, cdht=None):
         self.dir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.level, self.id, self.name = level, id, name
@@ -102,6 +105,8 @@ class Node:
         self.map_size_mb = map_size_mb
         self.max_body_kb = max_body_kb
         self.nofile = nofile  # RLIMIT_NOFILE for the daemon, or None
+        self.cdhtd = cdhtd
+        self.cdht = cdht
         self.data_dir = os.path.join(workdir, "data")
         self.conf_path = os.path.join(workdir, "conf.ini")
         self.tokens_path = os.path.join(workdir, "tokens")
@@ -163,12 +168,20 @@ class Node:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self, timeout=START_TIMEOUT):
-        """Start cdhtd and wait until /healthz answers 200."""
+    def cdhtd_bin(self):
+        return self.cdhtd or cdhtd_path()
+
+    def cdht_bin(self):
+        return self.cdht or cdht_path()
+
+    def start(self, timeout=START_TIMEOUT, keep_port=False):
+        """Start cdhtd and wait until /healthz answers 200.  keep_port: try
+        the HTTP port of the last start first (the conf stays the same)."""
         assert not self.alive(), "node already running"
         last_err = ""
         for attempt in range(3):
-            self.port = free_port()
+            if not (keep_port and attempt == 0 and self.port):
+                self.port = free_port()
             with open(self.conf_path, "w") as f:
                 f.write(self.conf_fn(self.port) if self.conf_fn
                         else self.conf_text())
@@ -178,7 +191,7 @@ class Node:
                            % (self.starts, self.port)).encode())
                 err.flush()
                 self.proc = subprocess.Popen(
-                    [cdhtd_path(), "-c", self.conf_path],
+                    [self.cdhtd_bin(), "-c", self.conf_path],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                     cwd=self.dir, preexec_fn=self._limits)
             self.starts += 1
@@ -240,12 +253,12 @@ class Node:
             except subprocess.TimeoutExpired:
                 pass
 
-    def restart(self):
+    def restart(self, keep_port=False):
         rc = self.stop()
         if rc != 0:
             raise AssertionError("cdhtd exited %s on SIGTERM; stderr:\n%s"
                                  % (rc, self.stderr_tail()))
-        return self.start()
+        return self.start(keep_port=keep_port)
 
     def cleanup(self):
         self.kill9()
@@ -327,7 +340,7 @@ class Node:
         e = dict(os.environ)
         e.pop("CDHT_SERVER", None)
         e.pop("CDHT_TOKEN", None)
-        argv = [cdht_path()]
+        argv = [self.cdht_bin()]
         if use_env:
             e["CDHT_SERVER"] = srv
             if tok is not None:

@@ -1,0 +1,418 @@
+"""Rolling upgrade: a hierarchy started with the binaries of an earlier
+release is upgraded node by node to the binaries under test, on the same
+LMDB data directories, confs and CURVE keys, children first.
+
+The tree: province 14 with districts 116 and 118 (two communes each) and
+commune 04108 straight under the province.  Every node records its own data
+(communes their residents, districts and the province their agencies'
+staff), seeded through the old nodes' HTTP API with replacements and
+withdrawals; the expected numbers come from the independent model
+(cdhttest/model.py) applied to the same inputs.
+
+After every single-node upgrade:
+  - the province's GET /v1/progress (every counter and indicator, and the
+    drill-down to the communes) equals the model exactly;
+  - every record the node held answers GET exactly as the old binary
+    answered it just before the upgrade (and as the model says), withdrawn
+    ones 404; its denominators too;
+  - new writes at the upgraded node (JSON, CSV, a replacement and a
+    withdrawal of old records, denominators) reach the province exactly,
+    while the nodes above it still run the old binary.
+
+UPGRADE_FROM lists the releases a node may be upgraded from: keep each one
+for as long as upgrades from it are supported.  Each is built from this
+repository's history into BUILD_DIR/old-<rev> (reused when already built);
+without git or without the commit the test fails, it never skips.
+"""
+
+import fcntl
+import os
+import random
+import shutil
+import subprocess
+
+from cdhttest import gen, model
+from cdhttest.case import main, record_diff
+from cdhttest.hier import HierModel, HierTestCase, wait_for
+from cdhttest.node import REPO, Session, cdht_path, cdhtd_path
+
+# Releases a node may be upgraded from; c7401c9 is the first release.
+UPGRADE_FROM = ["c7401c9"]
+
+YEARS = tuple(range(2021, 2027))   # six years: outstanding chains form
+SPEC = [
+    ("14", "province", "Tỉnh Sơn La", None),
+    ("116", "district", "Thành phố Sơn La", "14"),
+    ("118", "district", "Huyện Quỳnh Nhai", "14"),
+    ("03646", "commune", "Phường Chiềng Lề", "116"),
+    ("03649", "commune", "Phường Tô Hiệu", "116"),
+    ("03682", "commune", "Xã Mường Chiên", "118"),
+    ("03685", "commune", "Xã Cà Nàng", "118"),
+    ("04108", "commune", "Xã Chiềng Sung", "14"),
+]
+INFO = {nid: {"id": nid, "level": lvl, "name": name}
+        for nid, lvl, name, _ in SPEC}
+# Children first, then the districts, then the province.
+ORDER = ["03646", "03649", "03682", "03685", "04108", "116", "118", "14"]
+PERSONS = {"commune": 50, "district": 15, "province": 15}
+CONVERGE = 30.0
+BUILD_TIMEOUT = 600
+
+
+# -- the old binaries ---------------------------------------------------
+def build_dir():
+    """The build tree the binaries under test come from (CTest passes it;
+    otherwise the directory two levels above cdhtd)."""
+    d = os.environ.get("CDHT_BUILD_DIR")
+    if d:
+        return d
+    return os.path.dirname(os.path.dirname(os.path.abspath(cdhtd_path())))
+
+
+def _git(*args):
+    return subprocess.run(["git", "-C", REPO] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=60)
+
+
+def _tail(path, n=4000):
+    try:
+        with open(path, "rb") as f:
+            return f.read()[-n:].decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def old_binaries(rev):
+    """(cdhtd, cdht) of commit rev, built into BUILD_DIR/old-<rev> unless a
+    complete build of the same commit is there already.  Raises
+    AssertionError, saying why, when git or the commit is missing or the
+    build fails."""
+    if shutil.which("git") is None:
+        raise AssertionError("git is not installed: the upgrade test builds "
+                             "release %s from the history of %s" % (rev, REPO))
+    p = _git("rev-parse", "--verify", "--quiet", rev + "^{commit}")
+    if p.returncode != 0:
+        raise AssertionError(
+            "release %s (UPGRADE_FROM) is not a commit of %s (%s): a shallow "
+            "clone or an export without history? Fetch it (git fetch "
+            "--unshallow) and run again" % (rev, REPO,
+                                            p.stderr.decode().strip()
+                                            or "rev-parse failed"))
+    sha = p.stdout.decode().strip()
+    cache = os.path.join(build_dir(), "old-%s" % rev)
+    src, bld = os.path.join(cache, "src"), os.path.join(cache, "build")
+    bins = (os.path.join(bld, "daemon", "cdhtd"),
+            os.path.join(bld, "client", "cdht"))
+    stamp = os.path.join(cache, "built")
+    os.makedirs(cache, exist_ok=True)
+    with open(cache + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # another run building it
+        try:
+            with open(stamp) as f:
+                done = f.read().strip() == sha
+        except OSError:
+            done = False
+        if done and all(os.access(b, os.X_OK) for b in bins):
+            return bins
+        if os.path.exists(stamp):
+            os.unlink(stamp)
+        shutil.rmtree(src, ignore_errors=True)
+        shutil.rmtree(bld, ignore_errors=True)
+        os.makedirs(src)
+        log = os.path.join(cache, "build.log")
+        with open(log, "wb") as out:
+            arch = subprocess.Popen(["git", "-C", REPO, "archive", sha],
+                                    stdout=subprocess.PIPE, stderr=out)
+            tar = subprocess.run(["tar", "-x", "-C", src], stdin=arch.stdout,
+                                 stdout=out, stderr=out, timeout=120)
+            arch.stdout.close()
+            if arch.wait(120) != 0 or tar.returncode != 0:
+                raise AssertionError("git archive %s | tar failed:\n%s"
+                                     % (sha, _tail(log)))
+            # The release as its authors built it, without the caller's
+            # compiler flags; nice, so that tests running alongside keep
+            # their timing.
+            env = {k: v for k, v in os.environ.items()
+                   if k not in ("CFLAGS", "CPPFLAGS", "LDFLAGS",
+                                "MAKEFLAGS")}
+            cmake = os.environ.get("CDHT_CMAKE") or "cmake"
+            for argv in ([cmake, "-S", src, "-B", bld,
+                          "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                          "-DCDHT_WERROR=OFF", "-DBUILD_TESTING=OFF"],
+                         [cmake, "--build", bld, "--target", "cdhtd", "cdht",
+                          "-j%d" % (os.cpu_count() or 2)]):
+                out.write(("$ %s\n" % " ".join(argv)).encode())
+                out.flush()
+                r = subprocess.run(argv, stdout=out, stderr=out, env=env,
+                                   timeout=BUILD_TIMEOUT,
+                                   preexec_fn=lambda: os.nice(10))
+                if r.returncode != 0:
+                    raise AssertionError("building release %s failed (%s):"
+                                         "\n%s" % (rev, " ".join(argv),
+                                                   _tail(log)))
+        for b in bins:
+            if not os.access(b, os.X_OK):
+                raise AssertionError("building release %s made no %s:\n%s"
+                                     % (rev, b, _tail(log)))
+        with open(stamp, "w") as f:
+            f.write(sha + "\n")
+    return bins
+
+
+# -- what the province must show ----------------------------------------
+def extra_counter_problems(got, hm, nid, year):
+    """The counters of a progress document that model.diff_progress does
+    not compare (by_population, digital, units_with_denominators), from the
+    model's inputs: with diff_progress, every counter of the report."""
+    m = hm.merged(nid)
+    pop = {p: {"assessed": 0, "recognized": 0} for p in model.POPULATIONS}
+    dig = {"skilled": 0, "proficient": 0}
+    for (y, _), a in m.records.items():
+        if y != year:
+            continue
+        rec = model.score(a["scores"])[1]
+        pop[a["population"]]["assessed"] += 1
+        pop[a["population"]]["recognized"] += rec
+        dig["skilled"] += rec and a["digital"] in ("skilled", "proficient")
+        dig["proficient"] += rec and a["digital"] == "proficient"
+    units = sum(1 for x in hm.subtree(nid) if year in hm.models[x].population)
+    c = got.get("counts") or {}
+    bad = []
+    for p, e in pop.items():
+        g = (c.get("by_population") or {}).get(p)
+        if g != e:
+            bad.append("counts.by_population.%s: got %r, want %r" % (p, g, e))
+    if c.get("digital") != dig:
+        bad.append("counts.digital: got %r, want %r" % (c.get("digital"), dig))
+    if c.get("units_with_denominators") != units:
+        bad.append("counts.units_with_denominators: got %r, want %d"
+                   % (c.get("units_with_denominators"), units))
+    return bad
+
+
+def tree_problems(doc, hm, nid, year, path):
+    """Mismatches of a progress document (or a drill-down entry) and of its
+    children, recursively, against the model of each subtree."""
+    d = dict(doc)
+    d.setdefault("year", year)   # drill-down entries carry no year
+    bad = ["%s: %s" % (path, p)
+           for p in model.diff_progress(d, hm.progress(nid, year), INFO[nid])
+           + extra_counter_problems(d, hm, nid, year)]
+    if "children" in doc:
+        kids = {k.get("node", {}).get("id"): k for k in doc["children"]}
+        want = sorted(c for c, p in hm.parent.items() if p == nid)
+        if sorted(kids) != want:
+            bad.append("%s: children %r, want %r" % (path, sorted(kids), want))
+        for cid in want:
+            if cid in kids:
+                bad += tree_problems(kids[cid], hm, cid, year,
+                                     "%s/%s" % (path, cid))
+    return bad
+
+
+class Upgrade(HierTestCase):
+    maxDiff = None
+
+    def province_problems(self, p, hm):
+        bad = []
+        for y in YEARS:
+            try:
+                doc = p.progress_doc(y, depth=2)
+            except (OSError, AssertionError) as e:
+                bad.append("year %d: %s" % (y, e))
+                continue
+            bad += tree_problems(doc, hm, p.id, y, "%d:%s" % (y, p.id))
+            cov = doc.get("coverage") or {}
+            if cov.get("units") != len(SPEC) or cov.get("missing") != []:
+                bad.append("%d: coverage %r, want %d units, none missing"
+                           % (y, cov, len(SPEC)))
+        return bad
+
+    def assertProvince(self, p, hm, what):
+        """Poll until the province's progress of every year, drilled down
+        to the communes, equals the model; fail with the differences."""
+        last = []
+
+        def ok():
+            last[:] = self.province_problems(p, hm)
+            return not last
+        try:
+            wait_for(ok, CONVERGE, "the province to equal the model",
+                     interval=0.1)
+        except AssertionError:
+            self.fail("%s: the province differs from the model (%d "
+                      "problems):\n  %s\nprovince stderr:\n%s"
+                      % (what, len(last), "\n  ".join(last[:40]),
+                         p.stderr_tail(2000)))
+
+    # -- records ----------------------------------------------------------
+    def snapshot(self, n, keys):
+        """{key: (status, body)} of GET for every key, and {year: (status,
+        body)} of GET /v1/population."""
+        s = Session(n, role="clerk")
+        try:
+            recs = {}
+            for y, pid in sorted(keys):
+                r = s.get(y, pid)
+                recs[(y, pid)] = (r.status,
+                                  r.json if r.status == 200 else None)
+            pops = {}
+            for y in YEARS:
+                r = s.request("GET", "/v1/population/%d" % y)
+                pops[y] = (r.status, r.json if r.status == 200 else None)
+        finally:
+            s.close()
+        return recs, pops
+
+    def assertSameRecords(self, n, hm, before, keys, what):
+        """Every record answers as before the upgrade and as the model."""
+        recs, pops = self.snapshot(n, keys)
+        m = hm.local(n.id)
+        bad = []
+        for k in sorted(keys):
+            st, body = recs[k]
+            if (st, body) != before[0][k]:
+                bad.append("%s/%s: got %d %r, before the upgrade %d %r"
+                           % (k + (st, body) + before[0][k]))
+                continue
+            exp = m.expected_record(*k)
+            if exp is None:
+                if st != 404:
+                    bad.append("%s/%s: withdrawn, but HTTP %d" % (k + (st,)))
+            elif st != 200:
+                bad.append("%s/%s: HTTP %d" % (k + (st,)))
+            else:
+                bad += ["%s/%s: %s" % (k + (x,))
+                        for x in record_diff(body, exp)]
+        for y in YEARS:
+            if pops[y] != before[1][y]:
+                bad.append("population %d: got %r, before %r"
+                           % (y, pops[y], before[1][y]))
+            elif pops[y][0] != 200 or any(
+                    pops[y][1].get(f) != v
+                    for f, v in m.population[y].items()):
+                bad.append("population %d: %r, want %r"
+                           % (y, pops[y], m.population[y]))
+        if bad:
+            self.fail("%s: %d of %d records differ:\n  %s"
+                      % (what, len(bad), len(keys), "\n  ".join(bad[:40])))
+
+    # -- the scenario -----------------------------------------------------
+    def seed(self, n, hm, rng):
+        items = gen.assessments(rng, PERSONS[n.level], YEARS,
+                                prefix=n.id + "-", level=n.level)
+        self.submit_many(n, hm, items, chunk=200)
+        for y in YEARS:
+            self.set_population(n, hm, y, gen.population(rng))
+        self.churn(n, hm, rng)
+
+    def churn(self, n, hm, rng):
+        """Replace two records and withdraw one (remembered in self.ever)."""
+        keys = sorted(hm.local(n.id).records)
+        for k in rng.sample(keys, 2):
+            a = dict(hm.local(n.id).records[k])
+            a["scores"] = (gen.scores_random(rng) if model.score(a["scores"])[1]
+                           else gen.scores_recognized(rng))
+            a["digital"] = rng.choice(model.DIGITAL)
+            self.submit_one(n, hm, a)
+        y, pid = rng.choice(sorted(hm.local(n.id).records))
+        self.withdraw(n, hm, y, pid)
+        self.ever[n.id].add((y, pid))
+
+    def new_writes(self, n, hm, rng, step):
+        """Writes at an upgraded node through every channel; returns the
+        keys they touched."""
+        pfx = "new%d-%s-" % (step, n.id)
+        items = gen.assessments(rng, 6, YEARS[-3:], prefix=pfx + "j",
+                                level=n.level)
+        self.submit_many(n, hm, items)
+        csv_items = gen.assessments(rng, 4, YEARS[-2:], prefix=pfx + "c",
+                                    level=n.level, attend=1.0)
+        r = n.post_csv(gen.to_csv(csv_items), timeout=30)
+        self.assertEqual((r.status, r.json.get("accepted"),
+                          r.json.get("rejected")),
+                         (200, len(csv_items), 0), "%s: CSV: %r" % (n.id, r))
+        for a in csv_items:
+            hm.local(n.id).submit(a)
+        self.submit_one(n, hm, dict(items[0], scores=[9] * 10))
+        self.churn(n, hm, rng)
+        self.set_population(n, hm, YEARS[-1], gen.population(rng))
+        return [k for k in hm.local(n.id).records if k[1].startswith(pfx)]
+
+    def wait_linked(self, nodes, n):
+        """Until n is linked to its parent again and each of its children
+        to n (a HELLO answered by the new process)."""
+        if n.parent is not None:
+            wait_for(lambda: n.health().json["uplink"]["connected"],
+                     CONVERGE, "%s to link to its parent %s"
+                     % (n.id, n.parent.id))
+        kids = [c.id for c in n.children]
+        if kids:
+            def up():
+                got = {x["id"]: x.get("link") for x in n.nodes_doc()["nodes"]}
+                return all(got.get(c) == "up" for c in kids)
+            wait_for(up, CONVERGE, "the children of %s to link to it" % n.id)
+
+    def upgrade_from(self, rev):
+        old_cdhtd, old_cdht = old_binaries(rev)
+        new_cdhtd, new_cdht = cdhtd_path(), cdht_path()
+        hm = HierModel()
+        kw = {nid: {"cdhtd": old_cdhtd, "cdht": old_cdht} for nid in INFO}
+        for nid in ("118", "03685"):   # keys from the old `cdht keygen`
+            kw[nid]["keygen"] = "cdht"
+        nodes = self.tree(SPEC, hm, node_kw=kw)
+        p = nodes["14"]
+        self.start_all(nodes)
+        rng = random.Random(int(os.environ.get("CDHT_SEED", "61")))
+        self.ever = {nid: set() for nid in INFO}  # keys withdrawn so far
+        for nid in ORDER:
+            self.seed(nodes[nid], hm, rng)
+        self.assertProvince(p, hm, "release %s before any upgrade" % rev)
+
+        for step, nid in enumerate(ORDER):
+            n = nodes[nid]
+            what = "release %s, %s upgraded (step %d)" % (rev, nid, step + 1)
+            keys = self.ever[nid] | set(hm.local(nid).records)
+            before = self.snapshot(n, keys)
+            with open(n.conf_path) as f:
+                conf = f.read()
+            port = n.port
+            n.cdhtd, n.cdht = new_cdhtd, new_cdht
+            n.restart(keep_port=True)
+            self.assertEqual(os.path.realpath("/proc/%d/exe" % n.proc.pid),
+                             os.path.realpath(new_cdhtd), what)
+            with open(n.conf_path) as f:
+                now = f.read()
+            if n.port == port:   # else a port race: only listen differs
+                self.assertEqual(now, conf, "%s: the conf changed" % what)
+            self.wait_linked(nodes, n)
+            self.assertProvince(p, hm, what)
+            self.assertSameRecords(n, hm, before, keys, what)
+            for k in self.new_writes(n, hm, rng, step):
+                self.assertRecord(n.get(*k), hm.local(nid), *k,
+                                  what="%s: new write" % what)
+            self.assertConverges(n, hm, YEARS, timeout=CONVERGE,
+                                 what="%s: the upgraded node" % what)
+            self.assertProvince(p, hm, what + ", after new writes there")
+
+        for nid in ORDER:   # the whole tree, every node new
+            self.assertConverges(nodes[nid], hm, YEARS, timeout=CONVERGE,
+                                 what="after the upgrade")
+            self.assertEqual(
+                os.path.realpath("/proc/%d/exe" % nodes[nid].proc.pid),
+                os.path.realpath(new_cdhtd))
+
+
+def _releases_listed(self):
+    self.assertTrue(UPGRADE_FROM, "UPGRADE_FROM is empty: nothing tested")
+
+
+Upgrade.test_releases_listed = _releases_listed
+for _rev in UPGRADE_FROM:
+    setattr(Upgrade, "test_upgrade_from_%s" % _rev,
+            lambda self, rev=_rev: self.upgrade_from(rev))
+
+
+if __name__ == "__main__":
+    main()
