@@ -191,14 +191,33 @@ def extra_counter_problems(got, hm, nid, year):
     return bad
 
 
-def tree_problems(doc, hm, nid, year, path):
+# Counts that releases added after the first, with the first release that
+# reports them: a node of an older release shows none of them, a newer one
+# shows them exactly, for every unit below (PROTOCOL.md section 7.1).
+ADDED_COUNTS = {"eligible": "0.2.0"}
+
+
+def expected(hm, nid, year, old):
+    e = hm.progress(nid, year)
+    if old:
+        e = dict(e, counts={k: v for k, v in e["counts"].items()
+                            if k not in ADDED_COUNTS})
+    return e
+
+
+def tree_problems(doc, hm, nid, year, path, old=False):
     """Mismatches of a progress document (or a drill-down entry) and of its
-    children, recursively, against the model of each subtree."""
+    children, recursively, against the model of each subtree; old: the
+    document comes from a node of the first release."""
     d = dict(doc)
     d.setdefault("year", year)   # drill-down entries carry no year
     bad = ["%s: %s" % (path, p)
-           for p in model.diff_progress(d, hm.progress(nid, year), INFO[nid])
+           for p in model.diff_progress(d, expected(hm, nid, year, old),
+                                        INFO[nid])
            + extra_counter_problems(d, hm, nid, year)]
+    if old:
+        bad += ["%s: counts.%s shown by a release that lacks it" % (path, k)
+                for k in ADDED_COUNTS if k in (d.get("counts") or {})]
     if "children" in doc:
         kids = {k.get("node", {}).get("id"): k for k in doc["children"]}
         want = sorted(c for c, p in hm.parent.items() if p == nid)
@@ -207,7 +226,7 @@ def tree_problems(doc, hm, nid, year, path):
         for cid in want:
             if cid in kids:
                 bad += tree_problems(kids[cid], hm, cid, year,
-                                     "%s/%s" % (path, cid))
+                                     "%s/%s" % (path, cid), old)
     return bad
 
 
@@ -222,7 +241,8 @@ class Upgrade(HierTestCase):
             except (OSError, AssertionError) as e:
                 bad.append("year %d: %s" % (y, e))
                 continue
-            bad += tree_problems(doc, hm, p.id, y, "%d:%s" % (y, p.id))
+            old = os.path.realpath(p.cdhtd) != os.path.realpath(cdhtd_path())
+            bad += tree_problems(doc, hm, p.id, y, "%d:%s" % (y, p.id), old)
             cov = doc.get("coverage") or {}
             if cov.get("units") != len(SPEC) or cov.get("missing") != []:
                 bad.append("%d: coverage %r, want %d units, none missing"
