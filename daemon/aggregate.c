@@ -20,6 +20,10 @@
 #define REC_FMT    2 /* TBL_MIRROR, TBL_WIN */
 #define TOTALS_FMT 2
 #define NODE_FMT   2
+#define PIN_FMT    2
+
+/* Claims on an origin held via another child, since start (metrics). */
+static uint64_t claims_refused;
 
 /* A TBL_MIRROR / TBL_WIN value, decoded. */
 struct agg_rec {
@@ -323,8 +327,49 @@ node_update(struct store_txn *t, const struct conf *c, const char *origin,
 	store_put(t, TBL_NODES, origin, ol, buf, w.len);
 }
 
+/*
+ * Pins: every origin below is held via exactly one child, the one it was
+ * first reported through; a copy via another child is kept but never wins
+ * until that child lets the origin go (withdraws every year of it), which
+ * is what a legitimate move does.  *via gets "" when the origin is free.
+ */
+static int
+get_pin(struct store_txn *t, const char *origin, char via[WIRE_MAX_ID + 1])
+{
+	const void *v;
+	size_t vl, ol = strlen(origin);
+	struct vr r;
+	int rc = store_get(t, TBL_PIN, origin, ol, &v, &vl);
+
+	via[0] = '\0';
+	if (rc != STORE_OK)
+		return rc;
+	vr_init(&r, v, vl);
+	if (vr_u8(&r) != PIN_FMT)
+		r.err = -1;
+	vr_str(&r, via, WIRE_MAX_ID + 1);
+	if (vr_done(&r) != 0 || via[0] == '\0') {
+		via[0] = '\0';
+		return store_corrupt(t, TBL_PIN, origin, ol, "pin");
+	}
+	return STORE_OK;
+}
+
+static void
+put_pin(struct store_txn *t, const char *origin, const char *via)
+{
+	unsigned char buf[32];
+	struct vw w;
+
+	vw_init(&w, buf, sizeof(buf));
+	vw_u8(&w, PIN_FMT);
+	vw_str(&w, via);
+	store_put(t, TBL_PIN, origin, strlen(origin), buf, w.len);
+}
+
 struct best_scan {
 	struct store_txn *t;
+	char pin[WIRE_MAX_ID + 1]; /* only copies via it may win */
 	struct agg_rec best;
 	int found;
 };
@@ -339,6 +384,8 @@ best_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 		store_corrupt(bs->t, TBL_MIRROR, k, kl, "report copy");
 		return 1;
 	}
+	if (strcmp(r.via, bs->pin) != 0)
+		return 0;
 	/* highest version, then most counters (7.1); keys are in via
 	 * order, so strictly greater keeps the lowest via */
 	if (!bs->found || r.version > bs->best.version ||
@@ -360,6 +407,7 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 	struct agg_rec old;
 	int had;
 
+	get_pin(t, origin, bs.pin);
 	store_scan(t, TBL_MIRROR, k, kl, best_cb, &bs);
 	had = get_rec(t, TBL_WIN, k, kl, &old) == STORE_OK;
 	if (store_txn_err(t))
@@ -383,13 +431,16 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 	return outbox_queue(t, origin, year);
 }
 
+static int store_copy(struct store_txn *t, const struct conf *c,
+    const char *via, const struct wire_report *r, int64_t now);
+static int release_pin(struct store_txn *t, const struct conf *c,
+    const char *origin, const char *holder, int year);
+
 int
 aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
     const struct wire_report *r, int64_t now)
 {
-	unsigned char k[MKEY_MAX];
-	size_t kl;
-	struct agg_rec rec;
+	char pin[WIRE_MAX_ID + 1];
 	const char *why = NULL;
 
 	if (r->path_len < 1 || strcmp(r->path[0], via) != 0)
@@ -406,6 +457,28 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 			why = "path runs through this node (loop)";
 		else if (i > 0 && conf_child_by_id(c, r->path[i]) >= 0)
 			why = "path runs through another direct child";
+		else if (i > 0 && i < r->path_len - 1 &&
+		         get_pin(t, r->path[i], pin) == STORE_OK &&
+		         strcmp(pin, via) != 0) {
+			why = "path runs through a unit held via another child";
+			claims_refused++;
+		}
+	}
+	if (why == NULL && store_txn_err(t))
+		return store_txn_err(t);
+	if (why == NULL && get_pin(t, r->origin, pin) == STORE_NOTFOUND)
+		put_pin(t, r->origin, via);
+	else if (why == NULL && strcmp(pin, via) != 0) {
+		/* kept, never counted: it may win once the holder lets go */
+		static struct log_ratelimit crl = {.what = "refused claims"};
+		claims_refused++;
+		if (log_ratelimit_ok(&crl))
+			log_warnx("ALARM: child %s claims %s/%d (v%llu), held "
+			          "via child %s: not counted",
+			    via, r->origin, r->year,
+			    (unsigned long long)r->version, pin);
+		store_copy(t, c, via, r, now);
+		return store_txn_err(t) ? store_txn_err(t) : AGG_REFUSED;
 	}
 	if (why != NULL) {
 		/* a hostile child may send thousands: 10 lines a minute */
@@ -417,6 +490,19 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 			    via, why);
 		return AGG_REFUSED;
 	}
+	return store_copy(t, c, via, r, now);
+}
+
+/* Keep r as the copy via `via` if it is newer (or fuller) than the one
+ * held, and re-elect the winner. */
+static int
+store_copy(struct store_txn *t, const struct conf *c, const char *via,
+    const struct wire_report *r, int64_t now)
+{
+	unsigned char k[MKEY_MAX];
+	size_t kl;
+	struct agg_rec rec;
+
 	kl = mkey(k, r->origin, r->year, via);
 	/* keep the higher version; at an equal version, the copy with more
 	 * counters (an upgraded sender's, or relay's, fuller copy) */
@@ -448,11 +534,85 @@ aggregate_remove(struct store_txn *t, const struct conf *c, const char *via,
     const char *origin, int year)
 {
 	unsigned char k[MKEY_MAX];
+	char pin[WIRE_MAX_ID + 1];
 
 	if (store_del(t, TBL_MIRROR, k, mkey(k, origin, year, via)) ==
 	    STORE_NOTFOUND)
 		return store_txn_err(t);
+	if (get_pin(t, origin, pin) == STORE_OK && strcmp(pin, via) == 0)
+		return release_pin(t, c, origin, via, year);
 	return rewin(t, c, origin, year);
+}
+
+struct copies_scan {
+	struct store_txn *t;
+	const char *holder;
+	int holder_left;            /* copies via the holder remain */
+	uint64_t best;              /* highest version via another child */
+	char next[WIRE_MAX_ID + 1]; /* ... and that child */
+	int years[RULES_YEAR_MAX - RULES_YEAR_MIN + 1];
+};
+
+static int
+copies_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct copies_scan *cs = arg;
+	struct agg_rec r;
+	char origin[WIRE_MAX_ID + 1], via[WIRE_MAX_ID + 2];
+	int year;
+
+	if (split_key(k, kl, origin, &year, via) != 0 ||
+	    dec_rec(v, vl, &r) != 0) {
+		store_corrupt(cs->t, TBL_MIRROR, k, kl, "report copy");
+		return 1;
+	}
+	if (year >= RULES_YEAR_MIN && year <= RULES_YEAR_MAX)
+		cs->years[year - RULES_YEAR_MIN] = 1;
+	if (strcmp(via, cs->holder) == 0)
+		cs->holder_left = 1;
+	else if (r.version >
+	         cs->best) { /* keys in via order: lowest wins ties */
+		cs->best = r.version;
+		snprintf(cs->next, sizeof(cs->next), "%.*s", WIRE_MAX_ID, via);
+	}
+	return 0;
+}
+
+/*
+ * The copy of (origin, year) via the holder is gone: once no year of it is
+ * left via the holder, the origin is free, and passes to the child with the
+ * newest copy, if any (a unit that moved); every year is re-elected.
+ */
+static int
+release_pin(struct store_txn *t, const struct conf *c, const char *origin,
+    const char *holder, int year)
+{
+	unsigned char k[OKEY_MAX];
+	size_t ol = strlen(origin);
+	struct copies_scan cs = {.t = t, .holder = holder};
+
+	memcpy(k, origin, ol + 1);
+	store_scan(t, TBL_MIRROR, k, ol + 1, copies_cb, &cs);
+	if (store_txn_err(t) || cs.holder_left)
+		return rewin(t, c, origin, year);
+	if (cs.next[0] == '\0') {
+		store_del(t, TBL_PIN, origin, ol);
+		return rewin(t, c, origin, year);
+	}
+	log_info(
+	    "%s is now held via child %s (was %s)", origin, cs.next, holder);
+	put_pin(t, origin, cs.next);
+	cs.years[year - RULES_YEAR_MIN] = 1;
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
+		if (cs.years[y - RULES_YEAR_MIN])
+			rewin(t, c, origin, y);
+	return store_txn_err(t);
+}
+
+uint64_t
+aggregate_claims_refused(void)
+{
+	return claims_refused;
 }
 
 /* A list of (origin, year[, via]) collected during a scan. */
@@ -839,6 +999,20 @@ v1_node_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
 	return 0;
 }
 
+/* Schema 1 had no pins: every origin is held via its winner's child. */
+static int
+pin_winner_cb(void *arg, const char *origin, int year, uint64_t version)
+{
+	struct store_txn *t = arg;
+	unsigned char k[OKEY_MAX];
+	struct agg_rec w;
+
+	if (get_rec(t, TBL_WIN, k, records_okey(k, origin, year), &w) ==
+	    STORE_OK)
+		put_pin(t, origin, w.via);
+	return store_txn_err(t) != 0;
+}
+
 int
 aggregate_migrate_v1(struct store_txn *t)
 {
@@ -848,7 +1022,8 @@ aggregate_migrate_v1(struct store_txn *t)
 	if ((rc = migrate_table(t, TBL_MIRROR, v1_rec_cb, NULL, &nm)) ||
 	    (rc = migrate_table(t, TBL_WIN, v1_rec_cb, NULL, &nw)) ||
 	    (rc = migrate_table(t, TBL_TOTALS, v1_totals_cb, NULL, &nt)) ||
-	    (rc = migrate_table(t, TBL_NODES, v1_node_cb, NULL, &nn)))
+	    (rc = migrate_table(t, TBL_NODES, v1_node_cb, NULL, &nn)) ||
+	    (rc = aggregate_winners(t, pin_winner_cb, t)))
 		return rc;
 	log_info("migrated %zu copies, %zu winners, %zu totals, %zu nodes", nm,
 	    nw, nt, nn);

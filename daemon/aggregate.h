@@ -25,13 +25,23 @@ enum agg_result { AGG_APPLIED = 1, AGG_IGNORED = 0, AGG_REFUSED = -1 };
 /*
  * Parent side: apply one report r received from child `via` (the id bound
  * to its CURVE key).  Refused (logged) when r.path[0] != via, when the path
- * contains this node, when the origin is another configured child, or when
- * the path is full.  Equal or older versions are ignored.
+ * contains this node, when the origin is another configured child, when
+ * the path is full, or when it runs through a unit held via another child.
+ * Each origin is held (pinned) via the child it was first reported through;
+ * a report of it via another child is refused too (an alarm, counted in
+ * aggregate_claims_refused) but kept, uncounted, so that it takes over
+ * once the holder withdraws every year of the origin (a move).  Equal or
+ * older versions are ignored.
  */
 int aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
     const struct wire_report *r, int64_t now);
 
-/* Parent side: child `via` no longer holds (origin, year): forget it. */
+/* Claims refused since start: reports of an origin held via another
+ * child (for /metrics). */
+uint64_t aggregate_claims_refused(void);
+
+/* Parent side: child `via` no longer holds (origin, year): forget it (and
+ * release the origin when via held it and holds no year of it now). */
 int aggregate_remove(struct store_txn *t, const struct conf *c, const char *via,
     const char *origin, int year);
 

@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include "aggregate.h"
 #include "api.h"
 #include "records.h"
 #include "wire.h"
@@ -179,10 +180,15 @@ api_metrics(struct http_api *h, struct evhttp_request *req, const char *rest,
 	    "# TYPE cdht_store_map_bytes gauge\n"
 	    "cdht_store_map_bytes %llu\n"
 	    "# TYPE cdht_uptime_seconds gauge\n"
-	    "cdht_uptime_seconds %lld\n",
+	    "cdht_uptime_seconds %lld\n"
+	    "# HELP cdht_claims_refused_total reports of a unit held via "
+	    "another child\n"
+	    "# TYPE cdht_claims_refused_total counter\n"
+	    "cdht_claims_refused_total %llu\n",
 	    (unsigned long long)h->requests, (unsigned long long)h->writes,
 	    (unsigned long long)used, (unsigned long long)size,
-	    (long long)(time(NULL) - h->started));
+	    (long long)(time(NULL) - h->started),
+	    (unsigned long long)aggregate_claims_refused());
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", buf);

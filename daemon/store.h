@@ -45,6 +45,7 @@ enum store_table {
 	TBL_OUTBOX, /* outbox.c: origin \0 year(2) -> (empty): to send */
 	TBL_ACKED,  /* outbox.c: origin \0 year(2) -> version acked */
 	TBL_AUDIT,  /* records.c: seq(8) -> audit record */
+	TBL_PIN,    /* aggregate.c: origin -> the child it is held via */
 	TBL_COUNT
 };
 

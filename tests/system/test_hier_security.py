@@ -125,6 +125,48 @@ class Security(HierTestCase):
         self.assertIsNone(f.recv(1.0), "HELLO under a foreign id answered")
         self.assertUnchanged("after a foreign HELLO")
 
+    def test_foreign_grandchild_claim_is_refused(self):
+        """A keyed child cannot take over a unit held via another child:
+        commune 03646 is held via district 116; the fake district claims
+        it straight under itself, and under 116's own path through itself,
+        at the highest version the wire allows. The province refuses it
+        (ACK refused, an alarm in the log, counted in /metrics), nothing
+        moves, and 116's later versions keep counting."""
+        f = self.fake()
+        f.hello(FAKE)
+        top = 2 ** 63 - 1
+        huge = {"assessed": 100000, "recognized": 100000}
+        claims = [
+            report("03646", YEAR, top, [FAKE, "03646"], huge),
+            report("03699", YEAR, top, [FAKE, "03646", "03699"], huge),
+        ]
+        before = self.p.metrics()
+        ack = f.reports(claims)
+        self.assertEqual(ack[3], len(claims), "ACK %r: all refused" % ack)
+        self.assertUnchanged("after a claim on another child's commune")
+        wait_for(lambda: "ALARM: child %s claims 03646" % FAKE
+                 in self.p.stderr_text(), 5, "the alarm in the log")
+        after = self.p.metrics()
+        self.assertGreaterEqual(
+            after.get("cdht_claims_refused_total", 0)
+            - before.get("cdht_claims_refused_total", 0), 2, after)
+        self.assertNotIn("03699", str(self.p.nodes_doc()))
+        kids = {k["node"]["id"]: k for k in
+                self.p.progress_doc(YEAR, depth=1)["children"]}
+        self.assertNotIn(FAKE, [k for k in kids
+                                if kids[k]["counts"]["assessed"] > 0])
+        # the honest commune writes again: its new version still wins
+        rng = random.Random(7)
+        self.submit_many(self.nodes["03646"], self.hm, gen.assessments(
+            rng, 3, (YEAR,), prefix="after-claim-", level="commune"))
+        self.assertConverges(self.p, self.hm, (YEAR,), timeout=10,
+                             what="honest writes after the claim:")
+        self.base = self.p.progress_doc(YEAR)
+        # the fake child withdraws what it claimed: still nothing moves
+        ack = f.reports([], [("03646", YEAR, top), ("03699", YEAR, top)])
+        self.assertEqual(ack[3], 0, ack)
+        self.assertUnchanged("after the claim was withdrawn")
+
     def test_duplicates_and_old_versions_change_nothing(self):
         f = self.fake()
         f.hello(FAKE)

@@ -451,62 +451,67 @@ test_same_origin_two_children(void **state)
 	struct store_txn *t = fx_wtxn(&f->s);
 	struct wire_report w;
 
-	/* a commune moved from 1401 to 1402 is reported by both for a while
-	 */
+	/* X9 is first reported through 1401: it is held via 1401 */
 	apply_ok(t, f, "1401", "1401/X9", 2025, 10, 11);
-	apply_ok(t, f, "1402", "1402/X9", 2025, 12, 12);
-	assert_seed_along(t, f, "14/1402/X9", 2025, 12);
-	assert_zero(t, f, "1401", 2025);
-	assert_winner(t, "X9", 2025, "1402", 12);
-
-	/* the older copy under 1401 gets newer: it wins again */
+	apply_ok(t, f, "1401", "1401/X9", 2026, 10, 15);
+	assert_seed_along(t, f, "14/1401/X9", 2025, 11);
+	/* a claim through 1402, even at a higher version, is refused and
+	 * moves nothing (an alarm); it is kept for a legitimate move */
+	expect_apply(t, f, "1402", "1402/X9", 2025, 12, 12, AGG_REFUSED);
+	assert_seed_along(t, f, "14/1401/X9", 2025, 11);
+	assert_zero(t, f, "1402", 2025);
+	assert_winner(t, "X9", 2025, "1401", 10);
+	assert_true(aggregate_claims_refused() >= 1);
+	/* nor through a unit held via 1401 */
+	expect_apply(t, f, "1402", "1402/X9/X10", 2025, 5, 5, AGG_REFUSED);
+	assert_zero(t, f, "1402", 2025);
+	assert_int_equal(
+	    aggregate_report_of(t, "X10", 2025, &w), STORE_NOTFOUND);
+	/* the holder's own newer version wins as usual */
 	apply_ok(t, f, "1401", "1401/X9", 2025, 13, 13);
-	assert_seed_along(t, f, "14/1401", 2025, 13);
-	assert_zero(t, f, "1402", 2025);
-	assert_winner(t, "X9", 2025, "1401", 13);
-	/* an equal version from 1402 is ignored; a newer one updates
-	 * 1402's copy, which now ties with the winner's version */
-	expect_apply(t, f, "1402", "1402/X9", 2025, 12, 99, AGG_IGNORED);
-	/* tie with 1401's 13: 1401 keeps it */
-	apply_ok(t, f, "1402", "1402/X9", 2025, 13, 14);
-	assert_totals(t, f, "14", 2025, (unsigned[]){13}, 1);
-	assert_zero(t, f, "1402", 2025);
-
-	/* ties go to the lowest child id, in either arrival order */
-	apply_ok(t, f, "1402", "1402/X9", 2026, 20, 21);
-	assert_totals(t, f, "1402", 2026, (unsigned[]){21}, 1);
-	apply_ok(t, f, "1401", "1401/X9", 2026, 20, 22);
-	assert_seed_along(t, f, "14/1401/X9", 2026, 22);
-	assert_zero(t, f, "1402", 2026);
-	apply_ok(t, f, "1401", "1401/X9", 2027, 20, 23);
-	apply_ok(t, f, "1402", "1402/X9", 2027, 20, 24);
-	assert_totals(t, f, "14", 2027, (unsigned[]){23}, 1);
-	assert_zero(t, f, "1402", 2027);
-	assert_winner(t, "X9", 2027, "1401", 20);
+	assert_seed_along(t, f, "14/1401/X9", 2025, 13);
 	fx_commit(&t);
 
-	/* removing the winner promotes the other copy */
+	/* the move: 1401 withdraws one year: still held via 1401 */
 	t = fx_wtxn(&f->s);
+	remove_ok(t, f, "1401", "X9", 2025);
+	assert_zero(t, f, "14", 2025);
+	assert_seed_along(t, f, "14/1401/X9", 2026, 15);
+	expect_apply(t, f, "1402", "1402/X9", 2026, 11, 16, AGG_REFUSED);
+	assert_winner(t, "X9", 2026, "1401", 10);
+	/* ... then the last: X9 passes to 1402, whose kept copies (2025
+	 * v12, 2026 v11) now count, on every year */
 	remove_ok(t, f, "1401", "X9", 2026);
-	assert_seed_along(t, f, "14/1402/X9", 2026, 21);
+	assert_seed_along(t, f, "14/1402/X9", 2025, 12);
+	assert_seed_along(t, f, "14/1402/X9", 2026, 16);
+	assert_zero(t, f, "1401", 2025);
 	assert_zero(t, f, "1401", 2026);
-	assert_winner(t, "X9", 2026, "1402", 20);
+	assert_winner(t, "X9", 2025, "1402", 12);
+	assert_winner(t, "X9", 2026, "1402", 11);
+	assert_true(fx_outbox_has(t, "X9", 2025));
 	assert_true(fx_outbox_has(t, "X9", 2026));
+	/* 1401 can no longer take it back */
+	expect_apply(t, f, "1401", "1401/X9", 2027, 30, 31, AGG_REFUSED);
+	assert_zero(t, f, "14", 2027);
 	/* removing what is not there changes nothing */
-	remove_ok(t, f, "1401", "X9", 2026);
 	remove_ok(t, f, "1401", "nope", 2026);
-	assert_totals(t, f, "14", 2026, (unsigned[]){21}, 1);
-	/* removing the loser leaves the winner */
+	assert_totals(t, f, "14", 2026, (unsigned[]){16}, 1);
+	fx_commit(&t);
+
+	/* 1402 lets go of everything: the kept 1401 copy (2027) takes over */
+	t = fx_wtxn(&f->s);
 	remove_ok(t, f, "1402", "X9", 2025);
-	assert_totals(t, f, "14", 2025, (unsigned[]){13}, 1);
-	/* removing the last copy: nothing left */
+	assert_zero(t, f, "14", 2025);
 	remove_ok(t, f, "1402", "X9", 2026);
 	assert_zero(t, f, "14", 2026);
-	assert_zero(t, f, "X9", 2026);
+	assert_seed_along(t, f, "14/1401/X9", 2027, 31);
+	/* and when nobody holds a copy, the origin is free */
+	remove_ok(t, f, "1401", "X9", 2027);
+	assert_zero(t, f, "14", 2027);
 	assert_int_equal(
-	    aggregate_report_of(t, "X9", 2026, &w), STORE_NOTFOUND);
-	/* the other years are untouched */
-	assert_totals(t, f, "X9", 2027, (unsigned[]){23}, 1);
+	    aggregate_report_of(t, "X9", 2027, &w), STORE_NOTFOUND);
+	apply_ok(t, f, "1402", "1402/X9", 2028, 1, 41);
+	assert_seed_along(t, f, "14/1402/X9", 2028, 41);
 	fx_commit(&t);
 }
 
@@ -535,7 +540,8 @@ test_hello(void **state)
 	apply_ok(t, f, "1401", "1401/140101", 2025, 4, 3);
 	apply_ok(t, f, "1401", "1401/140102", 2025, 2, 4);
 	apply_ok(t, f, "1402", "1402", 2025, 7, 5);
-	apply_ok(t, f, "1402", "1402/140102", 2025, 1, 6);
+	/* held via 1401: kept, not counted, until 1401 lets it go */
+	expect_apply(t, f, "1402", "1402/140102", 2025, 1, 6, AGG_REFUSED);
 	fx_commit(&t);
 
 	/* 1401 reconnects: it no longer holds 140102 (moved away), has a
@@ -556,7 +562,8 @@ test_hello(void **state)
 	assert_has_key(w.own, w.nown, "1401", 2025, 3);
 	assert_has_key(w.own, w.nown, "1401", 2024, 1);
 	wire_msg_free(&w);
-	/* 1401's copy of 140102 is gone: 1402's copy wins now */
+	/* 1401's copy of 140102 is gone: it passes to 1402, whose copy
+	 * wins now */
 	assert_totals(t, f, "1401", 2025, (unsigned[]){1, 3}, 2);
 	assert_totals(t, f, "140102", 2025, (unsigned[]){6}, 1);
 	assert_totals(t, f, "1402", 2025, (unsigned[]){5, 6}, 2);
@@ -616,7 +623,7 @@ test_drop_unconfigured(void **state)
 
 	apply_ok(t, f, "1401", "1401/140101", 2025, 1, 1);
 	apply_ok(t, f, "1402", "1402/140201", 2025, 1, 2);
-	apply_ok(t, f, "1402", "1402/140101", 2025, 2, 3);
+	expect_apply(t, f, "1402", "1402/140101", 2025, 2, 3, AGG_REFUSED);
 	fx_commit(&t);
 
 	/* 1402 is no longer configured */
@@ -774,7 +781,7 @@ test_collect_lower_than_acked(void **state)
 	uint64_t v;
 
 	apply_ok(t, f, "1401", "1401/X9", 2025, 13, 13);
-	apply_ok(t, f, "1402", "1402/X9", 2025, 12, 12);
+	expect_apply(t, f, "1402", "1402/X9", 2025, 12, 12, AGG_REFUSED);
 	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
 	assert_int_equal(m.nreports, 1);
 	assert_int_equal(m.reports[0].version, 13);
@@ -783,7 +790,8 @@ test_collect_lower_than_acked(void **state)
 	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
 	fx_commit(&t);
 
-	/* the v13 copy goes away: 1402's v12 wins, below the acked v13 */
+	/* the v13 copy goes away (1401 lets X9 go): X9 passes to 1402,
+	 * whose v12 wins, below the acked v13 */
 	t = fx_wtxn(&f->s);
 	remove_ok(t, f, "1401", "X9", 2025);
 	assert_totals(t, f, "14", 2025, (unsigned[]){12}, 1);
@@ -1048,13 +1056,15 @@ test_inventory(void **state)
 
 	local_put(t, f, 2025, "A", 9);
 	apply_ok(t, f, "1401", "1401/140101", 2025, 5, 7);
-	apply_ok(t, f, "1402", "1402/140101", 2025, 8, 7);
+	/* a higher copy via the child that does not hold 140101: kept,
+	 * never a winner, never in the inventory */
+	expect_apply(t, f, "1402", "1402/140101", 2025, 8, 7, AGG_REFUSED);
 	apply_ok(t, f, "1402", "1402", 2026, 2, 7);
 	assert_int_equal(outbox_inventory(t, &f->c, &inv, &n), STORE_OK);
-	/* our 2025, the winner of 140101/2025 (v8), 1402/2026 */
+	/* our 2025, the winner of 140101/2025 (v5), 1402/2026 */
 	assert_int_equal(n, 3);
 	assert_has_key(inv, n, SELF, 2025, fx_local(t, 2025).version);
-	assert_has_key(inv, n, "140101", 2025, 8);
+	assert_has_key(inv, n, "140101", 2025, 5);
 	assert_has_key(inv, n, "1402", 2026, 2);
 	free(inv);
 	store_abort(&t);
@@ -1132,8 +1142,10 @@ test_nodes(void **state)
 	assert_int_equal(n, 3);
 	free(v);
 
-	/* a commune that moves to the other child gets its new parent */
-	apply_ok(t, f, "1402", "1402/140101", 2025, 10, 1);
+	/* a commune that moves to the other child (the old one lets it
+	 * go) gets its new parent */
+	expect_apply(t, f, "1402", "1402/140101", 2025, 10, 1, AGG_REFUSED);
+	remove_ok(t, f, "1401", "140101", 2025);
 	assert_int_equal(aggregate_nodes(t, &v, &n), STORE_OK);
 	nd = assert_node(v, n, "140101", "1402", 2);
 	assert_int_equal(nd->version, 10);
@@ -1162,6 +1174,7 @@ static const struct opath {
     {1, "1402/140201", "140201"},
     {1, "1402/X9", "X9"},
     {1, "1402/140101", "140101"},
+    {1, "1402/140101/14010101", "14010101"},
 };
 #define NOP (sizeof(opaths) / sizeof(opaths[0]))
 static const char *const origins[] = {
@@ -1181,6 +1194,7 @@ struct mm {
 
 struct amodel {
 	struct mm m[NVIA][NORIG][NY];
+	int pin[NORIG]; /* the via an origin is held through, -1: free */
 };
 
 static int
@@ -1203,17 +1217,55 @@ op_of(int via, int o)
 	return -1;
 }
 
-/* The winning via of (o, y), or -1: highest version, ties to lower id. */
+/* The winning via of (o, y), or -1: the copy via the child o is held
+ * through (pinned), if it has one. */
 static int
 winner(const struct amodel *am, int o, int y)
 {
-	int best = -1;
+	int v = am->pin[o];
 
-	for (int v = 0; v < NVIA; v++)
-		if (am->m[v][o][y].has &&
-		    (best < 0 || am->m[v][o][y].ver > am->m[best][o][y].ver))
-			best = v;
-	return best;
+	return v >= 0 && am->m[v][o][y].has ? v : -1;
+}
+
+static int
+holds_any(const struct amodel *am, int v, int o)
+{
+	for (int y = 0; y < NY; y++)
+		if (am->m[v][o][y].has)
+			return 1;
+	return 0;
+}
+
+/* Via v no longer holds (o, y): once it holds no year of o, o passes to
+ * the other child if that one holds a copy (the newest; two vias here). */
+static int
+model_release(struct amodel *am, int v, int o)
+{
+	if (am->pin[o] != v || holds_any(am, v, o))
+		return 0;
+	am->pin[o] = holds_any(am, 1 - v, o) ? 1 - v : -1;
+	return am->pin[o] >= 0; /* 1: handed over */
+}
+
+/* An id between the sender and the origin held via the other child. */
+static int
+through_other(const struct amodel *am, int op)
+{
+	char buf[128], *save = NULL, *tok, *last = NULL;
+	int v = opaths[op].via, bad = 0;
+
+	snprintf(buf, sizeof(buf), "%s", opaths[op].path);
+	tok = strtok_r(buf, "/", &save); /* the sender */
+	while ((tok = strtok_r(NULL, "/", &save)) != NULL) {
+		if (last != NULL) {
+			for (size_t o = 0; o < NORIG; o++)
+				if (strcmp(origins[o], last) == 0 &&
+				    am->pin[o] >= 0 && am->pin[o] != v)
+					bad = 1;
+		}
+		last = tok;
+	}
+	return bad;
 }
 
 static int
@@ -1338,9 +1390,11 @@ test_random_against_model(void **state)
 	struct store_txn *t = fx_wtxn(&f->s);
 	unsigned seed = 677387;
 	int applied = 0, ignored = 0, refused = 0, removed = 0, hellos = 0,
-	    promoted = 0;
+	    promoted = 0, claims = 0, handovers = 0;
 
 	assert_non_null(am);
+	for (size_t o = 0; o < NORIG; o++)
+		am->pin[o] = -1;
 	srand(seed);
 	for (int step = 0; step < 3000; step++) {
 		int kind = rand() % 100;
@@ -1354,23 +1408,34 @@ test_random_against_model(void **state)
 			uint64_t ver = 1 + (uint64_t)(rand() % 25);
 			unsigned cs = (unsigned)rand();
 			struct mm *mm = &am->m[v][o][y];
-			int want = mm->has && mm->ver >= ver ? AGG_IGNORED
-			                                     : AGG_APPLIED;
-			int rc = apply(
-			    t, f, vias[v], opaths[op].path, Y0 + y, ver, cs);
+			int newer = !mm->has || mm->ver < ver;
+			int want = newer ? AGG_APPLIED : AGG_IGNORED;
+			int rc, through = through_other(am, op);
 
+			if (through)
+				want = AGG_REFUSED; /* not stored */
+			else if (am->pin[o] < 0)
+				am->pin[o] = v;
+			else if (am->pin[o] != v)
+				want = AGG_REFUSED; /* stored, not counted */
+			rc = apply(
+			    t, f, vias[v], opaths[op].path, Y0 + y, ver, cs);
 			if (rc != want)
 				fail_msg("%s: apply %s via %s v%llu: %d, model "
 				         "%d",
 				    when, opaths[op].path, vias[v],
 				    (unsigned long long)ver, rc, want);
-			if (want == AGG_APPLIED) {
+			if (!through && newer) {
 				mm->has = 1;
 				mm->ver = ver;
 				mm->seed = cs;
+			}
+			if (want == AGG_APPLIED)
 				applied++;
-			} else
+			else if (want == AGG_IGNORED)
 				ignored++;
+			else
+				claims++;
 		} else if (kind < 65) {
 			/* sent by the wrong child: refused, no change */
 			int op = rand() % (int)NOP;
@@ -1386,6 +1451,7 @@ test_random_against_model(void **state)
 			remove_ok(t, f, vias[v], origins[o], Y0 + y);
 			removed += am->m[v][o][y].has;
 			am->m[v][o][y].has = 0;
+			handovers += model_release(am, v, o);
 			promoted += w0 == v && winner(am, o, y) >= 0;
 		} else {
 			/* HELLO from one child with a random inventory */
@@ -1435,6 +1501,8 @@ test_random_against_model(void **state)
 					             0)
 						mm->has = 0;
 				}
+			for (size_t o = 0; o < NORIG; o++)
+				handovers += model_release(am, v, (int)o);
 			assert_string_equal(w.id, SELF);
 			/* want: absent or older here */
 			for (size_t o = 0; o < NORIG; o++)
@@ -1485,8 +1553,13 @@ test_random_against_model(void **state)
 	}
 	verify_nodes(t, am, "end");
 	fx_commit(&t);
+	print_message("random: %d applied, %d ignored, %d refused, %d claims, "
+	              "%d removed, %d hellos, %d promoted, %d handovers\n",
+	    applied, ignored, refused, claims, removed, hellos, promoted,
+	    handovers);
 	assert_true(applied > 500 && ignored > 100 && refused > 50 &&
-	            removed > 100 && hellos > 100 && promoted > 10);
+	            removed > 100 && hellos > 100 && promoted > 2 &&
+	            claims > 50 && handovers > 20);
 	free(am);
 }
 

@@ -297,6 +297,17 @@ class Node:
         finally:
             conn.close()
 
+    def metrics(self):
+        """GET /metrics as {name: number}."""
+        r = self.request("GET", "/metrics", role="viewer")
+        assert r.status == 200, r
+        out = {}
+        for line in r.body.decode().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.split()
+                out[name] = float(value) if "." in value else int(value)
+        return out
+
     def health(self):
         return self.request("GET", "/healthz", role=None, timeout=5)
 
