@@ -289,6 +289,19 @@ test_v1_migrates(void **state)
 	assert_int_equal(nodes[0].ncounters, 32);
 	free(nodes);
 
+	/* schema 1 had no pins: each origin is held via its winner's child */
+	{
+		const void *v;
+		size_t vl;
+
+		assert_int_equal(
+		    store_get(t, TBL_PIN, "1401", 4, &v, &vl), STORE_OK);
+		assert_int_equal(vl, 6);
+		assert_memory_equal(v,
+		    "\x02\x04"
+		    "1401",
+		    6);
+	}
 	assert_int_equal(outbox_acked_version(t, "1401", 2025), 77);
 	assert_true(fx_outbox_has(t, "1401", 2025));
 	memset(&e, 0, sizeof(e));
