@@ -139,6 +139,20 @@ committer_nested(struct committer *cm, struct store_txn **out)
 }
 
 int
+committer_sub_end(struct committer *cm, struct store_txn **t)
+{
+	int rc = *t != NULL ? store_txn_err(*t) : STORE_EIO;
+
+	if (rc != STORE_OK) {
+		store_abort(t);
+		return rc;
+	}
+	if ((rc = store_commit(t)) == STORE_OK) /* into the turn */
+		cm->wrote = 1;
+	return rc;
+}
+
+int
 committer_defer(struct committer *cm, committer_cb cb, void *arg)
 {
 	if (cm->nq == cm->capq) {

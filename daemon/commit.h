@@ -41,6 +41,16 @@ struct store_txn *committer_txn(struct committer *cm);
 int committer_nested(struct committer *cm, struct store_txn **out);
 
 /*
+ * For one child's batch (or HELLO): a transaction nested in the turn's,
+ * opened with committer_nested, that committer_sub_end then merges into
+ * the turn (when *t is healthy) or throws away (when an operation in it
+ * failed: a full map, say), so that one child's failure never spreads to
+ * the other writers of the turn.  Returns the outcome: STORE_OK when the
+ * writes joined the turn (they commit, or fail, with it).  *t is freed.
+ */
+int committer_sub_end(struct committer *cm, struct store_txn **t);
+
+/*
  * Run cb(arg, status) once the current turn's transaction has committed
  * (status STORE_OK) or failed (a store_err).  Returns 0, or -1 if out of
  * memory (then cb is never called).

@@ -252,7 +252,7 @@ dl_on_hello(struct downlink *d, const void *rid, size_t rid_len, int child,
 	struct store_txn *t;
 	struct dl_pending *p;
 	struct wire_msg w;
-	int rc;
+	int rc, s;
 
 	if (strcmp(m->id, dl_child_id(d, child)) != 0) {
 		if (log_ratelimit_ok(&d->rl_msg))
@@ -261,14 +261,18 @@ dl_on_hello(struct downlink *d, const void *rid, size_t rid_len, int child,
 			    dl_child_id(d, child), m->id);
 		return;
 	}
-	if ((t = committer_txn(d->cm)) == NULL)
+	if (committer_nested(d->cm, &t) != STORE_OK)
 		return; /* logged; the child sends HELLO again */
 	memset(&w, 0, sizeof(w));
 	rc = aggregate_hello(
 	    t, d->c, dl_child_id(d, child), m->keys, m->nkeys, &w);
+	/* in a transaction of its own within the turn: a failure here (a
+	 * full map) costs this HELLO only, never the turn's other writes */
+	if ((s = committer_sub_end(d->cm, &t)) != STORE_OK && rc == STORE_OK)
+		rc = s;
 	if (rc != STORE_OK) {
-		/* a store error fails the whole turn; the child retries */
-		log_warnx("downlink: HELLO of child %s: %s",
+		log_warnx("downlink: HELLO of child %s: %s (not answered; "
+		          "it will say HELLO again)",
 		    dl_child_id(d, child), store_strerror(rc));
 		wire_msg_free(&w);
 		return;
@@ -303,8 +307,9 @@ dl_on_reports(struct downlink *d, const void *rid, size_t rid_len, int child,
 	struct dl_pending *p;
 	int64_t now = (int64_t)time(NULL);
 	uint32_t refused = 0;
+	int rc;
 
-	if ((t = committer_txn(d->cm)) == NULL)
+	if (committer_nested(d->cm, &t) != STORE_OK)
 		return; /* no ACK: the child sends the batch again */
 	for (size_t i = 0; i < m->nreports && store_txn_err(t) == STORE_OK; i++)
 		if (aggregate_apply(t, d->c, via, &m->reports[i], now) ==
@@ -313,6 +318,16 @@ dl_on_reports(struct downlink *d, const void *rid, size_t rid_len, int child,
 	for (size_t i = 0; i < m->nkeys && store_txn_err(t) == STORE_OK; i++)
 		aggregate_remove(
 		    t, d->c, via, m->keys[i].origin, m->keys[i].year);
+	/* the batch in a transaction of its own within the turn: if it does
+	 * not fit (a full map), it alone is lost (no ACK, resent later) and
+	 * the turn's other writers (clerks, other children) are unaffected */
+	if ((rc = committer_sub_end(d->cm, &t)) != STORE_OK) {
+		if (log_ratelimit_ok(&d->rl_msg))
+			log_warnx("downlink: batch %" PRIu64 " of child %s not "
+			          "applied: %s (no ACK; it is sent again)",
+			    m->seq, via, store_strerror(rc));
+		return;
+	}
 	log_debug("downlink: batch %" PRIu64 " of child %s: %zu reports "
 	          "(%" PRIu32 " refused), %zu removals",
 	    m->seq, via, m->nreports, refused, m->nkeys);

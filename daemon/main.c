@@ -25,6 +25,7 @@
 #include "http_api.h"
 #include "log.h"
 #include "migrate.h"
+#include "outbox.h"
 #include "preflight.h"
 #include "records.h"
 #include "store.h"
@@ -75,24 +76,55 @@ kick_cb(void *arg)
 	uplink_kick(arg);
 }
 
-/* Start-up housekeeping: migrate an older data directory (one
- * transaction), then the yearly reports and stale children (another). */
+/* One start-up step in a transaction of its own; a failure (a full map)
+ * is logged with what to do, and the node starts all the same. */
+static void
+startup_step(struct store *st, const struct conf *c, const char *what,
+    int (*fn)(struct store_txn *, const struct conf *))
+{
+	struct store_txn *t = store_begin(st, 1);
+	int rc = t != NULL ? fn(t, c) : STORE_EIO;
+
+	if (t != NULL && rc == STORE_OK)
+		rc = store_commit(&t);
+	else
+		store_abort(&t);
+	if (rc == STORE_FULL)
+		log_warnx(
+		    "%s: start-up step skipped (%s): the storage map is "
+		    "full; the node serves reads, refuses writes with 507 "
+		    "and tries again at its next start: raise [node] "
+		    "map_size_mb and restart",
+		    what, store_strerror(rc));
+	else if (rc != STORE_OK)
+		log_warnx(
+		    "%s: start-up step failed: %s", what, store_strerror(rc));
+}
+
+static int
+ensure_years(struct store_txn *t, const struct conf *c)
+{
+	return records_ensure_years(t, c->id, (int64_t)time(NULL));
+}
+
+/*
+ * Start-up: migrate an older data directory (one transaction; without it
+ * nothing can be served), then the housekeeping, each step on its own so
+ * that a full map never keeps a node from starting.
+ */
 static void
 startup_txn(struct store *st, const struct conf *c)
 {
-	struct store_txn *t;
 	int rc;
 
 	if ((rc = migrate_run(st, c)) != STORE_OK)
-		fatalx("%s: cannot migrate the data directory: %s", c->data_dir,
-		    store_strerror(rc));
-	if ((t = store_begin(st, 1)) == NULL)
-		fatalx("cannot open a write transaction on %s", c->data_dir);
-	records_ensure_years(t, c->id, (int64_t)time(NULL));
-	aggregate_drop_unconfigured(t, c);
-	if ((rc = store_commit(&t)) != STORE_OK)
-		fatalx("%s: start-up write failed: %s", c->data_dir,
-		    store_strerror(rc));
+		fatalx("%s: cannot migrate the data directory: %s%s",
+		    c->data_dir, store_strerror(rc),
+		    rc == STORE_FULL ? " (raise [node] map_size_mb)" : "");
+	startup_step(st, c, "reports of every year", ensure_years);
+	startup_step(st, c, "forgetting children no longer configured",
+	    aggregate_drop_unconfigured);
+	startup_step(st, c, "the outbox", outbox_startup);
 }
 
 int

@@ -59,13 +59,75 @@ split_okey(const unsigned char *k, size_t kl, char *origin, int *year)
 	return 0;
 }
 
+/* Off at the root (no parent to send to): set once at start-up. */
+static int queue_off;
+
 int
 outbox_queue(struct store_txn *t, const char *origin, int year)
 {
 	unsigned char k[OKEY_MAX];
 
+	if (queue_off)
+		return store_txn_err(t);
 	return store_put(
 	    t, TBL_OUTBOX, k, records_okey(k, origin, year), "", 0);
+}
+
+struct key_scan {
+	unsigned char (*k)[OKEY_MAX];
+	size_t *kl, n, max;
+};
+
+static int
+key_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct key_scan *ks = arg;
+
+	if (kl > OKEY_MAX)
+		return 0;
+	memcpy(ks->k[ks->n], k, kl);
+	ks->kl[ks->n++] = kl;
+	return ks->n == ks->max;
+}
+
+/* Delete every entry of tbl, in bounded chunks. */
+static void
+clear_table(struct store_txn *t, int tbl)
+{
+	enum { N = 1024 };
+	unsigned char(*k)[OKEY_MAX] = malloc(N * sizeof(*k));
+	size_t *kl = malloc(N * sizeof(*kl));
+	struct key_scan ks = {k, kl, 0, N};
+
+	if (k == NULL || kl == NULL) {
+		free(k);
+		free(kl);
+		return;
+	}
+	do {
+		ks.n = 0;
+		store_scan(t, tbl, NULL, 0, key_cb, &ks);
+		for (size_t i = 0; i < ks.n; i++)
+			store_del(t, tbl, k[i], kl[i]);
+	} while (ks.n == N && store_txn_err(t) == STORE_OK);
+	free(k);
+	free(kl);
+}
+
+int
+outbox_startup(struct store_txn *t, const struct conf *c)
+{
+	queue_off = c->parent[0] == '\0';
+	if (queue_off) {
+		size_t n = 0;
+
+		outbox_count(t, &n);
+		if (n > 0)
+			log_info("no parent: forgetting %zu queued reports", n);
+		clear_table(t, TBL_OUTBOX);
+		clear_table(t, TBL_ACKED);
+	}
+	return store_txn_err(t);
 }
 
 uint64_t

@@ -16,9 +16,16 @@
 #include "store.h"
 #include "wire.h"
 
-/* Queue (origin, year) for the parent (idempotent).  Returns the sticky
- * error. */
+/* Queue (origin, year) for the parent (idempotent); a no-op at a node
+ * without a parent (see outbox_startup).  Returns the sticky error. */
 int outbox_queue(struct store_txn *t, const char *origin, int year);
+
+/*
+ * Start-up: at a node without a parent (the root), turn queueing off for
+ * this process and empty what an earlier configuration queued; at a node
+ * with one, queueing stays on.  Returns the sticky error.
+ */
+int outbox_startup(struct store_txn *t, const struct conf *c);
 
 /* The full inventory for HELLO (own local reports + every winner), as a
  * malloc'd array the caller frees. */

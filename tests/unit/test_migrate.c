@@ -151,8 +151,13 @@ write_v1(struct fx_store *s, int bad_local)
 			lr.v[i] = y == 2025 ? i + 1 : 0;
 		k[0] = (unsigned char)(y >> 8);
 		k[1] = (unsigned char)y;
-		store_put(t, TBL_LOCAL, k, 2, &lr,
-		    bad_local && y == 2027 ? 300 : sizeof(lr));
+		if (bad_local && y == 2027) { /* longer than schema 1's */
+			unsigned char big[300] = {0};
+
+			memcpy(big, &lr, sizeof(lr));
+			store_put(t, TBL_LOCAL, k, 2, big, sizeof(big));
+		} else
+			store_put(t, TBL_LOCAL, k, 2, &lr, sizeof(lr));
 	}
 	store_be64(k, seq);
 	store_put(t, TBL_AUDIT, k, 8, audit, strlen(audit));
