@@ -52,13 +52,26 @@ typedef void (*api_handler)(struct http_api *h, struct evhttp_request *req,
 
 /* -- http_api.c: replies -------------------------------------------------- */
 
-/* Reply with code and body (a reference it steals; NULL answers 500). */
+/*
+ * Reply with code and body (a reference it steals).  The reply always has a
+ * JSON body: when body is NULL or cannot be encoded, it is 500 with the
+ * fixed error {"error": {"code": "internal", "message": "error body could
+ * not be built", "field": null}}.
+ */
 void api_send_json(struct evhttp_request *req, int code, json_t *body);
 
-/* Reply {"error": {code, message, field}}; field NULL or "" is null. */
+/*
+ * Reply {"error": {code, message, field}}; field NULL or "" is null.  The
+ * message and field go through valid_quote (proto/valid.h), so they are
+ * valid text whatever they quote; still quote client input with it at the
+ * call, to choose where a long one is cut.
+ */
 void api_send_error(struct evhttp_request *req, int status, const char *code,
     const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* Reply 400 bad_json for a json_loadb failure, quoting jansson's text. */
+void api_send_bad_json(struct evhttp_request *req, const json_error_t *jerr);
 
 /* Reply for a store_err: 507 storage_full, else 500 internal. */
 void api_send_store_error(struct evhttp_request *req, int rc);

@@ -53,7 +53,10 @@ submit_one(struct http_api *h, struct assessment *a, const char *who,
 	return records_put(t, &act, a, &replaced);
 }
 
-/* A batch (JSON array or CSV) accumulates results and errors here. */
+/*
+ * A batch (JSON array or CSV) accumulates results and errors here; accepted
+ * counts the entries of results and rejected those of errors, always.
+ */
 struct batch {
 	json_t *results, *errors;
 	const char *poskey; /* "index" or "line" */
@@ -61,6 +64,21 @@ struct batch {
 	int failed; /* a store error: the whole turn (or dry run) is lost */
 	struct store_txn *dry; /* a dry run's transaction, see submit_one */
 };
+
+/*
+ * Add item pos's error e to b's errors and count it.  An error that cannot
+ * be added (out of memory: e's text is always valid) fails the batch, so
+ * no rejection is counted without its error.
+ */
+static void
+batch_reject(struct batch *b, json_int_t pos, const struct input_err *e)
+{
+	if (json_array_append_new(b->errors, item_error(b->poskey, pos, e)) !=
+	    0)
+		b->failed = STORE_ENOMEM;
+	else
+		b->rejected++;
+}
 
 static void
 batch_item(struct http_api *h, struct batch *b, const json_t *obj,
@@ -79,17 +97,19 @@ batch_item(struct http_api *h, struct batch *b, const json_t *obj,
 			snprintf(e.message, sizeof(e.message),
 			    "s%d must be an integer 1..10", si + 1);
 		}
-		json_array_append_new(
-		    b->errors, item_error(b->poskey, pos, &e));
-		b->rejected++;
+		batch_reject(b, pos, &e);
 		return;
 	}
 	if ((b->failed = submit_one(h, &a, who, dry_run, &b->dry)) != STORE_OK)
 		return;
 	r = views_result(&a);
-	json_object_set_new(r, b->poskey, json_integer(pos));
-	json_array_append_new(b->results, r);
-	b->accepted++;
+	if (r == NULL ||
+	    json_object_set_new(r, b->poskey, json_integer(pos)) != 0 ||
+	    json_array_append_new(b->results, json_incref(r)) != 0)
+		b->failed = STORE_ENOMEM; /* counted only with its result */
+	else
+		b->accepted++;
+	json_decref(r);
 }
 
 static void
@@ -173,9 +193,7 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 		if (++items > MAX_BATCH) {
 			input_fail(&e, "too_large", NULL,
 			    "more than %d rows in one request", MAX_BATCH);
-			json_array_append_new(
-			    b.errors, item_error("line", line, &e));
-			b.rejected++;
+			batch_reject(&b, line, &e);
 			break;
 		}
 		if (rc < 0) { /* a bad line: the reader reads on after it */
@@ -184,9 +202,7 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 				    &e, "internal", NULL, "out of memory");
 			else
 				input_csv_error(&r, hdr, nh, &e);
-			json_array_append_new(
-			    b.errors, item_error("line", line, &e));
-			b.rejected++;
+			batch_reject(&b, line, &e);
 			if (rc == CSV_ENOMEM)
 				break;
 			continue;
@@ -194,15 +210,11 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 		if (n != nh) {
 			input_fail(&e, "bad_request", NULL,
 			    "%zu columns where the header has %zu", n, nh);
-			json_array_append_new(
-			    b.errors, item_error("line", line, &e));
-			b.rejected++;
+			batch_reject(&b, line, &e);
 			continue;
 		}
 		if ((obj = input_csv_row(hdr, cells, n, &e)) == NULL) {
-			json_array_append_new(
-			    b.errors, item_error("line", line, &e));
-			b.rejected++;
+			batch_reject(&b, line, &e);
 			continue;
 		}
 		batch_item(h, &b, obj, line, who, dry_run);
@@ -247,9 +259,7 @@ api_assess_post(struct http_api *h, struct evhttp_request *req,
 	doc = json_loadb(
 	    body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (doc == NULL) {
-		api_send_error(req, 400, "bad_json", NULL,
-		    "line %d, column %d: %s", jerr.line, jerr.column,
-		    jerr.text);
+		api_send_bad_json(req, &jerr);
 		return;
 	}
 	if (!json_is_object(doc) && !json_is_array(doc)) {

@@ -57,9 +57,7 @@ api_population(struct http_api *h, struct evhttp_request *req, const char *rest,
 			return;
 		if ((doc = json_loadb(
 		         body, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-			api_send_error(req, 400, "bad_json", NULL,
-			    "line %d, column %d: %s", jerr.line, jerr.column,
-			    jerr.text);
+			api_send_bad_json(req, &jerr);
 			return;
 		}
 		rc = input_population(doc, den, &e);

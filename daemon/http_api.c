@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,6 +27,7 @@
 #include "api.h"
 #include "http_api.h"
 #include "log.h"
+#include "valid.h"
 
 /* A reply waiting for the outcome of the turn's transaction. */
 struct pending {
@@ -34,10 +36,16 @@ struct pending {
 	json_t *body;
 };
 
+/* What a reply whose body cannot be built answers instead: never empty. */
+static const char internal_body[] =
+    "{\"error\":{\"code\":\"internal\",\"message\":\"error body could "
+    "not be built\",\"field\":null}}\n";
+
 void
 api_send_json(struct evhttp_request *req, int code, json_t *body)
 {
-	struct evbuffer *buf = evbuffer_new();
+	/* req's own buffer: no allocation that could fail before the reply */
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
 	char *s = body
 	              ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10))
 	              : NULL;
@@ -47,14 +55,16 @@ api_send_json(struct evhttp_request *req, int code, json_t *body)
 
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/json; charset=utf-8");
-	if (buf != NULL && s != NULL) {
-		evbuffer_add(buf, s, strlen(s));
-		evbuffer_add(buf, "\n", 1);
+	if (s == NULL || evbuffer_add(out, s, strlen(s)) != 0 ||
+	    evbuffer_add(out, "\n", 1) != 0) {
+		log_warnx("http: reply %d: body could not be built", code);
+		evbuffer_drain(out, evbuffer_get_length(out));
+		evbuffer_add(out, internal_body, sizeof(internal_body) - 1);
+		code = 500;
+		reason = NULL;
 	}
-	evhttp_send_reply(req, s ? code : 500, reason, buf);
+	evhttp_send_reply(req, code, reason, NULL);
 	free(s);
-	if (buf != NULL)
-		evbuffer_free(buf);
 	json_decref(body);
 }
 
@@ -70,13 +80,29 @@ void
 api_send_error(struct evhttp_request *req, int status, const char *code,
     const char *field, const char *fmt, ...)
 {
-	char msg[512];
+	char raw[1024], msg[512], fq[128];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (vsnprintf(raw, sizeof(raw), fmt, ap) < 0)
+		raw[0] = '\0';
 	va_end(ap);
-	api_send_json(req, status, error_obj(code, msg, field));
+	/* valid text whatever the message quotes, cut on a character */
+	valid_quote(msg, sizeof(msg), raw, strlen(raw));
+	if (field != NULL)
+		valid_quote(fq, sizeof(fq), field, strlen(field));
+	api_send_json(req, status, error_obj(code, msg, field ? fq : NULL));
+}
+
+void
+api_send_bad_json(struct evhttp_request *req, const json_error_t *jerr)
+{
+	char text[3 * sizeof(jerr->text)];
+
+	/* jansson's text quotes the input near the error, cut anywhere */
+	valid_quote(text, sizeof(text), jerr->text, strlen(jerr->text));
+	api_send_error(req, 400, "bad_json", NULL, "line %d, column %d: %s",
+	    jerr->line, jerr->column, text);
 }
 
 void
@@ -225,6 +251,28 @@ static const struct route {
     {"/v1/audit", EVHTTP_REQ_GET, ROLE_ADMIN, api_audit},
 };
 
+/*
+ * How many Content-Length headers req has.  RFC 9112 section 6.3: a message
+ * with differing ones cannot be framed, and a proxy in front of us may have
+ * framed it by another one than libevent (which uses the first): request
+ * smuggling.  Identical duplicates are refused too: simplest, and safe, as
+ * no client needs to send them.
+ */
+static int
+content_length_count(struct evhttp_request *req)
+{
+	struct evkeyvalq *hs = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	int n = 0;
+
+	TAILQ_FOREACH(kv, hs, next)
+	{
+		if (strcasecmp(kv->key, "Content-Length") == 0)
+			n++;
+	}
+	return n;
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
@@ -236,6 +284,14 @@ request_cb(struct evhttp_request *req, void *arg)
 	size_t i;
 
 	h->requests++;
+	if (content_length_count(req) > 1) {
+		/* libevent read the body by the first: the rest is untrusted */
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		api_send_error(req, 400, "bad_request", NULL,
+		    "more than one Content-Length header");
+		return;
+	}
 	if (path == NULL)
 		path = "/";
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -248,8 +304,11 @@ request_cb(struct evhttp_request *req, void *arg)
 		}
 	}
 	if (r == NULL) {
-		api_send_error(req, 404, "not_found", NULL,
-		    "no such resource: %.100s", path);
+		char q[101];
+
+		valid_quote(q, sizeof(q), path, strlen(path));
+		api_send_error(
+		    req, 404, "not_found", NULL, "no such resource: %s", q);
 		return;
 	}
 	if (!(r->methods & method)) {

@@ -21,14 +21,30 @@ int
 input_fail(struct input_err *e, const char *code, const char *field,
     const char *fmt, ...)
 {
+	char msg[2 * sizeof(e->message)];
 	va_list ap;
 
 	e->code = code;
-	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+	field = field ? field : "";
+	valid_quote(e->field, sizeof(e->field), field, strlen(field));
 	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
 	va_end(ap);
+	/* valid text however the message was built, cut on a character */
+	valid_quote(e->message, sizeof(e->message), msg, strlen(msg));
 	return -1;
+}
+
+/* Fail with unknown_field for the field or column name (client input). */
+static int
+unknown(struct input_err *e, const char *what, const char *name)
+{
+	char q[sizeof(e->field)];
+
+	valid_quote(q, sizeof(q), name, strlen(name));
+	return input_fail(
+	    e, "unknown_field", name, "unknown %s \"%s\"", what, q);
 }
 
 /* A required integer in [lo, hi]; JSON reals and booleans are rejected. */
@@ -98,8 +114,7 @@ input_assessment(
 			if (strcmp(key, assessment_fields[i]) == 0)
 				break;
 		if (i == NFIELDS)
-			return input_fail(e, "unknown_field", key,
-			    "unknown field \"%.64s\"", key);
+			return unknown(e, "field", key);
 	}
 	if (get_int(obj, "year", 1, RULES_YEAR_MIN, RULES_YEAR_MAX, &n, e) != 0)
 		return -1;
@@ -183,8 +198,7 @@ input_csv_header(char *const *hdr, size_t n, struct input_err *e)
 			if (strcmp(hdr[i], csv_columns[c]) == 0)
 				break;
 		if (c == NCSV)
-			return input_fail(e, "unknown_field", hdr[i],
-			    "unknown column \"%.64s\"", hdr[i]);
+			return unknown(e, "column", hdr[i]);
 		if (seen[c]++)
 			return input_fail(e, "bad_request", hdr[i],
 			    "column \"%s\" appears twice", hdr[i]);
@@ -214,14 +228,16 @@ input_csv_error(
 static int
 cell_int(const char *s, const char *col, json_int_t *out, struct input_err *e)
 {
-	char *end;
+	char *end, q[33];
 	long long v;
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno)
+	if (*s == '\0' || *end != '\0' || errno) {
+		valid_quote(q, sizeof(q), s, strlen(s));
 		return input_fail(e, "invalid_field", col,
-		    "%s must be an integer, not \"%.32s\"", col, s);
+		    "%s must be an integer, not \"%s\"", col, q);
+	}
 	*out = v;
 	return 0;
 }
@@ -294,8 +310,7 @@ input_population(
 		int i = rules_lookup(
 		    valid_denominator_names, VALID_NDENOMINATORS, key);
 		if (i < 0)
-			return input_fail(e, "unknown_field", key,
-			    "unknown field \"%.64s\"", key);
+			return unknown(e, "field", key);
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > 1000000000000LL)
 			return input_fail(e, "invalid_field", key,

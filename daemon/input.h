@@ -12,13 +12,19 @@
 #include "rules.h"
 #include "valid.h"
 
+/* message and field are always valid text (valid_quote), safe for JSON. */
 struct input_err {
 	const char *code; /* static: missing_field, invalid_field, ... */
 	char message[256];
 	char field[64]; /* "" when no single field is at fault */
 };
 
-/* Fill e (printf-style message) and return -1. */
+/*
+ * Fill e (printf-style message) and return -1.  field and the message are
+ * passed through valid_quote, so a name or message quoting client input is
+ * valid text, cut on a character if it is too long; a message should still
+ * quote client input with valid_quote itself, to choose where it is cut.
+ */
 int input_fail(struct input_err *e, const char *code, const char *field,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

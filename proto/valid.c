@@ -1,4 +1,5 @@
 /* valid.c: the shared field rules of valid.h; pure functions. */
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -10,64 +11,72 @@ const char *const valid_level_names[VALID_NLEVELS] = {
 const char *const *const valid_denominator_names =
     &cdht_counter_names[CDHT_C_FIRST_DENOMINATOR];
 
+/*
+ * The well-formed UTF-8 character at s[0..n) (n >= 1): its length, or 0
+ * with *why saying what is wrong with its first byte.
+ */
+static size_t
+utf8_char(const unsigned char *s, size_t n, const char **why)
+{
+	unsigned char c = s[0];
+	size_t k;
+	unsigned long cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		k = 1;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		k = 2;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		k = 3;
+		cp = c & 0x07;
+	} else {
+		*why = c < 0xc0   ? "a UTF-8 continuation byte out of place"
+		       : c < 0xc2 ? "an overlong UTF-8 form"
+		                  : "a byte that is never UTF-8";
+		return 0;
+	}
+	for (size_t j = 1; j <= k; j++) {
+		if (j >= n || (s[j] & 0xc0) != 0x80) {
+			*why = "a truncated UTF-8 sequence";
+			return 0;
+		}
+		cp = cp << 6 | (s[j] & 0x3f);
+	}
+	if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000)) {
+		*why = "an overlong UTF-8 form";
+		return 0;
+	}
+	if (cp >= 0xd800 && cp <= 0xdfff) {
+		*why = "a UTF-16 surrogate (U+D800..U+DFFF)";
+		return 0;
+	}
+	if (cp > 0x10ffff) {
+		*why = "a code point above U+10FFFF";
+		return 0;
+	}
+	return k + 1;
+}
+
 const char *
 valid_utf8_why(const char *str, size_t n, size_t *at)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	const char *why = NULL;
-	size_t i = 0;
+	size_t i = 0, k;
 
 	while (i < n) {
-		unsigned char c = s[i];
-		size_t k;
-		unsigned long cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
+		if ((k = utf8_char(s + i, n - i, &why)) == 0) {
+			if (at != NULL)
+				*at = i;
+			return why;
 		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			why = c < 0xc0
-			          ? "a UTF-8 continuation byte out of place"
-			      : c < 0xc2 ? "an overlong UTF-8 form"
-			                 : "a byte that is never UTF-8";
-			break;
-		}
-		for (size_t j = 1; j <= k; j++) {
-			if (i + j >= n || (s[i + j] & 0xc0) != 0x80) {
-				why = "a truncated UTF-8 sequence";
-				break;
-			}
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if (why != NULL)
-			break;
-		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000)) {
-			why = "an overlong UTF-8 form";
-			break;
-		}
-		if (cp >= 0xd800 && cp <= 0xdfff) {
-			why = "a UTF-16 surrogate (U+D800..U+DFFF)";
-			break;
-		}
-		if (cp > 0x10ffff) {
-			why = "a code point above U+10FFFF";
-			break;
-		}
-		i += k + 1;
+		i += k;
 	}
-	if (why != NULL && at != NULL)
-		*at = i;
-	return why;
+	return NULL;
 }
 
 int
@@ -176,4 +185,40 @@ valid_z85_key(const char *s, size_t n)
 			return -1;
 	}
 	return 0;
+}
+
+size_t
+valid_quote(char *dst, size_t cap, const char *src, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0, keep = 0; /* keep: the last cut "..." fits after */
+
+	if (cap == 0)
+		return 0;
+	while (i < n) {
+		const char *why;
+		size_t k = utf8_char(s + i, n - i, &why);
+		int esc = k == 0 || s[i] < 0x20 || s[i] == 0x7f;
+		size_t w = esc ? 4 : k;
+
+		if (o + w > cap - 1) {
+			if (cap - 1 >= 3) {
+				memcpy(dst + keep, "...", 3);
+				o = keep + 3;
+			}
+			break;
+		}
+		if (esc) {
+			snprintf(dst + o, 5, "\\x%02x", s[i]);
+			i++;
+		} else {
+			memcpy(dst + o, s + i, k);
+			i += k;
+		}
+		o += w;
+		if (o + 3 <= cap - 1)
+			keep = o;
+	}
+	dst[o] = '\0';
+	return o;
 }

@@ -69,6 +69,20 @@ const char *valid_utf8_why(const char *s, size_t n, size_t *at);
 int valid_text(const char *s, size_t n);
 const char *valid_text_why(const char *s, size_t n, size_t *at);
 
+/*
+ * Quote client input (or any bytes) as text that is always valid, for an
+ * error message, field name or line that quotes it: JSON encoders refuse
+ * invalid UTF-8, and a copy cut inside a character is invalid.  Copies
+ * src[0..n) into dst (cap bytes; NUL-terminated when cap >= 1): each
+ * well-formed character as it is, each byte that is not part of one and
+ * each control character (C0, DEL) as the four characters \xNN (lower-case
+ * hex).  When the copy does not fit it is cut on a character or escape
+ * boundary and ends in "..." (if cap >= 4).  Valid text without controls
+ * that fits is copied unchanged.  Returns the length written, without the
+ * NUL.
+ */
+size_t valid_quote(char *dst, size_t cap, const char *src, size_t n);
+
 /* A unit id: 1..WIRE_MAX_ID bytes, each in [0-9A-Za-z_-]. */
 int valid_id(const char *s, size_t n);
 

@@ -6,7 +6,8 @@
  * continuation bytes), the text rule (C0 controls and DEL), ids, unit and
  * person names, levels, years, scores and Z85 keys; and that the wire
  * encoder and the conf agree with these rules (the bug of issue 6: a name
- * the conf accepted and the encoder refused).
+ * the conf accepted and the encoder refused); and valid_quote, which makes
+ * any bytes valid text for a message (issue 7).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -264,6 +265,139 @@ test_wire_agrees(void **state)
 	}
 }
 
+/* valid_quote(s) into a buffer of cap bytes equals want (and its length). */
+static void
+expect_quote(const char *s, size_t n, size_t cap, const char *want)
+{
+	char out[512];
+	size_t got;
+
+	memset(out, 'Z', sizeof(out));
+	got = valid_quote(out, cap, s, n);
+	assert_string_equal(out, want);
+	assert_int_equal(got, strlen(want));
+	assert_int_equal(out[cap], 'Z'); /* nothing written past cap */
+}
+#define QUOTE(s, cap, want) expect_quote(s, sizeof(s) - 1, cap, want)
+
+static void
+test_quote(void **state)
+{
+	char big[300], out[64];
+
+	/* valid text without controls is copied unchanged */
+	QUOTE("", 16, "");
+	QUOTE("plain", 16, "plain");
+	QUOTE("X\xc3\xa3 Chi\xe1\xbb\x81ng Sung", 64,
+	    "X\xc3\xa3 Chi\xe1\xbb\x81ng Sung");
+	QUOTE("\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf", 16,
+	    "\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf");
+	QUOTE("back\\slash \"q\"", 32, "back\\slash \"q\"");
+	/* bytes that are not UTF-8, one escape each */
+	QUOTE("\xeb\x39", 16, "\\xeb9");
+	QUOTE("\xff", 16, "\\xff");
+	QUOTE("\xc0\xae\xc0\xae", 32, "\\xc0\\xae\\xc0\\xae"); /* overlong */
+	QUOTE("\xe0\x80\xaf", 32, "\\xe0\\x80\\xaf");          /* overlong */
+	QUOTE("\xed\xa0\x80", 32, "\\xed\\xa0\\x80");          /* surrogate */
+	QUOTE("\xf4\x90\x80\x80", 32, "\\xf4\\x90\\x80\\x80"); /* > U+10FFFF */
+	QUOTE("a\xe1\xbb", 32, "a\\xe1\\xbb");                 /* truncated */
+	QUOTE("\x80z", 32, "\\x80z"); /* stray continuation */
+	/* controls, DEL and NUL (n counts it) are escaped too */
+	QUOTE("a\nb\tc\x7f", 32, "a\\x0ab\\x09c\\x7f");
+	QUOTE("a\0b", 32, "a\\x00b");
+	/* fits exactly: no cut */
+	QUOTE("abc", 4, "abc");
+	QUOTE("\xc3\xa3\xc3\xa3", 5, "\xc3\xa3\xc3\xa3");
+	QUOTE("\xff", 5, "\\xff");
+	/* too long: cut on a character or escape, ending in "..." */
+	QUOTE("abcd", 4, "...");
+	QUOTE("abcdefgh", 8, "abcd...");
+	QUOTE("abcd\xc3\xa3zz", 8, "abcd...");
+	QUOTE("abc\xc3\xa3zzz", 8, "abc...");
+	QUOTE("ab\xe1\xbb\x85zzz", 8, "ab...");
+	QUOTE("ab\xffzz", 8, "ab...");
+	QUOTE("ab\xffz", 8, "ab\\xffz");
+	QUOTE("\xc3\xa3\xc3\xa3", 4, "...");
+	/* under 4 bytes there is no room for "...": cut on a character */
+	QUOTE("abc", 3, "ab");
+	QUOTE("\xc3\xa3\xc3\xa3", 3, "\xc3\xa3");
+	QUOTE("\xc3\xa3", 2, "");
+	QUOTE("\xff", 3, "");
+	QUOTE("abc", 1, "");
+	assert_int_equal(valid_quote(out, 0, "abc", 3), 0);
+	/* the issue's cases: a key of 62 ASCII + U+00E3 in a 64-byte field */
+	memset(big, 'k', 62);
+	memcpy(big + 62, "\xc3\xa3", 2);
+	assert_int_equal(valid_quote(out, 64, big, 64), 63);
+	assert_int_equal(valid_text(out, strlen(out)), 0);
+	assert_memory_equal(out + 60, "...", 4);
+	/* and a longer buffer keeps it whole */
+	assert_int_equal(valid_quote(big + 100, 65, big, 64), 64);
+	assert_memory_equal(big + 100, big, 64);
+}
+
+/*
+ * Every string of up to 3 bytes over an alphabet of edge bytes, into every
+ * buffer size up to 20: the result is valid text (UTF-8, no control),
+ * shorter than cap, the whole quote when it fits and else a prefix of it
+ * cut between units and followed by "..."; quoting it again changes
+ * nothing.
+ */
+static void
+test_quote_brute(void **state)
+{
+	static const unsigned char alpha[] = {0x00, 0x09, 0x1f, 'a', '\\', 0x7f,
+	    0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xdf,
+	    0xe0, 0xe1, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff};
+	const size_t na = sizeof(alpha);
+	char s[3], full[64], out[32], again[32];
+
+	for (size_t len = 0; len <= 3; len++) {
+		size_t count = 1;
+
+		for (size_t i = 0; i < len; i++)
+			count *= na;
+		for (size_t x = 0; x < count; x++) {
+			size_t v = x, nfull;
+
+			for (size_t i = 0; i < len; i++, v /= na)
+				s[i] = (char)alpha[v % na];
+			nfull = valid_quote(full, sizeof(full), s, len);
+			assert_true(nfull < sizeof(full));
+			assert_int_equal(valid_text(full, nfull), 0);
+			if (valid_text(s, len) == 0) {
+				assert_int_equal(nfull, len);
+				assert_memory_equal(full, s, len);
+			}
+			for (size_t cap = 1; cap <= 20; cap++) {
+				size_t n = valid_quote(out, cap, s, len);
+
+				assert_true(n < cap);
+				assert_int_equal(strlen(out), n);
+				assert_int_equal(valid_text(out, n), 0);
+				if (nfull < cap) {
+					assert_string_equal(out, full);
+					continue;
+				}
+				if (cap >= 4) {
+					assert_true(n >= 3);
+					assert_memory_equal(
+					    out + n - 3, "...", 3);
+					n -= 3;
+				}
+				/* a prefix of the full quote, at a unit */
+				assert_memory_equal(out, full, n);
+				assert_int_equal(valid_utf8(full, n), 0);
+				assert_true(full[n] != 'x' || n == 0 ||
+				            full[n - 1] != '\\');
+			}
+			valid_quote(again, sizeof(again), full, nfull);
+			if (nfull < sizeof(again))
+				assert_string_equal(again, full);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -278,6 +412,8 @@ main(void)
 	    cmocka_unit_test(test_levels_years_scores_keys),
 	    cmocka_unit_test(test_denominators),
 	    cmocka_unit_test(test_wire_agrees),
+	    cmocka_unit_test(test_quote),
+	    cmocka_unit_test(test_quote_brute),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
