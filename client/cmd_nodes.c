@@ -4,6 +4,8 @@
  * status, the node, and the uplink's state in words).
  */
 #include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -39,6 +41,29 @@ nodes_str(const json_t *o, const char *key)
 	return s != NULL ? s : "-";
 }
 
+/*
+ * A node's version (1..2^64-1) as decimal text in buf: the daemon sends an
+ * integer up to 2^63-1 and a string of decimal digits above (README
+ * "Nodes"); earlier daemons sent those as negative integers (the version
+ * cast to int64), which give the version back cast to uint64.  Anything
+ * else is "-".  Returns buf.
+ */
+static const char *
+nodes_version(const json_t *v, char *buf, size_t size)
+{
+	const char *s = json_string_value(v);
+	size_t len = s != NULL ? strlen(s) : 0;
+
+	if (json_is_integer(v))
+		snprintf(buf, size, "%llu",
+		    (unsigned long long)(uint64_t)json_integer_value(v));
+	else if (len > 0 && len < size && strspn(s, "0123456789") == len)
+		memcpy(buf, s, len + 1);
+	else
+		snprintf(buf, size, "-");
+	return buf;
+}
+
 /* cdht nodes: GET /v1/nodes as a table (names indented by depth) or JSON. */
 int
 cmd_nodes(struct cli *cli, int argc, char **argv)
@@ -50,7 +75,8 @@ cmd_nodes(struct cli *cli, int argc, char **argv)
 	};
 	struct http_reply r;
 	struct table *t;
-	const json_t *n, *v;
+	const json_t *n;
+	char vbuf[24];
 	json_int_t depth, top = 0;
 	size_t i;
 	int c, rc, json = 0;
@@ -112,12 +138,9 @@ cmd_nodes(struct cli *cli, int argc, char **argv)
 		table_cell(t, "%s", nodes_str(n, "id"));
 		table_cell(t, "%s", nodes_str(n, "level"));
 		table_cell(t, "%s", nodes_str(n, "link"));
-		v = json_object_get(n, "version");
-		if (json_is_integer(v))
-			table_cell(
-			    t, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		else
-			table_cell(t, "-");
+		table_cell(t, "%s",
+		    nodes_version(
+		        json_object_get(n, "version"), vbuf, sizeof(vbuf)));
 		table_cell(t, "%s", nodes_str(n, "last_report"));
 	}
 	table_print(t, stdout, 0, 1);

@@ -1,4 +1,5 @@
 /* rules.c: scoring, counter contributions and indicators; pure functions. */
+#include <stdint.h>
 #include <string.h>
 
 #include "rules.h"
@@ -81,6 +82,34 @@ rules_targets_default(struct rules_targets *t)
 	memcpy(t->pct, def, sizeof(def));
 }
 
+/*
+ * Wide intermediates: a product of an int64 total and a factor below 2^31
+ * needs up to 94 bits.  gcc and clang have 128-bit integers on every 64-bit
+ * target; __extension__ keeps -pedantic quiet about them.
+ */
+#ifndef __SIZEOF_INT128__
+#error "rules.c needs __int128 (gcc or clang on a 64-bit target)"
+#endif
+__extension__ typedef __int128 rules_wide;
+
+/* floor(a / b) for b > 0 (C's "/" truncates toward zero). */
+static rules_wide
+wide_div_floor(rules_wide a, rules_wide b)
+{
+	rules_wide q = a / b;
+
+	return a % b != 0 && a < 0 ? q - 1 : q;
+}
+
+/* v clamped to the int64 range. */
+static int64_t
+wide_sat64(rules_wide v)
+{
+	return v > INT64_MAX   ? INT64_MAX
+	       : v < INT64_MIN ? INT64_MIN
+	                       : (int64_t)v;
+}
+
 void
 rules_indicator(const struct cdht_counters *c, const struct rules_targets *t,
     int ind, struct rules_progress *out)
@@ -106,15 +135,19 @@ rules_indicator(const struct cdht_counters *c, const struct rules_targets *t,
 	out->denominator = d;
 	out->has_percent = d > 0;
 	if (d > 0) {
-		/* round half up on 1/100 of a percent, in integers */
-		int64_t bp = (n * 10000 * 2 + d) / (2 * d);
+		/* round half up on 1/100 of a percent: |20000 n + d| < 2^79 */
+		rules_wide bp = wide_div_floor(
+		    (rules_wide)n * 20000 + d, (rules_wide)d * 2);
 		out->percent = (double)bp / 100.0;
 	}
 	for (int k = 0; k < 2; k++) {
-		int64_t tg = t->pct[ind][k];
-		int64_t want = (tg * d + 99) / 100; /* ceil(tg*d/100), d >= 0 */
-		out->target[k] = (int)tg;
-		out->needed[k] = want > n ? want - n : 0;
+		int tg = t->pct[ind][k];
+		/* ceil(tg*d/100) = -floor(-tg*d/100); |tg*d| < 2^94 */
+		rules_wide want = -wide_div_floor(-((rules_wide)tg * d), 100);
+		rules_wide lack = want - n;
+
+		out->target[k] = tg;
+		out->needed[k] = lack > 0 ? wide_sat64(lack) : 0;
 		out->met[k] = out->needed[k] == 0 && d > 0;
 	}
 }

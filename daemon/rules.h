@@ -97,14 +97,31 @@ void rules_targets_default(struct rules_targets *t);
 
 struct rules_progress {
 	int64_t numerator, denominator;
-	bool has_percent; /* false when denominator == 0 */
-	double percent;   /* 100*num/den rounded to 2 decimals */
+	bool has_percent; /* false when denominator <= 0 */
+	/* 100*num/den rounded half up to 2 decimals: bp = round(10000*num/den)
+	 * computed exactly, then the double nearest to bp/100 (when bp < 2^53;
+	 * within an ulp above), which prints back as bp/100 with 2 decimals
+	 * while bp < 10^15, i.e. num/den < 10^11 */
+	double percent;
 	int target[2];
 	bool met[2];       /* needed == 0 && denominator > 0 */
-	int64_t needed[2]; /* max(0, ceil(target*den/100) - num) */
+	int64_t needed[2]; /* max(0, ceil(target*den/100) - num), exact */
 };
 
-/* Evaluate one indicator of counters c against targets t. */
+/*
+ * Evaluate one indicator of counters c against targets t.  Exact, with no
+ * overflow, for every int64 numerator and denominator (the intermediates are
+ * 128 bits wide) and every int target: so nothing here depends on how large
+ * a total gets.  needed cannot exceed the denominator when the numerator is
+ * >= 0 and the target <= 100 (what the conf allows); it saturates at
+ * INT64_MAX otherwise.
+ *
+ * The totals themselves are int64 sums of reports (aggregate.c), each
+ * counter of a report at most 2^40 (AGG_MAX_COUNTER): a total stays exact
+ * while fewer than 2^23 reports of one year are summed into it, at the cap.
+ * That bound (8.4 million origins per year, against some 11 000 units in
+ * the country) is documented in README "Limits" rather than enforced here.
+ */
 void rules_indicator(const struct cdht_counters *c,
     const struct rules_targets *t, int ind, struct rules_progress *out);
 

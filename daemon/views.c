@@ -1,4 +1,6 @@
 /* views.c: JSON documents for progress, nodes and assessments. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +27,22 @@ iso_or_null(int64_t t)
 	if (t <= 0)
 		return json_null();
 	views_iso_time(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/*
+ * A report version (1..2^64-1) as JSON, exactly: an integer up to INT64_MAX
+ * (json_int_t is signed), above it a string of its decimal digits (no JSON
+ * integer type would hold it in jansson, nor in most parsers).
+ */
+static json_t *
+version_json(uint64_t v)
+{
+	char buf[24];
+
+	if (v <= (uint64_t)INT64_MAX)
+		return json_integer((json_int_t)v);
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
 	return json_string(buf);
 }
 
@@ -225,13 +243,13 @@ views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
 	for (size_t i = 0; i < n; i++) {
 		/* counters: how many its release reports (fewer than this
 		 * node knows: the missing ones count as zero for it) */
-		json_t *e =
-		    json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:o, s:i}", "id",
-		        nodes[i].id, "level", nodes[i].level, "name",
-		        nodes[i].name, "parent", nodes[i].parent, "depth",
-		        nodes[i].depth, "version", (json_int_t)nodes[i].version,
-		        "last_report", iso_or_null(nodes[i].last_report),
-		        "counters", nodes[i].ncounters);
+		json_t *e = json_pack(
+		    "{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:i}", "id",
+		    nodes[i].id, "level", nodes[i].level, "name", nodes[i].name,
+		    "parent", nodes[i].parent, "depth", nodes[i].depth,
+		    "version", version_json(nodes[i].version), "last_report",
+		    iso_or_null(nodes[i].last_report), "counters",
+		    nodes[i].ncounters);
 		int connected = 0;
 		int64_t seen = 0;
 

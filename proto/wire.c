@@ -489,9 +489,9 @@ rd_skip(struct rd *r, int depth)
 	default: /* containers */
 		if (depth > WIRE_MAX_DEPTH)
 			return -1;
-		if (c >= 0x80 && c <= 0x8f) {
-			count = 2 * (uint64_t)(c & 0x0f);
-		} else if (c >= 0x90 && c <= 0x9f) {
+		/* count: the declared elements (of a map: entries), at most
+		 * WIRE_MAX_ITEMS like every array (PROTOCOL.md 3.3) ... */
+		if (c >= 0x80 && c <= 0x9f) { /* fixmap, fixarray */
 			count = c & 0x0f;
 		} else if (c == 0xdc || c == 0xdd) {
 			if (rd_be(r, c == 0xdc ? 2 : 4, &count) < 0)
@@ -499,10 +499,14 @@ rd_skip(struct rd *r, int depth)
 		} else if (c == 0xde || c == 0xdf) {
 			if (rd_be(r, c == 0xde ? 2 : 4, &count) < 0)
 				return -1;
-			count *= 2;
 		} else
 			return -1; /* 0xc1: never used */
-		if (count > 2 * (uint64_t)WIRE_MAX_ITEMS || count > rd_left(r))
+		if (count > WIRE_MAX_ITEMS)
+			return -1;
+		/* ... then the values to skip, each at least one byte */
+		if ((c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf)
+			count *= 2; /* a map: key and value per entry */
+		if (count > rd_left(r))
 			return -1;
 		for (uint64_t i = 0; i < count; i++)
 			if (rd_skip(r, depth + 1) < 0)

@@ -4,8 +4,10 @@
  * counters for every group/population/digital/recognised/outstanding
  * combination, each indicator's numerator and denominator, percent rounding,
  * needed/met against the targets (exact integer edge cases), the default
- * targets and rules_check_population.  Expected values are written out by
- * hand or recomputed here by brute force, never taken from rules.c.
+ * targets and rules_check_population; totals at and near the int64 bounds
+ * (2^40 x 1000, 2^62, INT64_MAX) recomputed in unsigned 128-bit integers and
+ * cross-checked in long double.  Expected values are written out by hand or
+ * recomputed here by brute force, never taken from rules.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -456,6 +458,232 @@ test_needed_bruteforce(void **state)
 		}
 }
 
+/* ---------------------------------------------------------------------- */
+/* Totals near the int64 bounds: every result recomputed exactly in unsigned
+ * 128-bit arithmetic by other formulas than rules.c's, and cross-checked in
+ * long double. */
+
+__extension__ typedef unsigned __int128 u128;
+
+/* The exact expectation for numerator n >= 0, denominator d >= 0, target t
+ * 0..100: bp = round half up of 10000 n / d (from quotient and remainder),
+ * needed = the smallest k >= 0 with 100 (n + k) >= t d. */
+struct wide_want {
+	int has_percent;
+	u128 bp;
+	int64_t needed;
+	int met;
+};
+
+static struct wide_want
+wide_expect(int64_t n, int64_t d, int t)
+{
+	struct wide_want w = {0};
+	u128 td = (u128)t * (u128)d, hn = (u128)100 * (u128)n;
+
+	if (d > 0) {
+		u128 q = (u128)10000 * (u128)n / (u128)d;
+		u128 r = (u128)10000 * (u128)n % (u128)d;
+		w.has_percent = 1;
+		w.bp = q + (2 * r >= (u128)d ? 1 : 0);
+	}
+	if (hn < td) {
+		u128 k = (td - hn + 99) / 100;
+		assert_true(k <= (u128)INT64_MAX);
+		w.needed = (int64_t)k;
+	}
+	w.met = w.needed == 0 && d > 0;
+	return w;
+}
+
+/* "%.2f" of bp/100 written from the integer bp. */
+static void
+wide_bp_text(u128 bp, char *buf, size_t size)
+{
+	u128 whole = bp / 100;
+	char digits[48];
+	int i = (int)sizeof(digits) - 1;
+
+	digits[i] = '\0';
+	do {
+		digits[--i] = (char)('0' + (int)(whole % 10));
+		whole /= 10;
+	} while (whole > 0);
+	snprintf(buf, size, "%s.%02d", digits + i, (int)(bp % 100));
+}
+
+static void
+wide_check(int64_t n, int64_t d, int t)
+{
+	struct rules_progress p;
+	struct wide_want w = wide_expect(n, d, t);
+	char got[64], want[64];
+
+	eval_units(n, d, t, t, &p);
+	if (p.numerator != n || p.denominator != d ||
+	    p.has_percent != w.has_percent)
+		fail_msg("%lld/%lld: numerator, denominator or has_percent",
+		    (long long)n, (long long)d);
+	for (int k = 0; k < 2; k++)
+		if (p.needed[k] != w.needed || p.met[k] != w.met ||
+		    p.target[k] != t)
+			fail_msg("%lld/%lld at %d%%: needed %lld met %d, want "
+			         "%lld %d",
+			    (long long)n, (long long)d, t,
+			    (long long)p.needed[k], p.met[k],
+			    (long long)w.needed, w.met);
+	/* needed is the smallest k: 100(n+k) >= t d > 100(n+k-1) */
+	if (p.needed[0] > 0)
+		assert_true((u128)100 * ((u128)n + (u128)p.needed[0] - 1) <
+		            (u128)t * (u128)d);
+	assert_true(
+	    (u128)100 * ((u128)n + (u128)p.needed[0]) >= (u128)t * (u128)d);
+	/* long double (64-bit mantissa) agrees to its own precision */
+	{
+		long double want_ld =
+		    (long double)t * (long double)d / 100.0L - (long double)n;
+		long double err =
+		    (long double)p.needed[0] - (want_ld > 0 ? want_ld : 0.0L);
+		long double tol = 1.0L + (long double)d * 1e-17L;
+		if (err > tol || err < -tol)
+			fail_msg("%lld/%lld at %d%%: needed %lld, long double "
+			         "%.3Lf",
+			    (long long)n, (long long)d, t,
+			    (long long)p.needed[0], want_ld);
+	}
+	if (!w.has_percent)
+		return;
+	/* the double is the one nearest to bp/100 (bp < 2^53: exactly one
+	 * rounding) ... */
+	if (w.bp < ((u128)1 << 53) && p.percent != (double)w.bp / 100.0)
+		fail_msg("%lld/%lld: percent %.17g, want bp %.0Lf / 100",
+		    (long long)n, (long long)d, p.percent, (long double)w.bp);
+	/* ... printed to 2 decimals, the exact decimal (a double holds 15
+	 * significant digits: bp < 10^15) ... */
+	if (w.bp < (u128)1000000000000000ull) {
+		snprintf(got, sizeof(got), "%.2f", p.percent);
+		wide_bp_text(w.bp, want, sizeof(want));
+		if (strcmp(got, want) != 0)
+			fail_msg("%lld/%lld: %s, want %s", (long long)n,
+			    (long long)d, got, want);
+	}
+	/* ... and within half a unit of the 2nd decimal of the long double
+	 * quotient */
+	{
+		long double q = 100.0L * (long double)n / (long double)d;
+		long double e = (long double)p.percent - q;
+		long double tol = 0.005L + q * 1e-15L;
+		if (e > tol || e < -tol)
+			fail_msg("%lld/%lld: percent %.17g, long double %.19Lg",
+			    (long long)n, (long long)d, p.percent, q);
+	}
+}
+
+static void
+test_indicator_wide_bounds(void **state)
+{
+	/* 1000 origins x 2^40 (the largest a report may carry) and beyond */
+	const int64_t big[] = {
+	    INT64_C(1000) << 40,
+	    (INT64_C(1000) << 40) - 1,
+	    (INT64_C(1000) << 40) + 1,
+	    /* 420 origins at 2^40: the fewest whose sum overflowed the
+	     * 20000 x n of the int64 code */
+	    INT64_C(420) << 40,
+	    INT64_C(1) << 62,
+	    (INT64_C(1) << 62) - 1,
+	    (INT64_C(1) << 62) + 1,
+	    INT64_MAX / 3,
+	    INT64_MAX / 2,
+	    INT64_MAX - 1,
+	    INT64_MAX,
+	};
+	const int targets[] = {0, 1, 40, 60, 65, 99, 100};
+	const size_t nb = sizeof(big) / sizeof(big[0]);
+	const size_t nt = sizeof(targets) / sizeof(targets[0]);
+	struct rules_progress p;
+
+	(void)state;
+	for (size_t i = 0; i < nb; i++)
+		for (size_t k = 0; k < nt; k++) {
+			int64_t d = big[i];
+			int t = targets[k];
+			/* numerator = denominator */
+			wide_check(d, d, t);
+			/* 0, 1, a third, half, all but one */
+			wide_check(0, d, t);
+			wide_check(1, d, t);
+			wide_check(d / 3, d, t);
+			wide_check(d / 3 * 2, d, t);
+			wide_check(d / 2, d, t);
+			wide_check(d - 1, d, t);
+			/* no denominator yet */
+			wide_check(d, 0, t);
+			wide_check(0, 0, t);
+			/* numerator above the denominator */
+			wide_check(d, 1, t);
+			wide_check(d, 7, t);
+			for (size_t j = 0; j < nb; j++)
+				wide_check(big[j], d, t);
+		}
+
+	/* the figures of the report in issue 7, written out */
+	eval_units(INT64_C(1000) << 40, INT64_C(1000) << 40, 80, 90, &p);
+	assert_true(p.has_percent);
+	assert_true(p.percent == 100.0);
+	assert_true(p.met[0] && p.met[1]);
+	assert_int_equal(p.needed[0], 0);
+	eval_units(0, INT64_MAX, 100, 1, &p);
+	assert_true(p.percent == 0.0);
+	assert_true(p.needed[0] == INT64_MAX);
+	/* ceil(9223372036854775807 / 100) */
+	assert_true(p.needed[1] == INT64_C(92233720368547759));
+	eval_units(INT64_MAX / 3, INT64_MAX, 80, 90, &p);
+	assert_true(p.percent == 33.33);
+	eval_units(INT64_MAX / 3 * 2 + 1, INT64_MAX, 80, 90, &p);
+	assert_true(p.percent == 66.67);
+	/* exact halves of 1/100 of a percent at d = 20000 * 2^48 (> 2^62)
+	 * round up; a denominator one larger rounds down */
+	{
+		const int64_t m = INT64_C(1) << 48, d = 20000 * m;
+
+		eval_units(m, d, 80, 90, &p); /* 0.005 % */
+		assert_true(p.percent == 0.01);
+		eval_units(m, d + 1, 80, 90, &p);
+		assert_true(p.percent == 0.0);
+		eval_units(13333 * m, d, 80, 90, &p); /* 66.665 % */
+		assert_true(p.percent == 66.67);
+		eval_units(13333 * m, d + 1, 80, 90, &p);
+		assert_true(p.percent == 66.66);
+		wide_check(m, d, 50);
+		wide_check(13333 * m, d + 1, 67);
+	}
+}
+
+/* Random totals of every magnitude, with targets 0..100. */
+static void
+test_indicator_wide_random(void **state)
+{
+	uint64_t x = 0x243f6a8885a308d3ull;
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		int64_t n, d;
+		int t;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		d = (int64_t)((x >> 1) >> (x % 64));
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* mostly n <= d, as in real data; sometimes above */
+		n = d > 0 && x % 8 != 0
+		        ? (int64_t)((x >> 1) % ((uint64_t)d + 1))
+		        : (int64_t)((x >> 1) >> (x % 64));
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		t = (int)(x % 101);
+		wide_check(n, d, t);
+	}
+}
+
 static void
 test_targets_default(void **state)
 {
@@ -588,6 +816,8 @@ main(void)
 	    cmocka_unit_test(test_no_percent_when_den_zero),
 	    cmocka_unit_test(test_needed_examples),
 	    cmocka_unit_test(test_needed_bruteforce),
+	    cmocka_unit_test(test_indicator_wide_bounds),
+	    cmocka_unit_test(test_indicator_wide_random),
 	    cmocka_unit_test(test_targets_default),
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_check_population),

@@ -1316,6 +1316,57 @@ test_huge_counts(void **state)
 #endif
 }
 
+/*
+ * A skipped value (a trailing field of a later revision, or the rest of a
+ * message of another protocol version) holds at most WIRE_MAX_ITEMS elements
+ * like every array, and a skipped map at most WIRE_MAX_ITEMS entries
+ * (PROTOCOL.md 3.3): the limit itself passes, one more is malformed.
+ */
+static size_t
+skip_msg(char *buf, int version, unsigned char hdr, uint32_t n, size_t per)
+{
+	size_t len = 0;
+
+	buf[len++] = (char)0x93; /* [version, PING, trailing] */
+	buf[len++] = (char)version;
+	buf[len++] = 0x05;
+	buf[len++] = (char)hdr; /* array 32 (0xdd) or map 32 (0xdf) */
+	for (int i = 3; i >= 0; i--)
+		buf[len++] = (char)(n >> (8 * i));
+	memset(buf + len, 0, per * n); /* fixint 0 elements, keys, values */
+	return len + per * n;
+}
+
+static void
+test_skip_limits(void **state)
+{
+	const size_t max = WIRE_MAX_ITEMS;
+	char *buf = malloc(16 + 2 * (max + 1));
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(WIRE_MAX_ITEMS, 200000); /* the number in the spec */
+	/* a trailing array */
+	assert_int_equal(
+	    decode_rc(buf, skip_msg(buf, 1, 0xdd, max, 1)), WIRE_OK);
+	assert_int_equal(decode_rc(buf, skip_msg(buf, 1, 0xdd, max + 1, 1)),
+	    WIRE_EMALFORMED);
+	/* twice the limit, which the codec once let through */
+	assert_int_equal(decode_rc(buf, skip_msg(buf, 1, 0xdd, 2 * max, 1)),
+	    WIRE_EMALFORMED);
+	/* a trailing map: entries, not keys and values, are counted */
+	assert_int_equal(
+	    decode_rc(buf, skip_msg(buf, 1, 0xdf, max, 2)), WIRE_OK);
+	assert_int_equal(decode_rc(buf, skip_msg(buf, 1, 0xdf, max + 1, 2)),
+	    WIRE_EMALFORMED);
+	/* the same rule in a message of another protocol version */
+	assert_int_equal(
+	    decode_rc(buf, skip_msg(buf, 2, 0xdd, max, 1)), WIRE_EVERSION);
+	assert_int_equal(decode_rc(buf, skip_msg(buf, 2, 0xdd, max + 1, 1)),
+	    WIRE_EMALFORMED);
+	free(buf);
+}
+
 static void
 test_nesting(void **state)
 {
@@ -1487,6 +1538,7 @@ main(void)
 	    cmocka_unit_test(test_counter_evolution),
 	    cmocka_unit_test(test_huge_counts),
 	    cmocka_unit_test(test_nesting),
+	    cmocka_unit_test(test_skip_limits),
 	    cmocka_unit_test(test_random),
 	};
 
