@@ -162,6 +162,8 @@ dec_node(const void *k, size_t kl, const void *v, size_t vl,
 /* No real count comes near it; 2^23 reports of it still fit an int64. */
 #define AGG_MAX_COUNTER (INT64_C(1) << 40)
 #define MKEY_MAX        (OKEY_MAX + WIRE_MAX_ID + 1)
+/* How far ahead of this node's clock a version may be (30 days). */
+#define AGG_VERSION_AHEAD_US (UINT64_C(30) * 86400 * 1000000)
 
 static size_t
 mkey(unsigned char *buf, const char *origin, int year, const char *via)
@@ -431,6 +433,16 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 	return outbox_queue(t, origin, year);
 }
 
+/* The largest version accepted at time now (seconds): versions are a
+ * hybrid clock in microseconds (PROTOCOL.md 8.4), so one far above the
+ * clock is forged or wrong, and taking it would push the origin's clock
+ * towards the end of its range. */
+static uint64_t
+version_horizon(int64_t now)
+{
+	return (uint64_t)(now > 0 ? now : 0) * 1000000u + AGG_VERSION_AHEAD_US;
+}
+
 static int store_copy(struct store_txn *t, const struct conf *c,
     const char *via, const struct wire_report *r, int64_t now);
 static int release_pin(struct store_txn *t, const struct conf *c,
@@ -452,6 +464,10 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 	for (int i = 0; why == NULL && i < CDHT_NCOUNTERS; i++)
 		if (r->counters.v[i] > AGG_MAX_COUNTER)
 			why = "counter above 2^40 (sums could overflow)";
+	if (why == NULL && r->version > version_horizon(now))
+		why = "version far ahead of this node's clock (more than "
+		      "30 days: the origin's clock is wrong, or the report "
+		      "is forged)";
 	for (int i = 0; why == NULL && i < r->path_len; i++) {
 		if (strcmp(r->path[i], c->id) == 0)
 			why = "path runs through this node (loop)";

@@ -352,6 +352,18 @@ outbox_welcome(struct store_txn *t, const struct conf *c,
 
 		if (strcmp(w->own[i].origin, c->id) != 0)
 			continue;
+		/* a version far ahead of our clock is not one we issued:
+		 * never raise our clock to it (it could be near the end of
+		 * its range) */
+		if (w->own[i].version >
+		    (uint64_t)(now > 0 ? now : 0) * 1000000u +
+		        UINT64_C(30) * 86400 * 1000000) {
+			log_warnx("parent holds %d v%llu, far ahead of our "
+			          "clock: ignored",
+			    w->own[i].year,
+			    (unsigned long long)w->own[i].version);
+			continue;
+		}
 		records_local(t, w->own[i].year, &lr);
 		if (w->own[i].version > lr.version) {
 			log_info("parent holds %d v%llu above ours (v%llu): "

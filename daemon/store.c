@@ -476,6 +476,16 @@ store_next_seq(struct store_txn *t)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+	/* saturate, never wrap: a wrapped clock would issue versions below
+	 * every one it issued before (parents refuse far-future versions, so
+	 * this is only ever reached by a damaged store) */
+	if (seq == UINT64_MAX) {
+		static struct log_ratelimit rl = {.what = "saturated clock"};
+		if (log_ratelimit_ok(&rl))
+			log_warnx("version clock at its maximum: versions no "
+			          "longer grow (restore the data directory)");
+		return seq;
+	}
 	seq = seq + 1 > now ? seq + 1 : now;
 	put_seq(t, seq);
 	return seq;

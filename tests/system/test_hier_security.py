@@ -129,12 +129,13 @@ class Security(HierTestCase):
         """A keyed child cannot take over a unit held via another child:
         commune 03646 is held via district 116; the fake district claims
         it straight under itself, and under 116's own path through itself,
-        at the highest version the wire allows. The province refuses it
+        at the highest version a parent takes. The province refuses it
         (ACK refused, an alarm in the log, counted in /metrics), nothing
         moves, and 116's later versions keep counting."""
         f = self.fake()
         f.hello(FAKE)
-        top = 2 ** 63 - 1
+        # the highest version a parent takes: a day ahead of its clock
+        top = int(time.time() * 10 ** 6) + 86400 * 10 ** 6
         huge = {"assessed": 100000, "recognized": 100000}
         claims = [
             report("03646", YEAR, top, [FAKE, "03646"], huge),

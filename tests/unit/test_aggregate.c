@@ -1153,6 +1153,38 @@ test_nodes(void **state)
 	fx_commit(&t);
 }
 
+/* Versions are a clock in microseconds: a parent takes one up to 30 days
+ * ahead of its own clock and refuses anything later (the wire allows up to
+ * 2^64 - 1); a child never raises its clock to a far-future `own`. */
+static void
+test_far_future_versions(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = fx_wtxn(&f->s);
+	const uint64_t horizon =
+	    UINT64_C(1800000000) * 1000000 + UINT64_C(30) * 86400 * 1000000;
+	struct wire_msg w;
+	struct wire_key own;
+	uint64_t next;
+
+	expect_apply(t, f, "1401", "1401", 2025, UINT64_MAX, 1, AGG_REFUSED);
+	expect_apply(t, f, "1401", "1401", 2025, horizon + 1, 1, AGG_REFUSED);
+	assert_zero(t, f, "14", 2025);
+	apply_ok(t, f, "1401", "1401", 2025, horizon, 2);
+	assert_seed_along(t, f, "14/1401", 2025, 2);
+
+	memset(&w, 0, sizeof(w));
+	w.type = WIRE_WELCOME;
+	strcpy(w.id, "1");
+	set_key(&own, SELF, 2025, UINT64_MAX - 1);
+	w.own = &own;
+	w.nown = 1;
+	assert_int_equal(outbox_welcome(t, &f->c, &w, 1800000000), STORE_OK);
+	next = store_next_seq(t);
+	assert_true(next < UINT64_C(1) << 62);
+	fx_commit(&t);
+}
+
 /* ---------------------------------------------------------------------- */
 /* A random sequence against winners and totals recomputed here. */
 
@@ -1585,6 +1617,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_welcome_own_rule, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_far_future_versions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nodes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_random_against_model, setup, teardown),

@@ -470,6 +470,25 @@ test_corrupt_value_is_an_error(void **state)
 	}
 }
 
+/* The version clock saturates at its maximum, never wraps to 0. */
+static void
+test_seq_saturates(void **state)
+{
+	struct fx_store *s = *state;
+	struct store_txn *t = fx_wtxn(s);
+	unsigned char b[8];
+	uint64_t max = UINT64_MAX - 1;
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(max >> (8 * i));
+	assert_int_equal(store_put(t, TBL_META, "seq", 3, b, 8), STORE_OK);
+	assert_true(store_next_seq(t) == UINT64_MAX);
+	assert_true(store_next_seq(t) == UINT64_MAX);
+	store_raise_seq(t, 5);
+	assert_true(store_next_seq(t) == UINT64_MAX);
+	fx_commit(&t);
+}
+
 static void
 test_value_codec(void **state)
 {
@@ -573,6 +592,8 @@ main(void)
 	        test_newer_schema_refused, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_corrupt_value_is_an_error, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_seq_saturates, setup, fx_store_teardown),
 	    cmocka_unit_test(test_value_codec),
 	};
 
