@@ -22,8 +22,9 @@
 #define NODE_FMT   2
 #define PIN_FMT    2
 
-/* Claims on an origin held via another child, since start (metrics). */
-static uint64_t claims_refused;
+/* Since start (metrics): claims on an origin held via another child, and
+ * new origins refused because their child holds its maximum. */
+static uint64_t claims_refused, origins_over_cap;
 
 /* A TBL_MIRROR / TBL_WIN value, decoded. */
 struct agg_rec {
@@ -357,15 +358,74 @@ get_pin(struct store_txn *t, const char *origin, char via[WIRE_MAX_ID + 1])
 	return STORE_OK;
 }
 
+/* How many origins are held via child `via`: TBL_PIN key "\0" via (ids
+ * never hold a NUL, so it cannot meet an origin's key). */
+static uint64_t
+pin_count(struct store_txn *t, const char *via)
+{
+	unsigned char k[WIRE_MAX_ID + 2];
+	size_t kl = strlen(via) + 1;
+	const void *v;
+	size_t vl;
+	struct vr r;
+	uint64_t n;
+
+	k[0] = '\0';
+	memcpy(k + 1, via, kl - 1);
+	if (store_get(t, TBL_PIN, k, kl, &v, &vl) != STORE_OK)
+		return 0;
+	vr_init(&r, v, vl);
+	if (vr_u8(&r) != PIN_FMT)
+		r.err = -1;
+	n = vr_uint(&r);
+	if (vr_done(&r) != 0) {
+		store_corrupt(t, TBL_PIN, k, kl, "count of units held");
+		return 0;
+	}
+	return n;
+}
+
 static void
-put_pin(struct store_txn *t, const char *origin, const char *via)
+pin_count_add(struct store_txn *t, const char *via, int d)
+{
+	unsigned char k[WIRE_MAX_ID + 2], buf[16];
+	size_t kl = strlen(via) + 1;
+	uint64_t n = pin_count(t, via);
+	struct vw w;
+
+	k[0] = '\0';
+	memcpy(k + 1, via, kl - 1);
+	n = d < 0 ? (n > 0 ? n - 1 : 0) : n + 1;
+	if (n == 0) {
+		store_del(t, TBL_PIN, k, kl);
+		return;
+	}
+	vw_init(&w, buf, sizeof(buf));
+	vw_u8(&w, PIN_FMT);
+	vw_uint(&w, n);
+	store_put(t, TBL_PIN, k, kl, buf, w.len);
+}
+
+/* origin, held via `from` ("" if free), is now held via `to` ("": free). */
+static void
+set_pin(
+    struct store_txn *t, const char *origin, const char *from, const char *to)
 {
 	unsigned char buf[32];
 	struct vw w;
 
+	if (strcmp(from, to) == 0)
+		return;
+	if (from[0] != '\0')
+		pin_count_add(t, from, -1);
+	if (to[0] == '\0') {
+		store_del(t, TBL_PIN, origin, strlen(origin));
+		return;
+	}
+	pin_count_add(t, to, +1);
 	vw_init(&w, buf, sizeof(buf));
 	vw_u8(&w, PIN_FMT);
-	vw_str(&w, via);
+	vw_str(&w, to);
 	store_put(t, TBL_PIN, origin, strlen(origin), buf, w.len);
 }
 
@@ -482,9 +542,21 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 	}
 	if (why == NULL && store_txn_err(t))
 		return store_txn_err(t);
-	if (why == NULL && get_pin(t, r->origin, pin) == STORE_NOTFOUND)
-		put_pin(t, r->origin, via);
-	else if (why == NULL && strcmp(pin, via) != 0) {
+	if (why == NULL && get_pin(t, r->origin, pin) == STORE_NOTFOUND) {
+		if (c->max_origins_per_child > 0 &&
+		    pin_count(t, via) >= (uint64_t)c->max_origins_per_child) {
+			/* a new unit beyond what one child may hold */
+			static struct log_ratelimit orl = {.what = "over cap"};
+			origins_over_cap++;
+			if (log_ratelimit_ok(&orl))
+				log_warnx("ALARM: child %s already holds %d "
+				          "units ([downlink] "
+				          "max_origins_per_child): %s refused",
+				    via, c->max_origins_per_child, r->origin);
+			return AGG_REFUSED;
+		}
+		set_pin(t, r->origin, "", via);
+	} else if (why == NULL && strcmp(pin, via) != 0) {
 		/* kept, never counted: it may win once the holder lets go */
 		static struct log_ratelimit crl = {.what = "refused claims"};
 		claims_refused++;
@@ -612,12 +684,12 @@ release_pin(struct store_txn *t, const struct conf *c, const char *origin,
 	if (store_txn_err(t) || cs.holder_left)
 		return rewin(t, c, origin, year);
 	if (cs.next[0] == '\0') {
-		store_del(t, TBL_PIN, origin, ol);
+		set_pin(t, origin, holder, "");
 		return rewin(t, c, origin, year);
 	}
 	log_info(
 	    "%s is now held via child %s (was %s)", origin, cs.next, holder);
-	put_pin(t, origin, cs.next);
+	set_pin(t, origin, holder, cs.next);
 	cs.years[year - RULES_YEAR_MIN] = 1;
 	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
 		if (cs.years[y - RULES_YEAR_MIN])
@@ -629,6 +701,12 @@ uint64_t
 aggregate_claims_refused(void)
 {
 	return claims_refused;
+}
+
+uint64_t
+aggregate_origins_over_cap(void)
+{
+	return origins_over_cap;
 }
 
 /* A list of (origin, year[, via]) collected during a scan. */
@@ -1021,11 +1099,13 @@ pin_winner_cb(void *arg, const char *origin, int year, uint64_t version)
 {
 	struct store_txn *t = arg;
 	unsigned char k[OKEY_MAX];
+	char pin[WIRE_MAX_ID + 1];
 	struct agg_rec w;
 
-	if (get_rec(t, TBL_WIN, k, records_okey(k, origin, year), &w) ==
-	    STORE_OK)
-		put_pin(t, origin, w.via);
+	if (get_pin(t, origin, pin) == STORE_NOTFOUND &&
+	    get_rec(t, TBL_WIN, k, records_okey(k, origin, year), &w) ==
+	        STORE_OK)
+		set_pin(t, origin, "", w.via);
 	return store_txn_err(t) != 0;
 }
 

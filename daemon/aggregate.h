@@ -40,6 +40,10 @@ int aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
  * child (for /metrics). */
 uint64_t aggregate_claims_refused(void);
 
+/* Reports of a new unit refused since start because their child already
+ * holds [downlink] max_origins_per_child units (for /metrics). */
+uint64_t aggregate_origins_over_cap(void);
+
 /* Parent side: child `via` no longer holds (origin, year): forget it (and
  * release the origin when via held it and holds no year of it now). */
 int aggregate_remove(struct store_txn *t, const struct conf *c, const char *via,

@@ -184,11 +184,16 @@ api_metrics(struct http_api *h, struct evhttp_request *req, const char *rest,
 	    "# HELP cdht_claims_refused_total reports of a unit held via "
 	    "another child\n"
 	    "# TYPE cdht_claims_refused_total counter\n"
-	    "cdht_claims_refused_total %llu\n",
+	    "cdht_claims_refused_total %llu\n"
+	    "# HELP cdht_origins_over_cap_total reports of a new unit beyond "
+	    "max_origins_per_child\n"
+	    "# TYPE cdht_origins_over_cap_total counter\n"
+	    "cdht_origins_over_cap_total %llu\n",
 	    (unsigned long long)h->requests, (unsigned long long)h->writes,
 	    (unsigned long long)used, (unsigned long long)size,
 	    (long long)(time(NULL) - h->started),
-	    (unsigned long long)aggregate_claims_refused());
+	    (unsigned long long)aggregate_claims_refused(),
+	    (unsigned long long)aggregate_origins_over_cap());
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", buf);

@@ -212,6 +212,12 @@ opt_flush(struct parse_state *ps, const char *v, void *field, size_t size)
 }
 
 static int
+opt_maxorig(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	return opt_int(v, 1, 10000000, field);
+}
+
+static int
 opt_z85key(struct parse_state *ps, const char *v, void *field, size_t size)
 {
 	if (valid_z85_key(v, strlen(v)) != 0)
@@ -252,6 +258,8 @@ static const struct option options[] = {
     {"downlink", "secret_key", opt_string, F(downlink_secret_path), 0,
         "a file path"},
     {"downlink", "children", opt_string, F(children_path), 0, "a file path"},
+    {"downlink", "max_origins_per_child", opt_maxorig, F(max_origins_per_child),
+        0, "units, 1..10000000"},
 };
 #undef F
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -366,6 +374,9 @@ conf_defaults(struct conf *c)
 	c->max_body_kb = 8192;
 	c->request_timeout_s = 30;
 	c->flush_ms = 50;
+	/* well above the largest real subtree below one child: 2024's
+	 * biggest province had fewer than 700 communes and districts */
+	c->max_origins_per_child = 20000;
 	rules_targets_default(&c->targets);
 }
 

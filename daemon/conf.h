@@ -45,6 +45,8 @@ struct conf {
 	char downlink_listen[256];
 	char downlink_secret_path[4096];
 	char children_path[4096];
+	int max_origins_per_child;   /* units one child may hold (default 20000)
+	                              */
 	struct conf_child *children; /* malloc'd, nchildren entries */
 	size_t nchildren;
 	/* the line of each key of conf.c's option table, 0 = not set */

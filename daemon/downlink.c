@@ -51,6 +51,7 @@
 #define DL_ZAP_FRAMES      7
 #define DL_RID_MAX         255
 #define DL_ALIVE_MS        3500 /* children PING every second */
+#define DL_HELLO_MS        1000 /* at most one HELLO a second per child */
 #define DL_SESSION_IDLE_MS 60000
 #define DL_TICK_MS         1000
 
@@ -61,6 +62,7 @@ struct dl_child {
 	int64_t sess_ms;               /* last message of the session */
 	int64_t seen_wall;             /* last message at all: unix time */
 	int64_t seen_ms;               /* ... monotonic ms, 0 = never */
+	int64_t hello_ms;              /* last HELLO reconciled, 0 = never */
 };
 
 /* A reply deferred until the commit; link.owner (the downlink) is NULLed
@@ -261,6 +263,18 @@ dl_on_hello(struct downlink *d, const void *rid, size_t rid_len, int child,
 			    dl_child_id(d, child), m->id);
 		return;
 	}
+	/* reconciling a HELLO costs up to its inventory (200000 keys): at
+	 * most one per child per DL_HELLO_MS, so a flood cannot stall the
+	 * loop; a dropped HELLO is resent by the child (PROTOCOL.md 8.6) */
+	if (d->kids[child].hello_ms != 0 &&
+	    log_now_ms() - d->kids[child].hello_ms < DL_HELLO_MS) {
+		if (log_ratelimit_ok(&d->rl_msg))
+			log_warnx("downlink: HELLO of child %s within %d ms of "
+			          "the last: dropped",
+			    dl_child_id(d, child), DL_HELLO_MS);
+		return;
+	}
+	d->kids[child].hello_ms = log_now_ms();
 	if (committer_nested(d->cm, &t) != STORE_OK)
 		return; /* logged; the child sends HELLO again */
 	memset(&w, 0, sizeof(w));

@@ -150,7 +150,10 @@ zlink_socket(void *zctx, int type, const char *endpoint, const char *who)
 		    zmq_strerror(zmq_errno()));
 		goto fail;
 	}
+	/* bounded queues: at most ZLINK_HWM messages per peer wait in
+	 * memory (each at most WIRE_MAX_MSG), the rest wait in the peer */
 	if (zlink_setopt_int(sock, ZMQ_LINGER, 0, "ZMQ_LINGER", who) ||
+	    zlink_setopt_int(sock, ZMQ_RCVHWM, ZLINK_HWM, "ZMQ_RCVHWM", who) ||
 	    zlink_setopt_int(sock, ZMQ_HEARTBEAT_IVL, ZLINK_HB_IVL_MS,
 	        "ZMQ_HEARTBEAT_IVL", who) ||
 	    zlink_setopt_int(sock, ZMQ_HEARTBEAT_TIMEOUT, ZLINK_HB_TIMEOUT_MS,

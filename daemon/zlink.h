@@ -29,6 +29,7 @@
 #include "wire.h"
 
 #define ZLINK_HB_IVL_MS     1000
+#define ZLINK_HWM           16   /* messages queued per peer on receive */
 #define ZLINK_HB_TIMEOUT_MS 3000 /* also ZMQ_HEARTBEAT_TTL */
 #define ZLINK_HANDSHAKE_MS  5000
 #define ZLINK_PUMP_MAX      256 /* messages per pump call, then yield */

@@ -1185,6 +1185,43 @@ test_far_future_versions(void **state)
 	fx_commit(&t);
 }
 
+/* A child holds at most max_origins_per_child units: a new one beyond is
+ * refused (not stored); letting one go, or handing one over, frees room. */
+static void
+test_origins_per_child_cap(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = fx_wtxn(&f->s);
+	uint64_t over = aggregate_origins_over_cap();
+
+	f->c.max_origins_per_child = 2;
+	apply_ok(t, f, "1401", "1401", 2025, 1, 1);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 1, 2);
+	apply_ok(t, f, "1401", "1401/140101", 2026, 1, 3); /* same unit */
+	expect_apply(t, f, "1401", "1401/140102", 2025, 1, 4, AGG_REFUSED);
+	assert_int_equal(aggregate_origins_over_cap(), over + 1);
+	assert_zero(t, f, "140102", 2025);
+	/* the other child has room of its own */
+	apply_ok(t, f, "1402", "1402", 2025, 1, 5);
+	apply_ok(t, f, "1402", "1402/X9", 2025, 1, 6);
+	expect_apply(t, f, "1402", "1402/X8", 2025, 1, 7, AGG_REFUSED);
+	/* 1401 lets 140101 go (both years): room for 140102 */
+	remove_ok(t, f, "1401", "140101", 2025);
+	expect_apply(t, f, "1401", "1401/140102", 2025, 1, 4, AGG_REFUSED);
+	remove_ok(t, f, "1401", "140101", 2026);
+	apply_ok(t, f, "1401", "1401/140102", 2025, 1, 4);
+	assert_seed_along(t, f, "140102", 2025, 4);
+	/* X9 handed over from 1402 to 1401 moves its count: 1402 has room
+	 * again, 1401 (now at 3: a handover is not refused) has none */
+	expect_apply(t, f, "1401", "1401/X9", 2025, 2, 8, AGG_REFUSED);
+	remove_ok(t, f, "1402", "X9", 2025);
+	assert_seed_along(t, f, "X9", 2025, 8);
+	assert_winner(t, "X9", 2025, "1401", 2);
+	apply_ok(t, f, "1402", "1402/X8", 2025, 1, 7);
+	expect_apply(t, f, "1401", "1401/X7", 2025, 1, 9, AGG_REFUSED);
+	fx_commit(&t);
+}
+
 /* ---------------------------------------------------------------------- */
 /* A random sequence against winners and totals recomputed here. */
 
@@ -1619,6 +1656,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_far_future_versions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_origins_per_child_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nodes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_random_against_model, setup, teardown),

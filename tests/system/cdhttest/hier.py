@@ -455,8 +455,18 @@ class FakeChild:
 
     def hello(self, id, inventory=(), level="district", name="Huyện Giả",
               timeout=5.0):
-        self.send(HELLO, id, level, name, [list(k) for k in inventory])
-        return self.expect(WELCOME, timeout)
+        """HELLO until WELCOME, resending an unanswered one after 1.2 s as
+        a child does (a parent drops a HELLO within 1 s of the last one
+        from the same child, PROTOCOL.md 8.2)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.send(HELLO, id, level, name, [list(k) for k in inventory])
+            left = deadline - time.monotonic()
+            try:
+                return self.expect(WELCOME, min(1.2, max(0.1, left)))
+            except AssertionError:
+                if time.monotonic() >= deadline:
+                    raise
 
     def reports(self, reports, removed=(), timeout=5.0):
         """Send one REPORTS batch; returns the ACK."""
