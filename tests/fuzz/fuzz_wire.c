@@ -1,13 +1,17 @@
 /*
  * fuzz_wire.c: libFuzzer target for the wire codec (proto/wire.c).
  *
- * Invariants checked on every input:
- *  - wire_decode returns one of its documented codes and, on error, leaves
- *    the message zeroed;
- *  - a decoded message re-encodes (wire_encode accepts everything
- *    wire_decode produces), no longer than the input (the canonical form is
- *    minimal), and decodes back to an identical message;
- *  - the canonical form is a fixed point: encoding it again gives the same
+ * Checks on every input (names as printed on failure):
+ *  - wire-decode: wire_decode returns one of its documented codes and, on
+ *    error, leaves the message zeroed;
+ *  - wire-rules: a decoded message satisfies every field rule of
+ *    PROTOCOL.md 3.3 (the daemon trusts it as is): ids, levels, names,
+ *    years, versions >= 1, paths of 1..8 distinct ids from the sender to
+ *    the origin, counters >= 0, at most WIRE_MAX_ITEMS entries;
+ *  - wire-roundtrip: a decoded message re-encodes (wire_encode accepts
+ *    everything wire_decode produces), no longer than the input (the
+ *    canonical form is minimal), and decodes back to an identical message;
+ *    the canonical form is a fixed point: encoding it again gives the same
  *    bytes.
  * Built with -DFUZZ_WIRE_SEEDS instead, this file is a small program that
  * writes one valid message of every type into a directory, as a seed corpus.
@@ -17,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
+#include "valid.h"
 #include "wire.h"
 
 static int
@@ -42,31 +48,110 @@ is_zero(const struct wire_msg *m)
 	return memcmp(m, &zero, sizeof zero) == 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	return 0;
+}
+
+static int
+key_ok(const struct wire_key *k, int want)
+{
+	return valid_id(k->origin, strlen(k->origin)) == 0 &&
+	       valid_year(k->year) == 0 &&
+	       (want ? k->version == 0 : k->version >= 1);
+}
+
+static int
+report_ok(const struct wire_report *r)
+{
+	if (valid_id(r->origin, strlen(r->origin)) != 0 ||
+	    valid_level(r->level, strlen(r->level)) < 0 ||
+	    valid_unit_name(r->name, strlen(r->name)) != 0 ||
+	    valid_year(r->year) != 0 || r->version < 1 || r->updated_at < 0 ||
+	    r->path_len < 1 || r->path_len > WIRE_MAX_PATH ||
+	    r->ncounters < CDHT_WIRE_MIN_COUNTERS ||
+	    r->ncounters > CDHT_NCOUNTERS ||
+	    strcmp(r->path[r->path_len - 1], r->origin) != 0)
+		return 0;
+	for (int i = 0; i < r->path_len; i++) {
+		if (valid_id(r->path[i], strlen(r->path[i])) != 0)
+			return 0;
+		for (int j = 0; j < i; j++)
+			if (strcmp(r->path[i], r->path[j]) == 0)
+				return 0;
+	}
+	for (int i = 0; i < CDHT_NCOUNTERS; i++)
+		if (r->counters.v[i] < 0 ||
+		    (i >= r->ncounters && r->counters.v[i] != 0))
+			return 0;
+	return 1;
+}
+
+/* PROTOCOL.md 3.3, checked independently of wire.c's own checks. */
+static void
+check_rules(const struct wire_msg *m)
+{
+	FUZZ_CHECK(m->type >= WIRE_HELLO && m->type <= WIRE_RESYNC,
+	    "wire-rules", "type %d", m->type);
+	FUZZ_CHECK(m->nkeys <= WIRE_MAX_ITEMS && m->nown <= WIRE_MAX_ITEMS &&
+	               m->nreports <= WIRE_MAX_ITEMS,
+	    "wire-rules", "more than WIRE_MAX_ITEMS entries");
+	if (m->type == WIRE_HELLO || m->type == WIRE_WELCOME)
+		FUZZ_CHECK(valid_id(m->id, strlen(m->id)) == 0, "wire-rules",
+		    "id \"%s\"", m->id);
+	if (m->type == WIRE_HELLO)
+		FUZZ_CHECK(valid_level(m->level, strlen(m->level)) >= 0 &&
+		               valid_unit_name(m->name, strlen(m->name)) == 0,
+		    "wire-rules", "HELLO level or name");
+	for (size_t i = 0; i < m->nkeys; i++)
+		FUZZ_CHECK(key_ok(&m->keys[i], m->type == WIRE_WELCOME),
+		    "wire-rules", "key %zu", i);
+	for (size_t i = 0; i < m->nown; i++)
+		FUZZ_CHECK(key_ok(&m->own[i], 0), "wire-rules", "own %zu", i);
+	for (size_t i = 0; i < m->nreports; i++)
+		FUZZ_CHECK(report_ok(&m->reports[i]), "wire-rules",
+		    "report %zu (%s/%d)", i, m->reports[i].origin,
+		    m->reports[i].year);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct wire_msg a, b;
-	char *enc, *enc2;
-	size_t len, len2;
+	char *enc = NULL, *enc2 = NULL;
+	size_t len = 0, len2 = 0;
 	int rc;
 
 	rc = wire_decode((const char *)data, size, &a);
 	if (rc != WIRE_OK) {
-		if ((rc != WIRE_EMALFORMED && rc != WIRE_EVERSION &&
-		        rc != WIRE_ENOMEM) ||
-		    !is_zero(&a))
-			abort();
+		FUZZ_CHECK((rc == WIRE_EMALFORMED || rc == WIRE_EVERSION ||
+		               rc == WIRE_ENOMEM) &&
+		               is_zero(&a),
+		    "wire-decode", "wire_decode returned %d or left data", rc);
 		return 0;
 	}
-	if (wire_encode(&a, &enc, &len) != WIRE_OK || len > size)
-		abort();
-	if (wire_decode(enc, len, &b) != WIRE_OK || !msg_equal(&a, &b))
-		abort();
-	if (wire_encode(&b, &enc2, &len2) != WIRE_OK || len2 != len ||
-	    memcmp(enc, enc2, len) != 0)
-		abort();
+	check_rules(&a);
+	rc = wire_encode(&a, &enc, &len);
+	FUZZ_CHECK(rc == WIRE_OK, "wire-roundtrip",
+	    "wire_encode refused a decoded message: %d", rc);
+	if (rc != WIRE_OK) {
+		wire_msg_free(&a);
+		return 0;
+	}
+	FUZZ_CHECK(len <= size, "wire-roundtrip",
+	    "canonical form (%zu bytes) longer than the input (%zu)", len,
+	    size);
+	rc = wire_decode(enc, len, &b);
+	FUZZ_CHECK(rc == WIRE_OK && msg_equal(&a, &b), "wire-roundtrip",
+	    "the canonical form decodes to another message (%d)", rc);
+	if (rc == WIRE_OK) {
+		rc = wire_encode(&b, &enc2, &len2);
+		FUZZ_CHECK(
+		    rc == WIRE_OK && len2 == len && memcmp(enc, enc2, len) == 0,
+		    "wire-roundtrip",
+		    "the canonical form is not a fixed point");
+	}
 	free(enc);
 	free(enc2);
 	wire_msg_free(&a);
