@@ -42,11 +42,17 @@ struct option {
 	const char *hint; /* what a valid value looks like */
 };
 
+/* One error at the current line; a and b come from the file and are
+ * quoted as valid text (valid_quote: bad bytes and controls as \xNN). */
 static void
 conf_err(struct parse_state *ps, const char *fmt, const char *a, const char *b)
 {
+	char qa[512], qb[512];
+
+	valid_quote(qa, sizeof(qa), a, strlen(a));
+	valid_quote(qb, sizeof(qb), b, strlen(b));
 	fprintf(stderr, "%s:%d: ", ps->c->path, ps->line);
-	fprintf(stderr, fmt, a, b);
+	fprintf(stderr, fmt, qa, qb);
 	fputc('\n', stderr);
 	ps->errors++;
 }
@@ -385,9 +391,12 @@ static int
 conf_load_children(struct conf *c)
 {
 	FILE *fp = fopen(c->children_path, "r");
-	char line[1024];
+	char line[1024], path[4 * sizeof(c->children_path)];
 	int lineno = 0, errors = 0;
 
+	/* the path comes from the conf: quoted as valid text in messages */
+	valid_quote(
+	    path, sizeof(path), c->children_path, strlen(c->children_path));
 	if (fp == NULL) {
 		conf_errorf(c, "downlink", "children", "cannot open \"%s\": %s",
 		    c->children_path, strerror(errno));
@@ -400,21 +409,38 @@ conf_load_children(struct conf *c)
 		struct conf_child *ch;
 
 		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			/* longer than any valid line: an error, never read
+			 * as two lines */
+			int byte;
+
+			while ((byte = fgetc(fp)) != EOF && byte != '\n')
+				;
+			fprintf(stderr,
+			    "%s:%d: line longer than %zu bytes (expected "
+			    "\"ID PUBLIC_KEY NAME\")\n",
+			    path, lineno, sizeof(line) - 2);
+			errors++;
+			continue;
+		}
 		line[strcspn(line, "\r\n")] = '\0';
 		if (line[strspn(line, " \t")] == '\0' ||
 		    line[strspn(line, " \t")] == '#')
 			continue;
 		if (sscanf(line, " %63s %63s %n", id, key, &n) != 2) {
 			fprintf(stderr,
-			    "%s:%d: expected \"ID PUBLIC_KEY NAME\"\n",
-			    c->children_path, lineno);
+			    "%s:%d: expected \"ID PUBLIC_KEY NAME\"\n", path,
+			    lineno);
 			errors++;
 			continue;
 		}
 		name = line + n;
 		if (valid_id(id, strlen(id)) != 0) {
-			fprintf(stderr, "%s:%d: invalid unit id \"%s\"\n",
-			    c->children_path, lineno, id);
+			char q[4 * sizeof(id)];
+
+			valid_quote(q, sizeof(q), id, strlen(id));
+			fprintf(stderr, "%s:%d: invalid unit id \"%s\"\n", path,
+			    lineno, q);
 			errors++;
 			continue;
 		}
@@ -422,7 +448,7 @@ conf_load_children(struct conf *c)
 			fprintf(stderr,
 			    "%s:%d: public key of \"%s\" is not 40 "
 			    "Z85 characters (cdht keygen)\n",
-			    c->children_path, lineno, id);
+			    path, lineno, id);
 			errors++;
 			continue;
 		}
@@ -431,21 +457,21 @@ conf_load_children(struct conf *c)
 			    "%s:%d: name of \"%s\" is not a unit name (at "
 			    "most %d bytes of UTF-8 without control "
 			    "characters)\n",
-			    c->children_path, lineno, id, WIRE_MAX_NAME);
+			    path, lineno, id, WIRE_MAX_NAME);
 			errors++;
 			continue;
 		}
 		if (conf_child_by_id(c, id) >= 0 ||
 		    conf_child_by_key(c, key) >= 0 || strcmp(id, c->id) == 0) {
 			fprintf(stderr,
-			    "%s:%d: duplicate child id or key \"%s\"\n",
-			    c->children_path, lineno, id);
+			    "%s:%d: duplicate child id or key \"%s\"\n", path,
+			    lineno, id);
 			errors++;
 			continue;
 		}
 		if (c->nchildren >= CONF_MAX_CHILDREN) {
-			fprintf(stderr, "%s:%d: more than %d children\n",
-			    c->children_path, lineno, CONF_MAX_CHILDREN);
+			fprintf(stderr, "%s:%d: more than %d children\n", path,
+			    lineno, CONF_MAX_CHILDREN);
 			errors++;
 			break;
 		}
@@ -590,13 +616,16 @@ void
 conf_errorf(const struct conf *c, const char *section, const char *key,
     const char *fmt, ...)
 {
-	char where[4200];
+	char where[4200], msg[4200], q[4 * 4200];
 	va_list ap;
 
-	fprintf(
-	    stderr, "%s: ", conf_where(c, section, key, where, sizeof(where)));
+	/* messages quote paths and values from the file: as valid text */
+	conf_where(c, section, key, where, sizeof(where));
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	valid_quote(q, sizeof(q), where, strlen(where));
+	fprintf(stderr, "%s: ", q);
+	valid_quote(q, sizeof(q), msg, strlen(msg));
+	fprintf(stderr, "%s\n", q);
 }

@@ -26,6 +26,7 @@
 
 #include "api.h"
 #include "http_api.h"
+#include "input.h"
 #include "log.h"
 #include "valid.h"
 
@@ -97,12 +98,10 @@ api_send_error(struct evhttp_request *req, int status, const char *code,
 void
 api_send_bad_json(struct evhttp_request *req, const json_error_t *jerr)
 {
-	char text[3 * sizeof(jerr->text)];
+	char msg[512];
 
-	/* jansson's text quotes the input near the error, cut anywhere */
-	valid_quote(text, sizeof(text), jerr->text, strlen(jerr->text));
-	api_send_error(req, 400, "bad_json", NULL, "line %d, column %d: %s",
-	    jerr->line, jerr->column, text);
+	api_send_error(req, 400, "bad_json", NULL, "%s",
+	    input_bad_json_message(msg, sizeof(msg), jerr));
 }
 
 void

@@ -325,3 +325,13 @@ input_population(
 		    "%s must not exceed its total", bad);
 	return 0;
 }
+
+const char *
+input_bad_json_message(char *msg, size_t cap, const json_error_t *e)
+{
+	char text[3 * sizeof(e->text)];
+
+	valid_quote(text, sizeof(text), e->text, strlen(e->text));
+	snprintf(msg, cap, "line %d, column %d: %s", e->line, e->column, text);
+	return msg;
+}

@@ -57,4 +57,13 @@ int input_population(
 /* Field names of the population object, in counter order (valid.h). */
 #define input_population_fields valid_denominator_names
 
+/*
+ * The message of a bad_json error for jansson's error e: "line L, column
+ * C: text", the text (which quotes the input near the error, cut anywhere)
+ * made valid by valid_quote.  Written into the caller's msg (cap bytes);
+ * returns msg.
+ */
+const char *input_bad_json_message(
+    char *msg, size_t cap, const json_error_t *e);
+
 #endif

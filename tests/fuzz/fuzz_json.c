@@ -33,15 +33,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* The handlers' bad_json reply: "line L, column C: text" (512 bytes). */
+/* The handlers' bad_json reply, built by the function they use. */
 static void
 check_bad_json(const char *what, const json_error_t *jerr)
 {
 	char msg[512];
 
-	snprintf(msg, sizeof(msg), "line %d, column %d: %s", jerr->line,
-	    jerr->column, jerr->text);
-	fuzz_check_error(what, "bad_json", msg, NULL);
+	fuzz_check_error(what, "bad_json",
+	    input_bad_json_message(msg, sizeof(msg), jerr), NULL);
 }
 
 static void

@@ -19,12 +19,14 @@
  * A model kept here (the copies per child, PROTOCOL.md 8.3) checks:
  *  - agg-refuse: a report is refused exactly when 8.3 rule 1 says (path not
  *    from the sender, through this node or another child, 8 ids long, a
- *    counter above 2^40);
+ *    counter above 2^40, a version more than 30 days ahead, through a unit
+ *    or of an origin held via the other child, 8.7);
  *  - agg-version: a copy is replaced exactly when the version is higher, or
  *    equal with more counters; a re-sent batch changes nothing;
  *  - agg-winner: the winner of every (origin, year) (aggregate_winners,
- *    aggregate_report_of) is the copy with the highest version, then most
- *    counters, then lowest child id, with its counters and path;
+ *    aggregate_report_of) is the copy via the child the origin is held
+ *    through (8.7: the first to report it, until it lets go of every year;
+ *    then the other child if it kept a copy), with its counters and path;
  *  - agg-totals: the totals of this node, and of every node in any path,
  *    equal the sum of the winners through it (aggregate_totals), and no
  *    counter is negative;
@@ -70,7 +72,47 @@ static struct model {
 	char (*ids)[WIRE_MAX_ID + 1];
 	size_t nids, capids;
 	unsigned years; /* bit (year - RULES_YEAR_MIN) */
+	/* pins: origin -> the child it is held via (PROTOCOL.md 8.7) */
+	struct pin {
+		char origin[WIRE_MAX_ID + 1];
+		int via;
+	} * pins;
+	size_t npins, cappins;
 } md;
+
+/* The child origin is held via, or -1. */
+static int
+model_pin(const char *origin)
+{
+	for (size_t i = 0; i < md.npins; i++)
+		if (strcmp(md.pins[i].origin, origin) == 0)
+			return md.pins[i].via;
+	return -1;
+}
+
+static void
+set_pin(const char *origin, int via)
+{
+	for (size_t i = 0; i < md.npins; i++)
+		if (strcmp(md.pins[i].origin, origin) == 0) {
+			if (via < 0)
+				md.pins[i] = md.pins[--md.npins];
+			else
+				md.pins[i].via = via;
+			return;
+		}
+	if (via < 0)
+		return;
+	if (md.npins == md.cappins) {
+		md.cappins = md.cappins ? 2 * md.cappins : 64;
+		if ((md.pins = realloc(
+		         md.pins, md.cappins * sizeof(*md.pins))) == NULL)
+			abort();
+	}
+	snprintf(
+	    md.pins[md.npins].origin, sizeof(md.pins[0].origin), "%s", origin);
+	md.pins[md.npins++].via = via;
+}
 
 static void
 cleanup(void)
@@ -167,27 +209,23 @@ del_copy(int via, const char *origin, int year)
 		*c = md.v[--md.n];
 }
 
-/* The model's winner of (origin, year): highest version, then most
- * counters, then lowest child id. */
+/* The model's winner of (origin, year): the copy via the child the origin
+ * is held through (one copy per child and key). */
 static const struct copy *
 model_winner(const char *origin, int year)
 {
-	const struct copy *best = NULL;
+	int pin = model_pin(origin);
 
-	for (size_t i = 0; i < md.n; i++) {
-		const struct copy *c = &md.v[i];
-		if (c->r.year != year || strcmp(c->r.origin, origin) != 0)
-			continue;
-		if (best == NULL || c->r.version > best->r.version ||
-		    (c->r.version == best->r.version &&
-		        (wire_ncounters(&c->r) > wire_ncounters(&best->r) ||
-		            (wire_ncounters(&c->r) ==
-		                    wire_ncounters(&best->r) &&
-		                strcmp(via_of[c->via], via_of[best->via]) <
-		                    0))))
-			best = c;
-	}
-	return best;
+	return pin < 0 ? NULL : find_copy(pin, origin, year);
+}
+
+static int
+holds_any(int via, const char *origin)
+{
+	for (size_t i = 0; i < md.n; i++)
+		if (md.v[i].via == via && strcmp(md.v[i].r.origin, origin) == 0)
+			return 1;
+	return 0;
 }
 
 /* PROTOCOL.md 8.3 rule 1, written from the document. */
@@ -210,6 +248,14 @@ refusal(const char *via, const struct wire_report *r)
 	for (int i = 0; i < CDHT_NCOUNTERS; i++)
 		if (r->counters.v[i] > MAX_BND)
 			return "counter above 2^40";
+	if (r->version > (uint64_t)NOW * 1000000 + UINT64_C(2592000000000))
+		return "version more than 30 days ahead";
+	for (int i = 1; i < r->path_len - 1; i++) {
+		int pin = model_pin(r->path[i]);
+
+		if (pin >= 0 && strcmp(via_of[pin], via) != 0)
+			return "path through a unit held via the other child";
+	}
 	return NULL;
 }
 
@@ -235,14 +281,21 @@ apply(struct store_txn *t, int vi, const struct wire_report *r, int resend)
 {
 	const char *why = refusal(via_of[vi], r);
 	const struct copy *cur = find_copy(vi, r->origin, r->year);
-	int want, rc;
+	int want, rc, newer, pin = why == NULL ? model_pin(r->origin) : -1;
 
-	want = why != NULL ? AGG_REFUSED
-	       : cur == NULL || r->version > cur->r.version ||
-	               (r->version == cur->r.version &&
-	                   wire_ncounters(r) > wire_ncounters(&cur->r))
-	           ? AGG_APPLIED
-	           : AGG_IGNORED;
+	newer = cur == NULL || r->version > cur->r.version ||
+	        (r->version == cur->r.version &&
+	            wire_ncounters(r) > wire_ncounters(&cur->r));
+	want = why != NULL ? AGG_REFUSED : newer ? AGG_APPLIED : AGG_IGNORED;
+	if (why == NULL && pin < 0)
+		set_pin(r->origin, vi);
+	else if (why == NULL && pin != vi) {
+		/* held via the other child: kept, uncounted, refused */
+		why = "origin held via the other child";
+		want = AGG_REFUSED;
+		if (newer)
+			put_copy(vi, r);
+	}
 	rc = aggregate_apply(t, &cf, via_of[vi], r, NOW);
 	if (!healthy(t, "aggregate_apply"))
 		return -1;
@@ -272,6 +325,10 @@ remove_one(struct store_txn *t, int vi, const char *origin, int year)
 	FUZZ_CHECK(rc == STORE_OK, "agg-store", "aggregate_remove %s/%d: %d",
 	    origin, year, rc);
 	del_copy(vi, origin, year);
+	/* the holder let go of every year: the other child's kept copy (if
+	 * any) takes over */
+	if (model_pin(origin) == vi && !holds_any(vi, origin))
+		set_pin(origin, holds_any(!vi, origin) ? !vi : -1);
 	return 0;
 }
 
@@ -511,6 +568,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	md.n = 0;
 	md.nids = 0;
 	md.years = 0;
+	md.npins = 0;
 	add_id(SELF);
 	add_id("1401");
 	add_id("1402");

@@ -822,6 +822,34 @@ test_children_errors(void **state)
 	assert_int_equal(f->c.nchildren, 2);
 }
 
+/* A line longer than the reader's buffer is one error on its own line,
+ * never read as two (the second hidden in the first's name). */
+static void
+test_children_long_line(void **state)
+{
+	struct fx *f = *state;
+	char extra[512], *text = malloc(4096);
+	size_t n = 0;
+
+	assert_non_null(text);
+	n += (size_t)sprintf(text + n, "1401 %s ", KEY_A);
+	memset(text + n, 'x', 1030);
+	n += 1030;
+	n += (size_t)sprintf(
+	    text + n, " 1402 %s Tail\n1403 %s Ok\n", KEY_B, KEY_C);
+	write_file(f->children, text);
+	free(text);
+	snprintf(extra, sizeof(extra),
+	    "[downlink]\nlisten = tcp://*:1\nsecret_key = /s\n"
+	    "children = %s\n",
+	    f->children);
+	assert_int_equal(load_extra(f, extra), 1);
+	assert_msg(f, f->children, 1, "line longer than");
+	assert_int_equal(f->c.nchildren, 1);
+	assert_int_equal(conf_child_by_id(&f->c, "1403"), 0);
+	assert_int_equal(conf_child_by_id(&f->c, "1402"), -1);
+}
+
 static void
 test_valid_id(void **state)
 {
@@ -864,6 +892,7 @@ main(void)
 	    T(test_long_line),
 	    T(test_link_sections),
 	    T(test_children_errors),
+	    T(test_children_long_line),
 	    T(test_endpoints),
 	    T(test_http_listen),
 	    T(test_where),
