@@ -1,6 +1,7 @@
 /*
  * aggregate.c: the parent side of replication: the subtree's state as
- * reported by the children.  Owner of TBL_MIRROR (one copy per child),
+ * reported by the children.  Owner of TBL_MIRROR (one copy per child) and
+ * its index by child TBL_BYVIA,
  * TBL_WIN (the winner per origin and year), TBL_TOTALS (incremental sums)
  * and TBL_NODES (the node directory), and of their value encodings.  The
  * child side (what goes up) is outbox.c.
@@ -173,6 +174,17 @@ mkey(unsigned char *buf, const char *origin, int year, const char *via)
 
 	memcpy(buf + n, via, vl + 1);
 	return n + vl + 1;
+}
+
+/* TBL_BYVIA key via \0 origin \0 year(2): the copies of one child in key
+ * order, so that its HELLO costs what it holds, not what everyone holds. */
+static size_t
+bkey(unsigned char *buf, const char *via, const char *origin, int year)
+{
+	size_t vl = strlen(via);
+
+	memcpy(buf, via, vl + 1);
+	return vl + 1 + records_okey(buf + vl + 1, origin, year);
 }
 
 /* Split a key origin \0 year(2) [via \0]; returns 0 if well-formed. */
@@ -613,6 +625,12 @@ store_copy(struct store_txn *t, const struct conf *c, const char *via,
 	rec.ncounters = (uint8_t)wire_ncounters(r);
 	rec.c = r->counters;
 	put_rec(t, TBL_MIRROR, k, kl, &rec);
+	{
+		unsigned char bk[MKEY_MAX];
+
+		store_put(
+		    t, TBL_BYVIA, bk, bkey(bk, via, r->origin, r->year), "", 0);
+	}
 	rewin(t, c, r->origin, r->year);
 	return store_txn_err(t) ? store_txn_err(t) : AGG_APPLIED;
 }
@@ -627,6 +645,7 @@ aggregate_remove(struct store_txn *t, const struct conf *c, const char *via,
 	if (store_del(t, TBL_MIRROR, k, mkey(k, origin, year, via)) ==
 	    STORE_NOTFOUND)
 		return store_txn_err(t);
+	store_del(t, TBL_BYVIA, k, bkey(k, via, origin, year));
 	if (get_pin(t, origin, pin) == STORE_OK && strcmp(pin, via) == 0)
 		return release_pin(t, c, origin, via, year);
 	return rewin(t, c, origin, year);
@@ -765,9 +784,9 @@ key_cmp(const void *a, const void *b)
 }
 
 struct via_scan {
-	const struct wire_key *inv; /* sorted; NULL: match by via only */
+	const struct wire_key *inv; /* HELLO: the inventory, sorted */
 	size_t ninv;
-	const char *via; /* NULL: every via not configured */
+	const char *via; /* HELLO: the child; NULL: every via not configured */
 	const struct conf *c;
 	struct keylist stale;
 };
@@ -784,15 +803,30 @@ via_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	if (split_key(k, kl, key.origin, &year, via) != 0)
 		return 0;
 	key.year = (uint16_t)year;
-	if (vs->via != NULL) {
-		if (strcmp(via, vs->via) != 0)
-			return 0;
-		if (vs->ninv > 0 &&
-		    bsearch(&key, vs->inv, vs->ninv, sizeof(key), key_cmp))
-			return 0;
-	} else if (conf_child_by_id(vs->c, via) >= 0)
+	if (conf_child_by_id(vs->c, via) >= 0)
 		return 0;
 	keylist_add(&vs->stale, key.origin, year, 0, via);
+	return 0;
+}
+
+/* HELLO: each copy of vs->via (TBL_BYVIA) its inventory lacks is stale. */
+static int
+byvia_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct via_scan *vs = arg;
+	size_t n = strlen(vs->via) + 1;
+	struct wire_key key;
+	int year;
+
+	memset(&key, 0, sizeof(key));
+	if (kl <= n || split_key((const unsigned char *)k + n, kl - n,
+	                   key.origin, &year, NULL) != 0)
+		return 0;
+	key.year = (uint16_t)year;
+	if (vs->ninv > 0 &&
+	    bsearch(&key, vs->inv, vs->ninv, sizeof(key), key_cmp))
+		return 0;
+	keylist_add(&vs->stale, key.origin, year, 0, vs->via);
 	return 0;
 }
 
@@ -838,7 +872,13 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 		    STORE_OK)
 			keylist_add(&own, via, y, rec.version, NULL);
 	}
-	store_scan(t, TBL_MIRROR, NULL, 0, via_cb, &vs);
+	{
+		unsigned char bk[WIRE_MAX_ID + 1];
+		size_t vl = strlen(via) + 1;
+
+		memcpy(bk, via, vl);
+		store_scan(t, TBL_BYVIA, bk, vl, byvia_cb, &vs);
+	}
 	rc = drop_all(t, c, &vs.stale);
 	keylist_free(&vs.stale);
 	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
@@ -1093,6 +1133,21 @@ v1_node_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
 	return 0;
 }
 
+/* Schema 1 had no index by child: one entry per copy. */
+static int
+index_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct store_txn *t = arg;
+	unsigned char bk[MKEY_MAX];
+	char origin[WIRE_MAX_ID + 1], via[WIRE_MAX_ID + 1];
+	int year;
+
+	if (split_key(k, kl, origin, &year, via) != 0)
+		return store_corrupt(t, TBL_MIRROR, k, kl, "key") != 0;
+	store_put(t, TBL_BYVIA, bk, bkey(bk, via, origin, year), "", 0);
+	return store_txn_err(t) != 0;
+}
+
 /* Schema 1 had no pins: every origin is held via its winner's child. */
 static int
 pin_winner_cb(void *arg, const char *origin, int year, uint64_t version)
@@ -1116,6 +1171,7 @@ aggregate_migrate_v1(struct store_txn *t)
 	int rc;
 
 	if ((rc = migrate_table(t, TBL_MIRROR, v1_rec_cb, NULL, &nm)) ||
+	    (rc = store_scan(t, TBL_MIRROR, NULL, 0, index_cb, t)) ||
 	    (rc = migrate_table(t, TBL_WIN, v1_rec_cb, NULL, &nw)) ||
 	    (rc = migrate_table(t, TBL_TOTALS, v1_totals_cb, NULL, &nt)) ||
 	    (rc = migrate_table(t, TBL_NODES, v1_node_cb, NULL, &nn)) ||

@@ -46,6 +46,7 @@ enum store_table {
 	TBL_ACKED,  /* outbox.c: origin \0 year(2) -> version acked */
 	TBL_AUDIT,  /* records.c: seq(8) -> audit record */
 	TBL_PIN,    /* aggregate.c: origin -> the child it is held via */
+	TBL_BYVIA,  /* aggregate.c: via \0 origin \0 year(2) -> (empty) */
 	TBL_COUNT
 };
 

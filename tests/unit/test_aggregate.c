@@ -1449,6 +1449,9 @@ verify_nodes(struct store_txn *t, const struct amodel *am, const char *when)
 	}
 	assert_int_equal(n, want);
 	free(v);
+	/* one index entry by child per copy */
+	assert_int_equal(
+	    fx_count_table(t, TBL_BYVIA), fx_count_table(t, TBL_MIRROR));
 }
 
 static void

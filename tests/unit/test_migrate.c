@@ -307,6 +307,7 @@ test_v1_migrates(void **state)
 		    "1401",
 		    6);
 	}
+	assert_int_equal(fx_count_table(t, TBL_BYVIA), 1);
 	assert_int_equal(outbox_acked_version(t, "1401", 2025), 77);
 	assert_true(fx_outbox_has(t, "1401", 2025));
 	memset(&e, 0, sizeof(e));
