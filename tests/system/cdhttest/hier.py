@@ -140,6 +140,7 @@ class HierNode(Node):
         self.parent_endpoint = None   # override (e.g. a ByteRelay)
         self.children = []
         self.extra_children = []      # (id, public key, name): fake ones
+        self.downlink_extra = []      # more "key = value" lines of [downlink]
         self.flush_ms = flush_ms
         self.zmq_port = link_port()
         self.up_pub, self.up_secret = self._keys("uplink", keygen)
@@ -187,6 +188,7 @@ class HierNode(Node):
                       "listen = %s" % self.endpoint,
                       "secret_key = %s" % self.down_secret,
                       "children = %s" % cpath]
+            lines += self.downlink_extra
         return text + "\n".join(lines) + ("\n" if lines else "")
 
     # -- reads -----------------------------------------------------------
