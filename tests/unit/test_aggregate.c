@@ -1222,6 +1222,36 @@ test_origins_per_child_cap(void **state)
 	fx_commit(&t);
 }
 
+/* A node without a parent keeps no outbox: start-up empties what an earlier
+ * configuration queued, and nothing is queued after. */
+static void
+test_root_keeps_no_outbox(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = fx_wtxn(&f->s);
+
+	strcpy(f->c.parent, "tcp://127.0.0.1:1"); /* first with a parent */
+	assert_int_equal(outbox_startup(t, &f->c), STORE_OK);
+	local_put(t, f, 2025, "A", 9);
+	apply_ok(t, f, "1401", "1401", 2025, 3, 1);
+	assert_true(fx_count_table(t, TBL_OUTBOX) >= 2);
+	f->c.parent[0] = '\0'; /* now the root */
+	assert_int_equal(outbox_startup(t, &f->c), STORE_OK);
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
+	assert_int_equal(fx_count_table(t, TBL_ACKED), 0);
+	local_put(t, f, 2026, "B", 9);
+	apply_ok(t, f, "1401", "1401", 2026, 4, 2);
+	remove_ok(t, f, "1401", "1401", 2025);
+	assert_int_equal(fx_count_table(t, TBL_OUTBOX), 0);
+	assert_seed_along(t, f, "1401", 2026, 2);
+	/* back to a child: queueing again (the other tests rely on it) */
+	strcpy(f->c.parent, "tcp://127.0.0.1:1");
+	assert_int_equal(outbox_startup(t, &f->c), STORE_OK);
+	local_put(t, f, 2027, "C", 9);
+	assert_true(fx_outbox_has(t, SELF, 2027));
+	fx_commit(&t);
+}
+
 /* ---------------------------------------------------------------------- */
 /* A random sequence against winners and totals recomputed here. */
 
@@ -1661,6 +1691,8 @@ main(void)
 	        test_far_future_versions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_origins_per_child_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_root_keeps_no_outbox, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nodes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_random_against_model, setup, teardown),
