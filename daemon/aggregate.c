@@ -379,18 +379,13 @@ pin_count(struct store_txn *t, const char *via)
 	size_t kl = strlen(via) + 1;
 	const void *v;
 	size_t vl;
-	struct vr r;
 	uint64_t n;
 
 	k[0] = '\0';
 	memcpy(k + 1, via, kl - 1);
 	if (store_get(t, TBL_PIN, k, kl, &v, &vl) != STORE_OK)
 		return 0;
-	vr_init(&r, v, vl);
-	if (vr_u8(&r) != PIN_FMT)
-		r.err = -1;
-	n = vr_uint(&r);
-	if (vr_done(&r) != 0) {
+	if (vr_fmt_uint(v, vl, PIN_FMT, &n) != 0) {
 		store_corrupt(t, TBL_PIN, k, kl, "count of units held");
 		return 0;
 	}
@@ -403,7 +398,6 @@ pin_count_add(struct store_txn *t, const char *via, int d)
 	unsigned char k[WIRE_MAX_ID + 2], buf[16];
 	size_t kl = strlen(via) + 1;
 	uint64_t n = pin_count(t, via);
-	struct vw w;
 
 	k[0] = '\0';
 	memcpy(k + 1, via, kl - 1);
@@ -412,10 +406,7 @@ pin_count_add(struct store_txn *t, const char *via, int d)
 		store_del(t, TBL_PIN, k, kl);
 		return;
 	}
-	vw_init(&w, buf, sizeof(buf));
-	vw_u8(&w, PIN_FMT);
-	vw_uint(&w, n);
-	store_put(t, TBL_PIN, k, kl, buf, w.len);
+	store_put(t, TBL_PIN, k, kl, buf, vw_fmt_uint(buf, PIN_FMT, n));
 }
 
 /* origin, held via `from` ("" if free), is now held via `to` ("": free). */

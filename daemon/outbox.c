@@ -137,16 +137,11 @@ outbox_acked_version(struct store_txn *t, const char *origin, int year)
 	size_t kl = records_okey(k, origin, year);
 	const void *v;
 	size_t vl;
-	struct vr r;
 	uint64_t ver;
 
 	if (store_get(t, TBL_ACKED, k, kl, &v, &vl) != STORE_OK)
 		return 0;
-	vr_init(&r, v, vl);
-	if (vr_u8(&r) != ACKED_FMT)
-		r.err = -1;
-	ver = vr_uint(&r);
-	if (vr_done(&r) != 0) {
+	if (vr_fmt_uint(v, vl, ACKED_FMT, &ver) != 0) {
 		store_corrupt(t, TBL_ACKED, k, kl, "acknowledged version");
 		return 0;
 	}
@@ -157,12 +152,9 @@ static void
 put_acked(struct store_txn *t, const char *origin, int year, uint64_t ver)
 {
 	unsigned char k[OKEY_MAX], buf[16];
-	struct vw w;
 
-	vw_init(&w, buf, sizeof(buf));
-	vw_u8(&w, ACKED_FMT);
-	vw_uint(&w, ver);
-	store_put(t, TBL_ACKED, k, records_okey(k, origin, year), buf, w.len);
+	store_put(t, TBL_ACKED, k, records_okey(k, origin, year), buf,
+	    vw_fmt_uint(buf, ACKED_FMT, ver));
 }
 
 static int
@@ -408,12 +400,12 @@ v1_acked_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
     struct vw *out)
 {
 	uint64_t ver;
+	unsigned char buf[16];
 
 	if (vl != sizeof(ver))
 		return -1;
 	memcpy(&ver, v, sizeof(ver));
-	vw_u8(out, ACKED_FMT);
-	vw_uint(out, ver);
+	vw_bytes(out, buf, vw_fmt_uint(buf, ACKED_FMT, ver));
 	return 0;
 }
 

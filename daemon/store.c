@@ -15,7 +15,8 @@
 #include "store.h"
 
 static const char *const table_names[TBL_COUNT] = {"meta", "assess", "local",
-    "mirror", "win", "totals", "nodes", "outbox", "acked", "audit", "pin", "byvia"};
+    "mirror", "win", "totals", "nodes", "outbox", "acked", "audit", "pin",
+    "byvia"};
 
 struct store {
 	MDB_env *env;

@@ -163,3 +163,26 @@ vr_done(const struct vr *r)
 {
 	return r->err || r->p != r->end ? -1 : 0;
 }
+
+size_t
+vw_fmt_uint(void *buf, uint8_t fmt, uint64_t v)
+{
+	struct vw w;
+
+	vw_init(&w, buf, 11);
+	vw_u8(&w, fmt);
+	vw_uint(&w, v);
+	return w.len;
+}
+
+int
+vr_fmt_uint(const void *v, size_t vl, uint8_t fmt, uint64_t *out)
+{
+	struct vr r;
+
+	vr_init(&r, v, vl);
+	if (vr_u8(&r) != fmt)
+		r.err = -1;
+	*out = vr_uint(&r);
+	return vr_done(&r);
+}

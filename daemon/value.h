@@ -56,4 +56,11 @@ void vr_counters(struct vr *r, struct cdht_counters *c, unsigned *n);
 /* 0 if every read succeeded and the value was read to its end, else -1. */
 int vr_done(const struct vr *r);
 
+/* The common one-number value: format byte fmt, then an unsigned integer.
+ * vw_fmt_uint writes it into buf (at least 11 bytes) and returns its
+ * length; vr_fmt_uint reads it into *out and returns 0, or -1 when v is not
+ * exactly that. */
+size_t vw_fmt_uint(void *buf, uint8_t fmt, uint64_t v);
+int vr_fmt_uint(const void *v, size_t vl, uint8_t fmt, uint64_t *out);
+
 #endif
