@@ -233,8 +233,8 @@ opt_stale(struct parse_state *ps, const char *v, void *field, size_t size)
 static int
 opt_deadline(struct parse_state *ps, const char *v, void *field, size_t size)
 {
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-	    31};
+	static const int mdays[] = {
+	    31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int *md = field, m, d, n = 0;
 
 	if (strlen(v) != 5 || sscanf(v, "%2d-%2d%n", &m, &d, &n) != 2 ||
@@ -333,10 +333,10 @@ static const struct option options[] = {
 };
 #undef F
 _Static_assert(offsetof(struct conf, deadline_day) ==
-                   offsetof(struct conf, deadline_month) + sizeof(int) &&
-               offsetof(struct conf, utc_offset_min) ==
-                   offsetof(struct conf, timezone) +
-                       sizeof(((struct conf *)0)->timezone),
+                       offsetof(struct conf, deadline_month) + sizeof(int) &&
+                   offsetof(struct conf, utc_offset_min) ==
+                       offsetof(struct conf, timezone) +
+                           sizeof(((struct conf *)0)->timezone),
     "conf: opt_deadline and opt_timezone fill adjacent fields");
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 _Static_assert(NOPTIONS <= CONF_MAX_OPTIONS && NOPTIONS <= 32,

@@ -182,8 +182,8 @@ dir_find(const struct agg_node *nodes, size_t n, const char *id)
 
 /* 1 if id is root or lies below root, by the directory's parent links. */
 static int
-dir_below(const struct agg_node *nodes, size_t n, const char *id,
-    const char *root)
+dir_below(
+    const struct agg_node *nodes, size_t n, const char *id, const char *root)
 {
 	const struct agg_node *a;
 
@@ -223,15 +223,14 @@ coverage_obj(struct store_txn *t, const struct conf *c,
 	} else {
 		int have =
 		    aggregate_report_of(t, root->id, year, &r) == STORE_OK;
-		cover(cov, root->id, root->name, &r.counters, r.updated_at,
-		    have);
+		cover(
+		    cov, root->id, root->name, &r.counters, r.updated_at, have);
 	}
 	for (size_t i = 0; i < n; i++) {
 		int have, connected = 0;
 		int64_t seen = 0;
 
-		if (root != NULL &&
-		    !dir_below(nodes, n, nodes[i].id, root->id))
+		if (root != NULL && !dir_below(nodes, n, nodes[i].id, root->id))
 			continue;
 		if (&nodes[i] != root) {
 			have = aggregate_report_of(t, nodes[i].id, year, &r) ==
@@ -318,13 +317,14 @@ ancestors_arr(const struct conf *c, const struct agg_node *nodes, size_t n,
 	for (int hops = 0; hops <= WIRE_MAX_PATH; hops++) {
 		if (strcmp(id, c->id) == 0) {
 			json_array_insert_new(arr, 0,
-			    node_obj(c->id, rules_level_names[c->level],
-			        c->name));
+			    node_obj(
+			        c->id, rules_level_names[c->level], c->name));
 			break;
 		}
 		if ((a = dir_find(nodes, n, id)) == NULL)
 			break;
-		json_array_insert_new(arr, 0, node_obj(a->id, a->level, a->name));
+		json_array_insert_new(
+		    arr, 0, node_obj(a->id, a->level, a->name));
 		id = a->parent;
 	}
 	return arr;
@@ -332,8 +332,7 @@ ancestors_arr(const struct conf *c, const struct agg_node *nodes, size_t n,
 
 json_t *
 views_progress(struct store_txn *t, const struct conf *c, int year, int depth,
-    const char *node, int64_t now, views_link_fn link, void *link_arg,
-    int *rc)
+    const char *node, int64_t now, views_link_fn link, void *link_arg, int *rc)
 {
 	struct cdht_counters sum;
 	struct agg_node *nodes = NULL;
@@ -381,8 +380,8 @@ views_progress(struct store_txn *t, const struct conf *c, int year, int depth,
 	}
 	if (depth > 0)
 		json_object_set_new(o, "children",
-		    children_arr(t, c, nodes, n, root ? root->id : c->id, year,
-		        depth));
+		    children_arr(
+		        t, c, nodes, n, root ? root->id : c->id, year, depth));
 	cov = coverage_obj(t, c, nodes, n, root, year, now, link, link_arg);
 	json_object_set_new(o, "coverage", cov);
 	json_object_set_new(o, "deadline", deadline_obj(c, year, now, cov));
