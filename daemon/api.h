@@ -8,6 +8,7 @@
  *   api_assess.c      assessments: submit (object, array, CSV), get, withdraw
  *   api_population.c  a year's denominators
  *   api_views.c       read views: progress, nodes, audit, metrics, healthz
+ *   api_ui.c          the dashboard page (GET /)
  */
 #ifndef CDHT_API_H
 #define CDHT_API_H
@@ -136,6 +137,9 @@ void api_audit(struct http_api *h, struct evhttp_request *req, const char *rest,
 void api_metrics(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who);
 void api_healthz(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_ui.c: GET /: the dashboard page (no token: it holds no data). */
+void api_dashboard(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who);
 
 #endif

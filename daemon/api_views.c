@@ -5,7 +5,9 @@
  * parts that are not in the store (the uplink's state, counters of this
  * process).
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -14,12 +16,14 @@
 #include "aggregate.h"
 #include "api.h"
 #include "records.h"
+#include "valid.h"
 #include "wire.h"
 
+/* This year in the node's time zone ([programme] timezone). */
 static int
-current_year(void)
+current_year(const struct conf *c)
 {
-	time_t now = time(NULL);
+	time_t now = time(NULL) + (time_t)c->utc_offset_min * 60;
 	struct tm tm;
 	int y;
 
@@ -34,8 +38,9 @@ void
 api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
     const char *who)
 {
-	const char *ys, *ds;
-	int year = current_year(), depth = -1;
+	const char *ys, *ds, *ns;
+	char node[WIRE_MAX_ID + 1];
+	int year = current_year(h->c), depth = -1, rc;
 	struct store_txn *t;
 	json_t *o;
 
@@ -60,14 +65,29 @@ api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
 		}
 		depth = (int)d;
 	}
+	api_query_flag(req, "node", &ns);
+	if (ns != NULL) {
+		if (valid_id(ns, strlen(ns)) != 0) {
+			api_send_error(req, 400, "invalid_field", "node",
+			    "node must be a unit code of 1-%d characters "
+			    "[0-9A-Za-z_-]",
+			    WIRE_MAX_ID);
+			return;
+		}
+		snprintf(node, sizeof(node), "%s", ns);
+	}
 	if ((t = store_begin(h->st, 0)) == NULL) {
 		api_send_store_error(req, STORE_EIO);
 		return;
 	}
-	o = views_progress(t, h->c, year, depth, (int64_t)time(NULL));
+	o = views_progress(t, h->c, year, depth, ns ? node : NULL,
+	    (int64_t)time(NULL), h->link, h->link_arg, &rc);
 	store_abort(&t);
-	if (o == NULL)
-		api_send_store_error(req, STORE_EIO);
+	if (o == NULL && rc == STORE_NOTFOUND)
+		api_send_error(req, 404, "not_found", "node",
+		    "no unit %s in this node's subtree", node);
+	else if (o == NULL)
+		api_send_store_error(req, rc);
 	else
 		api_send_json(req, 200, o);
 }

@@ -224,6 +224,62 @@ opt_maxorig(struct parse_state *ps, const char *v, void *field, size_t size)
 }
 
 static int
+opt_stale(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	return opt_int(v, 1, 366 * 86400, field);
+}
+
+/* MM-DD into deadline_month and deadline_day (a day every year has). */
+static int
+opt_deadline(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	static const int mdays[] = {
+	    31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int *md = field, m, d, n = 0;
+
+	if (strlen(v) != 5 || sscanf(v, "%2d-%2d%n", &m, &d, &n) != 2 ||
+	    n != 5 || !isdigit((unsigned char)v[0]) ||
+	    !isdigit((unsigned char)v[3]) || m < 1 || m > 12 || d < 1 ||
+	    d > mdays[m - 1] || (m == 2 && d == 29))
+		return -1;
+	md[0] = m;
+	md[1] = d;
+	return 0;
+}
+
+/*
+ * A time zone: a fixed offset "+HH:MM" / "-HH:MM" (HH 0..14), "UTC", or
+ * one of the names of fixed-offset zones Vietnam uses (Asia/Ho_Chi_Minh,
+ * Asia/Saigon, both +07:00, no daylight saving since 1975).  Fills
+ * timezone (the text) and utc_offset_min, which follows it in struct conf.
+ */
+static int
+opt_timezone(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	static const struct {
+		const char *name;
+		int offset;
+	} zones[] = {{"Asia/Ho_Chi_Minh", 420}, {"Asia/Saigon", 420},
+	    {"UTC", 0}, {"Etc/UTC", 0}};
+	int *off = (int *)((char *)field + size), h, m, n = 0;
+
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
+		if (strcmp(v, zones[i].name) == 0) {
+			*off = zones[i].offset;
+			return opt_string(ps, v, field, size);
+		}
+	if (strlen(v) != 6 || (v[0] != '+' && v[0] != '-') ||
+	    !isdigit((unsigned char)v[1]) || !isdigit((unsigned char)v[4]) ||
+	    sscanf(v + 1, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5 || h > 14 ||
+	    m > 59) {
+		ps->why = "unknown zone name";
+		return -1;
+	}
+	*off = (v[0] == '-' ? -1 : 1) * (h * 60 + m);
+	return opt_string(ps, v, field, size);
+}
+
+static int
 opt_z85key(struct parse_state *ps, const char *v, void *field, size_t size)
 {
 	if (valid_z85_key(v, strlen(v)) != 0)
@@ -266,8 +322,22 @@ static const struct option options[] = {
     {"downlink", "children", opt_string, F(children_path), 0, "a file path"},
     {"downlink", "max_origins_per_child", opt_maxorig, F(max_origins_per_child),
         0, "units, 1..10000000"},
+    {"downlink", "stale_after", opt_stale, F(stale_after_s), 0,
+        "seconds, 1..31622400 (a unit whose last report is older is "
+        "stale)"},
+    {"programme", "deadline", opt_deadline,
+        offsetof(struct conf, deadline_month), 2 * sizeof(int), 0,
+        "MM-DD such as 12-01 (the yearly reports are due that day)"},
+    {"programme", "timezone", opt_timezone, F(timezone), 0,
+        "Asia/Ho_Chi_Minh, UTC or a fixed offset such as +07:00"},
 };
 #undef F
+_Static_assert(offsetof(struct conf, deadline_day) ==
+                       offsetof(struct conf, deadline_month) + sizeof(int) &&
+                   offsetof(struct conf, utc_offset_min) ==
+                       offsetof(struct conf, timezone) +
+                           sizeof(((struct conf *)0)->timezone),
+    "conf: opt_deadline and opt_timezone fill adjacent fields");
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 _Static_assert(NOPTIONS <= CONF_MAX_OPTIONS && NOPTIONS <= 32,
     "conf: key_line and the seen bits hold one entry per option");
@@ -383,6 +453,11 @@ conf_defaults(struct conf *c)
 	/* well above the largest real subtree below one child: 2024's
 	 * biggest province had fewer than 700 communes and districts */
 	c->max_origins_per_child = 20000;
+	c->stale_after_s = 86400;
+	c->deadline_month = 12; /* before 1 December (001:93) */
+	c->deadline_day = 1;
+	snprintf(c->timezone, sizeof(c->timezone), "Asia/Ho_Chi_Minh");
+	c->utc_offset_min = 420;
 	rules_targets_default(&c->targets);
 }
 

@@ -47,8 +47,14 @@ struct conf {
 	char children_path[4096];
 	int max_origins_per_child;   /* units one child may hold (default 20000)
 	                              */
+	int stale_after_s; /* a unit whose last report is older is stale
+	                    * (default 86400) */
 	struct conf_child *children; /* malloc'd, nchildren entries */
 	size_t nchildren;
+	/* [programme] */
+	int deadline_month, deadline_day; /* yearly reports due (12-01) */
+	char timezone[64];  /* as configured ("Asia/Ho_Chi_Minh") */
+	int utc_offset_min; /* its fixed offset from UTC (+420) */
 	/* the line of each key of conf.c's option table, 0 = not set */
 	int key_line[CONF_MAX_OPTIONS];
 };

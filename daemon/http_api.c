@@ -229,7 +229,8 @@ api_body_of(struct http_api *h, struct evhttp_request *req, size_t *len)
 }
 
 /*
- * The route table: path (exact, or a prefix when it ends in '/'), the
+ * The route table: path (exact, or a prefix when it ends in '/' after its
+ * first character: "/" itself is exact), the
  * methods it answers, the role every one of them needs, and its handler.
  */
 static const struct route {
@@ -238,6 +239,7 @@ static const struct route {
 	int role;
 	api_handler handler;
 } routes[] = {
+    {"/", EVHTTP_REQ_GET, ROLE_NONE, api_dashboard},
     {"/healthz", EVHTTP_REQ_GET, ROLE_NONE, api_healthz},
     {"/metrics", EVHTTP_REQ_GET, ROLE_VIEWER, api_metrics},
     {"/v1/assessments", EVHTTP_REQ_POST, ROLE_CLERK, api_assess_post},
@@ -295,7 +297,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		path = "/";
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		size_t n = strlen(routes[i].path);
-		if (routes[i].path[n - 1] == '/'
+		if (n > 1 && routes[i].path[n - 1] == '/'
 		        ? strncmp(path, routes[i].path, n) == 0
 		        : strcmp(path, routes[i].path) == 0) {
 			r = &routes[i];

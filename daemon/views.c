@@ -143,8 +143,8 @@ children_arr(struct store_txn *t, const struct conf *c,
 
 /* Add one unit's report of year to the coverage lists. */
 static void
-cover(json_t *cov, const char *id, const struct cdht_counters *c,
-    int64_t updated_at, int have)
+cover(json_t *cov, const char *id, const char *name,
+    const struct cdht_counters *c, int64_t updated_at, int have)
 {
 	int reported =
 	    have && (c->v[CDHT_C_assessed] > 0 || c->v[CDHT_C_den_set] > 0);
@@ -165,65 +165,228 @@ cover(json_t *cov, const char *id, const struct cdht_counters *c,
 		    json_object_get(cov, "no_denominators"), json_string(id));
 	json_object_set_new(json_object_get(cov, "last_report"), id,
 	    have ? iso_or_null(updated_at) : json_null());
+	json_object_set_new(
+	    json_object_get(cov, "names"), id, json_string(name));
 }
 
+static const struct agg_node *
+dir_find(const struct agg_node *nodes, size_t n, const char *id)
+{
+	struct agg_node key;
+
+	if (n == 0) /* nodes is NULL when n == 0 */
+		return NULL;
+	snprintf(key.id, sizeof(key.id), "%s", id);
+	return bsearch(&key, nodes, n, sizeof(*nodes), node_cmp);
+}
+
+/* 1 if id is root or lies below root, by the directory's parent links. */
+static int
+dir_below(
+    const struct agg_node *nodes, size_t n, const char *id, const char *root)
+{
+	const struct agg_node *a;
+
+	for (int hops = 0; hops <= WIRE_MAX_PATH + 1; hops++) {
+		if (strcmp(id, root) == 0)
+			return 1;
+		if ((a = dir_find(nodes, n, id)) == NULL)
+			return 0;
+		id = a->parent;
+	}
+	return 0;
+}
+
+/*
+ * Coverage of root's subtree (root: this node or a unit below it) for
+ * year: every unit's report, which direct children's links are down, who
+ * is stale (last report of any year older than stale_after) and which
+ * configured children were never heard from.
+ */
 static json_t *
 coverage_obj(struct store_txn *t, const struct conf *c,
-    const struct agg_node *nodes, size_t n, int year)
+    const struct agg_node *nodes, size_t n, const struct agg_node *root,
+    int year, int64_t now, views_link_fn link, void *link_arg)
 {
-	json_t *cov = json_pack("{s:i, s:i, s:[], s:[], s:{}}", "units", 0,
-	    "reported", 0, "missing", "no_denominators", "last_report");
-	struct local_report lr;
+	json_t *cov = json_pack(
+	    "{s:i, s:i, s:[], s:[], s:{}, s:[], s:[], s:[], s:{}, s:i}",
+	    "units", 0, "reported", 0, "missing", "no_denominators",
+	    "last_report", "down", "stale", "never_reported", "names",
+	    "stale_after", c->stale_after_s);
+	struct wire_report r;
 
-	records_local(t, year, &lr);
-	cover(cov, c->id, &lr.c, lr.updated_at, 1);
-	for (size_t i = 0; i < n; i++) {
-		struct wire_report r;
+	if (root == NULL) {
+		struct local_report lr;
+
+		records_local(t, year, &lr);
+		cover(cov, c->id, c->name, &lr.c, lr.updated_at, 1);
+	} else {
 		int have =
-		    aggregate_report_of(t, nodes[i].id, year, &r) == STORE_OK;
-		cover(cov, nodes[i].id, &r.counters, r.updated_at, have);
+		    aggregate_report_of(t, root->id, year, &r) == STORE_OK;
+		cover(
+		    cov, root->id, root->name, &r.counters, r.updated_at, have);
 	}
-	/* configured children never heard from count as missing units */
+	for (size_t i = 0; i < n; i++) {
+		int have, connected = 0;
+		int64_t seen = 0;
+
+		if (root != NULL && !dir_below(nodes, n, nodes[i].id, root->id))
+			continue;
+		if (&nodes[i] != root) {
+			have = aggregate_report_of(t, nodes[i].id, year, &r) ==
+			       STORE_OK;
+			cover(cov, nodes[i].id, nodes[i].name, &r.counters,
+			    r.updated_at, have);
+		}
+		if (nodes[i].last_report < now - c->stale_after_s)
+			json_array_append_new(json_object_get(cov, "stale"),
+			    json_string(nodes[i].id));
+		if (conf_child_by_id(c, nodes[i].id) >= 0 && link != NULL) {
+			link(link_arg, nodes[i].id, &connected, &seen);
+			if (!connected)
+				json_array_append_new(
+				    json_object_get(cov, "down"),
+				    json_string(nodes[i].id));
+		}
+	}
+	if (root != NULL)
+		return cov;
+	/* configured children never heard from: missing, and named by the
+	 * children file */
 	for (size_t i = 0; i < c->nchildren; i++) {
-		struct agg_node key;
-		snprintf(key.id, sizeof(key.id), "%s", c->children[i].id);
-		if (n == 0 ||
-		    bsearch(&key, nodes, n, sizeof(*nodes), node_cmp) == NULL)
-			cover(cov, c->children[i].id, NULL, 0, 0);
+		int connected = 0;
+		int64_t seen = 0;
+
+		if (dir_find(nodes, n, c->children[i].id) != NULL)
+			continue;
+		cover(cov, c->children[i].id, c->children[i].name, NULL, 0, 0);
+		json_array_append_new(json_object_get(cov, "never_reported"),
+		    json_string(c->children[i].id));
+		if (link != NULL)
+			link(link_arg, c->children[i].id, &connected, &seen);
+		if (!connected)
+			json_array_append_new(json_object_get(cov, "down"),
+			    json_string(c->children[i].id));
 	}
 	return cov;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The deadline of year's reports: its date, days left from today (in the
+ * node's time zone; negative once passed) and, once passed, the late
+ * units: those of coverage without a report for year. */
+static json_t *
+deadline_obj(const struct conf *c, int year, int64_t now, json_t *cov)
+{
+	int64_t local = now + (int64_t)c->utc_offset_min * 60;
+	int64_t today = (local >= 0 ? local : local - 86399) / 86400;
+	int64_t due = days_from_civil(year, c->deadline_month, c->deadline_day);
+	char date[16];
+	json_t *late = json_array();
+
+	snprintf(date, sizeof(date), "%04d-%02d-%02d", year, c->deadline_month,
+	    c->deadline_day);
+	if (today > due && cov != NULL)
+		json_array_extend(late, json_object_get(cov, "missing"));
+	return json_pack("{s:s, s:I, s:b, s:o}", "date", date, "days_left",
+	    (json_int_t)(due - today), "passed", today > due, "late", late);
+}
+
+/* The chain of units from this node down to (not including) node. */
+static json_t *
+ancestors_arr(const struct conf *c, const struct agg_node *nodes, size_t n,
+    const struct agg_node *node)
+{
+	json_t *arr = json_array();
+	const char *id = node->parent;
+	const struct agg_node *a;
+
+	for (int hops = 0; hops <= WIRE_MAX_PATH; hops++) {
+		if (strcmp(id, c->id) == 0) {
+			json_array_insert_new(arr, 0,
+			    node_obj(
+			        c->id, rules_level_names[c->level], c->name));
+			break;
+		}
+		if ((a = dir_find(nodes, n, id)) == NULL)
+			break;
+		json_array_insert_new(
+		    arr, 0, node_obj(a->id, a->level, a->name));
+		id = a->parent;
+	}
+	return arr;
+}
+
 json_t *
-views_progress(
-    struct store_txn *t, const struct conf *c, int year, int depth, int64_t now)
+views_progress(struct store_txn *t, const struct conf *c, int year, int depth,
+    const char *node, int64_t now, views_link_fn link, void *link_arg, int *rc)
 {
 	struct cdht_counters sum;
 	struct agg_node *nodes = NULL;
+	const struct agg_node *root = NULL;
 	size_t n = 0;
-	char asof[32];
-	json_t *o;
+	char asof[32], off[16];
+	json_t *o, *cov;
+	int m = c->utc_offset_min < 0 ? -c->utc_offset_min : c->utc_offset_min;
 
-	if (aggregate_totals(t, c, c->id, year, &sum) != STORE_OK)
+	*rc = STORE_EIO;
+	if (node != NULL && strcmp(node, c->id) == 0)
+		node = NULL;
+	if ((node != NULL || depth >= 0) &&
+	    aggregate_nodes(t, &nodes, &n) != STORE_OK)
 		return NULL;
-	views_iso_time(now, asof, sizeof(asof));
-	o = json_pack("{s:o, s:i, s:s, s:o, s:o}", "node",
-	    node_obj(c->id, rules_level_names[c->level], c->name), "year", year,
-	    "as_of", asof, "indicators", indicators_obj(&sum, &c->targets),
-	    "counts", counts_obj(&sum));
-	if (o == NULL || depth < 0)
-		return o;
-	if (aggregate_nodes(t, &nodes, &n) != STORE_OK) {
-		json_decref(o);
-		return NULL;
-	}
 	if (n > 0) /* nodes is NULL when n == 0 */
 		qsort(nodes, n, sizeof(*nodes), node_cmp);
+	if (node != NULL && (root = dir_find(nodes, n, node)) == NULL) {
+		free(nodes);
+		*rc = STORE_NOTFOUND;
+		return NULL;
+	}
+	if (aggregate_totals(t, c, root ? root->id : c->id, year, &sum) !=
+	    STORE_OK) {
+		free(nodes);
+		return NULL;
+	}
+	views_iso_time(now, asof, sizeof(asof));
+	snprintf(off, sizeof(off), "%c%02d:%02d",
+	    c->utc_offset_min < 0 ? '-' : '+', m / 60, m % 60);
+	o = json_pack("{s:o, s:i, s:s, s:o, s:o, s:{s:s, s:s, s:i}}", "node",
+	    root ? node_obj(root->id, root->level, root->name)
+	         : node_obj(c->id, rules_level_names[c->level], c->name),
+	    "year", year, "as_of", asof, "indicators",
+	    indicators_obj(&sum, &c->targets), "counts", counts_obj(&sum),
+	    "timezone", "name", c->timezone, "utc_offset", off,
+	    "utc_offset_minutes", c->utc_offset_min);
+	if (o != NULL && root != NULL)
+		json_object_set_new(
+		    o, "ancestors", ancestors_arr(c, nodes, n, root));
+	if (o == NULL || depth < 0) {
+		free(nodes);
+		*rc = o ? STORE_OK : STORE_EIO;
+		return o;
+	}
 	if (depth > 0)
 		json_object_set_new(o, "children",
-		    children_arr(t, c, nodes, n, c->id, year, depth));
-	json_object_set_new(o, "coverage", coverage_obj(t, c, nodes, n, year));
+		    children_arr(
+		        t, c, nodes, n, root ? root->id : c->id, year, depth));
+	cov = coverage_obj(t, c, nodes, n, root, year, now, link, link_arg);
+	json_object_set_new(o, "coverage", cov);
+	json_object_set_new(o, "deadline", deadline_obj(c, year, now, cov));
 	free(nodes);
+	*rc = STORE_OK;
 	return o;
 }
 

@@ -20,9 +20,16 @@ typedef void (*views_link_fn)(
 /* "2026-11-21T10:00:00Z" into buf (>= 21 bytes). */
 void views_iso_time(int64_t t, char *buf, size_t size);
 
-/* GET /v1/progress?year=Y[&depth=D]; depth < 0: no drill-down/coverage. */
+/*
+ * GET /v1/progress?year=Y[&depth=D][&node=ID]; depth < 0: no drill-down,
+ * coverage or deadline.  node: a unit of this node's subtree to answer
+ * for (NULL or this node's id: this node).  link gives the direct
+ * children's link state (NULL: none).  On NULL, *rc says why:
+ * STORE_NOTFOUND when node is not in the subtree, else a store error.
+ */
 json_t *views_progress(struct store_txn *t, const struct conf *c, int year,
-    int depth, int64_t now);
+    int depth, const char *node, int64_t now, views_link_fn link,
+    void *link_arg, int *rc);
 
 /* GET /v1/nodes. */
 json_t *views_nodes(struct store_txn *t, const struct conf *c,

@@ -93,6 +93,31 @@ class ConfTest(NodeTestCase):
         self.assertEqual(n.stop(), 0)
         self.assertEqual(n.stdout_text(), "", "cdhtd wrote to stdout")
 
+    def test_programme_and_stale_after(self):
+        """[programme] deadline and timezone and [downlink] stale_after go
+        through the option table: good values pass -n, bad ones name the
+        line and key."""
+        good = self.base() + ["[programme]", "deadline = 11-30",
+                              "timezone = +07:00"]
+        rc, out, err = self.run_d("-n", "-c", self.conf(good))
+        self.assertEqual(rc, 0, err)
+        for tz in ("Asia/Ho_Chi_Minh", "UTC", "-03:30"):
+            lines = self.base() + ["[programme]", "timezone = %s" % tz]
+            rc, out, err = self.run_d("-n", "-c", self.conf(lines))
+            self.assertEqual(rc, 0, "%s: %s" % (tz, err))
+        for bad in ("13-01", "02-30", "02-29", "12-1", "1201", "12-01x", ""):
+            lines = self.base() + ["[programme]", "deadline = %s" % bad]
+            self.assertConfError(lines, line=15, key="programme.deadline",
+                                 what="deadline %r" % bad)
+        for bad in ("Mars/Base", "+7:00", "+15:00", "07:00", "+07:60"):
+            lines = self.base() + ["[programme]", "timezone = %s" % bad]
+            self.assertConfError(lines, line=15, key="programme.timezone",
+                                 what="timezone %r" % bad)
+        for bad in ("0", "-1", "1d", "99999999999"):
+            lines = self.base() + ["[downlink]", "stale_after = %s" % bad]
+            self.assertConfError(lines, line=15, key="downlink.stale_after",
+                                 what="stale_after %r" % bad)
+
     def test_unknown_key(self):
         lines = self.base()
         lines.insert(5, "foo = 1")                     # line 6 in [node]
