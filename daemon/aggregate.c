@@ -111,6 +111,8 @@ dec_rec(const void *v, size_t vl, struct agg_rec *out)
 		vr_str(&r, out->path[i], sizeof(out->path[i]));
 	vr_counters(&r, &out->c, &nc);
 	out->ncounters = (uint8_t)nc;
+	if (nc < CDHT_WIRE_MIN_COUNTERS)
+		return -1;
 	return vr_done(&r);
 }
 
@@ -198,6 +200,8 @@ split_key(const unsigned char *k, size_t kl, char *origin, int *year, char *via)
 		return -1;
 	memcpy(origin, k, ol + 1);
 	*year = store_rd16(k + ol + 1);
+	if (*year < RULES_YEAR_MIN || *year > RULES_YEAR_MAX)
+		return -1;
 	if (via != NULL) {
 		size_t vl = kl - ol - 3;
 		if (vl < 1 || vl > WIRE_MAX_ID + 1 || k[kl - 1] != 0)
@@ -510,6 +514,8 @@ static int store_copy(struct store_txn *t, const struct conf *c,
     const char *via, const struct wire_report *r, int64_t now);
 static int release_pin(struct store_txn *t, const struct conf *c,
     const char *origin, const char *holder, int year);
+static int remove_copy(struct store_txn *t, const struct conf *c,
+    const char *via, const char *origin, int year, int keep_pin);
 
 int
 aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
@@ -630,6 +636,15 @@ int
 aggregate_remove(struct store_txn *t, const struct conf *c, const char *via,
     const char *origin, int year)
 {
+	return remove_copy(t, c, via, origin, year, 0);
+}
+
+/* Delete the copy of (origin, year) via `via` and re-elect; unless
+ * keep_pin, release the origin when that was via's last copy of it. */
+static int
+remove_copy(struct store_txn *t, const struct conf *c, const char *via,
+    const char *origin, int year, int keep_pin)
+{
 	unsigned char k[MKEY_MAX];
 	char pin[WIRE_MAX_ID + 1];
 
@@ -637,7 +652,8 @@ aggregate_remove(struct store_txn *t, const struct conf *c, const char *via,
 	    STORE_NOTFOUND)
 		return store_txn_err(t);
 	store_del(t, TBL_BYVIA, k, bkey(k, via, origin, year));
-	if (get_pin(t, origin, pin) == STORE_OK && strcmp(pin, via) == 0)
+	if (!keep_pin && get_pin(t, origin, pin) == STORE_OK &&
+	    strcmp(pin, via) == 0)
 		return release_pin(t, c, origin, via, year);
 	return rewin(t, c, origin, year);
 }
@@ -884,10 +900,12 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 		 * fell back) is dropped and the child's copy wanted.  For the
 		 * child's own origin the higher copy stays: `own` makes the
 		 * child re-issue above it. */
+		/* (the child still lists it, so it keeps holding it: the
+		 * wanted copy comes back through it, 8.7) */
 		if (have && rec.version > inv[i].version &&
 		    strcmp(inv[i].origin, via) != 0)
-			rc = aggregate_remove(
-			    t, c, via, inv[i].origin, inv[i].year);
+			rc = remove_copy(
+			    t, c, via, inv[i].origin, inv[i].year, 1);
 		/* an equal copy that lacks counters this node knows (kept
 		 * from an older release, ours or the sender's) is wanted
 		 * too: an upgraded child answers with the fuller copy */
@@ -1140,25 +1158,56 @@ index_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 }
 
 /* Schema 1 had no pins: every origin is held via its winner's child. */
+struct pin_mig {
+	struct store_txn *t;
+	const struct conf *c;
+};
+
+/* Collect the origins of every winner (written after the scan). */
 static int
-pin_winner_cb(void *arg, const char *origin, int year, uint64_t version)
+winner_origin_cb(void *arg, const char *origin, int year, uint64_t version)
 {
-	struct store_txn *t = arg;
+	struct keylist *l = arg;
+
+	if (l->n == 0 || strcmp(l->k[l->n - 1].origin, origin) != 0)
+		keylist_add(l, origin, year, version, NULL);
+	return l->oom;
+}
+
+/* Pin origin via the child of its newest winner and re-elect its years. */
+static int
+pin_origin(struct pin_mig *pm, const char *origin)
+{
+	struct store_txn *t = pm->t;
 	unsigned char k[OKEY_MAX];
-	char pin[WIRE_MAX_ID + 1];
+	char pin[WIRE_MAX_ID + 1], best[WIRE_MAX_ID + 1] = "";
+	uint64_t bestv = 0;
 	struct agg_rec w;
 
-	if (get_pin(t, origin, pin) == STORE_NOTFOUND &&
-	    get_rec(t, TBL_WIN, k, records_okey(k, origin, year), &w) ==
-	        STORE_OK)
-		set_pin(t, origin, "", w.via);
+	if (get_pin(t, origin, pin) != STORE_NOTFOUND)
+		return store_txn_err(t) != 0;
+	/* one holder per origin: the child of its newest winner */
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
+		if (get_rec(t, TBL_WIN, k, records_okey(k, origin, y), &w) ==
+		        STORE_OK &&
+		    (best[0] == '\0' || w.version > bestv)) {
+			bestv = w.version;
+			snprintf(best, sizeof(best), "%s", w.via);
+		}
+	if (best[0] != '\0')
+		set_pin(t, origin, "", best);
+	for (int y = RULES_YEAR_MIN; best[0] != '\0' && y <= RULES_YEAR_MAX;
+	     y++)
+		rewin(t, pm->c, origin, y);
 	return store_txn_err(t) != 0;
 }
 
 int
-aggregate_migrate_v1(struct store_txn *t)
+aggregate_migrate_v1(struct store_txn *t, const struct conf *c)
 {
 	size_t nm = 0, nw = 0, nt = 0, nn = 0;
+	struct keylist origins = {0};
+	struct pin_mig pm = {t, c};
 	int rc;
 
 	if ((rc = migrate_table(t, TBL_MIRROR, v1_rec_cb, NULL, &nm)) ||
@@ -1166,7 +1215,16 @@ aggregate_migrate_v1(struct store_txn *t)
 	    (rc = migrate_table(t, TBL_WIN, v1_rec_cb, NULL, &nw)) ||
 	    (rc = migrate_table(t, TBL_TOTALS, v1_totals_cb, NULL, &nt)) ||
 	    (rc = migrate_table(t, TBL_NODES, v1_node_cb, NULL, &nn)) ||
-	    (rc = aggregate_winners(t, pin_winner_cb, t)))
+	    (rc = aggregate_winners(t, winner_origin_cb, &origins))) {
+		keylist_free(&origins);
+		return rc;
+	}
+	for (size_t i = 0; !origins.oom && i < origins.n; i++)
+		if (pin_origin(&pm, origins.k[i].origin) != 0)
+			break;
+	rc = origins.oom ? STORE_ENOMEM : STORE_OK;
+	keylist_free(&origins);
+	if (rc != STORE_OK)
 		return rc;
 	log_info("migrated %zu copies, %zu winners, %zu totals, %zu nodes", nm,
 	    nw, nt, nn);

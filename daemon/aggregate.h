@@ -88,7 +88,7 @@ struct agg_node {
 int aggregate_nodes(struct store_txn *t, struct agg_node **out, size_t *n);
 
 /* Schema 1 -> 2 of this module's tables (migrate.c). */
-int aggregate_migrate_v1(struct store_txn *t);
+int aggregate_migrate_v1(struct store_txn *t, const struct conf *c);
 
 /* The winning report of (origin, year), or STORE_NOTFOUND. */
 int aggregate_report_of(

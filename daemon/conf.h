@@ -45,10 +45,10 @@ struct conf {
 	char downlink_listen[256];
 	char downlink_secret_path[4096];
 	char children_path[4096];
-	int max_origins_per_child;   /* units one child may hold (default 20000)
-	                              */
-	int stale_after_s; /* a unit whose last report is older is stale
-	                    * (default 86400) */
+	int max_origins_per_child; /* units one child may hold (default 20000)
+	                            */
+	int stale_after_s;         /* a unit whose last report is older is stale
+	                            * (default 86400) */
 	struct conf_child *children; /* malloc'd, nchildren entries */
 	size_t nchildren;
 	/* [programme] */

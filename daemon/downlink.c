@@ -281,8 +281,11 @@ dl_on_hello(struct downlink *d, const void *rid, size_t rid_len, int child,
 	rc = aggregate_hello(
 	    t, d->c, dl_child_id(d, child), m->keys, m->nkeys, &w);
 	/* in a transaction of its own within the turn: a failure here (a
-	 * full map) costs this HELLO only, never the turn's other writes */
-	if ((s = committer_sub_end(d->cm, &t)) != STORE_OK && rc == STORE_OK)
+	 * full map, no memory) costs this HELLO only, never the turn's other
+	 * writes, and none of it is kept */
+	if (rc != STORE_OK)
+		store_abort(&t);
+	else if ((s = committer_sub_end(d->cm, &t)) != STORE_OK)
 		rc = s;
 	if (rc != STORE_OK) {
 		log_warnx("downlink: HELLO of child %s: %s (not answered; "

@@ -132,7 +132,7 @@ migrate_run(struct store *st, const struct conf *c)
 	/* only schema 1 precedes 2; later steps chain here, in order */
 	rc = records_migrate_v1(t, c->id);
 	if (rc == STORE_OK)
-		rc = aggregate_migrate_v1(t);
+		rc = aggregate_migrate_v1(t, c);
 	if (rc == STORE_OK)
 		rc = outbox_migrate_v1(t);
 	if (rc != STORE_OK) {

@@ -305,8 +305,15 @@ outbox_acked(
 		const struct wire_report *r = &sent->reports[i];
 		size_t kl = records_okey(k, r->origin, r->year);
 
+		struct wire_report now;
+
 		put_acked(t, r->origin, r->year, r->version);
-		if (held_version(t, c, r->origin, r->year) == r->version)
+		/* done only if what we hold now is what went: the same version
+		 * with no more counters (a fuller copy at the same version
+		 * stays queued, PROTOCOL.md 7.1 rule 5) */
+		if (outgoing(t, c, r->origin, r->year, &now) == 0 &&
+		    now.version == r->version &&
+		    wire_ncounters(&now) <= wire_ncounters(r))
 			store_del(t, TBL_OUTBOX, k, kl);
 	}
 	for (size_t i = 0; i < sent->nkeys; i++) {

@@ -46,6 +46,20 @@ records_okey(unsigned char *buf, const char *origin, int year)
 	return n + 3;
 }
 
+/* Fields the counters index by: out of range would count elsewhere. */
+static int
+assessment_fields_bad(const struct assessment *a)
+{
+	if (a->group >= GROUP_COUNT || a->population > POP_STAFF ||
+	    a->digital > DIGITAL_PROFICIENT)
+		return 1;
+	for (int i = 0; i < RULES_NSCORES; i++)
+		if (a->scores[i] < VALID_SCORE_MIN ||
+		    a->scores[i] > VALID_SCORE_MAX)
+			return 1;
+	return 0;
+}
+
 /* Encode a into w (TBL_ASSESS value). */
 static void
 enc_assessment(struct vw *w, const struct assessment *a)
@@ -85,7 +99,8 @@ dec_assessment(const void *v, size_t vl, struct assessment *out)
 	by = vr_int(&r);
 	out->updated_at = vr_int(&r);
 	vr_str(&r, out->name, sizeof(out->name));
-	if (vr_done(&r) != 0 || total > 100 || by < INT16_MIN || by > INT16_MAX)
+	if (vr_done(&r) != 0 || total > 100 || by < INT16_MIN ||
+	    by > INT16_MAX || assessment_fields_bad(out))
 		return -1;
 	out->total = (uint16_t)total;
 	out->birth_year = (int16_t)by;
@@ -457,6 +472,8 @@ v1_assessment_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
 	a.birth_year = s.birth_year;
 	a.updated_at = s.updated_at;
 	memcpy(a.name, (const char *)v + sizeof(s), nl);
+	if (assessment_fields_bad(&a))
+		return -1;
 	enc_assessment(out, &a);
 	return 0;
 }

@@ -324,10 +324,12 @@ remove_one(struct store_txn *t, int vi, const char *origin, int year)
 		return -1;
 	FUZZ_CHECK(rc == STORE_OK, "agg-store", "aggregate_remove %s/%d: %d",
 	    origin, year, rc);
+	int had = find_copy(vi, origin, year) != NULL;
+
 	del_copy(vi, origin, year);
 	/* the holder let go of every year: the other child's kept copy (if
 	 * any) takes over */
-	if (model_pin(origin) == vi && !holds_any(vi, origin))
+	if (had && model_pin(origin) == vi && !holds_any(vi, origin))
 		set_pin(origin, holds_any(!vi, origin) ? !vi : -1);
 	return 0;
 }

@@ -1252,6 +1252,46 @@ test_root_keeps_no_outbox(void **state)
 	fx_commit(&t);
 }
 
+/* Found in review: a fuller copy at the version in flight stays queued;
+ * HELLO's step 4 (a relayed copy above the child's) keeps the unit with
+ * the child, it does not hand it to a child holding a stale copy. */
+static void
+test_review_findings(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = fx_wtxn(&f->s);
+	struct wire_report r;
+	struct wire_msg m, w;
+	struct wire_key inv;
+
+	mkrep(&r, "1401/140101", 2024, 1000, 3);
+	r.ncounters = CDHT_WIRE_MIN_COUNTERS;
+	r.counters.v[CDHT_NCOUNTERS - 1] = 0;
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_APPLIED);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
+	r.ncounters = 0; /* every counter: the same report, fuller */
+	r.counters.v[CDHT_NCOUNTERS - 1] = 5;
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_APPLIED);
+	assert_int_equal(outbox_acked(t, &f->c, &m), STORE_OK);
+	wire_msg_free(&m);
+	assert_true(fx_outbox_has(t, "140101", 2024));
+
+	apply_ok(t, f, "1401", "1401/9999", 2024, 1000, 4);
+	expect_apply(t, f, "1402", "1402/9999", 2024, 500, 5, AGG_REFUSED);
+	set_key(&inv, "9999", 2024, 800);
+	assert_int_equal(
+	    aggregate_hello(t, &f->c, "1401", &inv, 1, &w), STORE_OK);
+	assert_true(has_key(w.keys, w.nkeys, "9999", 2024, NULL));
+	wire_msg_free(&w);
+	assert_zero(
+	    t, f, "9999", 2024); /* the stale 1402 copy is not counted */
+	apply_ok(t, f, "1401", "1401/9999", 2024, 800, 6);
+	assert_seed_along(t, f, "9999", 2024, 6);
+	fx_commit(&t);
+}
+
 /* ---------------------------------------------------------------------- */
 /* A random sequence against winners and totals recomputed here. */
 
@@ -1335,8 +1375,8 @@ holds_any(const struct amodel *am, int v, int o)
 	return 0;
 }
 
-/* Via v no longer holds (o, y): once it holds no year of o, o passes to
- * the other child if that one holds a copy (the newest; two vias here). */
+/* Via v removed a copy of o: once it holds no year of o, o passes to the
+ * other child if that one holds a copy (the newest; two vias here). */
 static int
 model_release(struct amodel *am, int v, int o)
 {
@@ -1552,8 +1592,10 @@ test_random_against_model(void **state)
 
 			remove_ok(t, f, vias[v], origins[o], Y0 + y);
 			removed += am->m[v][o][y].has;
-			am->m[v][o][y].has = 0;
-			handovers += model_release(am, v, o);
+			if (am->m[v][o][y].has) {
+				am->m[v][o][y].has = 0;
+				handovers += model_release(am, v, o);
+			}
 			promoted += w0 == v && winner(am, o, y) >= 0;
 		} else {
 			/* HELLO from one child with a random inventory */
@@ -1592,19 +1634,30 @@ test_random_against_model(void **state)
 			    STORE_OK);
 			/* model: drop what the inventory lacks, and relayed
 			 * copies above the child's (its inventory rules) */
+			/* step 3 (what the inventory lacks) lets go of a
+			 * unit left without copies; step 4 (a relayed copy
+			 * above the child's) keeps holding it: it comes back */
+			for (size_t o = 0; o < NORIG; o++) {
+				int dropped = 0;
+
+				for (int y = 0; y < NY; y++)
+					if (!inv_has[o][y] &&
+					    am->m[v][o][y].has) {
+						am->m[v][o][y].has = 0;
+						dropped = 1;
+					}
+				if (dropped)
+					handovers +=
+					    model_release(am, v, (int)o);
+			}
 			for (size_t o = 0; o < NORIG; o++)
 				for (int y = 0; y < NY; y++) {
 					struct mm *mm = &am->m[v][o][y];
-					if (!inv_has[o][y])
-						mm->has = 0;
-					else if (mm->has &&
-					         mm->ver > inv_ver[o][y] &&
-					         strcmp(origins[o], vias[v]) !=
-					             0)
+					if (mm->has &&
+					    mm->ver > inv_ver[o][y] &&
+					    strcmp(origins[o], vias[v]) != 0)
 						mm->has = 0;
 				}
-			for (size_t o = 0; o < NORIG; o++)
-				handovers += model_release(am, v, (int)o);
 			assert_string_equal(w.id, SELF);
 			/* want: absent or older here */
 			for (size_t o = 0; o < NORIG; o++)
@@ -1693,6 +1746,8 @@ main(void)
 	        test_origins_per_child_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_root_keeps_no_outbox, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_review_findings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nodes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_random_against_model, setup, teardown),

@@ -446,6 +446,19 @@ test_corrupt_value_is_an_error(void **state)
 	assert_int_equal(records_get(t, 2025, "P9", 2, &a), STORE_NOTFOUND);
 	store_abort(&t);
 
+	/* a well-formed value whose group is out of range (it would count in
+	 * another counter, or past the array) is corrupt too */
+	t = fx_wtxn(s);
+	k[0] = 2025 >> 8;
+	k[1] = 2025 & 0xff;
+	memcpy(k + 2, "G1", 2);
+	store_put(t, TBL_ASSESS, k, 4,
+	    "\x02\x0c\x00\x00\x09\x09\x09\x09\x09\x09\x09\x09\x09\x09\x01\x00"
+	    "\x5a\xf8\x1e\x00\x00",
+	    21);
+	assert_int_equal(records_get(t, 2025, "G1", 2, &a), STORE_CORRUPT);
+	store_abort(&t);
+
 	/* a corrupt copy is not "no copy": the report is not applied */
 	t = fx_wtxn(s);
 	kl = okey(k, "1401", 2026);
