@@ -8,6 +8,7 @@
  *   api_assess.c      assessments: submit (object, array, CSV), get, withdraw
  *   api_population.c  a year's denominators
  *   api_views.c       read views: progress, nodes, audit, metrics, healthz
+ *   api_report.c      the yearly report: HTML (A4), CSV (Excel), JSON
  */
 #ifndef CDHT_API_H
 #define CDHT_API_H
@@ -136,6 +137,10 @@ void api_audit(struct http_api *h, struct evhttp_request *req, const char *rest,
 void api_metrics(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who);
 void api_healthz(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_report.c: GET /v1/report?year=Y&format=html|csv|json[&depth=D]
+ * [&lang=vi|en]. */
+void api_report(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who);
 
 #endif
