@@ -42,7 +42,7 @@ static const struct {
 } progress_ind[] = {
     {"adults", {"Người lớn đạt CDHT", "Adults recognised"},
         {"Người lớn", "Adults"}},
-    {"staff", {"CB, CC, VC, NLĐ đạt CDHT", "Staff recognised"},
+    {"staff", {"CB,CC,VC,NLĐ đạt CDHT", "Staff recognised"},
         {"CB,CC,VC,NLĐ", "Staff"}},
     {"digital", {"CDHT có kỹ năng số", "Recognised, digital skills"},
         {"Kỹ năng số", "Digital"}},
@@ -111,7 +111,7 @@ static const struct progress_text {
         .reported = "Đã báo cáo %lld/%lld đơn vị",
         .missing = "Chưa báo cáo",
         .no_den = "Chưa nhập số liệu mẫu số",
-        .status = "Tình trạng",
+        .status = "Ghi chú",
         .down = "Mất kết nối",
         .stale = "Lâu chưa cập nhật",
         .never = "Chưa từng báo cáo",
@@ -139,7 +139,7 @@ static const struct progress_text {
         .reported = "Reported %lld/%lld units",
         .missing = "Not reported",
         .no_den = "No denominators",
-        .status = "Status",
+        .status = "Note",
         .down = "Link down",
         .stale = "Stale",
         .never = "Never reported",
@@ -548,6 +548,70 @@ progress_child_row(const json_t *o, int depth, void *arg)
 	progress_children(o, depth + 1, progress_child_row, arg);
 }
 
+/* 1 if unit id is a direct child in res's drill-down. */
+static int
+progress_is_child(const json_t *res, const char *id)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "children"), i, c)
+	{
+		if (strcmp(progress_str(progress_node(c), "id", ""), id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A row for each unit the coverage knows but the drill-down has none for
+ * (configured, never heard from): its id, its name when coverage.names
+ * has it, no figures, and its mark.
+ */
+static void
+progress_unseen_rows(struct progress_units *u, int ncols)
+{
+	const json_t *cov = json_object_get(u->res, "coverage");
+	const json_t *names = json_object_get(cov, "names");
+	const char *id, *mark;
+	const json_t *v;
+
+	json_object_foreach(json_object_get(cov, "last_report"), id, v)
+	{
+		if (strcmp(id, progress_str(progress_node(u->res), "id", "")) ==
+		        0 ||
+		    progress_is_child(u->res, id) ||
+		    (mark = progress_mark(u->res, u->tx, id)) == NULL)
+			continue;
+		table_row(u->t);
+		table_cell(u->t, "%s", id);
+		table_cell(u->t, "%s", progress_str(names, id, "?"));
+		for (int c = 2; c < ncols; c++)
+			table_cell(u->t, "-");
+		table_cell(u->t, "%s", mark);
+	}
+}
+
+/* 1 if some unit of the coverage outside the drill-down has a mark. */
+static int
+progress_unseen_any(const json_t *res, const struct progress_text *tx)
+{
+	const json_t *v;
+	const char *id;
+
+	json_object_foreach(
+	    json_object_get(json_object_get(res, "coverage"), "last_report"),
+	    id, v)
+	{
+		if (strcmp(id, progress_str(progress_node(res), "id", "")) !=
+		        0 &&
+		    !progress_is_child(res, id) &&
+		    progress_mark(res, tx, id) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
 /* 1 if some unit below o has a mark. */
 static int
 progress_any_mark(
@@ -578,7 +642,8 @@ progress_print_children(
 		return;
 	for (size_t i = 0; i < PROGRESS_NIND; i++)
 		ncols += progress_ind[i].brief[0] != NULL;
-	u.marks = progress_any_mark(res, tx, res);
+	u.marks =
+	    progress_any_mark(res, tx, res) || progress_unseen_any(res, tx);
 	if ((t = table_new(ncols + u.marks)) == NULL)
 		return;
 	u.t = t;
@@ -593,6 +658,7 @@ progress_print_children(
 	if (u.marks)
 		table_cell(t, "%s", tx->status);
 	progress_children(res, 1, progress_child_row, &u);
+	progress_unseen_rows(&u, ncols);
 	table_fit(t, 1, progress_columns(), 8);
 	printf("\n%s\n", tx->children);
 	table_print(t, stdout, 0, 1);
