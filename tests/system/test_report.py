@@ -162,7 +162,8 @@ class ReportTest(HierTestCase):
             self.skipTest("chromium did not finish")
         if not os.path.exists(pdf):
             self.skipTest("chromium wrote no PDF here")
-        data = open(pdf, "rb").read()
+        with open(pdf, "rb") as f:
+            data = f.read()
         pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
         # summary, units below, coverage and signatures: a page each
         self.assertGreaterEqual(pages, 3, "pages: %d" % pages)
