@@ -39,7 +39,12 @@ static const struct cmd cmds[] = {
         "  Send a CSV file (header row first) in chunks of 1000 lines; "
         "report\n"
         "  rejected lines as FILE:LINE: code: message.  FILE may be - "
-        "(stdin).\n"},
+        "(stdin).\n"
+        "  Separator , or ; (found from the header); group, population "
+        "and\n"
+        "  digital take codes or Vietnamese labels (nông dân, người lớn, "
+        "...);\n"
+        "  a repeated (year, person_id) is refused on its later line.\n"},
     {"show", cmd_show,
         "show [--json] YEAR PERSON_ID\n"
         "  Print the stored assessment.\n"},
