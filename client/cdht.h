@@ -4,8 +4,9 @@
  * every command, the command functions main.c's table points at, and small
  * argument helpers.
  *
- * Sections: main.c (helpers), cmd_assess.c, cmd_import.c,
- * cmd_population.c, cmd_progress.c, cmd_nodes.c, cmd_keys.c.
+ * Sections: main.c (helpers), lang.c (the language of messages),
+ * cmd_assess.c, cmd_import.c, cmd_population.c, cmd_progress.c,
+ * cmd_report.c, cmd_nodes.c, cmd_keys.c.
  */
 #ifndef CDHT_CLIENT_H
 #define CDHT_CLIENT_H
@@ -26,6 +27,9 @@ enum cdht_exit {
 };
 
 struct http;
+
+/* The language of what cdht says: Vietnamese unless asked otherwise. */
+enum cli_lang { CLI_VI = 0, CLI_EN = 1 };
 
 /* One invocation: global flags, and the command being run. */
 struct cli {
@@ -94,6 +98,28 @@ int cli_read_file(const char *path, char **buf, size_t *len);
  */
 void cli_put_clean(FILE *fp, const char *s);
 
+/* lang.c */
+
+/* The language of this run, set once by main before the command runs. */
+extern int cli_lang;
+
+/* The text in the run's language: L("Đã lưu", "stored"). */
+#define L(vi, en) (cli_lang == CLI_EN ? (en) : (vi))
+
+/*
+ * The language asked for by --lang (arg, may be NULL), else by LC_ALL,
+ * else LANG: English when it starts with "en", else Vietnamese.  -1 when
+ * arg is neither "vi" nor "en".
+ */
+int cli_lang_pick(const char *arg);
+
+/*
+ * What an error code of the node means, in the run's language, for the
+ * message printed before the node's own (which stays as the node wrote
+ * it); NULL for a code this client does not know.
+ */
+const char *cli_error_text(const char *code);
+
 /* cmd_assess.c: POST, GET, DELETE /v1/assessments */
 cmd_fn cmd_submit, cmd_show, cmd_withdraw;
 
@@ -105,6 +131,12 @@ cmd_fn cmd_population;
 
 /* cmd_progress.c: GET /v1/progress */
 cmd_fn cmd_progress;
+
+/* cmd_report.c: GET /v1/report */
+cmd_fn cmd_report;
+
+/* cmd_import.c also: cdht template, the CSV a clerk starts from */
+cmd_fn cmd_template;
 
 /* cmd_nodes.c: GET /v1/nodes, GET /healthz */
 cmd_fn cmd_nodes, cmd_health;

@@ -11,7 +11,15 @@
  * the node is the one judge of every line.  Both sides count lines the same
  * way; the chunk's header is the file's first lines and its data lines one
  * contiguous run of the file, so the mapping is an offset.
+ *
+ * The separator is found once (csv_sniff) and the file is sent as it is:
+ * the node sniffs the same header line the same way.  A repeated
+ * (year, person_id) is found here over the whole file (the node finds it
+ * too, but only within one request): the later line is reported with the
+ * node's message and blanked before sending (its line breaks kept, so
+ * every line keeps its number).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +30,8 @@
 #include "cdht.h"
 #include "csv.h"
 #include "http.h"
+#include "rowset.h"
+#include "valid.h"
 
 #define IMPORT_CHUNK 1000 /* data records per request */
 
@@ -41,6 +51,7 @@ struct import {
 	size_t ncuts;
 	int dry;
 	int midline; /* a tty progress line lacks its newline */
+	char sep;    /* the file's field separator */
 	long accepted, rejected;
 	long sent;    /* data records sent and answered */
 	FILE *report; /* per-line errors, printed at the end */
@@ -141,10 +152,12 @@ import_scan(struct import *im, const char *buf, size_t len, long *total)
 	size_t n, start;
 	int line, rc;
 
-	csv_init(&r, buf, len);
+	csv_init_sep(&r, buf, len, im->sep);
 	start = csv_offset(&r, NULL); /* past a byte order mark */
 	if ((rc = csv_next(&r, cells, &n, &line)) == 0) {
-		fprintf(stderr, "cdht: %s: empty, expected a header line\n",
+		fprintf(stderr,
+		    L("cdht: %s: tệp rỗng, cần dòng tiêu đề\n",
+		        "cdht: %s: empty, expected a header line\n"),
 		    im->label);
 		goto fail;
 	}
@@ -174,6 +187,103 @@ fail:
 	return -1;
 }
 
+/* The index of column name in the header cells, or -1. */
+static int
+import_column(char **cells, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(cells[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Find the lines of buf[0..len) that repeat an earlier line's year and
+ * person_id: report each (as the node would) and blank it in place, its
+ * line breaks kept.  Returns 0, or -1 when out of memory.
+ */
+static int
+import_dups(struct import *im, char *buf, size_t *len)
+{
+	struct import_cut *cuts = NULL, *cut; /* dup records: [off, line) */
+	size_t ncuts = 0;
+	char *cells[CSV_MAX_CELLS], *end, msg[512];
+	struct rowset *seen = rowset_new();
+	struct csv r;
+	size_t n, off;
+	int line, rc, cy, cp;
+	long year, first;
+
+	if (seen == NULL)
+		return -1;
+	csv_init_sep(&r, buf, *len, im->sep);
+	if (csv_next(&r, cells, &n, &line) != 1) {
+		csv_free(&r);
+		rowset_free(&seen);
+		return 0; /* the node says what is wrong with the header */
+	}
+	cy = import_column(cells, n, "year");
+	cp = import_column(cells, n, "person_id");
+	csv_expect(&r, n);
+	for (;;) {
+		off = csv_offset(&r, NULL);
+		if ((rc = csv_next(&r, cells, &n, &line)) == 0)
+			break;
+		if (rc == CSV_ENOMEM)
+			goto oom;
+		if (rc != 1 || cy < 0 || cp < 0)
+			continue;
+		year = strtol(cells[cy], &end, 10);
+		if (*cells[cy] == '\0' || *end != '\0')
+			continue; /* the node rejects it */
+		first = rowset_add(
+		    seen, year, cells[cp], strlen(cells[cp]), (long)line);
+		if (first < 0)
+			goto oom;
+		if (first == 0)
+			continue;
+		fprintf(
+		    im->report, "%s:%d: %s: ", im->label, line, ROWSET_CODE);
+		if (cli_lang != CLI_EN)
+			fprintf(
+			    im->report, "%s: ", cli_error_text(ROWSET_CODE));
+		rowset_message(msg, sizeof(msg), year, cells[cp],
+		    strlen(cells[cp]), first);
+		cli_put_clean(im->report, msg);
+		fprintf(im->report, "%s\n",
+		    L(" (trường person_id)", " (field person_id)"));
+		im->rejected++;
+		if ((cut = realloc(cuts, (ncuts + 1) * sizeof(*cuts))) == NULL)
+			goto oom;
+		cuts = cut;
+		cuts[ncuts].off = off;
+		cuts[ncuts++].line = (long)csv_offset(&r, NULL);
+	}
+	/* blank those records: their line breaks stay, so numbers hold */
+	for (size_t i = 0, o = 0, k = 0; i <= *len; i++) {
+		if (i == *len) {
+			*len = o;
+			break;
+		}
+		while (k < ncuts && i >= (size_t)cuts[k].line)
+			k++;
+		if (k < ncuts && i >= cuts[k].off && buf[i] != '\n' &&
+		    buf[i] != '\r')
+			continue;
+		buf[o++] = buf[i];
+	}
+	buf[*len] = '\0';
+	free(cuts);
+	csv_free(&r);
+	rowset_free(&seen);
+	return 0;
+oom:
+	free(cuts);
+	csv_free(&r);
+	rowset_free(&seen);
+	return -1;
+}
+
 /*
  * Send the chunks im->cuts of buf, showing progress.  Returns the first
  * chunk's failure (and stops there), or 0.
@@ -194,19 +304,25 @@ import_send(struct import *im, const char *buf, long total)
 			break;
 		done += n;
 		if (show)
-			fprintf(stderr, "%s%s %ld/%ld lines%s", tty ? "\r" : "",
-			    im->dry ? "checked" : "imported", done, total,
-			    tty ? "" : "\n");
+			fprintf(stderr,
+			    L("%s%s %ld/%ld dòng%s", "%s%s %ld/%ld lines%s"),
+			    tty ? "\r" : "",
+			    im->dry ? L("đã kiểm tra", "checked")
+			            : L("đã nhập", "imported"),
+			    done, total, tty ? "" : "\n");
 		im->midline = show && tty;
 	}
 	if (im->midline)
 		fputc('\n', stderr);
 	if (rc != CDHT_EXIT_OK && done > 0)
 		fprintf(stderr,
-		    "cdht: %s: stopped at line %ld; the lines before it were "
-		    "%s\n",
+		    L("cdht: %s: dừng ở dòng %ld; các dòng trước đó đã được "
+		      "%s\n",
+		        "cdht: %s: stopped at line %ld; the lines before it "
+		        "were "
+		        "%s\n"),
 		    im->label, im->cuts[done / IMPORT_CHUNK].line,
-		    im->dry ? "checked" : "imported");
+		    im->dry ? L("kiểm tra", "checked") : L("nhập", "imported"));
 	im->sent = done;
 	return rc;
 }
@@ -247,29 +363,44 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	im.label = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	if (cli_read_file(path, &buf, &len) == -1)
 		return CDHT_EXIT_REJECTED;
-	if (import_scan(&im, buf, len, &total) == -1) {
+	if ((im.report = open_memstream(&im.report_buf, &im.report_len)) ==
+	    NULL) {
+		fprintf(stderr, "cdht: out of memory\n");
+		free(buf);
+		return CDHT_EXIT_REJECTED;
+	}
+	if ((im.sep = csv_sniff(buf, len)) != ',')
+		fprintf(stderr,
+		    L("cdht: %s: dấu phân cách là '%c' (như Excel ghi khi "
+		      "dấu thập phân là dấu phẩy)\n",
+		        "cdht: %s: the separator is '%c' (as Excel writes it "
+		        "where the decimal mark is a comma)\n"),
+		    im.label, im.sep);
+	if (import_dups(&im, buf, &len) == -1 ||
+	    import_scan(&im, buf, len, &total) == -1) {
+		fclose(im.report);
+		free(im.report_buf);
 		free(im.cuts);
 		free(buf);
 		return CDHT_EXIT_REJECTED;
 	}
 	if (total == 0)
-		fprintf(stderr, "cdht: %s: no data lines after the header\n",
+		fprintf(stderr,
+		    L("cdht: %s: không có dòng dữ liệu nào sau dòng tiêu đề\n",
+		        "cdht: %s: no data lines after the header\n"),
 		    im.label);
-	if ((im.report = open_memstream(&im.report_buf, &im.report_len)) ==
-	    NULL) {
-		fprintf(stderr, "cdht: out of memory\n");
-		free(im.cuts);
-		free(buf);
-		return CDHT_EXIT_REJECTED;
-	}
 	rc = import_send(&im, buf, total);
 	fclose(im.report);
 	/* After a failed first chunk the error says it all. */
 	if (rc == CDHT_EXIT_OK || im.sent > 0) {
 		fflush(stderr);
 		fwrite(im.report_buf, 1, im.report_len, stderr);
-		printf("accepted %ld, rejected %ld%s\n", im.accepted,
-		    im.rejected, im.dry ? " (dry run: nothing stored)" : "");
+		printf(L("đã nhận %ld, bị từ chối %ld%s\n",
+		           "accepted %ld, rejected %ld%s\n"),
+		    im.accepted, im.rejected,
+		    im.dry ? L(" (chạy thử: không lưu gì)",
+		                 " (dry run: nothing stored)")
+		           : "");
 	}
 	free(im.report_buf);
 	free(im.cuts);
@@ -277,4 +408,72 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	if (rc == CDHT_EXIT_OK && im.rejected > 0)
 		rc = CDHT_EXIT_REJECTED;
 	return rc;
+}
+
+/*
+ * cdht template [--separator ;] [FILE]: the CSV a clerk fills in Excel:
+ * UTF-8 with a byte order mark (so Excel reads the diacritics), CRLF, the
+ * header and one example row written with the Vietnamese labels.
+ */
+int
+cmd_template(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"separator", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	static const char *const cols[] = {"year", "person_id", "name",
+	    "birth_year", "group", "population", "s1", "s2", "s3", "s4", "s5",
+	    "s6", "s7", "s8", "s9", "s10", "digital"};
+	const char *ex[] = {"2026", "001-0001", "Lò Văn Minh", "1980",
+	    valid_label_of("group", "farmer"),
+	    valid_label_of("population", "adult"), "9", "8", "8", "9", "8", "8",
+	    "9", "8", "8", "9", valid_label_of("digital", "skilled")};
+	char sep = ',';
+	FILE *fp = stdout;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if ((optarg[0] != ',' && optarg[0] != ';') ||
+			    optarg[1] != '\0')
+				return cli_bad_usage(
+				    cli, "--separator must be , or ;");
+			sep = optarg[0];
+			break;
+		case 'h':
+			return cli_help(cli);
+		default:
+			return cli_bad_usage(cli, NULL);
+		}
+	}
+	if (argc - optind > 1)
+		return cli_extra_arg(cli, argv[optind + 1]);
+	if (argc - optind == 1 && (fp = fopen(argv[optind], "wb")) == NULL) {
+		fprintf(
+		    stderr, "cdht: %s: %s\n", argv[optind], strerror(errno));
+		return CDHT_EXIT_REJECTED;
+	}
+	fputs("\xef\xbb\xbf", fp);
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		fprintf(fp, "%s%c", cols[i],
+		    i + 1 < sizeof(cols) / sizeof(cols[0]) ? sep : '\r');
+	fputc('\n', fp);
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		/* a label with the separator in it is quoted */
+		if (strchr(ex[i], sep) != NULL)
+			fprintf(fp, "\"%s\"", ex[i]);
+		else
+			fputs(ex[i], fp);
+		fputc(i + 1 < sizeof(ex) / sizeof(ex[0]) ? sep : '\r', fp);
+	}
+	fputc('\n', fp);
+	if (fp != stdout && fclose(fp) != 0) {
+		fprintf(
+		    stderr, "cdht: %s: %s\n", argv[optind], strerror(errno));
+		return CDHT_EXIT_REJECTED;
+	}
+	return CDHT_EXIT_OK;
 }

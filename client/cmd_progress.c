@@ -5,6 +5,13 @@
  * the 2025 and 2030 targets, the counts, one row per child unit, and which
  * units have not reported.
  *
+ * The tables fit the terminal: COLUMNS, else the terminal's width, else 80
+ * columns; the indicator labels and the unit names are cut (with an
+ * ellipsis) when they would not.  Units whose link is down, whose last
+ * report is stale or that never reported (coverage.down, .stale,
+ * .never_reported, when the node sends them) are marked in the unit table
+ * and named below it.
+ *
  * The reply is read tolerantly: a missing member prints as "-" (or an empty
  * CSV field), unknown indicators and groups are shown by their key, so an
  * older client still shows a newer node's answer.
@@ -13,6 +20,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -33,7 +42,7 @@ static const struct {
 } progress_ind[] = {
     {"adults", {"Người lớn đạt CDHT", "Adults recognised"},
         {"Người lớn", "Adults"}},
-    {"staff", {"CB, CC, VC, NLĐ đạt CDHT", "Staff recognised"},
+    {"staff", {"CB,CC,VC,NLĐ đạt CDHT", "Staff recognised"},
         {"CB,CC,VC,NLĐ", "Staff"}},
     {"digital", {"CDHT có kỹ năng số", "Recognised, digital skills"},
         {"Kỹ năng số", "Digital"}},
@@ -79,6 +88,8 @@ static const struct progress_text {
 	const char *assessed, *recognized, *outstanding, *group;
 	const char *children, *id, *name;
 	const char *reported, *missing, *no_den;
+	const char *status, *down, *stale, *never;
+	const char *mark_down, *mark_stale, *mark_never;
 } progress_text[PROGRESS_NLANG] = {
     {
         .year = "năm",
@@ -100,6 +111,13 @@ static const struct progress_text {
         .reported = "Đã báo cáo %lld/%lld đơn vị",
         .missing = "Chưa báo cáo",
         .no_den = "Chưa nhập số liệu mẫu số",
+        .status = "Ghi chú",
+        .down = "Mất kết nối",
+        .stale = "Lâu chưa cập nhật",
+        .never = "Chưa từng báo cáo",
+        .mark_down = "mất KN",
+        .mark_stale = "cũ",
+        .mark_never = "chưa BC",
     },
     {
         .year = "year",
@@ -121,6 +139,13 @@ static const struct progress_text {
         .reported = "Reported %lld/%lld units",
         .missing = "Not reported",
         .no_den = "No denominators",
+        .status = "Note",
+        .down = "Link down",
+        .stale = "Stale",
+        .never = "Never reported",
+        .mark_down = "down",
+        .mark_stale = "stale",
+        .mark_never = "never",
     },
 };
 
@@ -137,6 +162,62 @@ progress_str(const json_t *o, const char *key, const char *dflt)
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s != NULL ? s : dflt;
+}
+
+/* The width to fit: COLUMNS, else the terminal's, else 80. */
+static size_t
+progress_columns(void)
+{
+	const char *env = getenv("COLUMNS");
+	struct winsize ws;
+	long long v;
+
+	if (env != NULL && cli_parse_int(env, 20, 100000, &v) == 0)
+		return (size_t)v;
+	if (isatty(STDOUT_FILENO) &&
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		return ws.ws_col;
+	return 80;
+}
+
+/* 1 if id is in the array coverage[key] of the answer res. */
+static int
+progress_listed(const json_t *res, const char *key, const char *id)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(
+	    json_object_get(json_object_get(res, "coverage"), key), i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The mark of unit id in the unit table: never reported, down or stale,
+ * or NULL.  A node without coverage.never_reported (older) still shows a
+ * unit it has no report time for as never reported.
+ */
+static const char *
+progress_mark(const json_t *res, const struct progress_text *tx, const char *id)
+{
+	const json_t *cov = json_object_get(res, "coverage");
+	const json_t *last = json_object_get(cov, "last_report");
+
+	/* never heard from says more than down (it is both) */
+	if (progress_listed(res, "never_reported", id))
+		return tx->mark_never;
+	if (progress_listed(res, "down", id))
+		return tx->mark_down;
+	if (json_object_get(cov, "never_reported") == NULL &&
+	    json_is_object(last) && json_is_null(json_object_get(last, id)))
+		return tx->mark_never;
+	if (progress_listed(res, "stale", id))
+		return tx->mark_stale;
+	return NULL;
 }
 
 /*
@@ -345,6 +426,7 @@ progress_print_indicators(
 		if (i == PROGRESS_NIND)
 			progress_ind_row(t, tx, key, ind);
 	}
+	table_fit(t, 0, progress_columns(), 12);
 	table_print(t, stdout, 0, 1);
 	table_free(&t);
 }
@@ -425,12 +507,22 @@ progress_print_counts(
 	table_free(&t);
 }
 
+/* The unit table being filled, and the answer it is of (for marks). */
+struct progress_units {
+	struct table *t;
+	const json_t *res;
+	const struct progress_text *tx;
+	int marks; /* the table has a status column */
+};
+
 /* One child row, then its own children one level deeper. */
 static void
 progress_child_row(const json_t *o, int depth, void *arg)
 {
-	struct table *t = arg;
+	struct progress_units *u = arg;
+	struct table *t = u->t;
 	const json_t *node = progress_node(o), *inds, *v;
+	const char *mark;
 	char buf[64];
 	int indent = 2 * (depth - 1);
 
@@ -449,13 +541,101 @@ progress_child_row(const json_t *o, int depth, void *arg)
 		else
 			table_cell(t, "-");
 	}
-	progress_children(o, depth + 1, progress_child_row, t);
+	if (u->marks) {
+		mark =
+		    progress_mark(u->res, u->tx, progress_str(node, "id", ""));
+		table_cell(t, "%s", mark != NULL ? mark : "");
+	}
+	progress_children(o, depth + 1, progress_child_row, arg);
+}
+
+/* 1 if unit id is a direct child in res's drill-down. */
+static int
+progress_is_child(const json_t *res, const char *id)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "children"), i, c)
+	{
+		if (strcmp(progress_str(progress_node(c), "id", ""), id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A row for each unit the coverage knows but the drill-down has none for
+ * (configured, never heard from): its id, its name when coverage.names
+ * has it, no figures, and its mark.
+ */
+static void
+progress_unseen_rows(struct progress_units *u, int ncols)
+{
+	const json_t *cov = json_object_get(u->res, "coverage");
+	const json_t *names = json_object_get(cov, "names");
+	const char *id, *mark;
+	const json_t *v;
+
+	json_object_foreach(json_object_get(cov, "last_report"), id, v)
+	{
+		if (strcmp(id, progress_str(progress_node(u->res), "id", "")) ==
+		        0 ||
+		    progress_is_child(u->res, id) ||
+		    (mark = progress_mark(u->res, u->tx, id)) == NULL)
+			continue;
+		table_row(u->t);
+		table_cell(u->t, "%s", id);
+		table_cell(u->t, "%s", progress_str(names, id, "?"));
+		for (int c = 2; c < ncols; c++)
+			table_cell(u->t, "-");
+		table_cell(u->t, "%s", mark);
+	}
+}
+
+/* 1 if some unit of the coverage outside the drill-down has a mark. */
+static int
+progress_unseen_any(const json_t *res, const struct progress_text *tx)
+{
+	const json_t *v;
+	const char *id;
+
+	json_object_foreach(
+	    json_object_get(json_object_get(res, "coverage"), "last_report"),
+	    id, v)
+	{
+		if (strcmp(id, progress_str(progress_node(res), "id", "")) !=
+		        0 &&
+		    !progress_is_child(res, id) &&
+		    progress_mark(res, tx, id) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 if some unit below o has a mark. */
+static int
+progress_any_mark(
+    const json_t *res, const struct progress_text *tx, const json_t *o)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(o, "children"), i, c)
+	{
+		if (progress_mark(res, tx,
+		        progress_str(progress_node(c), "id", "")) != NULL ||
+		    progress_any_mark(res, tx, c))
+			return 1;
+	}
+	return 0;
 }
 
 static void
 progress_print_children(
     const json_t *res, const struct progress_text *tx, int lang)
 {
+	struct progress_units u = {.res = res, .tx = tx};
 	struct table *t;
 	int ncols = 2;
 
@@ -463,8 +643,11 @@ progress_print_children(
 		return;
 	for (size_t i = 0; i < PROGRESS_NIND; i++)
 		ncols += progress_ind[i].brief[0] != NULL;
-	if ((t = table_new(ncols)) == NULL)
+	u.marks =
+	    progress_any_mark(res, tx, res) || progress_unseen_any(res, tx);
+	if ((t = table_new(ncols + u.marks)) == NULL)
 		return;
+	u.t = t;
 	for (int c = 2; c < ncols; c++)
 		table_right(t, c);
 	table_row(t);
@@ -473,7 +656,11 @@ progress_print_children(
 	for (size_t i = 0; i < PROGRESS_NIND; i++)
 		if (progress_ind[i].brief[0] != NULL)
 			table_cell(t, "%s", progress_ind[i].brief[lang]);
-	progress_children(res, 1, progress_child_row, t);
+	if (u.marks)
+		table_cell(t, "%s", tx->status);
+	progress_children(res, 1, progress_child_row, &u);
+	progress_unseen_rows(&u, ncols);
+	table_fit(t, 1, progress_columns(), 8);
 	printf("\n%s\n", tx->children);
 	table_print(t, stdout, 0, 1);
 	table_free(&t);
@@ -505,6 +692,9 @@ progress_print_ids(const json_t *res, const char *label, const json_t *ids)
 	const char *id, *name;
 	size_t i;
 
+	const json_t *names =
+	    json_object_get(json_object_get(res, "coverage"), "names");
+
 	if (json_array_size(ids) == 0)
 		return;
 	printf("%s:", label);
@@ -514,7 +704,9 @@ progress_print_ids(const json_t *res, const char *label, const json_t *ids)
 			continue;
 		printf("%s ", i ? "," : "");
 		cli_put_clean(stdout, id);
-		if ((name = progress_find_name(res, id)) != NULL) {
+		if ((name = json_string_value(json_object_get(names, id))) !=
+		        NULL ||
+		    (name = progress_find_name(res, id)) != NULL) {
 			fputs(" (", stdout);
 			cli_put_clean(stdout, name);
 			putchar(')');
@@ -538,6 +730,10 @@ progress_print_coverage(const json_t *res, const struct progress_text *tx)
 	progress_print_ids(res, tx->missing, json_object_get(cov, "missing"));
 	progress_print_ids(
 	    res, tx->no_den, json_object_get(cov, "no_denominators"));
+	progress_print_ids(res, tx->down, json_object_get(cov, "down"));
+	progress_print_ids(res, tx->stale, json_object_get(cov, "stale"));
+	progress_print_ids(
+	    res, tx->never, json_object_get(cov, "never_reported"));
 }
 
 static void
@@ -591,7 +787,7 @@ cmd_progress(struct cli *cli, int argc, char **argv)
 	struct http_reply r;
 	long long year = -1, depth = -1;
 	char path[96];
-	int c, rc, lang = PROGRESS_VI, format = 0;
+	int c, rc, lang = cli_lang, format = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -644,8 +840,10 @@ cmd_progress(struct cli *cli, int argc, char **argv)
 	rc = http_call(cli_http(cli), "GET", path, NULL, NULL, 0, 0, &r);
 	if (rc == CDHT_EXIT_OK) {
 		if (format == 'j') {
-			json_dumpf(r.json, stdout, JSON_INDENT(2));
-			putchar('\n');
+			/* the node's bytes: numbers exactly as it wrote them */
+			fwrite(r.body, 1, r.len, stdout);
+			if (r.len == 0 || r.body[r.len - 1] != '\n')
+				putchar('\n');
 		} else if (format == 'c') {
 			progress_csv(r.json);
 		} else {

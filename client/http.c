@@ -191,7 +191,7 @@ http_request(struct http *h, const char *method, const char *path,
 	if (r->body != NULL)
 		r->json = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
 	rc = http_status_exit(r->status);
-	if (rc == CDHT_EXIT_OK && r->json == NULL) {
+	if (rc == CDHT_EXIT_OK && r->json == NULL && !(flags & HTTP_RAW)) {
 		snprintf(r->why, sizeof(r->why), "HTTP %ld without a JSON body",
 		    r->status);
 		rc = CDHT_EXIT_UNREACHABLE;
@@ -226,12 +226,15 @@ http_print_error(FILE *fp, const char *prefix, const json_t *err)
 	field = json_string_value(json_object_get(err, "field"));
 	fprintf(fp, "%s: ", prefix);
 	cli_put_clean(fp, code != NULL ? code : "error");
+	/* English keeps the node's words alone: they are English already */
+	if (cli_lang != CLI_EN && cli_error_text(code) != NULL)
+		fprintf(fp, ": %s", cli_error_text(code));
 	if (msg != NULL) {
 		fputs(": ", fp);
 		cli_put_clean(fp, msg);
 	}
 	if (field != NULL) {
-		fputs(" (field ", fp);
+		fputs(L(" (trường ", " (field "), fp);
 		cli_put_clean(fp, field);
 		fputc(')', fp);
 	}
@@ -244,7 +247,8 @@ http_print_failure(const struct http *h, const struct http_reply *r, int rc)
 	const json_t *err;
 
 	if (r->status == 0) {
-		fprintf(stderr, "cdht: cannot reach ");
+		fprintf(stderr, "%s",
+		    L("cdht: không kết nối được ", "cdht: cannot reach "));
 		cli_put_clean(stderr, h->server);
 		fprintf(stderr, ": %s\n", r->why);
 		return;
@@ -255,11 +259,16 @@ http_print_failure(const struct http *h, const struct http_reply *r, int rc)
 	else if (r->why[0] != '\0')
 		fprintf(stderr, "cdht: %s\n", r->why);
 	else
-		fprintf(
-		    stderr, "cdht: the node answered HTTP %ld\n", r->status);
+		fprintf(stderr,
+		    L("cdht: máy chủ trả lời HTTP %ld\n",
+		        "cdht: the node answered HTTP %ld\n"),
+		    r->status);
 	if (r->status == 401 && h->auth == NULL)
-		fprintf(stderr, "cdht: no token given: set CDHT_TOKEN or use "
-		                "--token\n");
+		fprintf(stderr, "%s",
+		    L("cdht: chưa có mã truy cập: đặt CDHT_TOKEN hoặc dùng "
+		      "--token\n",
+		        "cdht: no token given: set CDHT_TOKEN or use "
+		        "--token\n"));
 }
 
 char *

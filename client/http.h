@@ -34,6 +34,7 @@ void http_free(struct http **hp);
 
 /* Request flags. */
 #define HTTP_NO_AUTH 0x1 /* do not send the token (/healthz) */
+#define HTTP_RAW     0x2 /* a 2xx body need not be JSON (reports) */
 
 /*
  * Send method to server + path (path starts with '/', already encoded), with

@@ -39,7 +39,12 @@ static const struct cmd cmds[] = {
         "  Send a CSV file (header row first) in chunks of 1000 lines; "
         "report\n"
         "  rejected lines as FILE:LINE: code: message.  FILE may be - "
-        "(stdin).\n"},
+        "(stdin).\n"
+        "  Separator , or ; (found from the header); group, population "
+        "and\n"
+        "  digital take codes or Vietnamese labels (nông dân, người lớn, "
+        "...);\n"
+        "  a repeated (year, person_id) is refused on its later line.\n"},
     {"show", cmd_show,
         "show [--json] YEAR PERSON_ID\n"
         "  Print the stored assessment.\n"},
@@ -52,10 +57,23 @@ static const struct cmd cmds[] = {
         "  Set or show a year's denominators.  Fields left out are stored "
         "as 0.\n"},
     {"progress", cmd_progress,
-        "progress [--year Y] [--depth D] [--lang vi|en] [--json|--csv]\n"
+        "progress [--year Y] [--depth D] [--json|--csv]\n"
         "  Indicators against the 2025 and 2030 targets; --depth D adds "
         "the\n"
         "  units D levels below.\n"},
+    {"report", cmd_report,
+        "report [--year Y] [--format html|csv|json] [--depth D] "
+        "[--output FILE]\n"
+        "  The yearly report this unit files upward: every indicator per "
+        "unit,\n"
+        "  the coverage, the date and the signature block.  html prints on "
+        "A4,\n"
+        "  csv opens in Excel; written to stdout as the node sent it.\n"},
+    {"template", cmd_template,
+        "template [--separator ,|;] [FILE]\n"
+        "  Write an empty import CSV for Excel (UTF-8 with BOM): the "
+        "header and\n"
+        "  one example row.  No server needed.\n"},
     {"nodes", cmd_nodes,
         "nodes [--json]\n"
         "  This node, its parent and its subtree, with link status.\n"},
@@ -105,17 +123,20 @@ main_synopsis(FILE *fp, const char *u)
 static void
 main_usage(FILE *fp)
 {
-	fprintf(fp,
-	    "usage: cdht [--server URL] [--token TOKEN] COMMAND [ARGS]\n"
-	    "       cdht COMMAND --help\n"
-	    "\n"
-	    "Commands:\n");
+	fprintf(fp, "usage: cdht [--server URL] [--token TOKEN] [--lang vi|en] "
+	            "COMMAND [ARGS]\n"
+	            "       cdht COMMAND --help\n"
+	            "\n"
+	            "Commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		main_synopsis(fp, cmds[i].usage);
 	fprintf(fp,
 	    "\n"
 	    "Environment: CDHT_SERVER (default " CDHT_DEFAULT_SERVER "), "
-	    "CDHT_TOKEN.\n"
+	    "CDHT_TOKEN;\n"
+	    "messages in Vietnamese, or English with --lang en (anywhere "
+	    "on the line)\n"
+	    "or LC_ALL/LANG starting with \"en\".\n"
 	    "Prefer CDHT_TOKEN to --token: other users can see a command "
 	    "line.\n"
 	    "Exit: 0 ok, 1 rejected by the node, 2 usage, 3 authentication, "
@@ -310,6 +331,36 @@ main_help(int argc, char **argv)
 }
 
 /*
+ * Take "--lang X" or "--lang=X" out of argv[1..argc) (up to a "--"), so
+ * every command accepts it; *lang gets the last X.  Returns the new argc,
+ * or -1 when --lang lacks its value.
+ */
+static int
+main_take_lang(int argc, char **argv, const char **lang)
+{
+	int i, j;
+
+	for (i = j = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (strncmp(argv[i], "--lang=", 7) == 0) {
+			*lang = argv[i] + 7;
+		} else if (strcmp(argv[i], "--lang") == 0) {
+			if (i + 1 >= argc)
+				return -1;
+			*lang = argv[++i];
+		} else {
+			argv[j++] = argv[i];
+		}
+	}
+	argv[j] = NULL;
+	return j;
+}
+
+/*
  * Run cmd with argv (argv[0] its name): the server and token come from the
  * flags, else the environment.
  */
@@ -366,10 +417,12 @@ main(int argc, char **argv)
 	    {"token", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    {"lang", required_argument, NULL, 'l'},
 	    {NULL, 0, NULL, 0},
 	};
 	const struct cmd *cmd;
 	char *server = NULL, *token = NULL;
+	const char *lang = NULL;
 	int c, rc = -1;
 
 	while (
@@ -387,6 +440,9 @@ main(int argc, char **argv)
 			/* Hide it from ps(1) now that it is copied. */
 			memset(optarg, 'x', strlen(optarg));
 			break;
+		case 'l':
+			lang = optarg;
+			break;
 		case 'h':
 			main_usage(stdout);
 			rc = CDHT_EXIT_OK;
@@ -403,6 +459,17 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (rc == -1 && argc > 0 &&
+	    (argc = main_take_lang(argc, argv, &lang)) == -1) {
+		fprintf(stderr, "cdht: --lang needs vi or en\n");
+		rc = CDHT_EXIT_USAGE;
+	}
+	if (rc == -1 && (cli_lang = cli_lang_pick(lang)) == -1) {
+		cli_lang = CLI_VI;
+		fprintf(
+		    stderr, "cdht: --lang must be vi or en, not '%s'\n", lang);
+		rc = CDHT_EXIT_USAGE;
+	}
 	if (rc != -1) {
 		/* --help, --version or a bad flag */
 	} else if (argc == 0) {

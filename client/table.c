@@ -135,6 +135,95 @@ table_width(const char *s)
 	return w;
 }
 
+/* The display widths of t's columns into width[] (ncols entries). */
+static void
+table_widths(const struct table *t, size_t *width)
+{
+	for (size_t r = 0; r < t->nrows; r++)
+		for (int c = 0; c < t->ncols; c++) {
+			const char *s =
+			    t->cells[r * (size_t)t->ncols + (size_t)c];
+			size_t w = s != NULL ? table_width(s) : 0;
+
+			if (w > width[c])
+				width[c] = w;
+		}
+}
+
+/*
+ * Cut s in place to at most max display columns, the last being an
+ * ellipsis when anything was cut; the cut falls between characters, and
+ * combining marks stay with their letter.
+ */
+static void
+table_cut(char **sp, size_t max)
+{
+	char *s = *sp, *p, *out;
+	size_t w = 0;
+
+	if (s == NULL || max < 1 || table_width(s) <= max)
+		return;
+	for (p = s; *p != '\0';) {
+		char *q = p + 1;
+		char save;
+
+		while ((*q & 0xc0) == 0x80)
+			q++;
+		save = *q;
+		*q = '\0';
+		w += table_width(p);
+		*q = save;
+		if (w > max - 1)
+			break;
+		p = q;
+	}
+	if ((out = malloc((size_t)(p - s) + 4)) == NULL)
+		return;
+	memcpy(out, s, (size_t)(p - s));
+	memcpy(out + (p - s), "\xe2\x80\xa6", 4); /* U+2026 and NUL */
+	free(s);
+	*sp = out;
+}
+
+void
+table_fit(struct table *t, int col, size_t max, size_t min_col)
+{
+	size_t *width, total = 0, limit;
+
+	if (t == NULL || col < 0 || col >= t->ncols || t->nrows == 0)
+		return;
+	if ((width = calloc((size_t)t->ncols, sizeof(*width))) == NULL)
+		return;
+	table_widths(t, width);
+	for (int c = 0; c < t->ncols; c++)
+		total += width[c] + (c > 0 ? 2 : 0);
+	if (total > max) {
+		limit =
+		    total - max >= width[col] ? 0 : width[col] - (total - max);
+		if (limit < min_col)
+			limit = min_col;
+		for (size_t r = 0; r < t->nrows; r++)
+			table_cut(&t->cells[r * (size_t)t->ncols + (size_t)col],
+			    limit);
+	}
+	free(width);
+}
+
+size_t
+table_total_width(const struct table *t)
+{
+	size_t *width, total = 0;
+
+	if (t == NULL ||
+	    (width = calloc((size_t)t->ncols, sizeof(*width))) == NULL)
+		return 0;
+	table_widths(t, width);
+	for (int c = 0; c < t->ncols; c++)
+		total += width[c] + (c > 0 ? 2 : 0);
+	free(width);
+	return total;
+}
+
 static void
 table_pad(FILE *fp, size_t n)
 {
@@ -152,15 +241,7 @@ table_print(const struct table *t, FILE *fp, int indent, int rule)
 		return;
 	if ((width = calloc((size_t)t->ncols, sizeof(*width))) == NULL)
 		return;
-	for (size_t r = 0; r < t->nrows; r++)
-		for (int c = 0; c < t->ncols; c++) {
-			const char *s =
-			    t->cells[r * (size_t)t->ncols + (size_t)c];
-			size_t w = s != NULL ? table_width(s) : 0;
-
-			if (w > width[c])
-				width[c] = w;
-		}
+	table_widths(t, width);
 	for (int c = 0; c < t->ncols; c++)
 		total += width[c] + (c > 0 ? 2 : 0);
 

@@ -37,6 +37,17 @@ void table_cell(struct table *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
+ * Make t at most max display columns wide (as table_print prints it, without
+ * its indent) by cutting the cells of column col, each cut ending in an
+ * ellipsis, but to no fewer than min_col columns: the table may stay
+ * wider than max when the other columns alone are.
+ */
+void table_fit(struct table *t, int col, size_t max, size_t min_col);
+
+/* The display width table_print gives t, without its indent. */
+size_t table_total_width(const struct table *t);
+
+/*
  * Print t on fp, columns separated by two spaces, each row prefixed by
  * indent spaces, no trailing blanks.  With rule set, a line of '-' under the
  * first row (the header).

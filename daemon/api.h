@@ -9,6 +9,7 @@
  *   api_population.c  a year's denominators
  *   api_views.c       read views: progress, nodes, audit, metrics, healthz
  *   api_ui.c          the dashboard page (GET /)
+ *   api_report.c      the yearly report: HTML (A4), CSV (Excel), JSON
  */
 #ifndef CDHT_API_H
 #define CDHT_API_H
@@ -140,6 +141,10 @@ void api_healthz(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who);
 /* api_ui.c: GET /: the dashboard page (no token: it holds no data). */
 void api_dashboard(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_report.c: GET /v1/report?year=Y&format=html|csv|json[&depth=D]
+ * [&lang=vi|en]. */
+void api_report(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "csv.h"
+#include "rowset.h"
 #include "valid.h"
 #include "input.h"
 #include "records.h"
@@ -63,6 +64,7 @@ struct batch {
 	int accepted, rejected;
 	int failed; /* a store error: the whole turn (or dry run) is lost */
 	struct store_txn *dry; /* a dry run's transaction, see submit_one */
+	struct rowset *rows;   /* CSV: (year, person_id) of the lines so far */
 };
 
 /*
@@ -99,6 +101,24 @@ batch_item(struct http_api *h, struct batch *b, const json_t *obj,
 		}
 		batch_reject(b, pos, &e);
 		return;
+	}
+	if (b->rows != NULL) {
+		long first = rowset_add(
+		    b->rows, a.year, a.person_id, a.pid_len, (long)pos);
+
+		if (first < 0) {
+			b->failed = STORE_ENOMEM;
+			return;
+		}
+		if (first > 0) {
+			char msg[sizeof(e.message)];
+
+			input_fail(&e, ROWSET_CODE, "person_id", "%s",
+			    rowset_message(msg, sizeof(msg), a.year,
+			        a.person_id, a.pid_len, first));
+			batch_reject(b, pos, &e);
+			return;
+		}
 	}
 	if ((b->failed = submit_one(h, &a, who, dry_run, &b->dry)) != STORE_OK)
 		return;
@@ -140,20 +160,30 @@ static void
 post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
     size_t len, const char *who, int dry_run)
 {
-	struct batch b = {
-	    .results = json_array(), .errors = json_array(), .poskey = "line"};
+	struct batch b = {.results = json_array(),
+	    .errors = json_array(),
+	    .poskey = "line",
+	    .rows = rowset_new()};
 	struct csv r;
 	char *cells[CSV_MAX_CELLS], **hdr = NULL;
 	size_t n, nh = 0;
 	int line, rc, items = 0;
 	struct input_err e;
 
-	csv_init(&r, body, len);
+	if (b.rows == NULL) {
+		json_decref(b.results);
+		json_decref(b.errors);
+		api_send_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	/* ';' as Excel writes it where the decimal mark is a comma */
+	csv_init_sep(&r, body, len, csv_sniff(body, len));
 	rc = csv_next(&r, cells, &n, &line);
 	if (rc <= 0) {
 		csv_free(&r);
 		json_decref(b.results);
 		json_decref(b.errors);
+		rowset_free(&b.rows);
 		api_send_error(req, 400, "bad_request", NULL, "line %d: %s%s",
 		    line,
 		    rc == 0 ? "empty CSV: a header row is required"
@@ -165,6 +195,7 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 		csv_free(&r);
 		json_decref(b.results);
 		json_decref(b.errors);
+		rowset_free(&b.rows);
 		api_send_error(
 		    req, 400, e.code, e.field, "line 1: %s", e.message);
 		return;
@@ -183,6 +214,7 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 		csv_free(&r);
 		json_decref(b.results);
 		json_decref(b.errors);
+		rowset_free(&b.rows);
 		api_send_error(req, 500, "internal", NULL, "out of memory");
 		return;
 	}
@@ -224,6 +256,7 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 		free(hdr[i]);
 	free(hdr);
 	csv_free(&r);
+	rowset_free(&b.rows);
 	batch_reply(h, req, &b, dry_run);
 }
 

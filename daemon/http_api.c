@@ -248,6 +248,7 @@ static const struct route {
     {"/v1/population/", EVHTTP_REQ_GET | EVHTTP_REQ_PUT, ROLE_CLERK,
         api_population},
     {"/v1/progress", EVHTTP_REQ_GET, ROLE_VIEWER, api_progress},
+    {"/v1/report", EVHTTP_REQ_GET, ROLE_VIEWER, api_report},
     {"/v1/nodes", EVHTTP_REQ_GET, ROLE_VIEWER, api_nodes},
     {"/v1/audit", EVHTTP_REQ_GET, ROLE_ADMIN, api_audit},
 };

@@ -276,6 +276,14 @@ input_csv_row(
 
 			if (val[0] == '\0' && strcmp(col, "name") == 0)
 				continue;
+			/* a clerk's label ("nông dân") stands for its code */
+			if ((strcmp(col, "group") == 0 ||
+			        strcmp(col, "population") == 0 ||
+			        strcmp(col, "digital") == 0) &&
+			    valid_label_code(col, val, len) != NULL) {
+				val = valid_label_code(col, val, len);
+				len = strlen(val);
+			}
 			if ((why = valid_utf8_why(val, len, &at)) != NULL) {
 				input_fail(e, "invalid_field", col,
 				    "%s is not valid UTF-8: %s at byte %zu",

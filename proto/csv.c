@@ -16,9 +16,39 @@ csv_init(struct csv *r, const char *buf, size_t len)
 	r->end = buf + len;
 	r->line = 1;
 	r->why_cell = (size_t)-1;
+	r->sep = ',';
 	/* skip a UTF-8 byte order mark, as spreadsheets write one */
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		r->p += 3;
+}
+
+void
+csv_init_sep(struct csv *r, const char *buf, size_t len, char sep)
+{
+	csv_init(r, buf, len);
+	r->sep = sep;
+}
+
+char
+csv_sniff(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	long commas = 0, semis = 0;
+	int quoted = 0;
+
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	while (p < end && (*p == '\n' || *p == '\r'))
+		p++;
+	for (; p < end && (quoted || (*p != '\n' && *p != '\r')); p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (!quoted && *p == ',')
+			commas++;
+		else if (!quoted && *p == ';')
+			semis++;
+	}
+	return semis > commas ? ';' : ',';
 }
 
 void
@@ -144,13 +174,13 @@ csv_next(struct csv *r, char **cells, size_t *ncells, int *line)
 					return CSV_ENOMEM;
 			}
 			r->p++; /* the closing quote */
-			if (r->p < r->end && *r->p != ',' &&
+			if (r->p < r->end && *r->p != r->sep &&
 			    csv_eol(r->p, r->end) == 0)
 				return csv_bad(r, rec, *line,
 				    "text after the closing quote of a field",
 				    n - 1);
 		} else {
-			for (; r->p < r->end && *r->p != ',' &&
+			for (; r->p < r->end && *r->p != r->sep &&
 			       csv_eol(r->p, r->end) == 0;
 			     r->p++) {
 				if (*r->p == '"')
@@ -169,7 +199,7 @@ csv_next(struct csv *r, char **cells, size_t *ncells, int *line)
 		}
 		if (csv_put(r, &len, '\0') == -1)
 			return CSV_ENOMEM;
-		if (r->p < r->end && *r->p == ',') {
+		if (r->p < r->end && *r->p == r->sep) {
 			r->p++;
 			if (n == CSV_MAX_CELLS) {
 				snprintf(r->why_buf, sizeof(r->why_buf),

@@ -6,8 +6,10 @@
  *
  *  - A line ends at LF, CRLF or a lone CR; lines count from 1.  A UTF-8 byte
  *    order mark at the very start is skipped.  Blank lines are not records.
- *  - A record is fields separated by commas, ended by a line break outside
- *    quotes or by the end of the input.
+ *  - A record is fields separated by commas (or by the separator given to
+ *    csv_init_sep: ';' is what Excel writes where the decimal mark is a
+ *    comma), ended by a line break outside quotes or by the end of the
+ *    input.  Read "comma" below as "the separator".
  *  - An unquoted field holds any bytes but comma, quote, CR and LF.  A quoted
  *    field starts with a quote as its first byte, holds anything (commas and
  *    line breaks included; "" stands for one quote), and its closing quote
@@ -32,6 +34,7 @@
 /* A reader over one buffer; the fields are private to csv.c. */
 struct csv {
 	const char *base, *p, *end;
+	char sep;      /* the field separator: ',' unless csv_init_sep */
 	int line;      /* line of p, from 1 */
 	size_t expect; /* fields per record, 0 = any (csv_expect) */
 	char *buf;     /* the cells of the last record */
@@ -43,6 +46,16 @@ struct csv {
 
 /* Start reading buf[0..len); buf must outlive the reader. */
 void csv_init(struct csv *r, const char *buf, size_t len);
+
+/* The same with separator sep (',' or ';'). */
+void csv_init_sep(struct csv *r, const char *buf, size_t len, char sep);
+
+/*
+ * The separator of the CSV in buf[0..len): ';' when its first line (the
+ * header) holds more semicolons than commas outside quotes, else ','.
+ * Node and client both call this, so they read a file alike.
+ */
+char csv_sniff(const char *buf, size_t len);
 
 /* From now on, a record with other than n fields is an error (n = 0: any). */
 void csv_expect(struct csv *r, size_t n);

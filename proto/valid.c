@@ -222,3 +222,73 @@ valid_quote(char *dst, size_t cap, const char *src, size_t n)
 	dst[o] = '\0';
 	return o;
 }
+
+const struct valid_label valid_labels[] = {
+    {"group", "farmer", "nông dân"},
+    {"group", "worker", "công nhân"},
+    {"group", "official", "công chức, viên chức"},
+    {"group", "official", "công chức"},
+    {"group", "official", "viên chức"},
+    {"group", "business", "doanh nhân"},
+    {"group", "manager", "cán bộ quản lý"},
+    {"population", "adult", "người lớn"},
+    {"population", "staff", "cán bộ, công chức, viên chức, người lao động"},
+    {"population", "staff", "cán bộ, công chức, viên chức"},
+    {"population", "staff", "người lao động"},
+    {"digital", "none", "không"},
+    {"digital", "none", "chưa có"},
+    {"digital", "skilled", "có kỹ năng số"},
+    {"digital", "skilled", "có kĩ năng số"},
+    {"digital", "proficient", "thành thạo kỹ năng số"},
+    {"digital", "proficient", "thành thạo kĩ năng số"},
+    {NULL, NULL, NULL},
+};
+
+/* s[0..n) equals label, ignoring the case of ASCII letters. */
+static int
+valid_label_eq(const char *s, size_t n, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < n && label[i] != '\0'; i++) {
+		unsigned char a = (unsigned char)s[i],
+		              b = (unsigned char)label[i];
+
+		if (a >= 'A' && a <= 'Z')
+			a = (unsigned char)(a - 'A' + 'a');
+		if (a != b)
+			return 0;
+	}
+	return i == n && label[i] == '\0';
+}
+
+const char *
+valid_label_code(const char *column, const char *s, size_t n)
+{
+	const char *code = NULL;
+
+	while (n > 0 && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	for (const struct valid_label *l = valid_labels; l->column; l++) {
+		if (strcmp(l->column, column) != 0)
+			continue;
+		if ((strlen(l->code) == n && memcmp(l->code, s, n) == 0) ||
+		    valid_label_eq(s, n, l->label)) {
+			code = l->code;
+			break;
+		}
+	}
+	return code;
+}
+
+const char *
+valid_label_of(const char *column, const char *code)
+{
+	for (const struct valid_label *l = valid_labels; l->column; l++)
+		if (strcmp(l->column, column) == 0 &&
+		    strcmp(l->code, code) == 0)
+			return l->label;
+	return NULL;
+}

@@ -97,6 +97,30 @@ int valid_person_name(const char *s, size_t n);
 /* The index of level name s[0..n) in valid_level_names, or -1. */
 int valid_level(const char *s, size_t n);
 
+/*
+ * The Vietnamese labels a clerk may write in a CSV import instead of the
+ * codes of columns group, population and digital (DOMAIN.md, README
+ * "Clerks' CSV"): the one table, read by the node's CSV input and by
+ * `cdht template`.  The first label of each code is its name in a
+ * spreadsheet; the others are other spellings clerks use (kỹ / kĩ).
+ * Ended by an entry with a NULL column.
+ */
+struct valid_label {
+	const char *column, *code, *label;
+};
+extern const struct valid_label valid_labels[];
+
+/*
+ * The code that s[0..n) names in column ("group", "population",
+ * "digital"): the code itself, or one of its labels compared ignoring
+ * blanks around it and the case of ASCII letters (labels are in NFC, as
+ * Excel and every phone keyboard write them).  NULL when it names none.
+ */
+const char *valid_label_code(const char *column, const char *s, size_t n);
+
+/* The spreadsheet label (first label) of code in column, or NULL. */
+const char *valid_label_of(const char *column, const char *code);
+
 /* A programme year: VALID_YEAR_MIN..VALID_YEAR_MAX. */
 int valid_year(long long y);
 

@@ -21,7 +21,8 @@ Shapes (units from tests/data/, see its README for sources and licenses):
 Everything lives in the work directory (default: a fresh temporary one,
 printed at start, removed at exit after a successful run unless --keep):
 WORKDIR/<unit id>/ holds the node's cdhtd.conf, tokens, children, key pair,
-LMDB data and cdhtd.log; WORKDIR/env exports CDHT_SERVER and CDHT_TOKEN for
+LMDB data and cdhtd.log; WORKDIR/clerk.env exports a commune's URL and its
+clerk token (act as that commune's clerk); WORKDIR/env exports CDHT_SERVER and CDHT_TOKEN for
 the province; WORKDIR/expected.json the seeded sums.
 
 Exit status: 0 the province converged (with --once: then stops); 1 anything
@@ -1094,6 +1095,14 @@ def run(args, procs):
                                                                  viewer))
         f.write("# admin token: %s\n" % admin)
     os.chmod(work / "env", 0o600)
+    # acting as a clerk: a commune's URL and its clerk token
+    clerk_at = next(n for n in nodes if n.agency == "commune")
+    with open(work / "clerk.env", "w", encoding="utf-8") as f:
+        f.write("# clerk of %s: . %s/clerk.env   then: %s template mau.csv; "
+                "%s import mau.csv\n" % (clerk_at.label, work, cdht, cdht))
+        f.write("export CDHT_SERVER=%s\nexport CDHT_TOKEN=%s\n" % (
+            clerk_at.url, clerk_at.clerk_token))
+    os.chmod(work / "clerk.env", 0o600)
 
     # Start first: forking is cheaper before the generated data fills memory,
     # and the daemons boot while the data is generated.
@@ -1174,6 +1183,10 @@ def run(args, procs):
         "" if not mism else ", %d scoring mismatches" % len(mism)))
     print("province: %s   viewer token: %s" % (prov.url, viewer))
     print("explore:  . %s/env && %s progress --depth 1 --lang en" % (work, cdht))
+    print("report:   . %s/env && %s report --format html -o bao-cao.html" % (
+        work, cdht))
+    print("clerk:    . %s/clerk.env && %s template mau.csv && %s import "
+          "mau.csv   (%s)" % (work, cdht, cdht, clerk_at.label))
     if args.once:
         return 0 if ok else 1
 

@@ -184,13 +184,23 @@ class CsvTest(NodeTestCase):
                              "dry run stored %s" % a["person_id"])
         self.assertProgress(n, m, [2026])
 
-    def test_replacement_within_one_file(self):
+    def test_repeat_within_one_file(self):
+        """A repeated (year, person_id) is an error on the later line; the
+        earlier one is stored (it used to replace it silently)."""
         n = self.make_node()
         m = Model()
         items = [assessment(2026, "same", REC),
                  assessment(2026, "other", REC),
                  assessment(2026, "same", LOW_SCORES, group="manager")]
-        self.post_and_check(n, m, gen.to_csv(items), items)
+        r = n.post_csv(gen.to_csv(items))
+        self.assertStatus(r, 200)
+        self.assertEqual((r.json["accepted"], r.json["rejected"]), (2, 1))
+        err = r.json["errors"][0]
+        self.assertEqual((err["line"], err["code"], err["field"]),
+                         (4, "duplicate_row", "person_id"))
+        self.assertIn("line 2", err["message"])
+        for a in items[:2]:
+            m.submit(a)
         self.assertRecord(n.get(2026, "same"), m, 2026, "same")
         self.assertProgress(n, m, [2026])
 

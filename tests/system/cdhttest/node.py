@@ -351,6 +351,10 @@ class Node:
         e = dict(os.environ)
         e.pop("CDHT_SERVER", None)
         e.pop("CDHT_TOKEN", None)
+        # the tests read cdht's English unless they set LANG themselves
+        # (cdht speaks Vietnamese by default)
+        e.pop("LC_ALL", None)
+        e["LANG"] = "en_US.UTF-8"
         argv = [self.cdht_bin()]
         if use_env:
             e["CDHT_SERVER"] = srv

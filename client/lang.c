@@ -1,0 +1,66 @@
+/*
+ * lang.c: the language cdht speaks (Vietnamese by default, English with
+ * --lang en or an English LC_ALL / LANG), and the localised meaning of
+ * every error code the node answers with.  The node's message and field are
+ * printed as it sent them, after this text: they carry the detail.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdht.h"
+
+int cli_lang = CLI_VI;
+
+int
+cli_lang_pick(const char *arg)
+{
+	const char *env;
+
+	if (arg != NULL) {
+		if (strcmp(arg, "vi") == 0)
+			return CLI_VI;
+		if (strcmp(arg, "en") == 0)
+			return CLI_EN;
+		return -1;
+	}
+	if ((env = getenv("LC_ALL")) == NULL || *env == '\0')
+		env = getenv("LANG");
+	return env != NULL && strncmp(env, "en", 2) == 0 ? CLI_EN : CLI_VI;
+}
+
+/* The node's error codes (README "HTTP API"), vi then en. */
+static const struct {
+	const char *code, *text[2];
+} lang_errors[] = {
+    {"bad_request", {"yêu cầu không hợp lệ", "bad request"}},
+    {"bad_json", {"JSON không hợp lệ", "malformed JSON"}},
+    {"invalid_field", {"giá trị không hợp lệ", "invalid value"}},
+    {"missing_field", {"thiếu thông tin bắt buộc", "required field missing"}},
+    {"unknown_field", {"trường hoặc cột không xác định", "unknown field"}},
+    {"duplicate_row", {"dòng lặp lại (cùng năm và mã người)",
+                          "repeated row (same year and person id)"}},
+    {"not_found", {"không tìm thấy", "not found"}},
+    {"unauthorized", {"chưa có mã truy cập (token) hợp lệ", "no valid token"}},
+    {"forbidden",
+        {"mã truy cập không có quyền này", "the token lacks this role"}},
+    {"method_not_allowed",
+        {"thao tác không được hỗ trợ", "method not allowed"}},
+    {"unsupported_media_type",
+        {"định dạng dữ liệu không được hỗ trợ", "unsupported media type"}},
+    {"too_large", {"dữ liệu quá lớn", "too large"}},
+    {"storage_full", {"bộ nhớ của máy chủ đã đầy, chưa lưu gì",
+                         "the node's storage is full, nothing stored"}},
+    {"internal", {"lỗi nội bộ của máy chủ", "internal error"}},
+};
+
+const char *
+cli_error_text(const char *code)
+{
+	if (code == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(lang_errors) / sizeof(lang_errors[0]);
+	     i++)
+		if (strcmp(code, lang_errors[i].code) == 0)
+			return lang_errors[i].text[cli_lang];
+	return NULL;
+}
