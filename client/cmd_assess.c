@@ -66,11 +66,16 @@ assess_print_result(const json_t *res)
 	if (json_is_integer(y))
 		printf("%" JSON_INTEGER_FORMAT " ", json_integer_value(y));
 	cli_put_clean(stdout, id != NULL ? id : "?");
-	printf(": total %" JSON_INTEGER_FORMAT ", recognized %s, "
-	       "outstanding %s\n",
+	printf(L(": tổng điểm %" JSON_INTEGER_FORMAT ", đạt danh hiệu %s, "
+	         "tiêu biểu (5 năm liền) %s\n",
+	           ": total %" JSON_INTEGER_FORMAT ", recognized %s, "
+	           "outstanding %s\n"),
 	    json_integer_value(json_object_get(res, "total")),
-	    json_is_true(json_object_get(res, "recognized")) ? "yes" : "no",
-	    json_is_true(json_object_get(res, "outstanding")) ? "yes" : "no");
+	    json_is_true(json_object_get(res, "recognized")) ? L("có", "yes")
+	                                                     : L("không", "no"),
+	    json_is_true(json_object_get(res, "outstanding"))
+	        ? L("có", "yes")
+	        : L("không", "no"));
 }
 
 /*
@@ -93,14 +98,17 @@ assess_print_batch(const json_t *res)
 		ix = json_object_get(e, "index");
 		if (json_is_integer(ix))
 			snprintf(prefix, sizeof(prefix),
-			    "item %" JSON_INTEGER_FORMAT,
+			    L("mục %" JSON_INTEGER_FORMAT,
+			        "item %" JSON_INTEGER_FORMAT),
 			    json_integer_value(ix));
 		else
-			snprintf(prefix, sizeof(prefix), "item ?");
+			snprintf(prefix, sizeof(prefix), L("mục ?", "item ?"));
 		http_print_error(stderr, prefix, e);
 	}
-	printf("accepted %" JSON_INTEGER_FORMAT
-	       ", rejected %" JSON_INTEGER_FORMAT "\n",
+	printf(L("đã nhận %" JSON_INTEGER_FORMAT
+	         ", bị từ chối %" JSON_INTEGER_FORMAT "\n",
+	           "accepted %" JSON_INTEGER_FORMAT
+	           ", rejected %" JSON_INTEGER_FORMAT "\n"),
 	    acc, rej);
 	return rej > 0 || json_array_size(errs) > 0 ? CDHT_EXIT_REJECTED
 	                                            : CDHT_EXIT_OK;
@@ -276,7 +284,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		else
 			assess_print_result(r.json);
 		if (dry)
-			printf("dry run: nothing stored\n");
+			printf(L("chạy thử: không lưu gì\n",
+			    "dry run: nothing stored\n"));
 	}
 	http_reply_clear(&r);
 	return rc;
@@ -374,7 +383,8 @@ cmd_withdraw(struct cli *cli, int argc, char **argv)
 	free(path);
 	if (rc == CDHT_EXIT_OK) {
 		id = json_string_value(json_object_get(r.json, "person_id"));
-		printf("withdrawn: %" JSON_INTEGER_FORMAT " ",
+		printf(L("đã rút: %" JSON_INTEGER_FORMAT " ",
+		           "withdrawn: %" JSON_INTEGER_FORMAT " "),
 		    json_integer_value(json_object_get(r.json, "year")));
 		cli_put_clean(stdout, id != NULL ? id : argv[argc - 1]);
 		putchar('\n');

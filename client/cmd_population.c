@@ -146,7 +146,9 @@ population_set(struct cli *cli, int argc, char **argv)
 			if (json_object_get(obj, *f) != NULL)
 				continue;
 			if (first)
-				fputs("cdht: not given, stored as 0:", stderr);
+				fputs(L("cdht: không nhập, lưu là 0:",
+				          "cdht: not given, stored as 0:"),
+				    stderr);
 			fprintf(stderr, " %s", *f);
 			first = 0;
 		}

@@ -114,6 +114,17 @@ class ClerkCsvTest(NodeTestCase):
         self.assertIn("forbidden: mã truy cập không có quyền này", p.stderr)
         p = n.client("progress", "--lang", "xx", env=VI)
         self.assertEqual(p.returncode, 2)
+        # what a clerk reads after a write, in both languages
+        good = ["submit", "--year", 2026, "--person", "p", "--group",
+                "farmer", "--population", "adult", "--scores",
+                "9,9,9,9,9,9,9,9,9,9", "--digital", "none"]
+        p = n.client(*good, role="clerk", env=VI)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("2026 p: tổng điểm 90, đạt danh hiệu có", p.stdout)
+        p = n.client(*good, "--lang", "en", role="clerk", env=VI)
+        self.assertIn("2026 p: total 90, recognized yes", p.stdout)
+        p = n.client("withdraw", 2026, "p", role="clerk", env=VI)
+        self.assertIn("đã rút: 2026 p", p.stdout)
 
     def test_template_reads_back(self):
         n = self.make_node()
