@@ -74,6 +74,20 @@ class Coverage(HierTestCase):
             self.cov()["coverage"]), STALE_AFTER + 5, "both communes stale")
         self.assertEqual(sorted(c["stale"]), ["03646", "03664"], c)
         self.assertEqual(sorted(c["down"]), sorted(["03646", NEVER[0]]), c)
+        # cdht progress marks them in its unit table, and names them
+        for lang, marks in (("en", {"03646": "down", "03664": "stale",
+                                    NEVER[0]: "never"}),
+                            ("vi", {"03646": "mất KN", "03664": "cũ",
+                                    NEVER[0]: "chưa BC"})):
+            p = self.nodes["14"].client("progress", "--year", 2026,
+                                        "--depth", 1, "--lang", lang,
+                                        role="viewer", env={"COLUMNS": "80"})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for uid, mark in marks.items():
+                rows = [l for l in p.stdout.splitlines() if uid in l]
+                self.assertTrue(any(mark in l for l in rows),
+                                "%s: %s not marked %r:\n%s"
+                                % (lang, uid, mark, p.stdout))
         # a fresh report is no longer stale
         self.set_population(self.nodes["03664"], self.hm, 2026,
                             gen.population(random.Random(6)))
