@@ -15,6 +15,7 @@
 
 #include "aggregate.h"
 #include "api.h"
+#include "cdht_version.h"
 #include "records.h"
 #include "valid.h"
 #include "wire.h"
@@ -208,7 +209,10 @@ api_metrics(struct http_api *h, struct evhttp_request *req, const char *rest,
 	    "# HELP cdht_origins_over_cap_total reports of a new unit beyond "
 	    "max_origins_per_child\n"
 	    "# TYPE cdht_origins_over_cap_total counter\n"
-	    "cdht_origins_over_cap_total %llu\n",
+	    "cdht_origins_over_cap_total %llu\n"
+	    "# HELP cdht_build_info the version of this cdhtd\n"
+	    "# TYPE cdht_build_info gauge\n"
+	    "cdht_build_info{version=\"" CDHT_VERSION "\"} 1\n",
 	    (unsigned long long)h->requests, (unsigned long long)h->writes,
 	    (unsigned long long)used, (unsigned long long)size,
 	    (long long)(time(NULL) - h->started),

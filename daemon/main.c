@@ -3,6 +3,7 @@
  * start), the data directory's lock, wiring of store, committer, HTTP API,
  * uplink and downlink into one libevent loop, signals, systemd readiness.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #endif
 
 #include "aggregate.h"
+#include "cdht_version.h"
 #include "auth.h"
 #include "commit.h"
 #include "conf.h"
@@ -35,14 +37,23 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: cdhtd [-nv] -c FILE\n"
-	    "  -c FILE  configuration (INI)\n"
-	    "  -n       check the configuration and what it names (tokens, "
-	    "keys,\n"
-	    "           children, addresses, data_dir) as the start "
-	    "would, and exit\n"
-	    "  -v       verbose (debug) logging\n"
-	    "Runs in the foreground and logs to stderr.\n");
+	    "usage: cdhtd [-dnv] -c FILE\n"
+	    "       cdhtd --help | --version\n"
+	    "  -c, --conf FILE  configuration (INI; cdhtd.conf(5))\n"
+	    "  -n, --check      check the configuration and what it names "
+	    "(tokens,\n"
+	    "                   keys, children, addresses, data_dir) as the "
+	    "start would,\n"
+	    "                   print \"configuration OK\" and exit\n"
+	    "  -d               foreground (the only mode; accepted for "
+	    "habit)\n"
+	    "  -v, --verbose    verbose (debug) logging\n"
+	    "  -h, --help       this text\n"
+	    "  -V, --version    print the version and exit\n"
+	    "Runs in the foreground and logs to stderr.  SIGTERM or SIGINT: "
+	    "stop.\n"
+	    "Exit: 0 ok, 1 configuration or start-up error, 2 usage.  "
+	    "Manual: cdhtd(8).\n");
 }
 
 static void
@@ -148,8 +159,21 @@ main(int argc, char **argv)
 	char where[4200];
 	int rc;
 
-	while ((ch = getopt(argc, argv, "c:dnvh")) != -1) {
+	static const struct option longopts[] = {
+	    {"conf", required_argument, NULL, 'c'},
+	    {"check", no_argument, NULL, 'n'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+
+	while (
+	    (ch = getopt_long(argc, argv, "c:dnvhV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'V':
+			printf("cdhtd %s\n", CDHT_VERSION);
+			return 0;
 		case 'c':
 			path = optarg;
 			break;
