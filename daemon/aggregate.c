@@ -796,6 +796,7 @@ struct via_scan {
 	const char *via; /* HELLO: the child; NULL: every via not configured */
 	const struct conf *c;
 	struct keylist stale;
+	struct keylist held; /* HELLO: the child's copies, in key order */
 };
 
 static int
@@ -816,25 +817,21 @@ via_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	return 0;
 }
 
-/* HELLO: each copy of vs->via (TBL_BYVIA) its inventory lacks is stale. */
+/* HELLO: every copy of vs->via (TBL_BYVIA), in key order (the order of
+ * key_cmp: origin byte-wise, then year). */
 static int
 byvia_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
 	struct via_scan *vs = arg;
 	size_t n = strlen(vs->via) + 1;
-	struct wire_key key;
+	char origin[WIRE_MAX_ID + 1];
 	int year;
 
-	memset(&key, 0, sizeof(key));
-	if (kl <= n || split_key((const unsigned char *)k + n, kl - n,
-	                   key.origin, &year, NULL) != 0)
+	if (kl <= n || split_key((const unsigned char *)k + n, kl - n, origin,
+	                   &year, NULL) != 0)
 		return 0;
-	key.year = (uint16_t)year;
-	if (vs->ninv > 0 &&
-	    bsearch(&key, vs->inv, vs->ninv, sizeof(key), key_cmp))
-		return 0;
-	keylist_add(&vs->stale, key.origin, year, 0, vs->via);
-	return 0;
+	keylist_add(&vs->held, origin, year, 0, vs->via);
+	return vs->held.oom;
 }
 
 /* Delete every mirrored entry in l and re-elect its winner. */
@@ -879,43 +876,56 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 		    STORE_OK)
 			keylist_add(&own, via, y, rec.version, NULL);
 	}
+	/* a merge of two sorted lists, the child's copies (its index) and
+	 * its inventory: the work is what the child holds plus what it
+	 * lists, with a store look-up only for keys in both */
 	{
 		unsigned char bk[WIRE_MAX_ID + 1];
-		size_t vl = strlen(via) + 1;
+		size_t vl = strlen(via) + 1, j = 0;
 
 		memcpy(bk, via, vl);
 		store_scan(t, TBL_BYVIA, bk, vl, byvia_cb, &vs);
+		for (size_t i = 0; i < vs.held.n; i++) {
+			while (j < n && key_cmp(&sorted[j], &vs.held.k[i]) < 0)
+				j++;
+			if (j == n || key_cmp(&sorted[j], &vs.held.k[i]) != 0)
+				keylist_add(&vs.stale, vs.held.k[i].origin,
+				    vs.held.k[i].year, 0, via);
+		}
 	}
-	rc = drop_all(t, c, &vs.stale);
+	rc = vs.held.oom ? STORE_ENOMEM : drop_all(t, c, &vs.stale);
 	keylist_free(&vs.stale);
-	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+	for (size_t i = 0, j = 0; rc == STORE_OK && i < n; i++) {
+		const struct wire_key *e = &sorted[i];
 		unsigned char k[MKEY_MAX];
 		struct agg_rec rec;
-		int have = get_rec(t, TBL_MIRROR, k,
-		               mkey(k, inv[i].origin, inv[i].year, via),
-		               &rec) == STORE_OK;
+		int have;
 
+		while (j < vs.held.n && key_cmp(&vs.held.k[j], e) < 0)
+			j++;
+		have = j < vs.held.n && key_cmp(&vs.held.k[j], e) == 0 &&
+		       get_rec(t, TBL_MIRROR, k,
+		           mkey(k, e->origin, e->year, via), &rec) == STORE_OK;
 		/* the child's inventory is authoritative for what it relays:
 		 * a higher copy here (an ACK lost before the child's winner
 		 * fell back) is dropped and the child's copy wanted.  For the
 		 * child's own origin the higher copy stays: `own` makes the
-		 * child re-issue above it. */
-		/* (the child still lists it, so it keeps holding it: the
-		 * wanted copy comes back through it, 8.7) */
-		if (have && rec.version > inv[i].version &&
-		    strcmp(inv[i].origin, via) != 0)
-			rc = remove_copy(
-			    t, c, via, inv[i].origin, inv[i].year, 1);
+		 * child re-issue above it.  (The child still lists it, so it
+		 * keeps holding it: the wanted copy comes back through it,
+		 * 8.7.) */
+		if (have && rec.version > e->version &&
+		    strcmp(e->origin, via) != 0)
+			rc = remove_copy(t, c, via, e->origin, e->year, 1);
 		/* an equal copy that lacks counters this node knows (kept
 		 * from an older release, ours or the sender's) is wanted
 		 * too: an upgraded child answers with the fuller copy */
-		if (!have || rec.version < inv[i].version ||
-		    (rec.version > inv[i].version &&
-		        strcmp(inv[i].origin, via) != 0) ||
-		    (rec.version == inv[i].version &&
+		if (!have || rec.version < e->version ||
+		    (rec.version > e->version && strcmp(e->origin, via) != 0) ||
+		    (rec.version == e->version &&
 		        rec.ncounters < CDHT_NCOUNTERS))
-			keylist_add(&want, inv[i].origin, inv[i].year, 0, NULL);
+			keylist_add(&want, e->origin, e->year, 0, NULL);
 	}
+	keylist_free(&vs.held);
 	free(sorted);
 	free(want.via);
 	free(own.via);

@@ -247,6 +247,21 @@ out:
 /* ---------------------------------------------------------------------- */
 /* Receiving. */
 
+/* A HELLO of child now would come within DL_HELLO_MS of the last one
+ * reconciled: logged (rate-limited), to be dropped. */
+static int
+dl_hello_too_soon(struct downlink *d, int child)
+{
+	if (d->kids[child].hello_ms == 0 ||
+	    log_now_ms() - d->kids[child].hello_ms >= DL_HELLO_MS)
+		return 0;
+	if (log_ratelimit_ok(&d->rl_msg))
+		log_warnx("downlink: HELLO of child %s within %d ms of the "
+		          "last: dropped",
+		    dl_child_id(d, child), DL_HELLO_MS);
+	return 1;
+}
+
 static void
 dl_on_hello(struct downlink *d, const void *rid, size_t rid_len, int child,
     const struct wire_msg *m)
@@ -266,14 +281,8 @@ dl_on_hello(struct downlink *d, const void *rid, size_t rid_len, int child,
 	/* reconciling a HELLO costs up to its inventory (200000 keys): at
 	 * most one per child per DL_HELLO_MS, so a flood cannot stall the
 	 * loop; a dropped HELLO is resent by the child (PROTOCOL.md 8.6) */
-	if (d->kids[child].hello_ms != 0 &&
-	    log_now_ms() - d->kids[child].hello_ms < DL_HELLO_MS) {
-		if (log_ratelimit_ok(&d->rl_msg))
-			log_warnx("downlink: HELLO of child %s within %d ms of "
-			          "the last: dropped",
-			    dl_child_id(d, child), DL_HELLO_MS);
+	if (dl_hello_too_soon(d, child))
 		return;
-	}
 	d->kids[child].hello_ms = log_now_ms();
 	if (committer_nested(d->cm, &t) != STORE_OK)
 		return; /* logged; the child sends HELLO again */
@@ -365,6 +374,12 @@ dl_handle(struct downlink *d, const void *rid, size_t rid_len, int child,
 	struct wire_msg m;
 	int rc, s;
 
+	/* a HELLO within DL_HELLO_MS of the last one reconciled is shed
+	 * before it is even decoded (up to 200000 keys): a flood costs
+	 * nothing but reading the frame */
+	if (wire_peek_type(buf, len) == WIRE_HELLO &&
+	    dl_hello_too_soon(d, child))
+		return;
 	if ((rc = wire_decode(buf, len, &m)) != WIRE_OK) {
 		if (log_ratelimit_ok(&d->rl_msg))
 			log_warnx("downlink: dropped a %zu-byte message from "

@@ -773,3 +773,25 @@ wire_strerror(int err)
 		return "unknown wire error";
 	}
 }
+
+int
+wire_peek_type(const char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+	size_t i;
+
+	if (len < 3)
+		return -1;
+	if (p[0] >= 0x92 && p[0] <= 0x9f)
+		i = 1;
+	else if (p[0] == 0xdc && len >= 5)
+		i = 3;
+	else if (p[0] == 0xdd && len >= 7)
+		i = 5;
+	else
+		return -1;
+	if (p[i] != WIRE_VERSION || p[i + 1] < WIRE_HELLO ||
+	    p[i + 1] > WIRE_RESYNC)
+		return -1;
+	return p[i + 1];
+}

@@ -130,6 +130,14 @@ int wire_decode(const char *buf, size_t len, struct wire_msg *msg);
 /* How many counters r carries on the wire (its ncounters, 0 = all). */
 unsigned wire_ncounters(const struct wire_report *r);
 
+/*
+ * The type of the message in buf without decoding it, when its first bytes
+ * are in the shortest encoding (an array header, version 1 and the type as
+ * positive fixints, as every reference encoder writes them); -1 otherwise.
+ * Only a hint, to shed work early: the message must still be decoded.
+ */
+int wire_peek_type(const char *buf, size_t len);
+
 /* Free the arrays of a decoded or built message; msg itself is not freed. */
 void wire_msg_free(struct wire_msg *msg);
 

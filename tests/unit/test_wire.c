@@ -377,6 +377,35 @@ test_counter_evolution(void **state)
 	free(buf);
 }
 
+/* wire_peek_type: the type of every encoded message, -1 for anything it
+ * cannot read from the first bytes (only a hint; decoding decides). */
+static void
+test_peek_type(void **state)
+{
+	static const int types[] = {WIRE_HELLO, WIRE_WELCOME, WIRE_REPORTS,
+	    WIRE_ACK, WIRE_PING, WIRE_PONG, WIRE_RESYNC};
+	struct wire_msg m;
+	char *buf;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		memset(&m, 0, sizeof m);
+		m.type = types[i];
+		strcpy(m.id, "03646");
+		strcpy(m.level, "commune");
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+		assert_int_equal(wire_peek_type(buf, len), types[i]);
+		free(buf);
+	}
+	assert_int_equal(wire_peek_type("\x92\x01", 2), -1);
+	assert_int_equal(wire_peek_type("\x92\x02\x01", 3), -1); /* v2 */
+	assert_int_equal(wire_peek_type("\x92\x01\x08", 3), -1);
+	assert_int_equal(wire_peek_type("\x92\xcd\x00\x01\x01", 5), -1);
+	assert_int_equal(wire_peek_type("\xdc\x00\x02\x01\x05", 5), 5);
+	assert_int_equal(wire_peek_type("\x81\x01\x01", 3), -1);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Round trips. */
 
@@ -1536,6 +1565,7 @@ main(void)
 	    cmocka_unit_test(test_id_rules),
 	    cmocka_unit_test(test_field_rules),
 	    cmocka_unit_test(test_counter_evolution),
+	    cmocka_unit_test(test_peek_type),
 	    cmocka_unit_test(test_huge_counts),
 	    cmocka_unit_test(test_nesting),
 	    cmocka_unit_test(test_skip_limits),
