@@ -1,6 +1,7 @@
 /* auth.c: the tokens file and bearer-token checks (libsodium SHA-256). */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,19 @@ auth_load(const char *path, const char *where)
 		fprintf(stderr, "%s: cannot open \"%s\": %s\n", where, path,
 		    strerror(errno));
 		return NULL;
+	}
+	{
+		struct stat sb;
+
+		/* anyone who can write it can give themselves a token */
+		if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & 022) != 0) {
+			fprintf(stderr,
+			    "%s: tokens file \"%s\" is writable by group or "
+			    "others (chmod 640)\n",
+			    where, path);
+			fclose(fp);
+			return NULL;
+		}
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		fclose(fp);

@@ -1,18 +1,41 @@
-/* log.c: leveled logging to stderr with syslog-style priority prefixes. */
+/*
+ * log.c: leveled logging to stderr, with syslog-style priority prefixes
+ * ("<4>") only when stderr is the journal (JOURNAL_STREAM names its device
+ * and inode, as systemd sets it): plain lines on a terminal or in a file.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int log_verbose;
+static int log_prefix; /* stderr is the journal */
+
+/* Whether JOURNAL_STREAM ("DEV:INO") is the file stderr writes to. */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat sb;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &sb) != 0)
+		return 0;
+	return (unsigned long long)sb.st_dev == dev &&
+	       (unsigned long long)sb.st_ino == ino;
+}
 
 void
 log_init(int verbose)
 {
 	log_verbose = verbose;
+	log_prefix = stderr_is_journal();
 	setvbuf(stderr, NULL, _IOLBF, 0);
 }
 
@@ -20,7 +43,8 @@ log_init(int verbose)
 static void
 vlog(const char *prio, const char *fmt, va_list ap, const char *err)
 {
-	fputs(prio, stderr);
+	if (log_prefix)
+		fputs(prio, stderr);
 	vfprintf(stderr, fmt, ap);
 	if (err != NULL)
 		fprintf(stderr, ": %s", err);

@@ -39,6 +39,15 @@ zlink_load_key(
 		close(fd);
 		return ZLINK_KEY_ERR;
 	}
+	if ((sb.st_mode & 022) != 0) {
+		/* anyone who can write it can replace this node's key */
+		snprintf(err, errsize,
+		    "secret key \"%s\" is writable by group or others "
+		    "(chmod 600)",
+		    path);
+		close(fd);
+		return ZLINK_KEY_ERR;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0) {

@@ -151,6 +151,21 @@ class Preflight(NodeTestCase):
         self.assertRegex(err, r"conf\.ini:12: uplink\.secret_key: warning: "
                          r".*readable by group or others")
 
+    def test_writable_secrets_are_refused(self):
+        os.chmod(self.secret, 0o620)
+        self.assertRefused(self.base(), [
+            (12, "uplink.secret_key", "writable by group or others"),
+            (15, "downlink.secret_key", "writable by group or others")],
+            what="a group-writable key")
+        os.chmod(self.secret, 0o600)
+        os.chmod(self.tokens, 0o666)
+        self.assertRefused(self.base(), [
+            (8, "http.tokens", "writable by group or others")],
+            what="a world-writable tokens file")
+        os.chmod(self.tokens, 0o640)
+        rc, out, err = self.run_d("-n", "-c", self.conf(self.base()))
+        self.assertEqual(rc, 0, err)
+
     def test_parent_key_not_z85(self):
         lines = self.base()
         lines[10] = "parent_key = " + BAD_Z85
