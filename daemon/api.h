@@ -142,6 +142,13 @@ void api_healthz(struct http_api *h, struct evhttp_request *req,
 /* api_ui.c: GET /: the dashboard page (no token: it holds no data). */
 void api_dashboard(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who);
+/*
+ * The ?year= and ?depth= of a read view: *year defaults to the node's
+ * current year (in its time zone), *depth keeps the caller's default.
+ * Returns 0, or -1 after answering the error (400 naming the field).
+ */
+int api_query_year_depth(
+    struct http_api *h, struct evhttp_request *req, int *year, int *depth);
 /* api_report.c: GET /v1/report?year=Y&format=html|csv|json[&depth=D]
  * [&lang=vi|en]. */
 void api_report(struct http_api *h, struct evhttp_request *req,

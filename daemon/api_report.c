@@ -25,9 +25,6 @@
 
 enum { REPORT_VI, REPORT_EN, REPORT_NLANG };
 
-/* Local time of Vietnam (UTC+7, no daylight saving) for the report's date. */
-#define REPORT_TZ_OFFSET (7 * 3600)
-
 /* Indicator labels, in display order (rules_indicator_names' keys). */
 static const struct {
 	const char *key;
@@ -688,55 +685,24 @@ report_html(struct report *r)
 
 /* -- the handler ---------------------------------------------------------- */
 
-static int
-report_current_year(time_t now)
-{
-	struct tm tm;
-	time_t local = now + REPORT_TZ_OFFSET;
-	int y;
-
-	gmtime_r(&local, &tm);
-	y = tm.tm_year + 1900;
-	return y < RULES_YEAR_MIN   ? RULES_YEAR_MIN
-	       : y > RULES_YEAR_MAX ? RULES_YEAR_MAX
-	                            : y;
-}
-
 void
 api_report(struct http_api *h, struct evhttp_request *req, const char *rest,
     const char *who)
 {
 	static const char *const ctypes[] = {"text/html; charset=utf-8",
 	    "text/csv; charset=utf-8", "application/json; charset=utf-8"};
-	const char *ys, *ds, *fs, *ls;
-	time_t now = time(NULL), local = now + REPORT_TZ_OFFSET;
+	const char *fs, *ls;
+	/* the report's date in the node's time zone ([programme] timezone) */
+	time_t now = time(NULL),
+	       local = now + (time_t)h->c->utc_offset_min * 60;
 	struct report r = {.lang = REPORT_VI};
 	struct store_txn *t;
 	struct tm tm;
-	int year = report_current_year(now), depth = 1, format = 0, rc = 0;
+	int year, depth = 1, format = 0, rc = 0;
 	json_t *doc;
 
-	if (api_query_flag(req, "year", &ys) != 0) {
-		api_send_error(
-		    req, 400, "bad_request", NULL, "malformed query");
+	if (api_query_year_depth(h, req, &year, &depth) != 0)
 		return;
-	}
-	if (ys != NULL && api_parse_year(ys, &year) != 0) {
-		api_send_error(req, 400, "invalid_field", "year",
-		    "year must be %d..%d", RULES_YEAR_MIN, RULES_YEAR_MAX);
-		return;
-	}
-	api_query_flag(req, "depth", &ds);
-	if (ds != NULL) {
-		char *end;
-		long d = strtol(ds, &end, 10);
-		if (*ds == '\0' || *end != '\0' || d < 0 || d > WIRE_MAX_PATH) {
-			api_send_error(req, 400, "invalid_field", "depth",
-			    "depth must be 0..%d", WIRE_MAX_PATH);
-			return;
-		}
-		depth = (int)d;
-	}
 	api_query_flag(req, "format", &fs);
 	if (fs == NULL || strcmp(fs, "html") == 0)
 		format = 0;

@@ -35,25 +35,22 @@ current_year(const struct conf *c)
 	                            : y;
 }
 
-void
-api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
-    const char *who)
+int
+api_query_year_depth(
+    struct http_api *h, struct evhttp_request *req, int *year, int *depth)
 {
-	const char *ys, *ds, *ns;
-	char node[WIRE_MAX_ID + 1];
-	int year = current_year(h->c), depth = -1, rc;
-	struct store_txn *t;
-	json_t *o;
+	const char *ys, *ds;
 
+	*year = current_year(h->c);
 	if (api_query_flag(req, "year", &ys) != 0) {
 		api_send_error(
 		    req, 400, "bad_request", NULL, "malformed query");
-		return;
+		return -1;
 	}
-	if (ys != NULL && api_parse_year(ys, &year) != 0) {
+	if (ys != NULL && api_parse_year(ys, year) != 0) {
 		api_send_error(req, 400, "invalid_field", "year",
 		    "year must be %d..%d", RULES_YEAR_MIN, RULES_YEAR_MAX);
-		return;
+		return -1;
 	}
 	api_query_flag(req, "depth", &ds);
 	if (ds != NULL) {
@@ -62,10 +59,25 @@ api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
 		if (*ds == '\0' || *end != '\0' || d < 0 || d > WIRE_MAX_PATH) {
 			api_send_error(req, 400, "invalid_field", "depth",
 			    "depth must be 0..%d", WIRE_MAX_PATH);
-			return;
+			return -1;
 		}
-		depth = (int)d;
+		*depth = (int)d;
 	}
+	return 0;
+}
+
+void
+api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
+    const char *who)
+{
+	const char *ns;
+	char node[WIRE_MAX_ID + 1];
+	int year, depth = -1, rc;
+	struct store_txn *t;
+	json_t *o;
+
+	if (api_query_year_depth(h, req, &year, &depth) != 0)
+		return;
 	api_query_flag(req, "node", &ns);
 	if (ns != NULL) {
 		if (valid_id(ns, strlen(ns)) != 0) {
