@@ -86,6 +86,14 @@ int cli_bad_usage(const struct cli *cli, const char *fmt, ...)
 int cli_parse_int(const char *s, long long min, long long max, long long *out);
 
 /*
+ * The --year (c == 'y') and --depth (c == 'd') options of a read command:
+ * arg into *year or *depth.  Returns 0, or the usage exit code after a
+ * message naming the option.
+ */
+int cli_year_depth_opt(
+    struct cli *cli, int c, const char *arg, long long *year, long long *depth);
+
+/*
  * Read all of path ("-" is stdin) into a NUL-terminated malloc'd buffer that
  * the caller frees; *len excludes the NUL.  Returns 0, or -1 after printing
  * why on stderr.

@@ -792,16 +792,10 @@ cmd_progress(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'y':
-			if (cli_parse_int(optarg, 0, 9999, &year) == -1)
-				return cli_bad_usage(cli,
-				    "--year must be a number, not '%s'",
-				    optarg);
-			break;
 		case 'd':
-			if (cli_parse_int(optarg, 0, 99, &depth) == -1)
-				return cli_bad_usage(cli,
-				    "--depth must be a number 0..99, not '%s'",
-				    optarg);
+			if ((rc = cli_year_depth_opt(
+			         cli, c, optarg, &year, &depth)) != 0)
+				return rc;
 			break;
 		case 'l':
 			if (strcmp(optarg, "vi") == 0)

@@ -188,6 +188,19 @@ cli_parse_int(const char *s, long long min, long long max, long long *out)
 }
 
 int
+cli_year_depth_opt(
+    struct cli *cli, int c, const char *arg, long long *year, long long *depth)
+{
+	if (c == 'y' && cli_parse_int(arg, 0, 9999, year) == -1)
+		return cli_bad_usage(
+		    cli, "--year must be a number, not '%s'", arg);
+	if (c == 'd' && cli_parse_int(arg, 0, 99, depth) == -1)
+		return cli_bad_usage(
+		    cli, "--depth must be a number 0..99, not '%s'", arg);
+	return 0;
+}
+
+int
 cli_read_file(const char *path, char **bufp, size_t *lenp)
 {
 	FILE *fp;
