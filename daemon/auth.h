@@ -9,9 +9,10 @@
 
 enum auth_role {
 	ROLE_NONE = 0,
-	ROLE_VIEWER = 1,
-	ROLE_CLERK = 2,
-	ROLE_ADMIN = 3
+	ROLE_VIEWER = 1,    /* progress, reports, nodes, metrics */
+	ROLE_INSPECTOR = 2, /* + reads records, lists, decisions, titles */
+	ROLE_CLERK = 3,     /* + writes records, titles, decisions */
+	ROLE_ADMIN = 4      /* + revokes decisions, files years, audit */
 };
 
 struct auth;

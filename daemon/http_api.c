@@ -168,7 +168,8 @@ api_reply_after_turn(
 struct records_actor
 api_actor(struct http_api *h, const char *who)
 {
-	return (struct records_actor){h->c->id, who, (int64_t)time(NULL)};
+	return (struct records_actor){
+	    h->c->id, who, (int64_t)time(NULL), h->c->recognition};
 }
 
 int

@@ -20,6 +20,19 @@ struct local_report {
 	uint64_t version; /* 0: never written */
 	int64_t updated_at;
 	struct cdht_counters c;
+	/* who filed the year (counters filed, filed_at), "" when open */
+	char filed_by[VALID_WHO_MAX + 1];
+};
+
+/*
+ * Refusals of a write (positive, unlike the store's errors): the records
+ * functions return them without writing anything.
+ *   RECORDS_FILED    the year is filed (409 year_filed)
+ *   RECORDS_DECIDED  the record was recognised by a decision (409 decided)
+ */
+enum records_refusal {
+	RECORDS_FILED = 1,
+	RECORDS_DECIDED = 2,
 };
 
 /* Who did a write, for the audit trail. */
@@ -27,6 +40,7 @@ struct records_actor {
 	const char *self; /* this node's id (outbox key) */
 	const char *who;  /* token label */
 	int64_t now;
+	int recognition; /* enum rules_recognition */
 };
 
 /*
@@ -37,6 +51,13 @@ struct records_actor {
  */
 int records_put(struct store_txn *t, const struct records_actor *act,
     struct assessment *a, int *replaced);
+
+/*
+ * Call cb for every assessment of year, in person_id byte order; cb returns
+ * non-zero to stop.  The assessment is only valid during the call.
+ */
+int records_scan(struct store_txn *t, int year,
+    int (*cb)(void *arg, const struct assessment *a), void *arg);
 
 /* Read one assessment into *out; STORE_NOTFOUND if none. */
 int records_get(struct store_txn *t, int year, const char *pid, size_t plen,

@@ -38,6 +38,11 @@ enum rules_group {
 	GROUP_COUNT
 };
 enum rules_population { POP_ADULT, POP_STAFF };
+/* [programme] recognition: who recognises a person who passes. */
+enum rules_recognition {
+	RECOGNITION_SCORE,    /* passing the scoring rule recognises */
+	RECOGNITION_DECISION, /* passing makes eligible; a decision recognises */
+};
 enum rules_digital { DIGITAL_NONE, DIGITAL_SKILLED, DIGITAL_PROFICIENT };
 
 /* Level names, index = enum rules_level (proto/valid.h). */
@@ -62,12 +67,16 @@ struct assessment {
 	uint8_t scores[RULES_NSCORES];
 	/* computed by the node */
 	uint16_t total;
-	bool recognized;
+	bool eligible;   /* passed the scoring rule */
+	bool recognized; /* eligible, and (decision mode) listed by a decision */
 	bool outstanding;
 	int64_t updated_at;
+	/* the decision that recognised this person, "" when none */
+	char decision[VALID_DECISION_MAX + 1];
 };
 
-/* Fill a->total and a->recognized from a->scores. */
+/* Fill a->total and a->eligible from a->scores, and a->recognized as the
+ * score rule has it (= eligible); records.c applies the decision rule. */
 void rules_score(struct assessment *a);
 
 /* c += sign * (what assessment a contributes to its year's counters). */

@@ -16,7 +16,7 @@
 
 static const char *const table_names[TBL_COUNT] = {"meta", "assess", "local",
     "mirror", "win", "totals", "nodes", "outbox", "acked", "audit", "pin",
-    "byvia"};
+    "byvia", "titles", "decision", "decided"};
 
 struct store {
 	MDB_env *env;

@@ -26,12 +26,12 @@ enum store_err {
 /*
  * The data directory's schema version (TBL_META "schema").  1: raw C
  * structs (release 0.1.0); 2: every value encoded by value.h with a format
- * byte.  A newer cdhtd migrates an older directory (migrate.c); an older
+ * byte; 3: assessments gain eligible and their decision, reports their
+ * filer (release 0.3.0).  A newer cdhtd migrates an older directory (migrate.c); an older
  * one refuses a newer directory.
  */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
-/* The tables (LMDB named databases); never renumber, names are on disk. */
 /* The tables (LMDB named databases) and their one owner; never renumber,
  * names are on disk.  Value encodings: proto/PROTOCOL.md "Stored data". */
 enum store_table {
@@ -47,6 +47,10 @@ enum store_table {
 	TBL_AUDIT,  /* records.c: seq(8) -> audit record */
 	TBL_PIN,    /* aggregate.c: origin -> the child it is held via */
 	TBL_BYVIA,  /* aggregate.c: via \0 origin \0 year(2) -> (empty) */
+	TBL_TITLES, /* titles.c: year(2) kind(1) id -> title record */
+	TBL_DECISION, /* decisions.c: year(2) number -> decision */
+	/* decisions.c: year(2) number \0 title(1) id -> (empty) */
+	TBL_DECIDED,
 	TBL_COUNT
 };
 

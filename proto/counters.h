@@ -49,7 +49,16 @@
 	X(units_recognized)                                           \
 	X(members_total)                                              \
 	X(members_trained)                                            \
-	X(eligible) /* passed the scoring rule (= recognized by score) */
+	X(eligible) /* passed the scoring rule (= recognized by score) */ \
+	X(farmer_eligible)                                            \
+	X(worker_eligible)                                            \
+	X(official_eligible)                                          \
+	X(business_eligible)                                          \
+	X(manager_eligible)                                           \
+	X(filed)         /* 1: the origin filed this year (units) */  \
+	X(filed_at)      /* origin's Unix time of filing; 0: open */  \
+	X(reopened)      /* times the origin reopened a filing */     \
+	X(filed_missing) /* units below not filed, when forced */
 
 enum cdht_counter {
 #define CDHT_X_ENUM(n) CDHT_C_##n,

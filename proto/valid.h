@@ -37,6 +37,14 @@
 #define VALID_PID_MAX         64
 #define VALID_PERSON_NAME_MAX 200
 
+/* A decision: its number ("45/QĐ-UBND", text of 1..64 bytes), its
+ * authority (text of 1..200 bytes), its date YYYY-MM-DD. */
+#define VALID_DECISION_MAX  64
+#define VALID_AUTHORITY_MAX 200
+
+/* Who did a write (a token's label): text of 0..63 bytes. */
+#define VALID_WHO_MAX 63
+
 /* A CURVE public or secret key in Z85 (cdht keygen): 40 characters. */
 #define VALID_Z85_KEY_LEN 40
 
@@ -93,6 +101,12 @@ int valid_unit_name(const char *s, size_t n);
  * of 0..VALID_PERSON_NAME_MAX bytes). */
 int valid_person_id(const char *s, size_t n);
 int valid_person_name(const char *s, size_t n);
+
+/* A decision number: text of 1..VALID_DECISION_MAX bytes. */
+int valid_decision_number(const char *s, size_t n);
+
+/* A calendar date "YYYY-MM-DD" (a day that exists, years 2000..2099). */
+int valid_date(const char *s, size_t n);
 
 /* The index of level name s[0..n) in valid_level_names, or -1. */
 int valid_level(const char *s, size_t n);

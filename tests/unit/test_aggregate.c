@@ -312,7 +312,7 @@ static void
 local_put(
     struct store_txn *t, struct fx *f, int year, const char *pid, int score)
 {
-	struct records_actor act = {SELF, "test", 1800000000};
+	struct records_actor act = {SELF, "test", 1800000000, RECOGNITION_SCORE};
 	struct assessment a;
 	int replaced;
 

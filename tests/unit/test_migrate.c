@@ -418,7 +418,7 @@ test_corrupt_value_is_an_error(void **state)
 	struct fx_store *s = *state;
 	struct store_txn *t;
 	struct conf c;
-	struct records_actor act = {SELF, "clerk", 1700000000};
+	struct records_actor act = {SELF, "clerk", 1700000000, RECOGNITION_SCORE};
 	struct assessment a;
 	struct local_report lr;
 	struct wire_report r;

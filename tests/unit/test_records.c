@@ -28,7 +28,7 @@
 #define SELF   "04108"
 #define NYEARS (RULES_YEAR_MAX - RULES_YEAR_MIN + 1)
 
-static const struct records_actor actor = {SELF, "clerk-test", 1700000000};
+static const struct records_actor actor = {SELF, "clerk-test", 1700000000, RECOGNITION_SCORE};
 
 /* The population counters, in records_put_population's order. */
 static const char *const den_names[RECORDS_NPOP] = {"adults", "staff",
