@@ -10,6 +10,10 @@
  *   api_views.c       read views: progress, nodes, audit, metrics, healthz
  *   api_ui.c          the dashboard page (GET /)
  *   api_report.c      the yearly report: HTML (A4), CSV (Excel), JSON
+ *   api_decisions.c   recognition by decision: record, list, revoke
+ *   api_titles.c      collective titles as records
+ *   api_filings.c     the yearly filing: file, reopen, state
+ *   api_lists.c       lists of names (danh sách): JSON, CSV, HTML (A4)
  */
 #ifndef CDHT_API_H
 #define CDHT_API_H
@@ -152,6 +156,24 @@ int api_query_year_depth(
 /* api_report.c: GET /v1/report?year=Y&format=html|csv|json[&depth=D]
  * [&lang=vi|en]. */
 void api_report(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_decisions.c: POST /v1/decisions, GET /v1/decisions?year=Y. */
+void api_decisions(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_decisions.c: GET or DELETE /v1/decisions/{year}/{number}. */
+void api_decision_one(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_titles.c: POST /v1/titles (object, array or CSV). */
+void api_titles_post(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_titles.c: GET or DELETE /v1/titles/{year}/{kind}/{id}. */
+void api_title_one(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_filings.c: GET, POST or DELETE /v1/filings/{year}. */
+void api_filings(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
+/* api_lists.c: GET /v1/lists/{year}?status=&group=&kind=&format=&lang=. */
+void api_lists(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who);
 
 #endif
