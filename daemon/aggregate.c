@@ -18,7 +18,8 @@
 #include "value.h"
 
 /* Value formats (the first byte; PROTOCOL.md "Stored data"). */
-#define REC_FMT    2 /* TBL_MIRROR, TBL_WIN */
+#define REC_FMT    3 /* TBL_MIRROR, TBL_WIN: format 2 + filed_by */
+#define REC_FMT_V2 2 /* schema 2 (release 0.2.0): read, never written */
 #define TOTALS_FMT 2
 #define NODE_FMT   2
 #define PIN_FMT    2
@@ -39,6 +40,7 @@ struct agg_rec {
 	char path[WIRE_MAX_PATH][WIRE_MAX_ID + 1];
 	uint8_t ncounters; /* how many counters the origin's release knew */
 	struct cdht_counters c;
+	char filed_by[WIRE_MAX_WHO + 1]; /* report field 9; "" in format 2 */
 };
 
 /* A TBL_NODES value, decoded. */
@@ -84,18 +86,22 @@ enc_rec(struct vw *w, const struct agg_rec *r)
 	for (int i = 0; i < r->path_len; i++)
 		vw_str(w, r->path[i]);
 	vw_counters(w, &r->c, r->ncounters);
+	vw_str(w, r->filed_by);
 }
 
+/* Formats 2 (schema 2: no filed_by, read as "") and 3. */
 static int
 dec_rec(const void *v, size_t vl, struct agg_rec *out)
 {
 	struct vr r;
 	uint64_t np;
 	unsigned nc;
+	uint8_t fmt;
 
 	memset(out, 0, sizeof(*out));
 	vr_init(&r, v, vl);
-	if (vr_u8(&r) != REC_FMT)
+	fmt = vr_u8(&r);
+	if (fmt != REC_FMT && fmt != REC_FMT_V2)
 		return -1;
 	out->version = vr_uint(&r);
 	out->updated_at = vr_int(&r);
@@ -113,6 +119,8 @@ dec_rec(const void *v, size_t vl, struct agg_rec *out)
 	out->ncounters = (uint8_t)nc;
 	if (nc < CDHT_WIRE_MIN_COUNTERS)
 		return -1;
+	if (fmt == REC_FMT)
+		vr_str(&r, out->filed_by, sizeof(out->filed_by));
 	return vr_done(&r);
 }
 
@@ -621,6 +629,9 @@ store_copy(struct store_txn *t, const struct conf *c, const char *via,
 	memcpy(rec.path, r->path, sizeof(rec.path));
 	rec.ncounters = (uint8_t)wire_ncounters(r);
 	rec.c = r->counters;
+	/* the report's field 9 goes with it: a fuller copy at an equal
+	 * version replaces it with the rest */
+	memcpy(rec.filed_by, r->filed_by, sizeof(rec.filed_by));
 	put_rec(t, TBL_MIRROR, k, kl, &rec);
 	{
 		unsigned char bk[MKEY_MAX];
@@ -1072,10 +1083,12 @@ aggregate_report_of(
 	memcpy(out->path, w.path, sizeof(out->path));
 	out->ncounters = w.ncounters;
 	out->counters = w.c;
+	memcpy(out->filed_by, w.filed_by, sizeof(out->filed_by));
 	return STORE_OK;
 }
 
-/* Schema 1 -> 2: the raw structs of release 0.1.0. */
+/* Schema 1 -> 3: the raw structs of release 0.1.0 (written straight in
+ * this release's formats). */
 
 static int
 v1_rec_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
@@ -1238,5 +1251,35 @@ aggregate_migrate_v1(struct store_txn *t, const struct conf *c)
 		return rc;
 	log_info("migrated %zu copies, %zu winners, %zu totals, %zu nodes", nm,
 	    nw, nt, nn);
+	return store_txn_err(t);
+}
+
+/* Schema 2 -> 3: a copy or winner of format 2 gains filed_by "". */
+static int
+v2_rec_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
+    struct vw *out)
+{
+	struct agg_rec r;
+
+	(void)arg;
+	(void)k;
+	(void)kl;
+	if (dec_rec(v, vl, &r) != 0)
+		return -1;
+	enc_rec(out, &r);
+	return 0;
+}
+
+int
+aggregate_migrate_v2(struct store_txn *t)
+{
+	size_t nm = 0, nw = 0;
+	int rc;
+
+	if ((rc = migrate_table(t, TBL_MIRROR, v2_rec_cb, NULL, &nm)) ||
+	    (rc = migrate_table(t, TBL_WIN, v2_rec_cb, NULL, &nw)))
+		return rc;
+	log_info("migrated %zu copies and %zu winners to format %d", nm, nw,
+	    REC_FMT);
 	return store_txn_err(t);
 }

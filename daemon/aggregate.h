@@ -87,10 +87,17 @@ struct agg_node {
 /* Every node below this one (malloc'd array, caller frees), in key order. */
 int aggregate_nodes(struct store_txn *t, struct agg_node **out, size_t *n);
 
-/* Schema 1 -> 2 of this module's tables (migrate.c). */
+/* Schema 1 -> 3 of this module's tables (migrate.c): the raw structs of
+ * release 0.1.0 rewritten in this release's formats. */
 int aggregate_migrate_v1(struct store_txn *t, const struct conf *c);
 
-/* The winning report of (origin, year), or STORE_NOTFOUND. */
+/* Schema 2 -> 3 (migrate.c): every TBL_MIRROR and TBL_WIN value rewritten
+ * in format 3 (filed_by "" for a format-2 value); other tables keep their
+ * format 2. */
+int aggregate_migrate_v2(struct store_txn *t);
+
+/* The winning report of (origin, year), filed_by included, or
+ * STORE_NOTFOUND. */
 int aggregate_report_of(
     struct store_txn *t, const char *origin, int year, struct wire_report *out);
 

@@ -12,10 +12,18 @@
 #include "migrate.h"
 #include "outbox.h"
 #include "records.h"
+#include "valid.h"
 #include "value.h"
 
 #define OKEY_MAX  (WIRE_MAX_ID + 3)
 #define ACKED_FMT 2
+
+/* Entries (reports and removals) per REPORTS batch at most, whatever the
+ * caller asks: so many of the largest report still fit WIRE_MAX_MSG
+ * (wire.h); the uplink asks for far fewer. */
+#define OUTBOX_BATCH_LIMIT \
+	((WIRE_MAX_MSG - WIRE_MAX_ENVELOPE) / WIRE_MAX_REPORT)
+_Static_assert(OUTBOX_BATCH_LIMIT >= 20000, "a batch must hold 20000");
 
 /* A growing list of keys. */
 struct keys {
@@ -231,6 +239,10 @@ outgoing(struct store_txn *t, const struct conf *c, const char *origin,
 		r->path_len = 1;
 		r->ncounters = CDHT_NCOUNTERS;
 		r->counters = lr.c;
+		/* quoted: a label the wire would refuse (not text) must not
+		 * hold the report back; valid text is copied unchanged */
+		valid_quote(r->filed_by, sizeof(r->filed_by), lr.filed_by,
+		    strnlen(lr.filed_by, sizeof(lr.filed_by)));
 	} else {
 		struct wire_report w;
 
@@ -249,6 +261,9 @@ outbox_collect(
     struct store_txn *t, const struct conf *c, size_t max, struct wire_msg *out)
 {
 	struct queued_scan qs = {.t = t, .max = max ? max : 1};
+
+	if (qs.max > OUTBOX_BATCH_LIMIT)
+		qs.max = OUTBOX_BATCH_LIMIT;
 	size_t nr = 0, nk = 0;
 
 	memset(out, 0, sizeof(*out));

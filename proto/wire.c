@@ -7,7 +7,8 @@
  * buffer; any violation jumps to `malformed`).  Every declared count is checked
  * against WIRE_MAX_ITEMS and against the bytes left (times the smallest
  * encoding of one element) before anything is allocated, so a decode
- * allocates at most about 11 times the input length.  The encoder and the
+ * allocates at most about 13 times the input length (a struct wire_report
+ * per 55 bytes).  The encoder and the
  * decoder share the same validators, so a node never sends what a peer would
  * drop.
  */
@@ -19,6 +20,16 @@
 #include "valid.h"
 #include "wire.h"
 
+_Static_assert(WIRE_MAX_WHO == VALID_WHO_MAX, "filed_by is a who (valid.h)");
+/* The promise of wire.h: these batches always fit one message. */
+_Static_assert((uint64_t)20000 * WIRE_MAX_REPORT +
+                       (uint64_t)50000 * WIRE_MAX_KEY + WIRE_MAX_ENVELOPE <=
+                   WIRE_MAX_MSG,
+    "20000 reports and 50000 removals must fit WIRE_MAX_MSG");
+_Static_assert(
+    (uint64_t)22000 * WIRE_MAX_REPORT + WIRE_MAX_ENVELOPE <= WIRE_MAX_MSG,
+    "22000 entries must fit WIRE_MAX_MSG");
+
 /*
  * Deepest nesting accepted, the top-level array counting as 1.  Version 1
  * needs 4 (message > report list > report > path); the margin is for trailing
@@ -29,8 +40,14 @@
 /* Smallest valid encodings, used to bound a declared count by bytes left. */
 #define MIN_KEY_BYTES 6 /* [origin, year]: 1 + 2 + 3 */
 /* 1 + origin 2 + "commune" 8 + "" 1 + year 3 + version 1 + updated_at 1
- * + path [id] 3 + counters (array16 header 3 + 32 x 1) */
+ * + path [id] 3 + counters (array16 header 3 + 32 x 1), and no filed_by
+ * (an 8-field report of release 0.1.0 or 0.2.0) */
 #define MIN_REPORT_BYTES 55
+
+/* Fields of a report: 8 in releases 0.1.0 and 0.2.0, 9 (filed_by) since
+ * 0.3.0; this release sends REPORT_FIELDS and skips any after them. */
+#define REPORT_MIN_FIELDS 8
+#define REPORT_FIELDS     9
 
 /* Fields each message type needs after [version, type]. */
 static const unsigned wire_arity[] = {
@@ -80,6 +97,20 @@ valid_cname(const char *s)
 	return cstr_len(s, WIRE_MAX_NAME + 1, &n) && valid_unit_name(s, n) == 0;
 }
 
+/* filed_by: text of 0..WIRE_MAX_WHO bytes. */
+static bool
+valid_who(const char *s, size_t n)
+{
+	return n <= WIRE_MAX_WHO && valid_text(s, n) == 0;
+}
+
+static bool
+valid_cwho(const char *s)
+{
+	size_t n;
+	return cstr_len(s, WIRE_MAX_WHO + 1, &n) && valid_who(s, n);
+}
+
 unsigned
 wire_ncounters(const struct wire_report *r)
 {
@@ -114,7 +145,7 @@ static bool
 valid_report(const struct wire_report *r)
 {
 	if (!valid_cid(r->origin) || !valid_clevel(r->level) ||
-	    !valid_cname(r->name))
+	    !valid_cname(r->name) || !valid_cwho(r->filed_by))
 		return false;
 	if (r->path_len < 1 || r->path_len > WIRE_MAX_PATH)
 		return false;
@@ -193,7 +224,7 @@ pack_keys(msgpack_packer *pk, const struct wire_key *k, size_t n, bool want)
 static int
 pack_report(msgpack_packer *pk, const struct wire_report *r)
 {
-	int rc = msgpack_pack_array(pk, 8);
+	int rc = msgpack_pack_array(pk, REPORT_FIELDS);
 
 	rc |= pack_cstr(pk, r->origin);
 	rc |= pack_cstr(pk, r->level);
@@ -207,6 +238,7 @@ pack_report(msgpack_packer *pk, const struct wire_report *r)
 	rc |= msgpack_pack_array(pk, wire_ncounters(r));
 	for (unsigned i = 0; i < wire_ncounters(r); i++)
 		rc |= msgpack_pack_int64(pk, r->counters.v[i]);
+	rc |= pack_cstr(pk, r->filed_by);
 	return rc;
 }
 
@@ -569,6 +601,19 @@ rd_name(struct rd *r, char out[WIRE_MAX_NAME + 1])
 }
 
 static int
+rd_who(struct rd *r, char out[WIRE_MAX_WHO + 1])
+{
+	const char *s;
+	size_t n;
+
+	if (rd_str(r, &s, &n) < 0 || !valid_who(s, n))
+		return -1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int
 rd_year(struct rd *r, uint16_t *year)
 {
 	uint64_t y;
@@ -586,7 +631,7 @@ rd_report(struct rd *r, struct wire_report *rep)
 	size_t n, npath, ncnt;
 	uint64_t ver;
 
-	if (rd_array(r, 1, &n) < 0 || n < 8)
+	if (rd_array(r, 1, &n) < 0 || n < REPORT_MIN_FIELDS)
 		return -1;
 	if (rd_id(r, rep->origin) < 0 || rd_level(r, rep->level) < 0 ||
 	    rd_name(r, rep->name) < 0 || rd_year(r, &rep->year) < 0 ||
@@ -610,7 +655,11 @@ rd_report(struct rd *r, struct wire_report *rep)
 		if (i < CDHT_NCOUNTERS)
 			rep->counters.v[i] = v;
 	}
-	if (rd_skip_tail(r, 8, n, 4) < 0 || !valid_report_rest(rep))
+	/* field 9, filed_by: absent from an older sender's report ("") */
+	if (n >= REPORT_FIELDS && rd_who(r, rep->filed_by) < 0)
+		return -1;
+	if (rd_skip_tail(r, n < REPORT_FIELDS ? n : REPORT_FIELDS, n, 4) < 0 ||
+	    !valid_report_rest(rep))
 		return -1;
 	return 0;
 }

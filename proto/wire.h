@@ -8,7 +8,7 @@
  * positions are listed in PROTOCOL.md and next to struct wire_msg below.
  * Decoders never trust input: every count is checked against WIRE_MAX_ITEMS
  * and the bytes left before anything is allocated (a decode allocates at most
- * about 11 times the input length), and any violation returns
+ * about 13 times the input length), and any violation returns
  * WIRE_EMALFORMED.  A successfully decoded message satisfies every rule of
  * PROTOCOL.md "Field rules", so the daemon may trust it as is.
  */
@@ -26,6 +26,7 @@
 #define WIRE_MAX_NAME  128    /* unit name bytes (UTF-8) */
 #define WIRE_MAX_PATH  8      /* ids in a path: sender down to origin */
 #define WIRE_MAX_ITEMS 200000 /* reports / inventory entries per message */
+#define WIRE_MAX_WHO   63     /* filed_by bytes (= VALID_WHO_MAX, valid.h) */
 
 /* Message types: explicitly numbered, never renumbered. */
 enum wire_type {
@@ -68,6 +69,10 @@ struct wire_report {
 	 * encoder sends that many (0 means CDHT_NCOUNTERS). */
 	uint8_t ncounters;
 	struct cdht_counters counters;
+	/* Field 9 (release 0.3.0): the label of whoever filed the origin's
+	 * year, "" while it is open; text of 0..WIRE_MAX_WHO bytes.  "" when
+	 * decoded from an older sender's 8-field report; always sent. */
+	char filed_by[WIRE_MAX_WHO + 1];
 };
 
 /*
@@ -80,7 +85,7 @@ struct wire_report {
  *             own ([origin, year, ver])]
  *   REPORTS  [1, 3, seq, reports, keys (removed: [origin, year, ver])]
  *            report = [origin, level, name, year, version, updated_at,
- *                      [path...], [counters...]]
+ *                      [path...], [counters...], filed_by]
  *   ACK      [1, 4, seq, refused]
  *   PING [1, 5]   PONG [1, 6]   RESYNC [1, 7]
  */
@@ -105,14 +110,24 @@ struct wire_msg {
 	uint32_t refused;
 };
 
+/* Encoded size bounds (PROTOCOL.md 4.1; tests/unit/test_wire.c checks
+ * them against the encoder).  A report: array header 1, origin 17, level 9,
+ * name 130, year 3, version 9, updated_at 9, path 1 + 8 x 17, counters
+ * 3 + CDHT_NCOUNTERS x 9, filed_by 2 + 63. */
+#define WIRE_MAX_REPORT   (380 + 3 + 9 * CDHT_NCOUNTERS) /* 761 */
+#define WIRE_MAX_KEY      30 /* [origin, year, version]: 1 + 17 + 3 + 9 */
+#define WIRE_MAX_ENVELOPE 32 /* array, version, type, seq, two list headers */
+
 /*
  * Encode msg into a malloc'd buffer (*out, *outlen); the caller frees *out.
  * Returns WIRE_OK, WIRE_ENOMEM, or WIRE_EMALFORMED when msg breaks a field
  * rule of PROTOCOL.md (the same checks as wire_decode, so nothing is sent
  * that the peer would drop) or would encode to more than WIRE_MAX_MSG bytes.
- * Only REPORTS can grow that big: a report encodes to at most 615 bytes and a
- * key to at most 30, plus 32 bytes per message, so a batch of up to 20000
- * reports and 100000 removals always fits.  On error *out is NULL.
+ * Only REPORTS can grow that big: a report encodes to at most WIRE_MAX_REPORT
+ * bytes and a key to at most WIRE_MAX_KEY, plus WIRE_MAX_ENVELOPE per
+ * message, so a batch of up to 20000 reports and 50000 removals (or any
+ * 22000 entries, reports and removals together) always fits.  On error
+ * *out is NULL.
  */
 int wire_encode(const struct wire_msg *msg, char **out, size_t *outlen);
 

@@ -28,8 +28,10 @@
 #endif
 #endif
 
-/* 42 x "ệ" (3 bytes) + "ab": exactly WIRE_MAX_NAME bytes of UTF-8. */
+/* 42 x "ệ" (3 bytes) + "ab": exactly WIRE_MAX_NAME bytes of UTF-8; 21 x
+ * "ệ": exactly WIRE_MAX_WHO bytes (a filed_by at its largest). */
 static char max_name[WIRE_MAX_NAME + 1];
+static char max_who[WIRE_MAX_WHO + 1];
 
 static void
 init_max_name(void)
@@ -42,6 +44,10 @@ init_max_name(void)
 	}
 	memcpy(max_name + n, "ab", 3);
 	assert_int_equal(strlen(max_name), WIRE_MAX_NAME);
+	for (int i = 0; i < 21; i++)
+		memcpy(max_who + 3 * i, "\xe1\xbb\x87", 3);
+	max_who[63] = '\0';
+	assert_int_equal(strlen(max_who), WIRE_MAX_WHO);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -94,6 +100,7 @@ set_max_report(struct wire_report *r, unsigned salt)
 	strcpy(r->path[WIRE_MAX_PATH - 1], r->origin);
 	for (int i = 0; i < CDHT_NCOUNTERS; i++)
 		r->counters.v[i] = INT64_MAX - i;
+	strcpy(r->filed_by, max_who);
 }
 
 static void
@@ -122,6 +129,7 @@ assert_report_equal(const struct wire_report *a, const struct wire_report *b)
 		assert_string_equal(a->path[i], b->path[i]);
 	for (int i = 0; i < CDHT_NCOUNTERS; i++)
 		assert_true(a->counters.v[i] == b->counters.v[i]);
+	assert_string_equal(a->filed_by, b->filed_by);
 }
 
 /* Field-by-field comparison of what the type carries on the wire. */
@@ -229,7 +237,11 @@ struct raw_report {
 	int npath;
 	int64_t counters[CDHT_NCOUNTERS + 8];
 	int ncounters;
-	int extra; /* trailing fields after counters */
+	int extra; /* trailing fields after counters ("future" strings) */
+	/* then ntail more fields, written as these raw msgpack bytes */
+	const char *tail;
+	size_t tail_len;
+	int ntail;
 };
 
 static void
@@ -272,7 +284,7 @@ raw_reports_msg(const struct raw_report *rr, char **buf)
 	msgpack_pack_int(&pk, 3);
 	msgpack_pack_int(&pk, 7);
 	msgpack_pack_array(&pk, 1);
-	msgpack_pack_array(&pk, 8 + rr->extra);
+	msgpack_pack_array(&pk, 8 + rr->extra + rr->ntail);
 	pk_str(&pk, rr->origin);
 	pk_str(&pk, rr->level);
 	msgpack_pack_str_with_body(&pk, rr->name, nl);
@@ -287,6 +299,8 @@ raw_reports_msg(const struct raw_report *rr, char **buf)
 		msgpack_pack_int64(&pk, rr->counters[i]);
 	for (int i = 0; i < rr->extra; i++)
 		pk_str(&pk, "future");
+	if (rr->tail_len > 0)
+		msgpack_sbuffer_write(&sb, rr->tail, rr->tail_len);
 	msgpack_pack_array(&pk, 0);
 	*buf = sb.data;
 	return sb.size;
@@ -375,6 +389,130 @@ test_counter_evolution(void **state)
 	assert_int_equal(d.reports[0].counters.v[CDHT_NCOUNTERS - 1], 7);
 	wire_msg_free(&d);
 	free(buf);
+}
+
+/*
+ * Report field 9, filed_by (PROTOCOL.md 5.3.1, release 0.3.0): it round-
+ * trips; an older sender's 8-field report decodes with filed_by ""; a 10th
+ * field is skipped; a 9th that is not text of 0..63 bytes makes the message
+ * malformed, and the encoder refuses to send one.
+ */
+static void
+test_filed_by(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} bad[] = {
+	    {"\x05", 1},             /* an integer */
+	    {"\xc0", 1},             /* nil */
+	    {"\xc2", 1},             /* false */
+	    {"\xc4\x01\x41", 3},     /* bin "A" */
+	    {"\x90", 1},             /* an array */
+	    {"\x81\xa1x\x01", 4},    /* a map */
+	    {"\xa2\xc0\xaf", 3},     /* overlong UTF-8 */
+	    {"\xa3\xed\xa0\x80", 4}, /* a surrogate */
+	    {"\xa3"
+	     "a\x01b",
+	        4}, /* a C0 control */
+	    {"\xa3"
+	     "a\x7f"
+	     "b",
+	        4},              /* DEL */
+	    {"\xa1\x00", 2},     /* NUL */
+	    {"\xa2\xe1\xbb", 3}, /* a cut character */
+	};
+	struct raw_report rr;
+	struct wire_report r;
+	struct wire_msg m, d;
+	char tail[2 + 64 + 8], *buf;
+	size_t len;
+
+	(void)state;
+	/* 8 fields (0.1.0, 0.2.0): filed_by "" */
+	raw_default(&rr);
+	raw_decode(&rr, &r);
+	assert_string_equal(r.filed_by, "");
+	assert_int_equal(r.counters.v[5], 5);
+
+	/* 9 fields */
+	raw_default(&rr);
+	rr.tail = "\xa8xa-admin";
+	rr.tail_len = 9;
+	rr.ntail = 1;
+	raw_decode(&rr, &r);
+	assert_string_equal(r.filed_by, "xa-admin");
+
+	/* 10 fields: the 10th (here a map, then an array) is skipped */
+	rr.tail = "\xa8xa-admin\x81\x01\xc3";
+	rr.tail_len = 12;
+	rr.ntail = 2;
+	raw_decode(&rr, &r);
+	assert_string_equal(r.filed_by, "xa-admin");
+	assert_int_equal(r.counters.v[CDHT_NCOUNTERS - 1], CDHT_NCOUNTERS - 1);
+	rr.tail = "\xa0\x92\x01\xa1z\x07";
+	rr.tail_len = 6;
+	rr.ntail = 3;
+	raw_decode(&rr, &r);
+	assert_string_equal(r.filed_by, "");
+
+	/* 63 bytes (str8) fit; 64 do not */
+	tail[0] = (char)0xd9;
+	tail[1] = 63;
+	memcpy(tail + 2, max_who, 63);
+	rr.tail = tail;
+	rr.tail_len = 65;
+	rr.ntail = 1;
+	raw_decode(&rr, &r);
+	assert_string_equal(r.filed_by, max_who);
+	tail[1] = 64;
+	tail[65] = 'a';
+	rr.tail_len = 66;
+	assert_int_equal(raw_rc(&rr), WIRE_EMALFORMED);
+	/* a declared length past the end of the frame */
+	tail[1] = 60;
+	rr.tail_len = 2;
+	assert_int_equal(raw_rc(&rr), WIRE_EMALFORMED);
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		raw_default(&rr);
+		rr.tail = bad[i].bytes;
+		rr.tail_len = bad[i].len;
+		rr.ntail = 1;
+		if (raw_rc(&rr) != WIRE_EMALFORMED)
+			fail_msg("bad filed_by %zu accepted", i);
+		/* ...even with a valid 10th field after it */
+		rr.ntail = 2;
+		memcpy(tail, bad[i].bytes, bad[i].len);
+		memcpy(tail + bad[i].len, "\xa0", 1);
+		rr.tail = tail;
+		rr.tail_len = bad[i].len + 1;
+		if (raw_rc(&rr) != WIRE_EMALFORMED)
+			fail_msg("bad filed_by %zu accepted before a 10th", i);
+	}
+
+	/* the encoder always sends field 9 and refuses a bad one */
+	raw_default(&rr);
+	raw_decode(&rr, &r);
+	memset(&m, 0, sizeof m);
+	m.type = WIRE_REPORTS;
+	m.reports = &r;
+	m.nreports = 1;
+	strcpy(r.filed_by, "Nguy\xe1\xbb\x85n V\xc4\x83n A");
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+	assert_int_equal((unsigned char)buf[5], 0x99); /* 9 fields */
+	assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
+	assert_string_equal(d.reports[0].filed_by, r.filed_by);
+	wire_msg_free(&d);
+	free(buf);
+	strcpy(r.filed_by, "a\tb");
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+	assert_null(buf);
+	strcpy(r.filed_by, "\xc3");
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+	memset(r.filed_by, 'a', sizeof r.filed_by); /* not NUL-terminated */
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+	assert_null(buf);
 }
 
 /* wire_peek_type: the type of every encoded message, -1 for anything it
@@ -501,8 +639,11 @@ test_roundtrip_reports(void **state)
 	    "T\xe1\xbb\x89nh B\xc3\xa0 R\xe1\xbb\x8b\x61 \xe2\x80\x93 "
 	    "V\xc5\xa9ng T\xc3\xa0u",
 	    2030, (uint64_t)1 << 40, 1, p2); /* Tỉnh Bà Rịa – Vũng Tàu */
+	/* Nguyễn Văn A filed the commune's year; the province's is open */
+	strcpy(reps[0].filed_by, "Nguy\xe1\xbb\x85n V\xc4\x83n A");
 	set_max_report(&reps[2], 1);
 	set_max_report(&reps[3], 2);
+	reps[3].filed_by[0] = '\0';
 	reps[3].version = 1;
 	reps[3].updated_at = 0;
 	memset(&reps[3].counters, 0, sizeof reps[3].counters);
@@ -559,7 +700,9 @@ test_roundtrip_small(void **state)
 	}
 }
 
-/* The size bounds promised in wire.h: 606 bytes per report, 30 per key. */
+/* The size bounds promised in wire.h and PROTOCOL.md 4.1: 761 bytes per
+ * report (1 + 17 + 9 + 130 + 3 + 9 + 9 + (1 + 8 x 17) + (3 + 42 x 9) +
+ * (2 + 63)), 30 per key, the envelope 14 here (at most 32). */
 static void
 test_encoded_sizes(void **state)
 {
@@ -578,19 +721,32 @@ test_encoded_sizes(void **state)
 	m.reports = &rep;
 	m.nreports = 1;
 	one = round_trip(&m);
-	assert_int_equal(one - base, 615);
+	assert_int_equal(CDHT_NCOUNTERS, 42); /* else recompute 761 */
+	assert_int_equal(one - base, 761);
+	assert_int_equal(one - base, WIRE_MAX_REPORT);
 	set_key(&key, "0123456789abcdef", 2030, UINT64_MAX);
 	m.keys = &key;
 	m.nkeys = 1;
 	assert_int_equal(round_trip(&m) - one, 30);
+	assert_int_equal(WIRE_MAX_KEY, 30);
+	assert_true(base <= WIRE_MAX_ENVELOPE);
 }
 
-/* The smallest report this release encodes (56 bytes) must decode: the
- * allocation bound in wire.c divides the bytes left by that size. */
+/* The smallest report this release encodes (66 bytes) must decode, and so
+ * must the smallest an older release sends (8 fields, 32 counters: 55
+ * bytes): the allocation bound in wire.c divides the bytes left by 55. */
 static void
 test_minimal_report(void **state)
 {
 	static const char *const p[] = {"1"};
+	/* ["1", "commune", "", 2021, 1, 0, ["1"], [32 zeros]] */
+	static const char old_head[] = "\x98\xa1"
+	                               "1"
+	                               "\xa7"
+	                               "commune"
+	                               "\xa0\xcd\x07\xe5\x01\x00\x91\xa1"
+	                               "1"
+	                               "\xdc\x00\x20";
 	struct wire_msg m, d;
 	struct wire_report *reps;
 	char *buf;
@@ -608,15 +764,35 @@ test_minimal_report(void **state)
 	m.type = WIRE_REPORTS;
 	m.reports = reps;
 	m.nreports = 1;
-	assert_int_equal(round_trip(&m), 5 + 56 + 1);
+	assert_int_equal(round_trip(&m), 5 + 66 + 1);
 	m.nreports = n;
 	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
-	assert_int_equal(len, 4 + 3 + 56 * n + 1);
+	assert_int_equal(len, 4 + 3 + 66 * n + 1);
 	assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
 	assert_int_equal(d.nreports, n);
 	wire_msg_free(&d);
 	free(buf);
 	free(reps);
+
+	/* n 55-byte reports of release 0.1.0, packed as densely as can be */
+	assert_int_equal(sizeof old_head - 1 + 32, 55);
+	len = 4 + 3 + 55 * n + 1;
+	buf = calloc(1, len);
+	assert_non_null(buf);
+	memcpy(buf, "\x95\x01\x03\x00\xdc", 5);
+	buf[5] = (char)(n >> 8);
+	buf[6] = (char)(n & 0xff);
+	for (size_t i = 0; i < n; i++)
+		memcpy(buf + 7 + 55 * i, old_head, sizeof old_head - 1);
+	buf[len - 1] = (char)0x90;
+	assert_int_equal(decode_copy(buf, len, &d), WIRE_OK);
+	assert_int_equal(d.nreports, n);
+	assert_string_equal(d.reports[n - 1].filed_by, "");
+	assert_int_equal(d.reports[n - 1].ncounters, 32);
+	wire_msg_free(&d);
+	/* what wire.h promises about the allocation: under 13.5 x input */
+	assert_true(sizeof(struct wire_report) * 2 <= 27 * 55);
+	free(buf);
 
 	/* Likewise the smallest key, [origin, year], is 6 bytes. */
 	{
@@ -634,14 +810,19 @@ test_minimal_report(void **state)
 	}
 }
 
-/* A batch at the documented safe size fits; a bigger one is refused. */
+/*
+ * The worst-case batches of wire.h and PROTOCOL.md 4.1 fit: 20000 of the
+ * largest reports with 50000 of the largest removals, and 22000 of the
+ * largest reports alone; the sizes are exact (header 5 + seq 1 + two
+ * array16 headers 3 + 761 per report + 30 per key).  More is refused.
+ */
 static void
 test_batch_limits(void **state)
 {
 	struct wire_msg m, d;
 	struct wire_report *reps;
 	struct wire_key *keys;
-	size_t nrep = 28000, nkey = 100000;
+	size_t nrep = 28000, nkey = 50000;
 	char *buf;
 	size_t len;
 
@@ -661,13 +842,27 @@ test_batch_limits(void **state)
 	m.keys = keys;
 	m.nkeys = nkey;
 	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+	assert_int_equal(len, 3 + 1 + 3 + 20000 * 761 + 3 + 50000 * 30);
 	assert_true(len <= WIRE_MAX_MSG);
 	assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
 	assert_msg_equal(&m, &d);
 	wire_msg_free(&d);
 	free(buf);
 
-	m.nreports = nrep; /* 28000 x 606 > 16 MiB */
+	m.nreports = 22000;
+	m.nkeys = 0;
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+	assert_int_equal(len, 3 + 1 + 3 + 22000 * 761 + 1);
+	assert_true(len <= WIRE_MAX_MSG);
+	free(buf);
+
+	/* 22000 x 761 + 50000 x 30 > 16 MiB, and so is 28000 x 761 */
+	m.nkeys = nkey;
+	buf = (char *)1;
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+	assert_null(buf);
+	m.nreports = nrep;
+	m.nkeys = 0;
 	buf = (char *)1;
 	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
 	assert_null(buf);
@@ -708,7 +903,19 @@ test_doc_examples(void **state)
 	    "\xa5"
 	    "03646"
 	    "\xdc\x00\x20\x78\x61";
-	char reports[82];
+	/* the 0.3.0 example: 42 counters, filed by xa-admin (105 bytes) */
+	static const unsigned char reports3[] = {0x95, 0x01, 0x03, 0x09, 0x91,
+	    0x99, 0xa5, 0x30, 0x33, 0x36, 0x34, 0x36, 0xa7, 0x63, 0x6f, 0x6d,
+	    0x6d, 0x75, 0x6e, 0x65, 0xa5, 0x58, 0xc3, 0xa3, 0x20, 0x41, 0xcd,
+	    0x07, 0xe9, 0x04, 0xce, 0x68, 0x4e, 0xe1, 0x80, 0x92, 0xa3, 0x31,
+	    0x31, 0x36, 0xa5, 0x30, 0x33, 0x36, 0x34, 0x36, 0xdc, 0x00, 0x2a,
+	    0x78, 0x61, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x61,
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xce, 0x69, 0x2c, 0xda, 0x80,
+	    0x00, 0x00, 0xa8, 0x78, 0x61, 0x2d, 0x61, 0x64, 0x6d, 0x69, 0x6e,
+	    0x90};
+	char reports[82], forwarded[83];
 	struct wire_msg m;
 
 	(void)state;
@@ -732,10 +939,39 @@ test_doc_examples(void **state)
 	assert_true(m.own[0].version == 2);
 	wire_msg_free(&m);
 
+	assert_int_equal(sizeof reports3, 105);
+	assert_int_equal(decode_copy(reports3, sizeof reports3, &m), WIRE_OK);
+	assert_int_equal(m.nreports, 1);
+	assert_int_equal(m.reports[0].ncounters, CDHT_NCOUNTERS);
+	assert_true(m.reports[0].counters.v[CDHT_C_assessed] == 120);
+	assert_true(m.reports[0].counters.v[CDHT_C_recognized] == 97);
+	assert_true(m.reports[0].counters.v[CDHT_C_eligible] == 97);
+	assert_true(m.reports[0].counters.v[CDHT_C_filed] == 1);
+	assert_true(m.reports[0].counters.v[CDHT_C_filed_at] == 1764547200);
+	assert_true(m.reports[0].counters.v[CDHT_C_reopened] == 0);
+	assert_string_equal(m.reports[0].filed_by, "xa-admin");
+	{
+		char *buf;
+		size_t len;
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+		assert_int_equal(len, sizeof reports3);
+		assert_memory_equal(buf, reports3, len);
+		free(buf);
+	}
+	wire_msg_free(&m);
+
+	/* the release 0.1.0 example: 8 fields, 32 counters */
 	memset(reports, 0, sizeof reports);
 	memcpy(reports, reports_head, sizeof reports_head - 1);
 	reports[81] = (char)0x90;
+	/* ...as this release forwards it: 9 fields, filed_by "" */
+	memcpy(forwarded, reports, 81);
+	forwarded[5] = (char)0x99;
+	forwarded[81] = (char)0xa0;
+	forwarded[82] = (char)0x90;
 	assert_int_equal(decode_copy(reports, sizeof reports, &m), WIRE_OK);
+	assert_string_equal(m.reports[0].filed_by, "");
+	assert_int_equal(m.reports[0].ncounters, CDHT_WIRE_MIN_COUNTERS);
 	assert_int_equal(m.type, WIRE_REPORTS);
 	assert_true(m.seq == 9);
 	assert_int_equal(m.nreports, 1);
@@ -746,13 +982,13 @@ test_doc_examples(void **state)
 	assert_true(m.reports[0].counters.v[CDHT_C_recognized] == 97);
 	assert_true(m.reports[0].counters.v[CDHT_C_members_trained] == 0);
 	assert_int_equal(m.nkeys, 0);
-	/* ...and the encoder produces exactly those bytes again. */
+	/* ...and the encoder forwards it with an empty field 9. */
 	{
 		char *buf;
 		size_t len;
 		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
-		assert_int_equal(len, sizeof reports);
-		assert_memory_equal(buf, reports, len);
+		assert_int_equal(len, sizeof forwarded);
+		assert_memory_equal(buf, forwarded, len);
 		free(buf);
 	}
 	wire_msg_free(&m);
@@ -1565,6 +1801,7 @@ main(void)
 	    cmocka_unit_test(test_id_rules),
 	    cmocka_unit_test(test_field_rules),
 	    cmocka_unit_test(test_counter_evolution),
+	    cmocka_unit_test(test_filed_by),
 	    cmocka_unit_test(test_peek_type),
 	    cmocka_unit_test(test_huge_counts),
 	    cmocka_unit_test(test_nesting),
