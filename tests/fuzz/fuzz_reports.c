@@ -402,7 +402,8 @@ check_state(struct store_txn *t, const char *when)
 		        got.path_len == want->r.path_len &&
 		        memcmp(got.path, want->r.path, sizeof(got.path)) == 0 &&
 		        memcmp(&got.counters, &want->r.counters,
-		            sizeof(got.counters)) == 0,
+		            sizeof(got.counters)) == 0 &&
+		        strcmp(got.filed_by, want->r.filed_by) == 0,
 		    "agg-winner",
 		    "%s: %s/%d: winner v%llu via %s, model says v%llu via %s",
 		    when, w.k[i].origin, w.k[i].year,

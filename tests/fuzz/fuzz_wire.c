@@ -7,10 +7,13 @@
  *  - wire-rules: a decoded message satisfies every field rule of
  *    PROTOCOL.md 3.3 (the daemon trusts it as is): ids, levels, names,
  *    years, versions >= 1, paths of 1..8 distinct ids from the sender to
- *    the origin, counters >= 0, at most WIRE_MAX_ITEMS entries;
+ *    the origin, counters >= 0, filed_by text of 0..63 bytes, at most
+ *    WIRE_MAX_ITEMS entries;
  *  - wire-roundtrip: a decoded message re-encodes (wire_encode accepts
  *    everything wire_decode produces), no longer than the input (the
- *    canonical form is minimal), and decodes back to an identical message;
+ *    canonical form is minimal) but for the empty field 9 it gives a
+ *    report of an older sender (one byte per report), and decodes back to
+ *    an identical message;
  *    the canonical form is a fixed point: encoding it again gives the same
  *    bytes.
  * Built with -DFUZZ_WIRE_SEEDS instead, this file is a small program that
@@ -72,7 +75,9 @@ report_ok(const struct wire_report *r)
 	    r->path_len < 1 || r->path_len > WIRE_MAX_PATH ||
 	    r->ncounters < CDHT_WIRE_MIN_COUNTERS ||
 	    r->ncounters > CDHT_NCOUNTERS ||
-	    strcmp(r->path[r->path_len - 1], r->origin) != 0)
+	    strcmp(r->path[r->path_len - 1], r->origin) != 0 ||
+	    strnlen(r->filed_by, sizeof r->filed_by) > 63 ||
+	    valid_text(r->filed_by, strlen(r->filed_by)) != 0)
 		return 0;
 	for (int i = 0; i < r->path_len; i++) {
 		if (valid_id(r->path[i], strlen(r->path[i])) != 0)
@@ -139,9 +144,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wire_msg_free(&a);
 		return 0;
 	}
-	FUZZ_CHECK(len <= size, "wire-roundtrip",
-	    "canonical form (%zu bytes) longer than the input (%zu)", len,
-	    size);
+	FUZZ_CHECK(len <= size + a.nreports, "wire-roundtrip",
+	    "canonical form (%zu bytes) longer than the input (%zu) and one "
+	    "byte per report",
+	    len, size);
 	rc = wire_decode(enc, len, &b);
 	FUZZ_CHECK(rc == WIRE_OK && msg_equal(&a, &b), "wire-roundtrip",
 	    "the canonical form decodes to another message (%d)", rc);
@@ -194,6 +200,7 @@ main(int argc, char **argv)
 	strcpy(rep.path[1], "03646");
 	for (int i = 0; i < CDHT_NCOUNTERS; i++)
 		rep.counters.v[i] = i * 37;
+	strcpy(rep.filed_by, "Nguy\xe1\xbb\x85n V\xc4\x83n A");
 
 	for (int t = WIRE_HELLO; t <= WIRE_RESYNC; t++) {
 		char path[4096], *buf;

@@ -34,7 +34,15 @@ HELLO = hexblock("""96 01 01 a5 30 33 36 34 36 a7 63 6f 6d 6d 75 6e
 65 a5 58 c3 a3 20 41 91 93 a5 30 33 36 34 36 cd 07 e9 04""")
 WELCOME = hexblock("""95 01 02 a3 31 31 36 91 92 a5 30 33 36 34 36 cd
 07 e9 91 93 a5 30 33 36 34 36 cd 07 e9 02""")
-REPORTS = hexblock("""95 01 03 09 91 98 a5 30 33 36 34 36 a7 63 6f 6d
+REPORTS = hexblock("""95 01 03 09 91 99 a5 30 33 36 34 36 a7 63 6f 6d
+6d 75 6e 65 a5 58 c3 a3 20 41 cd 07 e9 04 ce 68
+4e e1 80 92 a3 31 31 36 a5 30 33 36 34 36 dc 00
+2a 78 61 00 00 00 00 00 00 00 00 00 00 00 00 00
+00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+00 61 00 00 00 00 00 01 ce 69 2c da 80 00 00 a8
+78 61 2d 61 64 6d 69 6e 90""")
+# the same batch as release 0.1.0 sent it: 8 fields, 32 counters
+REPORTS_010 = hexblock("""95 01 03 09 91 98 a5 30 33 36 34 36 a7 63 6f 6d
 6d 75 6e 65 a5 58 c3 a3 20 41 cd 07 e9 04 ce 68
 4e e1 80 92 a3 31 31 36 a5 30 33 36 34 36 dc 00
 20 78 61 00 00 00 00 00 00 00 00 00 00 00 00 00
@@ -42,24 +50,31 @@ REPORTS = hexblock("""95 01 03 09 91 98 a5 30 33 36 34 36 a7 63 6f 6d
 00 90""")
 ACK = hexblock("94 01 04 09 00")
 for n, b in [("protocol-hello", HELLO), ("protocol-welcome", WELCOME),
-             ("protocol-reports", REPORTS), ("protocol-ack", ACK),
+             ("protocol-reports", REPORTS),
+             ("protocol-reports-0.1.0", REPORTS_010), ("protocol-ack", ACK),
              ("protocol-ping", b"\x92\x01\x05"),
              ("protocol-pong", b"\x92\x01\x06"),
              ("protocol-resync", b"\x92\x01\x07"),
              ("version-1-as-uint16", b"\x92\xcd\x00\x01\x05"),
              ("version-2", b"\x92\x02\x05")]:
     put("fuzz_wire", n, b)
-    if n == "protocol-reports":
+    if n.startswith("protocol-reports"):
         put("fuzz_reports", n, b)
 
-NC = 33
+NC = 42  # counters of release 0.3.0 (33 in 0.2.0, 32 in 0.1.0)
 
 
 def report(origin, year, version, path, counters=None, level="commune",
-           name="X\u00e3 A", updated=1750000000, ncounters=NC):
+           name="X\u00e3 A", updated=1750000000, ncounters=NC,
+           filed_by="", extra=()):
+    """A report; filed_by None: the 8 fields of releases 0.1.0 and 0.2.0,
+    else field 9 (release 0.3.0), then any extra (future) fields."""
     c = list(counters or [])
     c += [0] * (ncounters - len(c))
-    return [origin, level, name, year, version, updated, path, c]
+    r = [origin, level, name, year, version, updated, path, c]
+    if filed_by is not None:
+        r.append(filed_by)
+    return r + list(extra)
 
 
 def reports(seq, reps, removed=()):
@@ -111,11 +126,21 @@ seeds = {
     "deep-path": reports(4, [
         report("7", 2021, 2**64 - 1, ["1401", "2", "3", "4", "5", "6", "7"],
                list(range(NC)), name="\u1ec7" * 42 + "ab")]),
+    # filing (release 0.3.0): filed by a label of 63 bytes; the same key
+    # from a 0.2.0 relay (33 counters, 8 fields) and a 10-field report
+    "filed": reports(5, [
+        report("140101", 2025, 9, ["1401", "140101"], [40, 30] + [0] * 36
+               + [1, 1764547200, 0, 2], filed_by="\u1ec7" * 21),
+        report("140101", 2025, 9, ["1401", "140101"], [40, 30],
+               ncounters=33, filed_by=None),
+        report("140102", 2025, 4, ["1401", "140102"], [5, 5],
+               filed_by="xa-admin", extra=[{"future": 1}])]),
 }
 for n, b in seeds.items():
     put("fuzz_reports", n, b)
 put("fuzz_wire", "reports-2p40-at-bound", seeds["counters-2p40-at-bound"])
 put("fuzz_wire", "reports-deep-path", seeds["deep-path"])
+put("fuzz_wire", "reports-filed", seeds["filed"])
 put("fuzz_wire", "hello-inventory", msgpack.packb(
     [1, 1, "1401", "district", "Huy\u1ec7n A",
      [["1401", 2025, 3], ["140101", 2030, 2**63]]]))

@@ -312,7 +312,8 @@ static void
 local_put(
     struct store_txn *t, struct fx *f, int year, const char *pid, int score)
 {
-	struct records_actor act = {SELF, "test", 1800000000, RECOGNITION_SCORE};
+	struct records_actor act = {
+	    SELF, "test", 1800000000, RECOGNITION_SCORE};
 	struct assessment a;
 	int replaced;
 
@@ -1292,6 +1293,116 @@ test_review_findings(void **state)
 	fx_commit(&t);
 }
 
+/*
+ * Report field 9, filed_by (PROTOCOL.md 5.3.1, 7.1 rule 5): it is kept
+ * with the copy, wins with it, comes back from aggregate_report_of, and is
+ * forwarded upward with the report; a copy of the same version with more
+ * counters replaces it along with the rest; one with no more counters is
+ * ignored, its filed_by too; a newer version (a reopened year) clears it.
+ */
+static void
+test_filed_by_travels(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = fx_wtxn(&f->s);
+	struct wire_report r, w;
+	const struct wire_report *up;
+	struct wire_msg m;
+
+	/* through a relay of release 0.2.0: 33 counters, no field 9 */
+	mkrep(&r, "1401/140101", 2025, 1000, 7);
+	r.ncounters = 33;
+	for (int i = 33; i < CDHT_NCOUNTERS; i++)
+		r.counters.v[i] = 0;
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_APPLIED);
+	assert_int_equal(aggregate_report_of(t, "140101", 2025, &w), STORE_OK);
+	assert_string_equal(w.filed_by, "");
+	assert_int_equal(w.ncounters, 33);
+
+	/* the relay upgraded: the same version, all counters, filed */
+	mkrep(&r, "1401/140101", 2025, 1000, 7);
+	r.counters.v[CDHT_C_filed] = 1;
+	r.counters.v[CDHT_C_filed_at] = 1764547200;
+	strcpy(r.filed_by, "Nguy\xe1\xbb\x85n V\xc4\x83n A");
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_APPLIED);
+	assert_int_equal(aggregate_report_of(t, "140101", 2025, &w), STORE_OK);
+	assert_string_equal(w.filed_by, r.filed_by);
+	assert_int_equal(w.ncounters, CDHT_NCOUNTERS);
+	assert_int_equal(w.counters.v[CDHT_C_filed], 1);
+	assert_int_equal(totals(t, f, "1401", 2025).v[CDHT_C_filed], 1);
+	assert_int_equal(totals(t, f, SELF, 2025).v[CDHT_C_filed], 1);
+
+	/* forwarded upward with it, the path prefixed */
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
+	up = find_report(&m, "140101", 2025);
+	assert_non_null(up);
+	assert_int_equal(up->path_len, 3);
+	assert_string_equal(up->path[0], SELF);
+	assert_string_equal(up->filed_by, r.filed_by);
+	assert_int_equal(up->counters.v[CDHT_C_filed_at], 1764547200);
+	{
+		char *buf;
+		size_t len;
+		struct wire_msg d;
+
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+		assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
+		up = find_report(&d, "140101", 2025);
+		assert_non_null(up);
+		assert_string_equal(up->filed_by, r.filed_by);
+		wire_msg_free(&d);
+		free(buf);
+	}
+	wire_msg_free(&m);
+
+	/* the same version with no more counters: ignored, filed_by too */
+	strcpy(r.filed_by, "someone else");
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_IGNORED);
+	assert_int_equal(aggregate_report_of(t, "140101", 2025, &w), STORE_OK);
+	assert_string_equal(w.filed_by, "Nguy\xe1\xbb\x85n V\xc4\x83n A");
+
+	/* reopened: a newer version, open again */
+	mkrep(&r, "1401/140101", 2025, 1001, 7);
+	r.counters.v[CDHT_C_filed] = 0;
+	r.counters.v[CDHT_C_filed_at] = 0;
+	r.counters.v[CDHT_C_reopened] = 1;
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_APPLIED);
+	assert_int_equal(aggregate_report_of(t, "140101", 2025, &w), STORE_OK);
+	assert_string_equal(w.filed_by, "");
+	assert_int_equal(w.counters.v[CDHT_C_reopened], 1);
+	assert_int_equal(totals(t, f, SELF, 2025).v[CDHT_C_filed], 0);
+
+	/* a winner's filed_by is the winning copy's: the holder's, at a
+	 * higher version than an older copy */
+	mkrep(&r, "1401/140102", 2025, 50, 8);
+	strcpy(r.filed_by, "old");
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_APPLIED);
+	mkrep(&r, "1401/140102", 2025, 60, 8);
+	strcpy(r.filed_by, "new");
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_APPLIED);
+	mkrep(&r, "1401/140102", 2025, 55, 8);
+	strcpy(r.filed_by, "between");
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_IGNORED);
+	assert_int_equal(aggregate_report_of(t, "140102", 2025, &w), STORE_OK);
+	assert_string_equal(w.filed_by, "new");
+	fx_commit(&t);
+
+	/* and it is stored: still there in a new transaction */
+	t = fx_rtxn(&f->s);
+	assert_int_equal(aggregate_report_of(t, "140101", 2025, &w), STORE_OK);
+	assert_int_equal(w.version, 1001);
+	assert_int_equal(aggregate_report_of(t, "140102", 2025, &w), STORE_OK);
+	assert_string_equal(w.filed_by, "new");
+	store_abort(&t);
+}
+
 /* ---------------------------------------------------------------------- */
 /* A random sequence against winners and totals recomputed here. */
 
@@ -1749,6 +1860,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_review_findings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nodes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_filed_by_travels, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_random_against_model, setup, teardown),
 	};

@@ -1,8 +1,10 @@
 /*
  * test_migrate.c: the data directory's schema: a schema-1 directory (the
  * raw structs of release 0.1.0, written here byte for byte from the frozen
- * layouts below, independently of the daemon's own copies) migrates to the
- * current schema in one transaction with every value intact; a failed
+ * layouts below, independently of the daemon's own copies) and a schema-2
+ * directory (release 0.2.0's encoded values, written with the test's own
+ * varint writer) migrate to the current schema in one transaction with
+ * every value intact; a failed
  * migration changes nothing; a newer schema is refused; an undecodable
  * value is an error that stops the write, never "absent".  Also the value
  * codec's bounds.
@@ -197,6 +199,481 @@ write_v1(struct fx_store *s, int bad_local)
 	assert_int_equal(store_schema(s->st), 1);
 }
 
+static int audit_cb(void *arg, const struct audit_entry *e);
+
+/* ---------------------------------------------------------------------- */
+/*
+ * Release 0.2.0's stored values (schema 2, PROTOCOL.md 7.2), written here
+ * with a varint writer of the test's own (LEB128; signed ones zigzag), not
+ * the daemon's value.c: a format byte 2 then the fields, counters as a count
+ * (33 in that release) and that many signed varints.
+ */
+#define V2_NCOUNTERS 33
+
+struct tb {
+	unsigned char b[1024];
+	size_t n;
+};
+
+static void
+tb_u8(struct tb *t, unsigned v)
+{
+	assert_true(t->n < sizeof(t->b));
+	t->b[t->n++] = (unsigned char)v;
+}
+
+static void
+tb_uint(struct tb *t, uint64_t v)
+{
+	do {
+		tb_u8(t, (unsigned)(v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v != 0);
+}
+
+static void
+tb_int(struct tb *t, int64_t v)
+{
+	tb_uint(t, ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0));
+}
+
+static void
+tb_str(struct tb *t, const char *s)
+{
+	size_t n = strlen(s);
+
+	tb_uint(t, n);
+	assert_true(t->n + n <= sizeof(t->b));
+	memcpy(t->b + t->n, s, n);
+	t->n += n;
+}
+
+static void
+tb_counters(struct tb *t, const int64_t *c, unsigned n)
+{
+	tb_uint(t, n);
+	for (unsigned i = 0; i < n; i++)
+		tb_int(t, c[i]);
+}
+
+/* The schema-2 assessments: P1 an official who passed (95), P2 a farmer
+ * who did not (40). */
+static void
+v2_assessments(struct assessment a[2])
+{
+	fx_assessment(
+	    &a[0], 2025, "P1", GROUP_OFFICIAL, POP_ADULT, DIGITAL_SKILLED);
+	for (int i = 0; i < 10; i++)
+		a[0].scores[i] = (uint8_t)(9 + (i & 1));
+	a[0].total = 95;
+	a[0].eligible = a[0].recognized = true;
+	a[0].birth_year = 1980;
+	a[0].updated_at = 1700000000;
+	strcpy(a[0].name, "Nguy\xe1\xbb\x85n V\xc4\x83n A");
+	fx_assessment(&a[1], 2025, "P2", GROUP_FARMER, POP_STAFF, DIGITAL_NONE);
+	memset(a[1].scores, 4, sizeof(a[1].scores));
+	a[1].total = 40;
+	a[1].birth_year = -1; /* signed: zigzag */
+	a[1].updated_at = 1700000001;
+}
+
+/* The 2025 local counters of release 0.2.0: those two assessments. */
+static void
+v2_local_counters(int64_t c[CDHT_NCOUNTERS])
+{
+	struct assessment a[2];
+	struct cdht_counters cc;
+
+	v2_assessments(a);
+	memset(&cc, 0, sizeof(cc));
+	rules_apply(&cc, &a[0], +1);
+	rules_apply(&cc, &a[1], +1);
+	for (int i = 0; i < CDHT_NCOUNTERS; i++)
+		c[i] = i < V2_NCOUNTERS ? cc.v[i] : 0;
+	c[fx_cidx("adults")] = 500; /* denominators: den_set, adults */
+	c[fx_cidx("den_set")] = 1;
+}
+
+/* 1401's copy / winner of 2025 (format 2) into *t. */
+static void
+v2_rec(struct tb *t)
+{
+	int64_t c[V2_NCOUNTERS];
+
+	for (int i = 0; i < V2_NCOUNTERS; i++)
+		c[i] = 200 + i;
+	tb_u8(t, 2);
+	tb_uint(t, 1750000000000042ull); /* version */
+	tb_int(t, 1750000000);           /* updated_at */
+	tb_int(t, 1750000001);           /* received_at */
+	tb_str(t, "1401");               /* via */
+	tb_str(t, "district");
+	tb_str(t, "Huy\xe1\xbb\x87n A");
+	tb_uint(t, 1); /* path */
+	tb_str(t, "1401");
+	tb_counters(t, c, V2_NCOUNTERS);
+}
+
+#define V2_SEQ 1760000000000000ull
+
+/* Write a complete schema-2 directory; bad_rec: 1401's winner cut short. */
+static void
+write_v2(struct fx_store *s, int bad_rec)
+{
+	struct store_txn *t;
+	struct assessment a[2];
+	unsigned char k[64], seq[8];
+	int64_t lc[CDHT_NCOUNTERS], tc[V2_NCOUNTERS];
+	struct tb v;
+	size_t kl;
+
+	set_schema(s, 2);
+	fx_store_reopen(s);
+	assert_int_equal(store_schema(s->st), 2);
+	t = raw_txn(s);
+	for (int i = 0; i < 8; i++)
+		seq[i] = (unsigned char)(V2_SEQ >> (8 * i));
+	store_put(t, TBL_META, "seq", 3, seq, 8);
+	store_put(t, TBL_META, "parent", 6, "1", 1);
+
+	v2_assessments(a);
+	for (int i = 0; i < 2; i++) {
+		memset(&v, 0, sizeof(v));
+		tb_u8(&v, 2);
+		tb_u8(&v, a[i].group);
+		tb_u8(&v, a[i].population);
+		tb_u8(&v, a[i].digital);
+		for (int j = 0; j < 10; j++)
+			tb_u8(&v, a[i].scores[j]);
+		tb_u8(&v, a[i].recognized);
+		tb_u8(&v, a[i].outstanding);
+		tb_uint(&v, a[i].total);
+		tb_int(&v, a[i].birth_year);
+		tb_int(&v, a[i].updated_at);
+		tb_str(&v, a[i].name);
+		k[0] = 2025 >> 8;
+		k[1] = 2025 & 0xff;
+		memcpy(k + 2, a[i].person_id, 2);
+		store_put(t, TBL_ASSESS, k, 4, v.b, v.n);
+	}
+	v2_local_counters(lc);
+	for (int y = 2021; y <= 2030; y++) {
+		int64_t zero[V2_NCOUNTERS] = {0};
+
+		memset(&v, 0, sizeof(v));
+		tb_u8(&v, 2);
+		tb_uint(&v, V2_SEQ - 100 + (uint64_t)y);
+		tb_int(&v, 1700000000 + y);
+		tb_counters(&v, y == 2025 ? lc : zero, V2_NCOUNTERS);
+		k[0] = (unsigned char)(y >> 8);
+		k[1] = (unsigned char)y;
+		store_put(t, TBL_LOCAL, k, 2, v.b, v.n);
+		/* acknowledged by the parent: nothing queued before */
+		memset(&v, 0, sizeof(v));
+		tb_u8(&v, 2);
+		tb_uint(&v, V2_SEQ - 100 + (uint64_t)y);
+		store_put(t, TBL_ACKED, k, okey(k, SELF, y), v.b, v.n);
+	}
+	memset(&v, 0, sizeof(v));
+	tb_u8(&v, 2);
+	tb_int(&v, 1700000000);
+	tb_str(&v, "clerk-x");
+	tb_str(&v, "submit");
+	tb_str(&v, "2025/P1 total=95");
+	store_be64(k, V2_SEQ);
+	store_put(t, TBL_AUDIT, k, 8, v.b, v.n);
+
+	memset(&v, 0, sizeof(v));
+	v2_rec(&v);
+	kl = okey(k, "1401", 2025);
+	memcpy(k + kl, "1401", 5);
+	store_put(t, TBL_MIRROR, k, kl + 5, v.b, v.n);
+	store_put(t, TBL_WIN, k, kl, v.b, bad_rec ? v.n - 1 : v.n);
+	for (int i = 0; i < V2_NCOUNTERS; i++)
+		tc[i] = 200 + i;
+	memset(&v, 0, sizeof(v));
+	tb_u8(&v, 2);
+	tb_counters(&v, tc, V2_NCOUNTERS);
+	store_put(t, TBL_TOTALS, k, kl, v.b, v.n);
+	kl = okey(k, SELF, 2025);
+	store_put(t, TBL_TOTALS, k, kl, v.b, v.n);
+	memset(&v, 0, sizeof(v));
+	tb_u8(&v, 2);
+	tb_str(&v, "district");
+	tb_str(&v, "Huy\xe1\xbb\x87n A");
+	tb_str(&v, SELF);                 /* parent */
+	tb_uint(&v, 1);                   /* depth */
+	tb_uint(&v, 1750000000000042ull); /* version */
+	tb_int(&v, 1750000000);           /* last_report */
+	tb_uint(&v, V2_NCOUNTERS);
+	tb_int(&v, 1); /* years */
+	store_put(t, TBL_NODES, "1401", 4, v.b, v.n);
+	store_put(t, TBL_PIN, "1401", 4,
+	    "\x02\x04"
+	    "1401",
+	    6);
+	store_put(t, TBL_PIN,
+	    "\0"
+	    "1401",
+	    5, "\x02\x01", 2);
+	memcpy(k, "1401", 5);
+	kl = 5 + okey(k + 5, "1401", 2025);
+	store_put(t, TBL_BYVIA, k, kl, "", 0);
+	kl = okey(k, "1401", 2025);
+	memset(&v, 0, sizeof(v));
+	tb_u8(&v, 2);
+	tb_uint(&v, 1750000000000042ull);
+	store_put(t, TBL_ACKED, k, kl, v.b, v.n);
+	assert_int_equal(store_commit(&t), STORE_OK);
+	fx_store_reopen(s);
+	assert_int_equal(store_schema(s->st), 2);
+}
+
+/* Copy the value of tbl at key k into out[0..cap); returns its length. */
+static size_t
+raw_value(struct store_txn *t, int tbl, const void *k, size_t kl,
+    unsigned char *out, size_t cap)
+{
+	const void *v;
+	size_t vl;
+
+	assert_int_equal(store_get(t, tbl, k, kl, &v, &vl), STORE_OK);
+	assert_true(vl <= cap);
+	memcpy(out, v, vl);
+	return vl;
+}
+
+/* What 1401's copy and winner must be after the migration: format 3, the
+ * same fields, then filed_by "" (length 0). */
+static void
+assert_rec_v3(struct store_txn *t)
+{
+	unsigned char k[64], got[1024];
+	struct tb want = {{0}, 0};
+	size_t kl = okey(k, "1401", 2025), n;
+
+	v2_rec(&want);
+	want.b[0] = 3;
+	tb_uint(&want, 0);
+	memcpy(k + kl, "1401", 5);
+	n = raw_value(t, TBL_MIRROR, k, kl + 5, got, sizeof(got));
+	assert_int_equal(n, want.n);
+	assert_memory_equal(got, want.b, n);
+	n = raw_value(t, TBL_WIN, k, kl, got, sizeof(got));
+	assert_int_equal(n, want.n);
+	assert_memory_equal(got, want.b, n);
+}
+
+/* 1401's winner as the daemon reads it (before or after migrating). */
+static void
+assert_rec_read(struct store_txn *t)
+{
+	struct wire_report w;
+
+	memset(&w, 'x', sizeof(w));
+	assert_int_equal(aggregate_report_of(t, "1401", 2025, &w), STORE_OK);
+	assert_true(w.version == 1750000000000042ull);
+	assert_int_equal(w.updated_at, 1750000000);
+	assert_string_equal(w.level, "district");
+	assert_string_equal(w.name, "Huy\xe1\xbb\x87n A");
+	assert_int_equal(w.path_len, 1);
+	assert_string_equal(w.path[0], "1401");
+	assert_int_equal(w.ncounters, V2_NCOUNTERS);
+	for (int i = 0; i < CDHT_NCOUNTERS; i++)
+		assert_int_equal(
+		    w.counters.v[i], i < V2_NCOUNTERS ? 200 + i : 0);
+	assert_string_equal(w.filed_by, "");
+}
+
+/* aggregate.c's step 2 -> 3 alone: a format-2 copy and winner read as
+ * filed_by "", then are rewritten in format 3; the other tables of
+ * aggregate.c are left byte for byte as they were. */
+static void
+test_v2_aggregate_step(void **state)
+{
+	struct fx_store *s = *state;
+	struct store_txn *t;
+	unsigned char k[64], before[3][256], after[256];
+	size_t kl, nb[3];
+	const void *pk[3] = {NULL, "1401",
+	    "\0"
+	    "1401"};
+	size_t pkl[3] = {0, 4, 5};
+	int ptbl[3] = {TBL_TOTALS, TBL_NODES, TBL_PIN};
+
+	write_v2(s, 0);
+	t = raw_txn(s);
+	assert_rec_read(t); /* format 2 is read as it is */
+	kl = okey(k, SELF, 2025);
+	pk[0] = k;
+	pkl[0] = kl;
+	for (int i = 0; i < 3; i++)
+		nb[i] = raw_value(
+		    t, ptbl[i], pk[i], pkl[i], before[i], sizeof(before[i]));
+	assert_int_equal(aggregate_migrate_v2(t), STORE_OK);
+	assert_rec_v3(t);
+	assert_rec_read(t);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(
+		    raw_value(t, ptbl[i], pk[i], pkl[i], after, sizeof(after)),
+		    nb[i]);
+		assert_memory_equal(after, before[i], nb[i]);
+	}
+	/* twice is the same (format 3 is read and written back as is) */
+	assert_int_equal(aggregate_migrate_v2(t), STORE_OK);
+	assert_rec_v3(t);
+	store_abort(&t);
+
+	/* a value of neither format stops it */
+	t = raw_txn(s);
+	kl = okey(k, "1401", 2025);
+	store_put(t, TBL_WIN, k, kl, "\x04\x01", 2);
+	assert_int_equal(aggregate_migrate_v2(t), STORE_CORRUPT);
+	store_abort(&t);
+}
+
+/* The whole migration from schema 2 (release 0.2.0) to 3 through
+ * migrate_run: assessments gain eligible (= recognized) and decision "",
+ * local reports gain eligible by group (= recognized by group) and
+ * filed_by "" and are queued at their versions, copies gain filed_by "";
+ * nothing else changes. */
+static void
+test_v2_migrates(void **state)
+{
+	struct fx_store *s = *state;
+	struct store_txn *t;
+	struct conf c;
+	struct conf_child kid = {.id = "1401"};
+	struct assessment a, want[2];
+	struct local_report lr;
+	struct audit_entry e;
+	struct cdht_counters tot;
+	struct wire_key inv = {
+	    .origin = "1401", .year = 2025, .version = 1750000000000042ull};
+	struct wire_msg w;
+	int64_t lc[CDHT_NCOUNTERS];
+	static const char *const groups[] = {
+	    "farmer", "worker", "official", "business", "manager"};
+
+	conf_init(&c);
+	strcpy(c.parent, "1");
+	c.children = &kid;
+	c.nchildren = 1;
+	write_v2(s, 0);
+	assert_int_equal(migrate_run(s->st, &c), STORE_OK);
+	assert_int_equal(store_schema(s->st), STORE_SCHEMA_VERSION);
+	fx_store_reopen(s);
+	assert_int_equal(store_schema(s->st), 3);
+
+	t = fx_wtxn(s);
+	v2_assessments(want);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(
+		    records_get(t, 2025, want[i].person_id, 2, &a), STORE_OK);
+		fx_assert_assessment(&a, 2025, want[i].person_id, want[i].name,
+		    want[i].birth_year, want[i].group, want[i].population,
+		    want[i].digital, want[i].scores);
+		assert_int_equal(a.total, want[i].total);
+		assert_int_equal(a.recognized, want[i].recognized);
+		assert_int_equal(a.eligible, want[i].recognized);
+		assert_false(a.outstanding);
+		assert_int_equal(a.updated_at, want[i].updated_at);
+		assert_string_equal(a.decision, "");
+	}
+
+	v2_local_counters(lc);
+	for (int y = 2021; y <= 2030; y++) {
+		assert_int_equal(records_local(t, y, &lr), STORE_OK);
+		assert_true(lr.version == V2_SEQ - 100 + (uint64_t)y);
+		assert_int_equal(lr.updated_at, 1700000000 + y);
+		for (int i = 0; i < V2_NCOUNTERS; i++)
+			if (lr.c.v[i] != (y == 2025 ? lc[i] : 0))
+				fail_msg("%d: counter %d is %lld, want %lld", y,
+				    i, (long long)lr.c.v[i],
+				    (long long)(y == 2025 ? lc[i] : 0));
+		for (int g = 0; g < 5; g++) {
+			char el[32], rec[32];
+
+			snprintf(el, sizeof(el), "%s_eligible", groups[g]);
+			snprintf(rec, sizeof(rec), "%s_recognized", groups[g]);
+			assert_int_equal(
+			    lr.c.v[fx_cidx(el)], lr.c.v[fx_cidx(rec)]);
+		}
+		assert_int_equal(lr.c.v[fx_cidx("filed")], 0);
+		assert_int_equal(lr.c.v[fx_cidx("filed_at")], 0);
+		assert_int_equal(lr.c.v[fx_cidx("reopened")], 0);
+		assert_int_equal(lr.c.v[fx_cidx("filed_missing")], 0);
+		assert_string_equal(lr.filed_by, "");
+		/* queued at its version though the parent acknowledged it */
+		assert_true(fx_outbox_has(t, SELF, y));
+		assert_true(outbox_acked_version(t, SELF, y) ==
+		            V2_SEQ - 100 + (uint64_t)y);
+	}
+	/* computed independently: one official eligible, no farmer */
+	assert_int_equal(
+	    fx_local(t, 2025).c.v[fx_cidx("official_eligible")], 1);
+	assert_int_equal(fx_local(t, 2025).c.v[fx_cidx("farmer_eligible")], 0);
+	assert_int_equal(fx_local(t, 2025).c.v[fx_cidx("farmer_assessed")], 1);
+
+	assert_rec_v3(t);
+	assert_rec_read(t);
+	assert_int_equal(aggregate_totals(t, &c, "1401", 2025, &tot), STORE_OK);
+	for (int i = 0; i < CDHT_NCOUNTERS; i++)
+		assert_int_equal(tot.v[i], i < V2_NCOUNTERS ? 200 + i : 0);
+	assert_true(
+	    outbox_acked_version(t, "1401", 2025) == 1750000000000042ull);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(records_audit_tail(t, 1, audit_cb, &e), STORE_OK);
+	assert_true(e.id == V2_SEQ);
+	assert_string_equal(e.who, "clerk-x");
+	assert_string_equal(e.detail, "2025/P1 total=95");
+	assert_true(store_next_seq(t) > V2_SEQ);
+	assert_int_equal(fx_count_table(t, TBL_TITLES), 0);
+	assert_int_equal(fx_count_table(t, TBL_DECISION), 0);
+	assert_int_equal(fx_count_table(t, TBL_DECIDED), 0);
+	/* the copy has 33 counters: HELLO asks 1401 for the fuller one */
+	assert_int_equal(aggregate_hello(t, &c, "1401", &inv, 1, &w), STORE_OK);
+	assert_int_equal(w.nkeys, 1);
+	assert_string_equal(w.keys[0].origin, "1401");
+	wire_msg_free(&w);
+	fx_commit(&t);
+}
+
+/* A schema-2 value that cannot be read: nothing changes, schema 2 stays. */
+static void
+test_v2_corrupt_changes_nothing(void **state)
+{
+	struct fx_store *s = *state;
+	struct store_txn *t;
+	struct conf c;
+	unsigned char k[64], got[256];
+	struct tb want = {{0}, 0};
+	size_t kl;
+
+	conf_init(&c);
+	write_v2(s, 1);
+	assert_int_equal(migrate_run(s->st, &c), STORE_CORRUPT);
+	assert_int_equal(store_schema(s->st), 2);
+	fx_store_reopen(s);
+	assert_int_equal(store_schema(s->st), 2);
+	t = raw_txn(s);
+	v2_rec(&want);
+	kl = okey(k, "1401", 2025);
+	memcpy(k + kl, "1401", 5);
+	/* still format 2, byte for byte */
+	assert_int_equal(
+	    raw_value(t, TBL_MIRROR, k, kl + 5, got, sizeof(got)), want.n);
+	assert_memory_equal(got, want.b, want.n);
+	k[0] = 2025 >> 8;
+	k[1] = 2025 & 0xff;
+	raw_value(t, TBL_LOCAL, k, 2, got, sizeof(got));
+	assert_int_equal(got[0], 2);
+	memcpy(k + 2, "P1", 2);
+	raw_value(t, TBL_ASSESS, k, 4, got, sizeof(got));
+	assert_int_equal(got[0], 2);
+	store_abort(&t);
+}
+
 static int
 audit_cb(void *arg, const struct audit_entry *e)
 {
@@ -272,6 +749,22 @@ test_v1_migrates(void **state)
 	assert_int_equal(w.path_len, 1);
 	assert_string_equal(w.path[0], "1401");
 	assert_int_equal(w.ncounters, 32); /* what release 0.1.0 sent */
+	assert_string_equal(w.filed_by, "");
+	{ /* written straight in format 3: filed_by "" at the end */
+		unsigned char k[64];
+		const void *v;
+		size_t kl = okey(k, "1401", 2025), vl;
+
+		assert_int_equal(
+		    store_get(t, TBL_WIN, k, kl, &v, &vl), STORE_OK);
+		assert_int_equal(((const unsigned char *)v)[0], 3);
+		assert_int_equal(((const unsigned char *)v)[vl - 1], 0);
+		memcpy(k + kl, "1401", 5);
+		assert_int_equal(
+		    store_get(t, TBL_MIRROR, k, kl + 5, &v, &vl), STORE_OK);
+		assert_int_equal(((const unsigned char *)v)[0], 3);
+		assert_int_equal(((const unsigned char *)v)[vl - 1], 0);
+	}
 	for (int i = 0; i < CDHT_NCOUNTERS; i++)
 		assert_int_equal(w.counters.v[i], i < 32 ? 100 + i : 0);
 
@@ -418,7 +911,8 @@ test_corrupt_value_is_an_error(void **state)
 	struct fx_store *s = *state;
 	struct store_txn *t;
 	struct conf c;
-	struct records_actor act = {SELF, "clerk", 1700000000, RECOGNITION_SCORE};
+	struct records_actor act = {
+	    SELF, "clerk", 1700000000, RECOGNITION_SCORE};
 	struct assessment a;
 	struct local_report lr;
 	struct wire_report r;
@@ -602,6 +1096,12 @@ main(void)
 	        test_equal_version_more_counters, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_v1_corrupt_changes_nothing, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_v2_aggregate_step, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_v2_migrates, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_v2_corrupt_changes_nothing, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_newer_schema_refused, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
