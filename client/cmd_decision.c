@@ -173,7 +173,13 @@ decision_print_reason(FILE *fp, const json_t *item, int person)
 		             : L("hồ sơ chưa đạt tiêu chí",
 		                   "its record does not meet the criteria"),
 		    fp);
-	else if (strcmp(reason, "decided") == 0)
+	else if (strcmp(reason, "decided") == 0 && other != NULL) {
+		fputs(
+		    L("đã có trong quyết định ", "already listed by decision "),
+		    fp);
+		cli_put_clean(fp, other);
+		other = NULL;
+	} else if (strcmp(reason, "decided") == 0)
 		fputs(L("đã có trong quyết định khác",
 		          "already listed by another decision"),
 		    fp);

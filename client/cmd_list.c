@@ -81,14 +81,15 @@ list_print_table(FILE *fp, const json_t *doc)
 	size_t i;
 
 	node = json_object_get(doc, "node");
-	fputs(L("Danh sách ", "List of "), fp);
+	fputs(L("Danh sách ", "List: "), fp);
 	cli_put_clean(fp, cli_title_text(kind));
-	fprintf(fp, " %s: ", L("trạng thái", "status"));
+	fputs(" (", fp);
 	cli_put_clean(fp, list_status_text(cli_str(doc, "status", NULL)));
 	if (json_is_string(json_object_get(doc, "group"))) {
 		fprintf(fp, ", %s ", L("nhóm", "group"));
 		cli_put_clean(fp, cli_str(doc, "group", ""));
 	}
+	fputc(')', fp);
 	fprintf(fp,
 	    L(", năm %" JSON_INTEGER_FORMAT "\n",
 	        ", %" JSON_INTEGER_FORMAT "\n"),
