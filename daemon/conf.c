@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ini.h>
 
@@ -229,6 +230,19 @@ opt_stale(struct parse_state *ps, const char *v, void *field, size_t size)
 	return opt_int(v, 1, 366 * 86400, field);
 }
 
+/* score | decision (enum rules_recognition). */
+static int
+opt_recognition(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	if (strcmp(v, "score") == 0)
+		*(int *)field = RECOGNITION_SCORE;
+	else if (strcmp(v, "decision") == 0)
+		*(int *)field = RECOGNITION_DECISION;
+	else
+		return -1;
+	return 0;
+}
+
 /* MM-DD into deadline_month and deadline_day (a day every year has). */
 static int
 opt_deadline(struct parse_state *ps, const char *v, void *field, size_t size)
@@ -328,6 +342,9 @@ static const struct option options[] = {
     {"programme", "deadline", opt_deadline,
         offsetof(struct conf, deadline_month), 2 * sizeof(int), 0,
         "MM-DD such as 12-01 (the yearly reports are due that day)"},
+    {"programme", "recognition", opt_recognition, F(recognition), 0,
+        "score (passing the scoring rule recognises) or decision (a "
+        "recorded decision recognises those who pass)"},
     {"programme", "timezone", opt_timezone, F(timezone), 0,
         "Asia/Ho_Chi_Minh, UTC or a fixed offset such as +07:00"},
 };
@@ -703,4 +720,18 @@ conf_errorf(const struct conf *c, const char *section, const char *key,
 	fprintf(stderr, "%s: ", q);
 	valid_quote(q, sizeof(q), msg, strlen(msg));
 	fprintf(stderr, "%s\n", q);
+}
+
+int
+conf_current_year(const struct conf *c, int64_t now)
+{
+	time_t t = (time_t)(now + (int64_t)c->utc_offset_min * 60);
+	struct tm tm;
+	int y;
+
+	gmtime_r(&t, &tm);
+	y = tm.tm_year + 1900;
+	return y < RULES_YEAR_MIN   ? RULES_YEAR_MIN
+	       : y > RULES_YEAR_MAX ? RULES_YEAR_MAX
+	                            : y;
 }

@@ -53,8 +53,9 @@ struct conf {
 	size_t nchildren;
 	/* [programme] */
 	int deadline_month, deadline_day; /* yearly reports due (12-01) */
-	int recognition; /* enum rules_recognition: score (default) | decision */
-	char timezone[64];  /* as configured ("Asia/Ho_Chi_Minh") */
+	int recognition;   /* enum rules_recognition: score (default) | decision
+	                    */
+	char timezone[64]; /* as configured ("Asia/Ho_Chi_Minh") */
 	int utc_offset_min; /* its fixed offset from UTC (+420) */
 	/* the line of each key of conf.c's option table, 0 = not set */
 	int key_line[CONF_MAX_OPTIONS];
@@ -67,6 +68,10 @@ struct conf {
  */
 int conf_load(const char *path, struct conf *c);
 void conf_free(struct conf *c);
+
+/* The programme year of Unix time now in the node's time zone, clamped to
+ * the programme's years. */
+int conf_current_year(const struct conf *c, int64_t now);
 
 /* Index of the child with this id or Z85 key, or -1. */
 int conf_child_by_id(const struct conf *c, const char *id);

@@ -1,7 +1,7 @@
 /*
  * main.c: cdhtd: flags, conf and preflight checks (the same for -n and the
  * start), the data directory's lock, wiring of store, committer, HTTP API,
- * uplink and downlink into one libevent loop, signals, systemd readiness.
+ * uplink and downlink into one libevent loop, signals, and the service manager (service.c).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -13,9 +13,6 @@
 
 #include <event2/event.h>
 #include <zmq.h>
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "aggregate.h"
 #include "cdht_version.h"
@@ -30,6 +27,9 @@
 #include "outbox.h"
 #include "preflight.h"
 #include "records.h"
+#include "reload.h"
+#include "service.h"
+#include "titles.h"
 #include "store.h"
 #include "uplink.h"
 
@@ -51,23 +51,30 @@ usage(FILE *fp)
 	    "  -h, --help       this text\n"
 	    "  -V, --version    print the version and exit\n"
 	    "Runs in the foreground and logs to stderr.  SIGTERM or SIGINT: "
-	    "stop.\n"
+	    "stop.\nSIGHUP: reload the conf, tokens and children (cdhtd(8)).\n"
 	    "Exit: 0 ok, 1 configuration or start-up error, 2 usage.  "
 	    "Manual: cdhtd(8).\n");
 }
 
+/* What the signal handlers reach. */
+static struct event_base *sig_base;
+static struct reload sig_reload;
+static struct service *sig_service;
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base *base = arg;
-
 	if (sig == SIGHUP) {
-		log_warnx("SIGHUP: reloading is not supported; restart the "
-		          "service to apply a new configuration");
+		int rc = reload_run(&sig_reload);
+
+		if (sig_service != NULL)
+			service_status(sig_service,
+			    rc == 0 ? "reloaded"
+			            : "reload refused: conf errors (journal)");
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopexit(base, NULL);
+	event_base_loopexit(sig_base, NULL);
 }
 
 static void
@@ -119,6 +126,49 @@ ensure_years(struct store_txn *t, const struct conf *c)
 }
 
 /*
+ * The recognition mode changed since the figures were counted (or the
+ * directory predates the setting, and so counted by score): re-evaluate
+ * every year that is not filed; a filed year keeps what was filed.
+ */
+static int
+recognition_mode(struct store_txn *t, const struct conf *c)
+{
+	struct records_actor act = {
+	    c->id, "cdhtd", (int64_t)time(NULL), c->recognition};
+	size_t np = 0, nt = 0;
+	int mode, rc;
+
+	if ((rc = records_recognition_stored(t, &mode)) != STORE_OK ||
+	    mode == c->recognition)
+		return rc;
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX && rc == STORE_OK;
+	     y++) {
+		size_t a = 0, b = 0;
+
+		if ((rc = records_year_filed(t, y)) > 0) {
+			log_warnx("recognition by %s: %d is filed and keeps "
+			          "its figures (reopen it to recount)",
+			    c->recognition ? "decision" : "score", y);
+			rc = STORE_OK;
+			continue;
+		}
+		if (rc == STORE_OK)
+			rc = records_recount(t, &act, y, &a);
+		if (rc == STORE_OK)
+			rc = titles_recount(t, &act, y, &b);
+		np += a;
+		nt += b;
+	}
+	if (rc == STORE_OK)
+		rc = records_recognition_store(t, c->recognition);
+	if (rc == STORE_OK)
+		log_info("recognition is now by %s: %zu assessments and %zu "
+		         "title records recounted",
+		    c->recognition ? "decision" : "score", np, nt);
+	return rc;
+}
+
+/*
  * Start-up: migrate an older data directory (one transaction; without it
  * nothing can be served), then the housekeeping, each step on its own so
  * that a full map never keeps a node from starting.
@@ -133,6 +183,7 @@ startup_txn(struct store *st, const struct conf *c)
 		    c->data_dir, store_strerror(rc),
 		    rc == STORE_FULL ? " (raise [node] map_size_mb)" : "");
 	startup_step(st, c, "reports of every year", ensure_years);
+	startup_step(st, c, "the recognition mode", recognition_mode);
 	startup_step(st, c, "forgetting children no longer configured",
 	    aggregate_drop_unconfigured);
 	startup_step(st, c, "the outbox", outbox_startup);
@@ -153,6 +204,7 @@ main(int argc, char **argv)
 	struct http_api *http;
 	struct uplink *up = NULL;
 	struct downlink *down = NULL;
+	struct service *svc = NULL;
 	struct event *sigs[3];
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	void *zctx = NULL;
@@ -252,8 +304,14 @@ main(int argc, char **argv)
 		fatalx("%s: cannot start the HTTP API on %s",
 		    conf_where(&conf, "http", "listen", where, sizeof(where)),
 		    conf.http_listen);
+	sig_base = base;
+	sig_reload = (struct reload){.live = &conf,
+	    .auth = &auth,
+	    .http = http,
+	    .down = down,
+	    .cm = cm};
 	for (int i = 0; i < 3; i++) {
-		sigs[i] = evsignal_new(base, signums[i], signal_cb, base);
+		sigs[i] = evsignal_new(base, signums[i], signal_cb, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
 			fatalx("cannot install signal handlers");
 	}
@@ -262,13 +320,14 @@ main(int argc, char **argv)
 	log_info("cdhtd %s %s (%s) ready: %zu tokens, %zu children%s%s",
 	    conf.id, conf.name, rules_level_names[conf.level], auth_count(auth),
 	    conf.nchildren, conf.parent[0] ? ", parent " : "", conf.parent);
-#ifdef HAVE_SYSTEMD
-	sd_notify(0, "READY=1");
-#endif
+	if ((svc = service_new(base, &conf, st, down, up)) == NULL)
+		fatalx("out of memory");
+	sig_service = svc;
+	service_ready(svc);
 	rc = event_base_dispatch(base);
-#ifdef HAVE_SYSTEMD
-	sd_notify(0, "STOPPING=1");
-#endif
+	service_stopping(svc);
+	sig_service = NULL;
+	service_free(&svc);
 	/* commit (and answer) what the last turn wrote while every module
 	 * whose callbacks are queued still exists */
 	committer_free(&cm);
@@ -283,6 +342,7 @@ main(int argc, char **argv)
 	store_close(&st);
 	dirlock_release(&lock);
 	auth_free(&auth);
+	reload_free(&sig_reload);
 	conf_free(&conf);
 	log_info("stopped");
 	return rc == -1 ? 1 : 0;
