@@ -19,8 +19,13 @@ After every single-node upgrade:
     withdrawal of old records, denominators) reach the province exactly,
     while the nodes above it still run the old binary.
 
-UPGRADE_FROM lists the releases a node may be upgraded from: keep each one
-for as long as upgrades from it are supported.  Each is built from this
+UPGRADE_FROM lists the releases a node may be upgraded from (0.1.0 and
+0.2.0, each with its own data schema: 1 and 2): keep each one for as long
+as upgrades from it are supported.  A node of an older release shows the
+counts of its release exactly and none added later (ADDED_COUNTS); the
+binaries under test show every count, for every unit below, once the
+subtree is upgraded: eligible by group (= recognized by group: recognition
+by score) and the filing counts (nothing is filed).  Each is built from this
 repository's history into BUILD_DIR/old-<rev> (reused when already built);
 without git or without the commit the test fails, it never skips.
 """
@@ -36,8 +41,11 @@ from cdhttest.case import main, record_diff
 from cdhttest.hier import HierModel, HierTestCase, wait_for
 from cdhttest.node import REPO, Session, cdht_path, cdhtd_path
 
-# Releases a node may be upgraded from; c7401c9 is the first release.
-UPGRADE_FROM = ["c7401c9"]
+# Releases a node may be upgraded from (commit: release); c7401c9 is the
+# first release (schema 1), c816ee6 the second (schema 2).
+RELEASE_OF = {"c7401c9": "0.1.0", "c816ee6": "0.2.0"}
+UPGRADE_FROM = ["c7401c9", "c816ee6"]
+CURRENT = "0.3.0"   # the release under test
 
 YEARS = tuple(range(2021, 2027))   # six years: outstanding chains form
 SPEC = [
@@ -161,13 +169,35 @@ def old_binaries(rev):
 
 
 # -- what the province must show ----------------------------------------
-def extra_counter_problems(got, hm, nid, year):
+def _ver(release):
+    return tuple(int(x) for x in release.split("."))
+
+
+def knows(release, added):
+    """Whether a node of `release` shows what `added` introduced."""
+    return _ver(release) >= _ver(added)
+
+
+# Counts that releases added after the first, with the first release that
+# reports them: a node of an older release shows none of them, a newer one
+# shows them exactly, for every unit below (PROTOCOL.md section 7.1).
+ADDED_COUNTS = {"eligible": "0.2.0", "filed": "0.3.0"}
+# ... and likewise inside counts.by_group.<group>
+ADDED_GROUP_COUNTS = {"eligible": "0.3.0"}
+# Fields of an assessment (GET /v1/assessments/Y/P) added by later
+# releases: "eligible" (= recognized, by score) and "decision" (null).
+ADDED_RECORD_FIELDS = {"eligible": "0.3.0", "decision": "0.3.0"}
+
+
+def extra_counter_problems(got, hm, nid, year, release=CURRENT):
     """The counters of a progress document that model.diff_progress does
-    not compare (by_population, digital, units_with_denominators), from the
-    model's inputs: with diff_progress, every counter of the report."""
+    not compare (by_population, digital, units_with_denominators, eligible
+    by group, filed), from the model's inputs: with diff_progress, every
+    counter of the report, as the node's release shows them."""
     m = hm.merged(nid)
     pop = {p: {"assessed": 0, "recognized": 0} for p in model.POPULATIONS}
     dig = {"skilled": 0, "proficient": 0}
+    grp = {g: 0 for g in model.GROUPS}
     for (y, _), a in m.records.items():
         if y != year:
             continue
@@ -176,6 +206,7 @@ def extra_counter_problems(got, hm, nid, year):
         pop[a["population"]]["recognized"] += rec
         dig["skilled"] += rec and a["digital"] in ("skilled", "proficient")
         dig["proficient"] += rec and a["digital"] == "proficient"
+        grp[a["group"]] += rec   # score era: eligible = recognized
     units = sum(1 for x in hm.subtree(nid) if year in hm.models[x].population)
     c = got.get("counts") or {}
     bad = []
@@ -188,36 +219,45 @@ def extra_counter_problems(got, hm, nid, year):
     if c.get("units_with_denominators") != units:
         bad.append("counts.units_with_denominators: got %r, want %d"
                    % (c.get("units_with_denominators"), units))
+    by = c.get("by_group") or {}
+    for k, since in ADDED_GROUP_COUNTS.items():
+        for g, want in grp.items():
+            have = (by.get(g) or {}).get(k, "<absent>")
+            if not knows(release, since):
+                if have != "<absent>":
+                    bad.append("counts.by_group.%s.%s shown by release %s"
+                               % (g, k, release))
+            elif g in by or want:
+                if have != want:
+                    bad.append("counts.by_group.%s.%s: got %r, want %d (its "
+                               "recognized)" % (g, k, have, want))
+    if knows(release, ADDED_COUNTS["filed"]) and c.get("filed") != 0:
+        bad.append("counts.filed: got %r, want 0 (nothing filed)"
+                   % (c.get("filed"),))
     return bad
 
 
-# Counts that releases added after the first, with the first release that
-# reports them: a node of an older release shows none of them, a newer one
-# shows them exactly, for every unit below (PROTOCOL.md section 7.1).
-ADDED_COUNTS = {"eligible": "0.2.0"}
-
-
-def expected(hm, nid, year, old):
+def expected(hm, nid, year, release):
     e = hm.progress(nid, year)
-    if old:
-        e = dict(e, counts={k: v for k, v in e["counts"].items()
-                            if k not in ADDED_COUNTS})
-    return e
+    return dict(e, counts={k: v for k, v in e["counts"].items()
+                           if k not in ADDED_COUNTS
+                           or knows(release, ADDED_COUNTS[k])})
 
 
-def tree_problems(doc, hm, nid, year, path, old=False):
+def tree_problems(doc, hm, nid, year, path, release=CURRENT):
     """Mismatches of a progress document (or a drill-down entry) and of its
-    children, recursively, against the model of each subtree; old: the
-    document comes from a node of the first release."""
+    children, recursively, against the model of each subtree; release: the
+    release of the node that answered."""
     d = dict(doc)
     d.setdefault("year", year)   # drill-down entries carry no year
     bad = ["%s: %s" % (path, p)
-           for p in model.diff_progress(d, expected(hm, nid, year, old),
+           for p in model.diff_progress(d, expected(hm, nid, year, release),
                                         INFO[nid])
-           + extra_counter_problems(d, hm, nid, year)]
-    if old:
-        bad += ["%s: counts.%s shown by a release that lacks it" % (path, k)
-                for k in ADDED_COUNTS if k in (d.get("counts") or {})]
+           + extra_counter_problems(d, hm, nid, year, release)]
+    bad += ["%s: counts.%s shown by release %s, which lacks it"
+            % (path, k, release)
+            for k, since in ADDED_COUNTS.items()
+            if not knows(release, since) and k in (d.get("counts") or {})]
     if "children" in doc:
         kids = {k.get("node", {}).get("id"): k for k in doc["children"]}
         want = sorted(c for c, p in hm.parent.items() if p == nid)
@@ -226,7 +266,24 @@ def tree_problems(doc, hm, nid, year, path, old=False):
         for cid in want:
             if cid in kids:
                 bad += tree_problems(kids[cid], hm, cid, year,
-                                     "%s/%s" % (path, cid), old)
+                                     "%s/%s" % (path, cid), release)
+    return bad
+
+
+def filing_problems(cov, year):
+    """Coverage of a node of this release where nothing is filed: every
+    unit in not_filed, no filer, no reopening, the default deadline."""
+    bad = []
+    units = sorted(INFO)
+    if sorted(cov.get("not_filed") or []) != units:
+        bad.append("coverage.not_filed: got %r, want every unit %r"
+                   % (cov.get("not_filed"), units))
+    for k in ("filed", "filed_by", "reopened"):
+        if cov.get(k) != {}:
+            bad.append("coverage.%s: got %r, want {}" % (k, cov.get(k)))
+    if cov.get("deadline") != "%d-12-01" % year:
+        bad.append("coverage.deadline: got %r, want %d-12-01"
+                   % (cov.get("deadline"), year))
     return bad
 
 
@@ -234,6 +291,8 @@ class Upgrade(HierTestCase):
     maxDiff = None
 
     def province_problems(self, p, hm):
+        new = os.path.realpath(p.cdhtd) == os.path.realpath(cdhtd_path())
+        release = CURRENT if new else self.release
         bad = []
         for y in YEARS:
             try:
@@ -241,12 +300,17 @@ class Upgrade(HierTestCase):
             except (OSError, AssertionError) as e:
                 bad.append("year %d: %s" % (y, e))
                 continue
-            old = os.path.realpath(p.cdhtd) != os.path.realpath(cdhtd_path())
-            bad += tree_problems(doc, hm, p.id, y, "%d:%s" % (y, p.id), old)
+            bad += tree_problems(doc, hm, p.id, y, "%d:%s" % (y, p.id),
+                                 release)
             cov = doc.get("coverage") or {}
             if cov.get("units") != len(SPEC) or cov.get("missing") != []:
                 bad.append("%d: coverage %r, want %d units, none missing"
                            % (y, cov, len(SPEC)))
+            if new:
+                bad += ["%d: %s" % (y, x) for x in filing_problems(cov, y)]
+                if doc.get("recognition") != "score":
+                    bad.append("%d: recognition %r, want \"score\""
+                               % (y, doc.get("recognition")))
         return bad
 
     def assertProvince(self, p, hm, what):
@@ -286,13 +350,23 @@ class Upgrade(HierTestCase):
         return recs, pops
 
     def assertSameRecords(self, n, hm, before, keys, what):
-        """Every record answers as before the upgrade and as the model."""
+        """Every record answers as before the upgrade and as the model;
+        fields a later release added to a record are left out of the
+        comparison with the old answer (the model checks them)."""
         recs, pops = self.snapshot(n, keys)
         m = hm.local(n.id)
         bad = []
         for k in sorted(keys):
             st, body = recs[k]
-            if (st, body) != before[0][k]:
+            old = before[0][k][1]
+            if body is not None and old is not None:
+                body_as_old = {f: v for f, v in body.items()
+                               if f in old or f not in ADDED_RECORD_FIELDS
+                               or knows(self.release,
+                                        ADDED_RECORD_FIELDS[f])}
+            else:
+                body_as_old = body
+            if (st, body_as_old) != before[0][k]:
                 bad.append("%s/%s: got %d %r, before the upgrade %d %r"
                            % (k + (st, body) + before[0][k]))
                 continue
@@ -374,7 +448,10 @@ class Upgrade(HierTestCase):
                 return all(got.get(c) == "up" for c in kids)
             wait_for(up, CONVERGE, "the children of %s to link to it" % n.id)
 
+    release = CURRENT   # the release of the old binaries (upgrade_from)
+
     def upgrade_from(self, rev):
+        self.release = RELEASE_OF[rev]
         old_cdhtd, old_cdht = old_binaries(rev)
         new_cdhtd, new_cdht = cdhtd_path(), cdht_path()
         hm = HierModel()
@@ -426,6 +503,8 @@ class Upgrade(HierTestCase):
 
 def _releases_listed(self):
     self.assertTrue(UPGRADE_FROM, "UPGRADE_FROM is empty: nothing tested")
+    for rev in UPGRADE_FROM:
+        self.assertIn(rev, RELEASE_OF, "UPGRADE_FROM %s: which release?" % rev)
 
 
 Upgrade.test_releases_listed = _releases_listed

@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "outbox.h"
 #include "counters.h"
+#include "filing.h"
 #include "records.h"
 #include "rules.h"
 #include "store.h"
@@ -379,7 +380,7 @@ test_apply_totals_along_path(void **state)
 	{
 		static const char *const plus[] = {"assessed", "recognized",
 		    "eligible", "staff_assessed", "staff_recognized",
-		    "farmer_assessed", "farmer_recognized"};
+		    "farmer_assessed", "farmer_recognized", "farmer_eligible"};
 		struct cdht_counters with, want;
 
 		local_put(t, f, 2025, "S1", 9);
@@ -1403,6 +1404,75 @@ test_filed_by_travels(void **state)
 	store_abort(&t);
 }
 
+/* The origin's own filing goes up in its report (outbox.c): field 9 is the
+ * filer's label, counters filed, filed_at, filed_missing; a reopening
+ * clears the label and counts; a label the wire would refuse (not text)
+ * goes quoted rather than holding the report back. */
+static void
+test_local_filing_goes_up(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = fx_wtxn(&f->s);
+	struct records_actor act = {
+	    SELF, "tinh-admin", 1764547200, RECOGNITION_SCORE};
+	const struct wire_report *up;
+	struct wire_msg m, d;
+	char **ids;
+	size_t n;
+	char *buf;
+	size_t len;
+
+	local_put(t, f, 2025, "S1", 9);
+	/* neither child has filed (nor reported): forced */
+	assert_int_equal(
+	    filing_file(t, &f->c, &act, 2025, 1, &ids, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	filing_ids_free(&ids, &n);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
+	up = find_report(&m, SELF, 2025);
+	assert_non_null(up);
+	assert_string_equal(up->filed_by, "tinh-admin");
+	assert_int_equal(up->path_len, 1);
+	assert_int_equal(up->counters.v[CDHT_C_filed], 1);
+	assert_int_equal(up->counters.v[CDHT_C_filed_at], 1764547200);
+	assert_int_equal(up->counters.v[CDHT_C_filed_missing], 2);
+	assert_int_equal(up->counters.v[CDHT_C_assessed], 1);
+	up = find_report(&m, SELF, 2024);
+	assert_true(up == NULL || up->filed_by[0] == '\0');
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+	assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
+	assert_string_equal(
+	    find_report(&d, SELF, 2025)->filed_by, "tinh-admin");
+	wire_msg_free(&d);
+	free(buf);
+	wire_msg_free(&m);
+
+	act.now++;
+	assert_int_equal(filing_reopen(t, &act, 2025), STORE_OK);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
+	up = find_report(&m, SELF, 2025);
+	assert_non_null(up);
+	assert_string_equal(up->filed_by, "");
+	assert_int_equal(up->counters.v[CDHT_C_filed], 0);
+	assert_int_equal(up->counters.v[CDHT_C_filed_at], 0);
+	assert_int_equal(up->counters.v[CDHT_C_reopened], 1);
+	wire_msg_free(&m);
+
+	/* a label with a control character and one cut mid-character */
+	act.who = "a\x01\xc3";
+	assert_int_equal(
+	    filing_file(t, &f->c, &act, 2025, 1, &ids, &n), STORE_OK);
+	filing_ids_free(&ids, &n);
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
+	up = find_report(&m, SELF, 2025);
+	assert_non_null(up);
+	assert_string_equal(up->filed_by, "a\\x01\\xc3");
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+	free(buf);
+	wire_msg_free(&m);
+	store_abort(&t);
+}
+
 /* ---------------------------------------------------------------------- */
 /* A random sequence against winners and totals recomputed here. */
 
@@ -1862,6 +1932,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_nodes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_filed_by_travels, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_local_filing_goes_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_random_against_model, setup, teardown),
 	};
