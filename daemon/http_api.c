@@ -248,6 +248,7 @@ static const struct route {
         api_assess_one},
     {"/v1/population/", EVHTTP_REQ_GET | EVHTTP_REQ_PUT, ROLE_CLERK,
         api_population},
+    {"/v1/lists/", EVHTTP_REQ_GET, ROLE_INSPECTOR, api_lists},
     {"/v1/progress", EVHTTP_REQ_GET, ROLE_VIEWER, api_progress},
     {"/v1/report", EVHTTP_REQ_GET, ROLE_VIEWER, api_report},
     {"/v1/nodes", EVHTTP_REQ_GET, ROLE_VIEWER, api_nodes},
