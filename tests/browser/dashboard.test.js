@@ -278,7 +278,10 @@ async function noHScroll(page) {
     }, [id, cond], { timeout: 10000 }).then(() => check(true, what), () => check(false, what + " (within 10 s)"));
     await waitRow(page, F, { state: "filed" }, "the province's page shows " + F + " filed");
     f = await filing(page);
-    eq([f.rows[F].at, f.rows[F].by], [filedAt, C.admin_label], "filed: when and by whom");
+    let cov = (await api("/v1/progress?year=" + C.year + "&depth=1")).json.coverage;
+    eq([f.rows[F].at, f.rows[F].by], [cov.filed[F], cov.filed_by[F]], "the row's time and filer are the API's");
+    eq([f.rows[F].at, f.rows[F].by], [filedAt, C.admin_label],
+      "filed: when, and by whom (the commune admin token's label, carried up in the report)");
     check(f.rows[F].text.includes(fmt(filedAt)) && f.rows[F].text.includes(C.admin_label) && f.rows[F].text.includes("Đã chốt"),
       "the row shows “Đã chốt”, " + fmt(filedAt) + " and the filer");
     eq(f.filed, 1, "1 unit filed");
