@@ -6,13 +6,16 @@
  *
  * Sections: main.c (helpers), lang.c (the language of messages),
  * cmd_assess.c, cmd_import.c, cmd_population.c, cmd_progress.c,
- * cmd_report.c, cmd_nodes.c, cmd_keys.c.
+ * cmd_report.c, cmd_nodes.c, cmd_keys.c, cmd_decision.c, cmd_title.c,
+ * cmd_list.c, cmd_filing.c.
  */
 #ifndef CDHT_CLIENT_H
 #define CDHT_CLIENT_H
 
 #include <stddef.h>
 #include <stdio.h>
+
+#include <jansson.h>
 
 /* Exit codes: part of the CLI contract, never renumber. */
 enum cdht_exit {
@@ -94,6 +97,37 @@ int cli_year_depth_opt(
     struct cli *cli, int c, const char *arg, long long *year, long long *depth);
 
 /*
+ * A YEAR argument (what names it in the message: "YEAR") into *year.
+ * Returns 0, or the usage exit code after a message.
+ */
+int cli_year_arg(
+    const struct cli *cli, const char *what, const char *arg, long long *year);
+
+/*
+ * The node's current year (in its time zone), for a command whose year
+ * is part of the path and was not given: GET /v1/progress?depth=0.
+ * Returns 0, or the exit code after printing why.
+ */
+int cli_current_year(struct cli *cli, long long *year);
+
+/*
+ * Write body[0..len) to path (NULL: stdout) byte for byte.  Returns 0, or
+ * CDHT_EXIT_REJECTED after saying why.
+ */
+int cli_write_output(const char *path, const char *body, size_t len);
+
+/*
+ * The API path fmt with each "%s" replaced by the percent-encoding of the
+ * next argument (one path segment or query value) and each "%lld" by the
+ * next long long; nothing else is interpreted.  Caller frees; NULL after
+ * printing "out of memory".
+ */
+char *cli_api_path(const char *fmt, ...);
+
+/* The string at key of object o, or dflt when absent or not a string. */
+const char *cli_str(const json_t *o, const char *key, const char *dflt);
+
+/*
  * Read all of path ("-" is stdin) into a NUL-terminated malloc'd buffer that
  * the caller frees; *len excludes the NUL.  Returns 0, or -1 after printing
  * why on stderr.
@@ -151,5 +185,23 @@ cmd_fn cmd_nodes, cmd_health;
 
 /* cmd_keys.c: local secrets, no server */
 cmd_fn cmd_token, cmd_keygen;
+
+/* cmd_decision.c: POST, GET, DELETE /v1/decisions */
+cmd_fn cmd_decision;
+
+/* cmd_title.c: POST, GET, DELETE /v1/titles */
+cmd_fn cmd_title;
+
+/*
+ * The label of a title code ("family": "gia đình học tập") in the run's
+ * language; the code itself when unknown, "-" for NULL.  Static storage.
+ */
+const char *cli_title_text(const char *code);
+
+/* cmd_list.c: GET /v1/lists/{year} */
+cmd_fn cmd_list;
+
+/* cmd_filing.c: POST, DELETE, GET /v1/filings/{year} */
+cmd_fn cmd_filing;
 
 #endif

@@ -114,16 +114,6 @@ assess_print_batch(const json_t *res)
 	                                            : CDHT_EXIT_OK;
 }
 
-/* Parse a YEAR argument; -1 after a usage message when it is not one. */
-static int
-assess_year(const struct cli *cli, const char *arg, long long *year)
-{
-	if (cli_parse_int(arg, 0, 9999, year) == 0)
-		return 0;
-	cli_bad_usage(cli, "YEAR must be a number, not '%s'", arg);
-	return -1;
-}
-
 /* The assessment fields given as flags. */
 struct assess_flags {
 	const char *year, *person, *group, *population, *scores, *digital;
@@ -325,7 +315,7 @@ assess_path(
 		cli_bad_usage(cli, "need YEAR and PERSON_ID");
 		return NULL;
 	}
-	if (assess_year(cli, argv[optind], &year) == -1)
+	if (cli_year_arg(cli, "YEAR", argv[optind], &year) != 0)
 		return NULL;
 	if (argv[optind + 1][0] == '\0') {
 		cli_bad_usage(cli, "PERSON_ID is empty");

@@ -21,7 +21,7 @@
 #define KEYS_TOKEN_BYTES 32
 
 static const char keys_token_new_usage[] =
-    "new --role clerk|viewer|admin [--label L]\n"
+    "new --role viewer|inspector|clerk|admin [--label L]\n"
     "  Print a new token, then its tokens-file line \"ROLE SHA256 LABEL\".\n"
     "  The label (no blanks) defaults to ROLE-<first 8 hex of the hash>.\n";
 
@@ -69,10 +69,12 @@ keys_token_new(struct cli *cli, int argc, char **argv)
 		return cli_extra_arg(cli, argv[optind]);
 	if (role == NULL)
 		return cli_bad_usage(cli, "--role is required");
-	if (strcmp(role, "clerk") != 0 && strcmp(role, "viewer") != 0 &&
-	    strcmp(role, "admin") != 0)
+	if (strcmp(role, "viewer") != 0 && strcmp(role, "inspector") != 0 &&
+	    strcmp(role, "clerk") != 0 && strcmp(role, "admin") != 0)
 		return cli_bad_usage(cli,
-		    "--role must be clerk, viewer or admin, not '%s'", role);
+		    "--role must be viewer, inspector, clerk or admin, not "
+		    "'%s'",
+		    role);
 	if (label != NULL && !keys_label_ok(label))
 		return cli_bad_usage(cli,
 		    "--label must be non-empty, without blanks or control "

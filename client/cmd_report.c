@@ -4,7 +4,6 @@
  * A4, CSV for Excel (UTF-8 with BOM, CRLF), or JSON.  The report's
  * language is the run's (--lang).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +27,6 @@ cmd_report(struct cli *cli, int argc, char **argv)
 	long long year = -1, depth = -1;
 	struct http_reply r;
 	char path[128];
-	FILE *fp;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
@@ -69,16 +67,8 @@ cmd_report(struct cli *cli, int argc, char **argv)
 		snprintf(path + strlen(path), sizeof(path) - strlen(path),
 		    "&depth=%lld", depth);
 	rc = http_call(cli_http(cli), "GET", path, NULL, NULL, 0, HTTP_RAW, &r);
-	if (rc == CDHT_EXIT_OK) {
-		fp = output != NULL ? fopen(output, "wb") : stdout;
-		if (fp == NULL ||
-		    (r.len > 0 && fwrite(r.body, 1, r.len, fp) != r.len) ||
-		    (fp != stdout && fclose(fp) != 0)) {
-			fprintf(stderr, "cdht: %s: %s\n",
-			    output ? output : "stdout", strerror(errno));
-			rc = CDHT_EXIT_REJECTED;
-		}
-	}
+	if (rc == CDHT_EXIT_OK)
+		rc = cli_write_output(output, r.body, r.len);
 	http_reply_clear(&r);
 	return rc;
 }

@@ -51,6 +51,20 @@ static const struct {
     {"storage_full", {"bộ nhớ của máy chủ đã đầy, chưa lưu gì",
                          "the node's storage is full, nothing stored"}},
     {"internal", {"lỗi nội bộ của máy chủ", "internal error"}},
+    {"not_eligible", {"có mã không thể đưa vào quyết định, chưa lưu gì",
+                         "some ids cannot be decided, nothing stored"}},
+    {"decided", {"đã có trong một quyết định công nhận",
+                    "listed by a recorded decision"}},
+    {"exists", {"số quyết định này đã được ghi cho năm này",
+                   "this decision number is already recorded that year"}},
+    {"year_filed", {"năm này đã chốt sổ (đã nộp báo cáo), không sửa được",
+                       "the year is filed: no changes"}},
+    {"not_all_filed", {"còn đơn vị cấp dưới chưa chốt sổ",
+                          "some units below have not filed"}},
+    {"not_filed", {"năm này chưa chốt sổ", "the year is not filed"}},
+    {"title_records",
+        {"số liệu này được đếm từ hồ sơ danh hiệu, không nhập tay",
+            "counted from the title records, not set by hand"}},
 };
 
 const char *

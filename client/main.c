@@ -85,8 +85,53 @@ static const struct cmd cmds[] = {
         "(the\n"
         "  uplink is refused, unreachable or not welcomed), 4 "
         "unreachable.\n"},
+    {"decision", cmd_decision,
+        "decision add --year Y --number N --date YYYY-MM-DD --authority A\n"
+        "                   [--title citizen|family|clan|community|unit]\n"
+        "                   ID...|--ids-file F\n"
+        "       cdht decision list [--year Y] [--json]\n"
+        "       cdht decision show [--json] YEAR NUMBER\n"
+        "       cdht decision revoke YEAR NUMBER\n"
+        "  Decisions of recognition (quyết định công nhận): record one "
+        "listing\n"
+        "  people (or title records of a kind), list a year's, show one "
+        "with its\n"
+        "  ids, revoke one (admin).  An id that cannot be decided is named "
+        "with\n"
+        "  its reason, and nothing is recorded.\n"},
+    {"title", cmd_title,
+        "title add [--dry-run] --year Y --kind K --id I [--name N]\n"
+        "                   (--recognized|--not-recognized) [--adults "
+        "N|--staff N]\n"
+        "       cdht title import [--dry-run] FILE.csv\n"
+        "       cdht title show [--json] YEAR KIND ID\n"
+        "       cdht title rm YEAR KIND ID\n"
+        "  Collective titles as records: K is family, clan, community or "
+        "unit.\n"
+        "  The CSV has the columns year,kind,id,name,recognized,adults,"
+        "staff.\n"},
+    {"list", cmd_list,
+        "list [--year Y] [--status assessed|eligible|recognized|"
+        "outstanding]\n"
+        "                   [--group G] [--kind K] [--format "
+        "table|json|csv|html]\n"
+        "                   [-o FILE]\n"
+        "  A list of names (danh sách) of a year: people, or with --kind "
+        "the title\n"
+        "  records of a kind.  A table by default; csv opens in Excel, "
+        "html\n"
+        "  prints on A4 (written as the node sent them).\n"},
+    {"filing", cmd_filing,
+        "filing submit YEAR [--force]\n"
+        "       cdht filing reopen YEAR\n"
+        "       cdht filing status [--json] [YEAR]\n"
+        "  File a year (chốt sổ, admin): its records here can no longer "
+        "change;\n"
+        "  refused while units below have not filed, unless --force.  "
+        "reopen\n"
+        "  undoes it; status tells whether and when it was filed.\n"},
     {"token", cmd_token,
-        "token new --role clerk|viewer|admin [--label L]\n"
+        "token new --role viewer|inspector|clerk|admin [--label L]\n"
         "  Make an API token: prints the token, then the line for the "
         "node's\n"
         "  tokens file.  No server needed.\n"},
@@ -198,6 +243,98 @@ cli_year_depth_opt(
 		return cli_bad_usage(
 		    cli, "--depth must be a number 0..99, not '%s'", arg);
 	return 0;
+}
+
+int
+cli_year_arg(
+    const struct cli *cli, const char *what, const char *arg, long long *year)
+{
+	if (cli_parse_int(arg, 0, 9999, year) == 0)
+		return 0;
+	return cli_bad_usage(cli, "%s must be a number, not '%s'", what, arg);
+}
+
+int
+cli_current_year(struct cli *cli, long long *year)
+{
+	struct http_reply r;
+	const json_t *y;
+	int rc;
+
+	rc = http_call(
+	    cli_http(cli), "GET", "/v1/progress?depth=0", NULL, NULL, 0, 0, &r);
+	if (rc == CDHT_EXIT_OK) {
+		y = json_object_get(r.json, "year");
+		if (json_is_integer(y))
+			*year = json_integer_value(y);
+		else {
+			fprintf(stderr, "%s",
+			    L("cdht: máy chủ không cho biết năm hiện tại\n",
+			        "cdht: the node did not say its current "
+			        "year\n"));
+			rc = CDHT_EXIT_UNREACHABLE;
+		}
+	}
+	http_reply_clear(&r);
+	return rc;
+}
+
+int
+cli_write_output(const char *path, const char *body, size_t len)
+{
+	FILE *fp = path != NULL ? fopen(path, "wb") : stdout;
+
+	if (fp == NULL || (len > 0 && fwrite(body, 1, len, fp) != len) ||
+	    (fp != stdout && fclose(fp) != 0)) {
+		fprintf(stderr, "cdht: %s: %s\n", path ? path : "stdout",
+		    strerror(errno));
+		return CDHT_EXIT_REJECTED;
+	}
+	return CDHT_EXIT_OK;
+}
+
+const char *
+cli_str(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : dflt;
+}
+
+char *
+cli_api_path(const char *fmt, ...)
+{
+	va_list ap;
+	char *buf = NULL, *e;
+	size_t len = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL)
+		goto oom;
+	va_start(ap, fmt);
+	while (*fmt != '\0') {
+		if (strncmp(fmt, "%s", 2) == 0) {
+			if ((e = http_escape(va_arg(ap, const char *))) == NULL)
+				break;
+			fputs(e, fp);
+			free(e);
+			fmt += 2;
+		} else if (strncmp(fmt, "%lld", 4) == 0) {
+			fprintf(fp, "%lld", va_arg(ap, long long));
+			fmt += 4;
+		} else {
+			fputc(*fmt++, fp);
+		}
+	}
+	va_end(ap);
+	if (fclose(fp) != 0 || *fmt != '\0') {
+		free(buf);
+		goto oom;
+	}
+	return buf;
+oom:
+	fprintf(stderr, "cdht: out of memory\n");
+	return NULL;
 }
 
 int

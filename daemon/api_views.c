@@ -21,19 +21,6 @@
 #include "wire.h"
 
 /* This year in the node's time zone ([programme] timezone). */
-static int
-current_year(const struct conf *c)
-{
-	time_t now = time(NULL) + (time_t)c->utc_offset_min * 60;
-	struct tm tm;
-	int y;
-
-	gmtime_r(&now, &tm);
-	y = tm.tm_year + 1900;
-	return y < RULES_YEAR_MIN   ? RULES_YEAR_MIN
-	       : y > RULES_YEAR_MAX ? RULES_YEAR_MAX
-	                            : y;
-}
 
 int
 api_query_year_depth(
@@ -41,7 +28,7 @@ api_query_year_depth(
 {
 	const char *ys, *ds;
 
-	*year = current_year(h->c);
+	*year = conf_current_year(h->c, (int64_t)time(NULL));
 	if (api_query_flag(req, "year", &ys) != 0) {
 		api_send_error(
 		    req, 400, "bad_request", NULL, "malformed query");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ini.h>
 
@@ -719,4 +720,18 @@ conf_errorf(const struct conf *c, const char *section, const char *key,
 	fprintf(stderr, "%s: ", q);
 	valid_quote(q, sizeof(q), msg, strlen(msg));
 	fprintf(stderr, "%s\n", q);
+}
+
+int
+conf_current_year(const struct conf *c, int64_t now)
+{
+	time_t t = (time_t)(now + (int64_t)c->utc_offset_min * 60);
+	struct tm tm;
+	int y;
+
+	gmtime_r(&t, &tm);
+	y = tm.tm_year + 1900;
+	return y < RULES_YEAR_MIN   ? RULES_YEAR_MIN
+	       : y > RULES_YEAR_MAX ? RULES_YEAR_MAX
+	                            : y;
 }

@@ -69,6 +69,10 @@ struct conf {
 int conf_load(const char *path, struct conf *c);
 void conf_free(struct conf *c);
 
+/* The programme year of Unix time now in the node's time zone, clamped to
+ * the programme's years. */
+int conf_current_year(const struct conf *c, int64_t now);
+
 /* Index of the child with this id or Z85 key, or -1. */
 int conf_child_by_id(const struct conf *c, const char *id);
 int conf_child_by_key(const struct conf *c, const char *z85);

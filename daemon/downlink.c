@@ -215,7 +215,7 @@ dl_commit_cb(void *arg, int status)
 	struct downlink *d = p->link.owner;
 	struct wire_msg ack;
 
-	if (d == NULL)
+	if (d == NULL || p->child < 0) /* gone, or the child was removed */
 		goto out;
 	if (status != STORE_OK) {
 		/* no reply: the child times out and sends again */
@@ -436,8 +436,8 @@ dl_on_msg(void *arg, zmq_msg_t *rid)
 	uid = zmq_msg_gets(&body, "User-Id");
 	child = uid != NULL ? conf_child_by_id(d->c, uid) : -1;
 	if (child < 0) {
-		/* ZAP admitted only listed keys: a child removed
-		 * from the conf without a restart cannot happen */
+		/* ZAP admits only listed keys: this is a child removed
+		 * by a reload, still connected; it gets no answer */
 		if (log_ratelimit_ok(&d->rl_msg))
 			log_warnx("downlink: message without a known "
 			          "User-Id dropped");
@@ -713,4 +713,41 @@ downlink_child_state(const struct downlink *d, const char *child_id,
 	*last_seen = d->kids[i].seen_wall;
 	*connected = d->kids[i].seen_ms != 0 &&
 	             log_now_ms() - d->kids[i].seen_ms <= DL_ALIVE_MS;
+}
+
+int
+downlink_reload(struct downlink *d, const struct conf_child *old, size_t nold)
+{
+	const struct conf *c = d->c;
+	struct dl_child *kids =
+	    calloc(c->nchildren ? c->nchildren : 1, sizeof(*kids));
+	int *map = calloc(nold ? nold : 1, sizeof(*map));
+
+	if (kids == NULL || map == NULL) {
+		free(kids);
+		free(map);
+		return -1;
+	}
+	for (size_t i = 0; i < nold; i++) {
+		map[i] = conf_child_by_id(c, old[i].id);
+		/* the same id with another key is another child */
+		if (map[i] >= 0 &&
+		    strcmp(c->children[map[i]].public_key, old[i].public_key))
+			map[i] = -1;
+		if (map[i] >= 0)
+			kids[map[i]] = d->kids[i];
+		else if (d->kids[i].rid_len != 0)
+			log_info("downlink: child %s removed: its session ends",
+			    old[i].id);
+	}
+	for (struct zlink_pending *z = d->pending; z != NULL; z = z->next) {
+		struct dl_pending *p = (struct dl_pending *)z;
+
+		if (p->child >= 0 && (size_t)p->child < nold)
+			p->child = map[p->child];
+	}
+	free(d->kids);
+	d->kids = kids;
+	free(map);
+	return 0;
 }

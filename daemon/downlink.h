@@ -42,4 +42,14 @@ void downlink_free(struct downlink **d);
 void downlink_child_state(const struct downlink *d, const char *child_id,
     int *connected, int64_t *last_seen);
 
+/*
+ * The children of d's conf changed (a reload): old[0..nold) is the list
+ * the downlink's state was indexed by.  Children still listed keep their
+ * session and link state; removed ones lose them (their messages are then
+ * dropped: ZAP no longer admits their key).  0, or -1 when out of memory
+ * (nothing changed).
+ */
+int downlink_reload(
+    struct downlink *d, const struct conf_child *old, size_t nold);
+
 #endif

@@ -203,6 +203,12 @@ api_reply_after_turn(
 	defer_reply(h, req, code, body);
 }
 
+void
+http_api_set_auth(struct http_api *h, const struct auth *a)
+{
+	h->auth = a;
+}
+
 struct records_actor
 api_actor(struct http_api *h, const char *who)
 {

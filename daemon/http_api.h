@@ -27,4 +27,8 @@ struct http_api *http_api_new(struct event_base *base, const struct conf *c,
     views_link_fn link, void *link_arg, const struct uplink *up);
 void http_api_free(struct http_api **h);
 
+/* Check bearer tokens against a from now on (a reload); a stays the
+ * caller's and must outlive every request that used it. */
+void http_api_set_auth(struct http_api *h, const struct auth *a);
+
 #endif

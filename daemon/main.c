@@ -1,7 +1,7 @@
 /*
  * main.c: cdhtd: flags, conf and preflight checks (the same for -n and the
  * start), the data directory's lock, wiring of store, committer, HTTP API,
- * uplink and downlink into one libevent loop, signals, systemd readiness.
+ * uplink and downlink into one libevent loop, signals, and the service manager (service.c).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -13,9 +13,6 @@
 
 #include <event2/event.h>
 #include <zmq.h>
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "aggregate.h"
 #include "cdht_version.h"
@@ -30,6 +27,8 @@
 #include "outbox.h"
 #include "preflight.h"
 #include "records.h"
+#include "reload.h"
+#include "service.h"
 #include "titles.h"
 #include "store.h"
 #include "uplink.h"
@@ -52,23 +51,30 @@ usage(FILE *fp)
 	    "  -h, --help       this text\n"
 	    "  -V, --version    print the version and exit\n"
 	    "Runs in the foreground and logs to stderr.  SIGTERM or SIGINT: "
-	    "stop.\n"
+	    "stop.\nSIGHUP: reload the conf, tokens and children (cdhtd(8)).\n"
 	    "Exit: 0 ok, 1 configuration or start-up error, 2 usage.  "
 	    "Manual: cdhtd(8).\n");
 }
 
+/* What the signal handlers reach. */
+static struct event_base *sig_base;
+static struct reload sig_reload;
+static struct service *sig_service;
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base *base = arg;
-
 	if (sig == SIGHUP) {
-		log_warnx("SIGHUP: reloading is not supported; restart the "
-		          "service to apply a new configuration");
+		int rc = reload_run(&sig_reload);
+
+		if (sig_service != NULL)
+			service_status(sig_service,
+			    rc == 0 ? "reloaded"
+			            : "reload refused: conf errors (journal)");
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopexit(base, NULL);
+	event_base_loopexit(sig_base, NULL);
 }
 
 static void
@@ -198,6 +204,7 @@ main(int argc, char **argv)
 	struct http_api *http;
 	struct uplink *up = NULL;
 	struct downlink *down = NULL;
+	struct service *svc = NULL;
 	struct event *sigs[3];
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	void *zctx = NULL;
@@ -297,8 +304,14 @@ main(int argc, char **argv)
 		fatalx("%s: cannot start the HTTP API on %s",
 		    conf_where(&conf, "http", "listen", where, sizeof(where)),
 		    conf.http_listen);
+	sig_base = base;
+	sig_reload = (struct reload){.live = &conf,
+	    .auth = &auth,
+	    .http = http,
+	    .down = down,
+	    .cm = cm};
 	for (int i = 0; i < 3; i++) {
-		sigs[i] = evsignal_new(base, signums[i], signal_cb, base);
+		sigs[i] = evsignal_new(base, signums[i], signal_cb, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
 			fatalx("cannot install signal handlers");
 	}
@@ -307,13 +320,14 @@ main(int argc, char **argv)
 	log_info("cdhtd %s %s (%s) ready: %zu tokens, %zu children%s%s",
 	    conf.id, conf.name, rules_level_names[conf.level], auth_count(auth),
 	    conf.nchildren, conf.parent[0] ? ", parent " : "", conf.parent);
-#ifdef HAVE_SYSTEMD
-	sd_notify(0, "READY=1");
-#endif
+	if ((svc = service_new(base, &conf, st, down, up)) == NULL)
+		fatalx("out of memory");
+	sig_service = svc;
+	service_ready(svc);
 	rc = event_base_dispatch(base);
-#ifdef HAVE_SYSTEMD
-	sd_notify(0, "STOPPING=1");
-#endif
+	service_stopping(svc);
+	sig_service = NULL;
+	service_free(&svc);
 	/* commit (and answer) what the last turn wrote while every module
 	 * whose callbacks are queued still exists */
 	committer_free(&cm);
@@ -328,6 +342,7 @@ main(int argc, char **argv)
 	store_close(&st);
 	dirlock_release(&lock);
 	auth_free(&auth);
+	reload_free(&sig_reload);
 	conf_free(&conf);
 	log_info("stopped");
 	return rc == -1 ? 1 : 0;

@@ -1,0 +1,355 @@
+/*
+ * cmd_title.c: "cdht title add|import|show|rm": the collective titles
+ * recorded one by one (learning families, clans, communities, units),
+ * POST, GET and DELETE /v1/titles; and the label of a title's code in the
+ * run's language (cli_title_text), which the decision and list commands
+ * share.  The node judges every field.
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cdht.h"
+#include "http.h"
+#include "table.h"
+
+static const char title_add_usage[] =
+    "add [--dry-run] --year Y --kind K --id I [--name N]\n"
+    "           (--recognized|--not-recognized) [--adults N|--staff N]\n"
+    "  Record one title record.  K: family clan community unit; --staff "
+    "for a\n"
+    "  unit, --adults for the others.  With recognition by decision, "
+    "--recognized\n"
+    "  means it meets the criteria: a decision recognises it.\n";
+
+static const char title_import_usage[] =
+    "import [--dry-run] FILE.csv\n"
+    "  Send a CSV (columns year,kind,id,name,recognized,adults,staff) "
+    "and\n"
+    "  report rejected lines as FILE:LINE: code: message.  FILE may be "
+    "-.\n";
+
+static const char title_show_usage[] = "show [--json] YEAR KIND ID\n"
+                                       "  Print one title record.\n";
+
+static const char title_rm_usage[] = "rm YEAR KIND ID\n"
+                                     "  Delete one title record.\n";
+
+/* The keys of a record in the order a table shows them. */
+static const char *const title_order[] = {"year", "kind", "id", "name",
+    "eligible", "recognized", "adults", "staff", "decision", "updated_at",
+    NULL};
+
+const char *
+cli_title_text(const char *code)
+{
+	static const struct {
+		const char *code, *text[2];
+	} titles[] = {
+	    {"citizen", {"công dân học tập", "citizen"}},
+	    {"family", {"gia đình học tập", "family"}},
+	    {"clan", {"dòng họ học tập", "clan"}},
+	    {"community", {"cộng đồng học tập", "community"}},
+	    {"unit", {"đơn vị học tập", "unit"}},
+	};
+
+	if (code == NULL)
+		return "-";
+	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
+		if (strcmp(code, titles[i].code) == 0)
+			return titles[i].text[cli_lang];
+	return code;
+}
+
+/* cdht title add: POST /v1/titles with one object. */
+static int
+title_add(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"year", required_argument, NULL, 'y'},
+	    {"kind", required_argument, NULL, 'k'},
+	    {"id", required_argument, NULL, 'i'},
+	    {"name", required_argument, NULL, 'N'},
+	    {"recognized", no_argument, NULL, 'r'},
+	    {"not-recognized", no_argument, NULL, 'R'},
+	    {"adults", required_argument, NULL, 'a'},
+	    {"staff", required_argument, NULL, 's'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *ystr = NULL, *kind = NULL, *id = NULL, *name = NULL;
+	const char *members = NULL, *mkey = NULL;
+	struct http_reply r;
+	char missing[64] = "", *body;
+	long long year, nmem = 0;
+	int c, rc, rec = -1, dry = 0;
+	json_t *o;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'y':
+			ystr = optarg;
+			break;
+		case 'k':
+			kind = optarg;
+			break;
+		case 'i':
+			id = optarg;
+			break;
+		case 'N':
+			name = optarg;
+			break;
+		case 'r':
+		case 'R':
+			if (rec != -1 && rec != (c == 'r'))
+				return cli_bad_usage(cli,
+				    "--recognized and --not-recognized "
+				    "exclude each other");
+			rec = c == 'r';
+			break;
+		case 'a':
+		case 's':
+			if (mkey != NULL &&
+			    strcmp(mkey, c == 'a' ? "adults" : "staff") != 0)
+				return cli_bad_usage(cli,
+				    "--adults and --staff exclude each other");
+			mkey = c == 'a' ? "adults" : "staff";
+			members = optarg;
+			break;
+		case 'n':
+			dry = 1;
+			break;
+		case 'h':
+			return cli_help(cli);
+		default:
+			return cli_bad_usage(cli, NULL);
+		}
+	}
+	if (optind < argc)
+		return cli_extra_arg(cli, argv[optind]);
+	if (ystr == NULL)
+		strcat(missing, " --year");
+	if (kind == NULL)
+		strcat(missing, " --kind");
+	if (id == NULL)
+		strcat(missing, " --id");
+	if (rec == -1)
+		strcat(missing, " --recognized|--not-recognized");
+	if (missing[0] != '\0')
+		return cli_bad_usage(cli, "missing%s", missing);
+	if (cli_parse_int(ystr, INT32_MIN, INT32_MAX, &year) == -1)
+		return cli_bad_usage(
+		    cli, "--year must be a number, not '%s'", ystr);
+	if (members != NULL &&
+	    cli_parse_int(members, INT64_MIN, INT64_MAX, &nmem) == -1)
+		return cli_bad_usage(
+		    cli, "--%s must be a number, not '%s'", mkey, members);
+
+	o = json_pack("{s:I, s:s, s:s, s:b}", "year", (json_int_t)year, "kind",
+	    kind, "id", id, "recognized", rec);
+	if (o != NULL && name != NULL &&
+	    json_object_set_new(o, "name", json_string(name)) == -1)
+		json_decref(o), o = NULL;
+	if (o != NULL && mkey != NULL)
+		json_object_set_new(o, mkey, json_integer(nmem));
+	if (o == NULL)
+		return cli_bad_usage(cli, "arguments must be valid UTF-8");
+	body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (body == NULL) {
+		fprintf(stderr, "cdht: out of memory\n");
+		return CDHT_EXIT_REJECTED;
+	}
+	rc = http_call(cli_http(cli), "POST",
+	    dry ? "/v1/titles?dry_run=1" : "/v1/titles", "application/json",
+	    body, strlen(body), 0, &r);
+	free(body);
+	if (rc == CDHT_EXIT_OK) {
+		table_print_object(stdout, r.json, title_order);
+		if (dry)
+			printf(L("chạy thử: không lưu gì\n",
+			    "dry run: nothing stored\n"));
+	}
+	http_reply_clear(&r);
+	return rc;
+}
+
+/* cdht title import: the whole file in one text/csv POST. */
+static int
+title_import(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const json_t *errs, *e, *l, *ix;
+	const char *label;
+	struct http_reply r;
+	json_int_t acc, rej;
+	char prefix[1024], *buf;
+	size_t len, i;
+	int c, rc, dry = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			dry = 1;
+			break;
+		case 'h':
+			return cli_help(cli);
+		default:
+			return cli_bad_usage(cli, NULL);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_bad_usage(cli, "need one FILE.csv");
+	label = strcmp(argv[optind], "-") == 0 ? "<stdin>" : argv[optind];
+	if (cli_read_file(argv[optind], &buf, &len) == -1)
+		return CDHT_EXIT_REJECTED;
+	rc = http_call(cli_http(cli), "POST",
+	    dry ? "/v1/titles?dry_run=1" : "/v1/titles", "text/csv", buf, len,
+	    0, &r);
+	free(buf);
+	if (rc != CDHT_EXIT_OK) {
+		http_reply_clear(&r);
+		return rc;
+	}
+	/* The file goes as it is: the node's lines are the file's. */
+	errs = json_object_get(r.json, "errors");
+	json_array_foreach(errs, i, e)
+	{
+		l = json_object_get(e, "line");
+		ix = json_object_get(e, "index");
+		if (json_is_integer(l))
+			snprintf(prefix, sizeof(prefix),
+			    "%s:%" JSON_INTEGER_FORMAT, label,
+			    json_integer_value(l));
+		else if (json_is_integer(ix))
+			snprintf(prefix, sizeof(prefix),
+			    "%s: %s %" JSON_INTEGER_FORMAT, label,
+			    L("mục", "item"), json_integer_value(ix));
+		else
+			snprintf(prefix, sizeof(prefix), "%s", label);
+		http_print_error(stderr, prefix, e);
+	}
+	acc = json_integer_value(json_object_get(r.json, "accepted"));
+	rej = json_integer_value(json_object_get(r.json, "rejected"));
+	fflush(stderr);
+	printf(L("đã nhận %" JSON_INTEGER_FORMAT
+	         ", bị từ chối %" JSON_INTEGER_FORMAT "%s\n",
+	           "accepted %" JSON_INTEGER_FORMAT
+	           ", rejected %" JSON_INTEGER_FORMAT "%s\n"),
+	    acc, rej,
+	    dry ? L(" (chạy thử: không lưu gì)", " (dry run: nothing stored)")
+	        : "");
+	http_reply_clear(&r);
+	return rej > 0 || json_array_size(errs) > 0 ? CDHT_EXIT_REJECTED
+	                                            : CDHT_EXIT_OK;
+}
+
+/* "[--json] YEAR KIND ID" into the record's path; NULL when over. */
+static char *
+title_path(struct cli *cli, int argc, char **argv, int *json, int *rc)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	long long year;
+	char *path;
+	int c;
+
+	*rc = CDHT_EXIT_USAGE;
+	/* Without --json, the table starts after its entry. */
+	while ((c = getopt_long(
+	            argc, argv, "h", json ? opts : opts + 1, NULL)) != -1) {
+		if (c == 'j') {
+			*json = 1;
+			continue;
+		}
+		*rc = c == 'h' ? cli_help(cli) : cli_bad_usage(cli, NULL);
+		return NULL;
+	}
+	if (argc - optind != 3) {
+		cli_bad_usage(cli, "need YEAR, KIND and ID");
+		return NULL;
+	}
+	if ((*rc = cli_year_arg(cli, "YEAR", argv[optind], &year)) != 0)
+		return NULL;
+	if (argv[optind + 1][0] == '\0' || argv[optind + 2][0] == '\0') {
+		*rc = cli_bad_usage(cli, "KIND and ID must not be empty");
+		return NULL;
+	}
+	if ((path = cli_api_path("/v1/titles/%lld/%s/%s", year,
+	         argv[optind + 1], argv[optind + 2])) == NULL)
+		*rc = CDHT_EXIT_REJECTED;
+	return path;
+}
+
+/* cdht title show: GET /v1/titles/{year}/{kind}/{id}. */
+static int
+title_show(struct cli *cli, int argc, char **argv)
+{
+	struct http_reply r;
+	char *path;
+	int rc, json = 0;
+
+	if ((path = title_path(cli, argc, argv, &json, &rc)) == NULL)
+		return rc;
+	rc = http_call(cli_http(cli), "GET", path, NULL, NULL, 0, 0, &r);
+	free(path);
+	if (rc == CDHT_EXIT_OK && json) {
+		json_dumpf(r.json, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else if (rc == CDHT_EXIT_OK) {
+		table_print_object(stdout, r.json, title_order);
+	}
+	http_reply_clear(&r);
+	return rc;
+}
+
+/* cdht title rm: DELETE /v1/titles/{year}/{kind}/{id}. */
+static int
+title_rm(struct cli *cli, int argc, char **argv)
+{
+	struct http_reply r;
+	char *path;
+	int rc;
+
+	if ((path = title_path(cli, argc, argv, NULL, &rc)) == NULL)
+		return rc;
+	rc = http_call(cli_http(cli), "DELETE", path, NULL, NULL, 0, 0, &r);
+	free(path);
+	if (rc == CDHT_EXIT_OK) {
+		printf(L("đã xoá: %" JSON_INTEGER_FORMAT " ",
+		           "deleted: %" JSON_INTEGER_FORMAT " "),
+		    json_integer_value(json_object_get(r.json, "year")));
+		cli_put_clean(stdout, argv[argc - 2]);
+		putchar(' ');
+		cli_put_clean(stdout, argv[argc - 1]);
+		putchar('\n');
+	}
+	http_reply_clear(&r);
+	return rc;
+}
+
+/* cdht title add|import|show|rm. */
+int
+cmd_title(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_sub subs[] = {
+	    {"add", title_add, title_add_usage},
+	    {"import", title_import, title_import_usage},
+	    {"show", title_show, title_show_usage},
+	    {"rm", title_rm, title_rm_usage},
+	    {NULL, NULL, NULL},
+	};
+
+	return cli_dispatch(cli, argc, argv, subs);
+}
