@@ -18,6 +18,7 @@ independent model (cdhttest/cycle.py) computed from the same inputs:
   - kill -9 right after an acknowledged decision and SIGTERM keep it all.
 """
 
+import datetime
 import random
 
 from cdhttest import gen, model
@@ -174,8 +175,13 @@ class DecisionMode(CycleTestCase):
             for x in got["decisions"]:
                 self.assertEqual(x["count"],
                                  len(cm.decisions[(2026, x["number"])]["ids"]))
-            # the default year is this year (2026 in +07:00 in the tests'
-            # time; only checked when the year is 2026 in UTC too)
+            # without ?year= the list is this year's (the node's zone,
+            # Asia/Ho_Chi_Minh by default)
+            this_year = (datetime.datetime.now(datetime.timezone.utc)
+                         + datetime.timedelta(hours=7)).year
+            r = list_decisions(c)
+            self.assertStatus(r, 200)
+            self.assertEqual(r.json.get("year"), this_year, r.json)
             for (y, num), d in cm.decisions.items():
                 r = get_decision(c, y, num)
                 self.assertStatus(r, 200, "GET decision %d %s" % (y, num))
