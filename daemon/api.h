@@ -83,6 +83,18 @@ void api_send_bad_json(struct evhttp_request *req, const json_error_t *jerr);
 void api_send_store_error(struct evhttp_request *req, int rc);
 
 /*
+ * A write's refusal (enum records_refusal): its error code ("year_filed",
+ * "decided") and message into buf, naming year, what was refused ("person
+ * P1") and the decision number decided (RECORDS_DECIDED).
+ */
+const char *api_refusal_message(char *buf, size_t cap, int rc, int year,
+    const char *what, const char *decided);
+
+/* Reply 409 for a refusal, else as api_send_store_error. */
+void api_send_write_error(struct evhttp_request *req, int rc, int year,
+    const char *what, const char *decided);
+
+/*
  * Reply with (code, body), stealing body, once the current turn's write
  * transaction has committed (or the store error if it failed); counted as a
  * write in /metrics.
@@ -169,11 +181,14 @@ void api_titles_post(struct http_api *h, struct evhttp_request *req,
 /* api_titles.c: GET or DELETE /v1/titles/{year}/{kind}/{id}. */
 void api_title_one(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who);
+/* api_titles.c: a title record as the API shows it (new reference). */
+struct title;
+json_t *api_title_json(const struct title *ti);
 /* api_filings.c: GET, POST or DELETE /v1/filings/{year}. */
 void api_filings(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who);
 /* api_lists.c: GET /v1/lists/{year}?status=&group=&kind=&format=&lang=. */
-void api_lists(struct http_api *h, struct evhttp_request *req,
-    const char *rest, const char *who);
+void api_lists(struct http_api *h, struct evhttp_request *req, const char *rest,
+    const char *who);
 
 #endif

@@ -1,355 +1,86 @@
 /*
  * api_assess.c: the assessment handlers: POST /v1/assessments (one object,
- * a JSON array, or CSV; ?dry_run=1 runs the write in a transaction nested
- * in the turn's and throws it away), and GET / DELETE
+ * a JSON array, or CSV, through api_batch.c), and GET / DELETE
  * /v1/assessments/{year}/{person_id}.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <event2/http.h>
 
 #include "api.h"
-#include "csv.h"
-#include "rowset.h"
-#include "valid.h"
+#include "api_batch.h"
 #include "input.h"
 #include "records.h"
+#include "valid.h"
 
-#define MAX_BATCH 100000
+/* The assessment kind of api_batch.h. */
+
+static int
+assess_parse(
+    struct http_api *h, const json_t *obj, void *item, struct input_err *e)
+{
+	return input_assessment(obj, h->c->level, item, e);
+}
+
+static size_t
+assess_key(const void *item, long *year, char *buf, size_t cap)
+{
+	const struct assessment *a = item;
+	size_t n = a->pid_len < cap ? a->pid_len : cap;
+
+	*year = a->year;
+	memcpy(buf, a->person_id, n);
+	return n;
+}
+
+static int
+assess_store(struct store_txn *t, const struct records_actor *act, void *item)
+{
+	int replaced;
+
+	return records_put(t, act, item, &replaced);
+}
+
+static void
+assess_refused(const void *item, int rc, struct input_err *e)
+{
+	const struct assessment *a = item;
+	char what[3 * RULES_PID_MAX + 16], q[3 * RULES_PID_MAX + 4];
+	char msg[sizeof(e->message)];
+	const char *code;
+
+	valid_quote(q, sizeof(q), a->person_id, a->pid_len);
+	snprintf(what, sizeof(what), "person %s", q);
+	code = api_refusal_message(
+	    msg, sizeof(msg), rc, a->year, what, a->decision);
+	input_fail(
+	    e, code, rc == RECORDS_FILED ? "year" : "person_id", "%s", msg);
+}
 
 static json_t *
-item_error(const char *key, json_int_t pos, const struct input_err *e)
+assess_result(const void *item)
 {
-	return json_pack("{s:I, s:s, s:s, s:o}", key, pos, "code", e->code,
-	    "message", e->message, "field",
-	    e->field[0] ? json_string(e->field) : json_null());
+	return views_result(item);
 }
 
-/*
- * Score a and store it: in the turn's transaction, or for a dry run in
- * *dry, a transaction nested in the turn's (opened here on first use; the
- * caller aborts it once the reply is built).  A dry run is thus the real
- * write, seeing the same data (the turn's earlier writes, the batch's
- * earlier items), and leaves nothing: no record, counter, version, outbox
- * entry or audit record, and a failure in it stays in *dry.
- */
-static int
-submit_one(struct http_api *h, struct assessment *a, const char *who,
-    int dry_run, struct store_txn **dry)
-{
-	struct records_actor act = api_actor(h, who);
-	struct store_txn *t;
-	int replaced, rc;
-
-	if (dry_run) {
-		if (*dry == NULL &&
-		    (rc = committer_nested(h->cm, dry)) != STORE_OK)
-			return rc;
-		t = *dry;
-	} else if ((t = committer_txn(h->cm)) == NULL)
-		return STORE_EIO;
-	return records_put(t, &act, a, &replaced);
-}
-
-/*
- * A batch (JSON array or CSV) accumulates results and errors here; accepted
- * counts the entries of results and rejected those of errors, always.
- */
-struct batch {
-	json_t *results, *errors;
-	const char *poskey; /* "index" or "line" */
-	int accepted, rejected;
-	int failed; /* a store error: the whole turn (or dry run) is lost */
-	struct store_txn *dry; /* a dry run's transaction, see submit_one */
-	struct rowset *rows;   /* CSV: (year, person_id) of the lines so far */
+static const struct batch_kind assess_kind = {
+    .item_size = sizeof(struct assessment),
+    .csv_header = input_csv_header,
+    .csv_row = input_csv_row,
+    .parse = assess_parse,
+    .key = assess_key,
+    .store = assess_store,
+    .refused = assess_refused,
+    .result = assess_result,
 };
-
-/*
- * Add item pos's error e to b's errors and count it.  An error that cannot
- * be added (out of memory: e's text is always valid) fails the batch, so
- * no rejection is counted without its error.
- */
-static void
-batch_reject(struct batch *b, json_int_t pos, const struct input_err *e)
-{
-	if (json_array_append_new(b->errors, item_error(b->poskey, pos, e)) !=
-	    0)
-		b->failed = STORE_ENOMEM;
-	else
-		b->rejected++;
-}
-
-static void
-batch_item(struct http_api *h, struct batch *b, const json_t *obj,
-    json_int_t pos, const char *who, int dry_run)
-{
-	struct assessment a;
-	struct input_err e;
-	json_t *r;
-	int si;
-
-	if (input_assessment(obj, h->c->level, &a, &e) != 0) {
-		/* a CSV row names its score columns s1..s10 */
-		if (strcmp(b->poskey, "line") == 0 &&
-		    sscanf(e.field, "scores[%d]", &si) == 1) {
-			snprintf(e.field, sizeof(e.field), "s%d", si + 1);
-			snprintf(e.message, sizeof(e.message),
-			    "s%d must be an integer 1..10", si + 1);
-		}
-		batch_reject(b, pos, &e);
-		return;
-	}
-	if (b->rows != NULL) {
-		long first = rowset_add(
-		    b->rows, a.year, a.person_id, a.pid_len, (long)pos);
-
-		if (first < 0) {
-			b->failed = STORE_ENOMEM;
-			return;
-		}
-		if (first > 0) {
-			char msg[sizeof(e.message)];
-
-			input_fail(&e, ROWSET_CODE, "person_id", "%s",
-			    rowset_message(msg, sizeof(msg), a.year,
-			        a.person_id, a.pid_len, first));
-			batch_reject(b, pos, &e);
-			return;
-		}
-	}
-	if ((b->failed = submit_one(h, &a, who, dry_run, &b->dry)) != STORE_OK)
-		return;
-	r = views_result(&a);
-	if (r == NULL ||
-	    json_object_set_new(r, b->poskey, json_integer(pos)) != 0 ||
-	    json_array_append_new(b->results, json_incref(r)) != 0)
-		b->failed = STORE_ENOMEM; /* counted only with its result */
-	else
-		b->accepted++;
-	json_decref(r);
-}
-
-static void
-batch_reply(struct http_api *h, struct evhttp_request *req, struct batch *b,
-    int dry_run)
-{
-	json_t *o;
-
-	store_abort(&b->dry); /* what a dry run wrote goes now */
-	if (b->failed) {
-		json_decref(b->results);
-		json_decref(b->errors);
-		api_send_store_error(req, b->failed);
-		return;
-	}
-	o = json_pack("{s:i, s:i, s:b, s:o, s:o}", "accepted", b->accepted,
-	    "rejected", b->rejected, "dry_run", dry_run, "results", b->results,
-	    "errors", b->errors);
-	if (b->accepted == 0)
-		api_send_json(req, 200, o);
-	else if (dry_run)
-		api_reply_after_turn(h, req, 200, o);
-	else
-		api_reply_after_commit(h, req, 200, o);
-}
-
-static void
-post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
-    size_t len, const char *who, int dry_run)
-{
-	struct batch b = {.results = json_array(),
-	    .errors = json_array(),
-	    .poskey = "line",
-	    .rows = rowset_new()};
-	struct csv r;
-	char *cells[CSV_MAX_CELLS], **hdr = NULL;
-	size_t n, nh = 0;
-	int line, rc, items = 0;
-	struct input_err e;
-
-	if (b.rows == NULL) {
-		json_decref(b.results);
-		json_decref(b.errors);
-		api_send_error(req, 500, "internal", NULL, "out of memory");
-		return;
-	}
-	/* ';' as Excel writes it where the decimal mark is a comma */
-	csv_init_sep(&r, body, len, csv_sniff(body, len));
-	rc = csv_next(&r, cells, &n, &line);
-	if (rc <= 0) {
-		csv_free(&r);
-		json_decref(b.results);
-		json_decref(b.errors);
-		rowset_free(&b.rows);
-		api_send_error(req, 400, "bad_request", NULL, "line %d: %s%s",
-		    line,
-		    rc == 0 ? "empty CSV: a header row is required"
-		            : "malformed CSV header: ",
-		    rc == 0 ? "" : csv_error(&r, NULL));
-		return;
-	}
-	if (input_csv_header(cells, n, &e) != 0) {
-		csv_free(&r);
-		json_decref(b.results);
-		json_decref(b.errors);
-		rowset_free(&b.rows);
-		api_send_error(
-		    req, 400, e.code, e.field, "line 1: %s", e.message);
-		return;
-	}
-	hdr = calloc(n, sizeof(*hdr));
-	for (size_t i = 0; hdr != NULL && i < n; i++)
-		if ((hdr[i] = strdup(cells[i])) == NULL) {
-			while (i > 0)
-				free(hdr[--i]);
-			free(hdr);
-			hdr = NULL;
-		}
-	nh = n;
-	csv_expect(&r, nh);
-	if (hdr == NULL) {
-		csv_free(&r);
-		json_decref(b.results);
-		json_decref(b.errors);
-		rowset_free(&b.rows);
-		api_send_error(req, 500, "internal", NULL, "out of memory");
-		return;
-	}
-	while (hdr != NULL && !b.failed &&
-	       (rc = csv_next(&r, cells, &n, &line)) != 0) {
-		json_t *obj;
-
-		if (++items > MAX_BATCH) {
-			input_fail(&e, "too_large", NULL,
-			    "more than %d rows in one request", MAX_BATCH);
-			batch_reject(&b, line, &e);
-			break;
-		}
-		if (rc < 0) { /* a bad line: the reader reads on after it */
-			if (rc == CSV_ENOMEM)
-				input_fail(
-				    &e, "internal", NULL, "out of memory");
-			else
-				input_csv_error(&r, hdr, nh, &e);
-			batch_reject(&b, line, &e);
-			if (rc == CSV_ENOMEM)
-				break;
-			continue;
-		}
-		if (n != nh) {
-			input_fail(&e, "bad_request", NULL,
-			    "%zu columns where the header has %zu", n, nh);
-			batch_reject(&b, line, &e);
-			continue;
-		}
-		if ((obj = input_csv_row(hdr, cells, n, &e)) == NULL) {
-			batch_reject(&b, line, &e);
-			continue;
-		}
-		batch_item(h, &b, obj, line, who, dry_run);
-		json_decref(obj);
-	}
-	for (size_t i = 0; hdr != NULL && i < nh; i++)
-		free(hdr[i]);
-	free(hdr);
-	csv_free(&r);
-	rowset_free(&b.rows);
-	batch_reply(h, req, &b, dry_run);
-}
 
 void
 api_assess_post(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who)
 {
-	const char *ctype = evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "Content-Type");
-	const char *dry, *body;
-	size_t len;
-	int dry_run;
-	json_t *doc;
-	json_error_t jerr;
-
-	if (api_query_flag(req, "dry_run", &dry) != 0) {
-		api_send_error(
-		    req, 400, "bad_request", NULL, "malformed query");
-		return;
-	}
-	dry_run = dry != NULL && strcmp(dry, "0") != 0 && strcmp(dry, "false");
-	if ((body = api_body_of(h, req, &len)) == NULL)
-		return;
-	if (ctype != NULL && strncasecmp(ctype, "text/csv", 8) == 0) {
-		post_csv(h, req, body, len, who, dry_run);
-		return;
-	}
-	if (ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0) {
-		api_send_error(req, 415, "unsupported_media_type", NULL,
-		    "Content-Type must be application/json or text/csv");
-		return;
-	}
-	doc = json_loadb(
-	    body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (doc == NULL) {
-		api_send_bad_json(req, &jerr);
-		return;
-	}
-	if (!json_is_object(doc) && !json_is_array(doc)) {
-		json_decref(doc);
-		api_send_error(req, 400, "bad_request", NULL,
-		    "the body must be a JSON object or an array of them");
-		return;
-	}
-	if (json_is_array(doc)) {
-		struct batch b = {.results = json_array(),
-		    .errors = json_array(),
-		    .poskey = "index"};
-		size_t i;
-		json_t *item;
-
-		if (json_array_size(doc) > MAX_BATCH) {
-			json_decref(doc);
-			json_decref(b.results);
-			json_decref(b.errors);
-			api_send_error(req, 413, "too_large", NULL,
-			    "more than %d items in one request", MAX_BATCH);
-			return;
-		}
-		json_array_foreach(doc, i, item)
-		{
-			batch_item(h, &b, item, (json_int_t)i, who, dry_run);
-			if (b.failed)
-				break;
-		}
-		json_decref(doc);
-		batch_reply(h, req, &b, dry_run);
-		return;
-	}
-	{
-		struct assessment a;
-		struct input_err e;
-		struct store_txn *dtxn = NULL;
-		int rc;
-
-		if (input_assessment(doc, h->c->level, &a, &e) != 0) {
-			json_decref(doc);
-			api_send_error(
-			    req, 400, e.code, e.field, "%s", e.message);
-			return;
-		}
-		json_decref(doc);
-		rc = submit_one(h, &a, who, dry_run, &dtxn);
-		store_abort(&dtxn);
-		if (rc != STORE_OK) {
-			api_send_store_error(req, rc);
-			return;
-		}
-		if (dry_run)
-			api_reply_after_turn(h, req, 200, views_result(&a));
-		else
-			api_reply_after_commit(h, req, 200, views_result(&a));
-	}
+	api_batch_post(h, req, who, &assess_kind);
 }
 
 /* /v1/assessments/{year}/{person_id}: GET or DELETE. */
@@ -398,17 +129,22 @@ api_assess_one(struct http_api *h, struct evhttp_request *req, const char *rest,
 	} else {
 		struct records_actor act = api_actor(h, who);
 		struct store_txn *t = committer_txn(h->cm);
+		char decided[VALID_DECISION_MAX + 1] = "";
+		char what[3 * RULES_PID_MAX + 16], q[3 * RULES_PID_MAX + 4];
 
-		rc = t ? records_withdraw(t, &act, year, pid, plen) : STORE_EIO;
+		valid_quote(q, sizeof(q), pid, plen);
+		snprintf(what, sizeof(what), "person %s", q);
+		rc = t ? records_withdraw(t, &act, year, pid, plen, decided)
+		       : STORE_EIO;
 		if (rc == STORE_OK)
 			api_reply_after_commit(h, req, 200,
 			    json_pack("{s:b, s:i, s:s%}", "deleted", 1, "year",
 			        year, "person_id", pid, plen));
 		else if (rc == STORE_NOTFOUND)
 			api_send_error(req, 404, "not_found", NULL,
-			    "no assessment for %d/%s", year, pid);
+			    "no assessment for %d/%s", year, q);
 		else
-			api_send_store_error(req, rc);
+			api_send_write_error(req, rc, year, what, decided);
 	}
 	free(pid);
 }

@@ -7,6 +7,7 @@
 #include "api.h"
 #include "input.h"
 #include "records.h"
+#include "titles.h"
 
 static json_t *
 population_obj(int year, const int64_t den[RECORDS_NPOP])
@@ -20,11 +21,48 @@ population_obj(int year, const int64_t den[RECORDS_NPOP])
 	return o;
 }
 
+/*
+ * The title kinds of year counted from records (bits of *keep); when doc
+ * sets one of their fields, answer 409 title_records and return 1.
+ */
+static int
+titles_kept(struct http_api *h, struct evhttp_request *req, struct store_txn *t,
+    int year, const json_t *doc, unsigned *keep)
+{
+	*keep = 0;
+	for (int k = 0; k < TITLE_NKINDS; k++) {
+		int64_t n;
+		int rc = titles_count(t, year, k, &n);
+
+		if (rc != STORE_OK)
+			return rc;
+		if (n == 0)
+			continue;
+		*keep |= 1u << k;
+		for (int j = 0; j < 2; j++) {
+			const char *f =
+			    cdht_counter_names[CDHT_C_families_total + 2 * k +
+			                       j];
+
+			if (json_object_get(doc, f) == NULL)
+				continue;
+			api_send_error(req, 409, "title_records", f,
+			    "%d has %lld %s records at this node: %s is "
+			    "counted from them (leave it out, or record "
+			    "titles with POST /v1/titles)",
+			    year, (long long)n, title_kind_names[k], f);
+			return 1;
+		}
+	}
+	return STORE_OK;
+}
+
 void
 api_population(struct http_api *h, struct evhttp_request *req, const char *rest,
     const char *who)
 {
 	int64_t den[RECORDS_NPOP];
+	unsigned keep = 0;
 	int year, rc;
 
 	if (api_parse_year(rest, &year) != 0) {
@@ -61,18 +99,25 @@ api_population(struct http_api *h, struct evhttp_request *req, const char *rest,
 			return;
 		}
 		rc = input_population(doc, den, &e);
-		json_decref(doc);
 		if (rc != 0) {
+			json_decref(doc);
 			api_send_error(
 			    req, 400, e.code, e.field, "%s", e.message);
 			return;
 		}
 		t = committer_txn(h->cm);
-		rc = t ? records_put_population(t, &act, year, den) : STORE_EIO;
+		rc = t ? titles_kept(h, req, t, year, doc, &keep) : STORE_EIO;
+		json_decref(doc);
+		if (rc == 1)
+			return; /* answered 409 */
 		if (rc == STORE_OK)
+			rc = records_put_population(t, &act, year, den, keep);
+		if (rc == STORE_OK &&
+		    records_get_population(t, year, den) == STORE_OK)
 			api_reply_after_commit(
 			    h, req, 200, population_obj(year, den));
 		else
-			api_send_store_error(req, rc);
+			api_send_write_error(
+			    req, rc ? rc : STORE_EIO, year, "population", NULL);
 	}
 }

@@ -25,6 +25,8 @@ role_of(const char *s)
 {
 	if (strcmp(s, "viewer") == 0)
 		return ROLE_VIEWER;
+	if (strcmp(s, "inspector") == 0)
+		return ROLE_INSPECTOR;
 	if (strcmp(s, "clerk") == 0)
 		return ROLE_CLERK;
 	if (strcmp(s, "admin") == 0)
@@ -88,8 +90,8 @@ auth_load(const char *path, const char *where)
 		}
 		if (role_of(role) == ROLE_NONE) {
 			fprintf(stderr,
-			    "%s:%d: unknown role \"%s\" (clerk, "
-			    "viewer or admin)\n",
+			    "%s:%d: unknown role \"%s\" (viewer, "
+			    "inspector, clerk or admin)\n",
 			    path, lineno, role);
 			errors++;
 			continue;

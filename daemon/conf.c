@@ -229,6 +229,19 @@ opt_stale(struct parse_state *ps, const char *v, void *field, size_t size)
 	return opt_int(v, 1, 366 * 86400, field);
 }
 
+/* score | decision (enum rules_recognition). */
+static int
+opt_recognition(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	if (strcmp(v, "score") == 0)
+		*(int *)field = RECOGNITION_SCORE;
+	else if (strcmp(v, "decision") == 0)
+		*(int *)field = RECOGNITION_DECISION;
+	else
+		return -1;
+	return 0;
+}
+
 /* MM-DD into deadline_month and deadline_day (a day every year has). */
 static int
 opt_deadline(struct parse_state *ps, const char *v, void *field, size_t size)
@@ -328,6 +341,9 @@ static const struct option options[] = {
     {"programme", "deadline", opt_deadline,
         offsetof(struct conf, deadline_month), 2 * sizeof(int), 0,
         "MM-DD such as 12-01 (the yearly reports are due that day)"},
+    {"programme", "recognition", opt_recognition, F(recognition), 0,
+        "score (passing the scoring rule recognises) or decision (a "
+        "recorded decision recognises those who pass)"},
     {"programme", "timezone", opt_timezone, F(timezone), 0,
         "Asia/Ho_Chi_Minh, UTC or a fixed offset such as +07:00"},
 };

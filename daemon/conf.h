@@ -53,8 +53,9 @@ struct conf {
 	size_t nchildren;
 	/* [programme] */
 	int deadline_month, deadline_day; /* yearly reports due (12-01) */
-	int recognition; /* enum rules_recognition: score (default) | decision */
-	char timezone[64];  /* as configured ("Asia/Ho_Chi_Minh") */
+	int recognition;   /* enum rules_recognition: score (default) | decision
+	                    */
+	char timezone[64]; /* as configured ("Asia/Ho_Chi_Minh") */
 	int utc_offset_min; /* its fixed offset from UTC (+420) */
 	/* the line of each key of conf.c's option table, 0 = not set */
 	int key_line[CONF_MAX_OPTIONS];

@@ -26,8 +26,8 @@ struct decision {
 	char number[VALID_DECISION_MAX + 1];
 	char date[11]; /* YYYY-MM-DD */
 	char authority[VALID_AUTHORITY_MAX + 1];
-	uint8_t title;  /* index into decision_title_names */
-	int64_t count;  /* records it lists */
+	uint8_t title; /* index into decision_title_names */
+	int64_t count; /* records it lists */
 	int64_t recorded_at;
 	char by[VALID_WHO_MAX + 1];
 };
@@ -41,8 +41,8 @@ enum decision_flaw {
 };
 extern const char *const decision_flaw_names[4]; /* "not_assessed", ... */
 struct decision_bad {
-	size_t index; /* in ids */
-	int flaw;     /* enum decision_flaw */
+	size_t index;                       /* in ids */
+	int flaw;                           /* enum decision_flaw */
 	char other[VALID_DECISION_MAX + 1]; /* DFLAW_DECIDED: which one */
 };
 
@@ -75,7 +75,6 @@ int decisions_scan(struct store_txn *t, int year,
 
 /* The ids a decision lists, in id byte order. */
 int decisions_ids(struct store_txn *t, int year, const char *number,
-    size_t nlen, int (*cb)(void *arg, const char *id, size_t idlen),
-    void *arg);
+    size_t nlen, int (*cb)(void *arg, const char *id, size_t idlen), void *arg);
 
 #endif

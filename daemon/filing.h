@@ -22,10 +22,6 @@ struct filing {
 	int64_t missing;  /* units below not filed, when forced */
 };
 
-/* 1 when this node's year is filed (its own data frozen), 0 if not, or a
- * store error. */
-int filing_is_filed(struct store_txn *t, int year);
-
 /* The filing state of year. */
 int filing_get(struct store_txn *t, int year, struct filing *out);
 
@@ -39,7 +35,7 @@ int filing_unfiled_below(struct store_txn *t, const struct conf *c, int year,
 
 /*
  * File year: RECORDS_FILED when it is already filed; FILING_UNFILED when
- * units below have not filed and force is 0 (then *ids/*n name them, as
+ * units below have not filed and force is 0 (then *ids and *n name them, as
  * filing_unfiled_below gives them).  With force, the filing records how
  * many had not (and the audit names them).
  */
@@ -47,6 +43,9 @@ int filing_unfiled_below(struct store_txn *t, const struct conf *c, int year,
 int filing_file(struct store_txn *t, const struct conf *c,
     const struct records_actor *act, int year, int force, char ***ids,
     size_t *n);
+
+/* Free what filing_unfiled_below or filing_file gave (*ids, *n zeroed). */
+void filing_ids_free(char ***ids, size_t *n);
 
 /* Reopen year: STORE_NOTFOUND when it is not filed. */
 int filing_reopen(

@@ -116,6 +116,44 @@ api_send_store_error(struct evhttp_request *req, int rc)
 		    store_strerror(rc));
 }
 
+const char *
+api_refusal_message(char *buf, size_t cap, int rc, int year, const char *what,
+    const char *decided)
+{
+	char q[3 * VALID_DECISION_MAX + 4];
+
+	if (rc == RECORDS_FILED)
+		snprintf(buf, cap,
+		    "%d is filed at this node: its data is frozen (an admin "
+		    "may reopen it: DELETE /v1/filings/%d)",
+		    year, year);
+	else {
+		valid_quote(q, sizeof(q), decided ? decided : "",
+		    decided ? strlen(decided) : 0);
+		snprintf(buf, cap,
+		    "%s was recognised in %d by decision %s: revoke that "
+		    "decision first",
+		    what, year, q);
+	}
+	return rc == RECORDS_FILED ? "year_filed" : "decided";
+}
+
+void
+api_send_write_error(struct evhttp_request *req, int rc, int year,
+    const char *what, const char *decided)
+{
+	char msg[400];
+	const char *code;
+
+	if (rc != RECORDS_FILED && rc != RECORDS_DECIDED) {
+		api_send_store_error(req, rc);
+		return;
+	}
+	code = api_refusal_message(msg, sizeof(msg), rc, year, what, decided);
+	api_send_error(
+	    req, 409, code, rc == RECORDS_FILED ? "year" : NULL, "%s", msg);
+}
+
 static void
 pending_cb(void *arg, int status)
 {
@@ -231,27 +269,37 @@ api_body_of(struct http_api *h, struct evhttp_request *req, size_t *len)
 
 /*
  * The route table: path (exact, or a prefix when it ends in '/' after its
- * first character: "/" itself is exact), the
- * methods it answers, the role every one of them needs, and its handler.
+ * first character: "/" itself is exact), the methods it answers, the role
+ * GET needs and the role its other methods need, and its handler.
  */
 static const struct route {
 	const char *path;
 	int methods;
-	int role;
+	int read_role, write_role;
 	api_handler handler;
 } routes[] = {
-    {"/", EVHTTP_REQ_GET, ROLE_NONE, api_dashboard},
-    {"/healthz", EVHTTP_REQ_GET, ROLE_NONE, api_healthz},
-    {"/metrics", EVHTTP_REQ_GET, ROLE_VIEWER, api_metrics},
-    {"/v1/assessments", EVHTTP_REQ_POST, ROLE_CLERK, api_assess_post},
-    {"/v1/assessments/", EVHTTP_REQ_GET | EVHTTP_REQ_DELETE, ROLE_CLERK,
-        api_assess_one},
-    {"/v1/population/", EVHTTP_REQ_GET | EVHTTP_REQ_PUT, ROLE_CLERK,
-        api_population},
-    {"/v1/progress", EVHTTP_REQ_GET, ROLE_VIEWER, api_progress},
-    {"/v1/report", EVHTTP_REQ_GET, ROLE_VIEWER, api_report},
-    {"/v1/nodes", EVHTTP_REQ_GET, ROLE_VIEWER, api_nodes},
-    {"/v1/audit", EVHTTP_REQ_GET, ROLE_ADMIN, api_audit},
+    {"/", EVHTTP_REQ_GET, ROLE_NONE, ROLE_NONE, api_dashboard},
+    {"/healthz", EVHTTP_REQ_GET, ROLE_NONE, ROLE_NONE, api_healthz},
+    {"/metrics", EVHTTP_REQ_GET, ROLE_VIEWER, ROLE_NONE, api_metrics},
+    {"/v1/assessments", EVHTTP_REQ_POST, ROLE_NONE, ROLE_CLERK,
+        api_assess_post},
+    {"/v1/assessments/", EVHTTP_REQ_GET | EVHTTP_REQ_DELETE, ROLE_INSPECTOR,
+        ROLE_CLERK, api_assess_one},
+    {"/v1/population/", EVHTTP_REQ_GET | EVHTTP_REQ_PUT, ROLE_INSPECTOR,
+        ROLE_CLERK, api_population},
+    {"/v1/progress", EVHTTP_REQ_GET, ROLE_VIEWER, ROLE_NONE, api_progress},
+    {"/v1/report", EVHTTP_REQ_GET, ROLE_VIEWER, ROLE_NONE, api_report},
+    {"/v1/nodes", EVHTTP_REQ_GET, ROLE_VIEWER, ROLE_NONE, api_nodes},
+    {"/v1/audit", EVHTTP_REQ_GET, ROLE_ADMIN, ROLE_NONE, api_audit},
+    {"/v1/decisions", EVHTTP_REQ_GET | EVHTTP_REQ_POST, ROLE_INSPECTOR,
+        ROLE_CLERK, api_decisions},
+    {"/v1/decisions/", EVHTTP_REQ_GET | EVHTTP_REQ_DELETE, ROLE_INSPECTOR,
+        ROLE_ADMIN, api_decision_one},
+    {"/v1/titles", EVHTTP_REQ_POST, ROLE_NONE, ROLE_CLERK, api_titles_post},
+    {"/v1/titles/", EVHTTP_REQ_GET | EVHTTP_REQ_DELETE, ROLE_INSPECTOR,
+        ROLE_CLERK, api_title_one},
+    {"/v1/filings/", EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE,
+        ROLE_VIEWER, ROLE_ADMIN, api_filings},
 };
 
 /*
@@ -282,7 +330,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	struct http_api *h = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = evhttp_uri_get_path(uri), *label = NULL;
-	int method = evhttp_request_get_command(req), role;
+	int method = evhttp_request_get_command(req), role, need;
 	const struct route *r = NULL;
 	size_t i;
 
@@ -319,7 +367,8 @@ request_cb(struct evhttp_request *req, void *arg)
 		    "method not allowed on %s", r->path);
 		return;
 	}
-	if (r->role != ROLE_NONE) {
+	need = method == EVHTTP_REQ_GET ? r->read_role : r->write_role;
+	if (need != ROLE_NONE) {
 		role = auth_check(h->auth,
 		    evhttp_find_header(
 		        evhttp_request_get_input_headers(req), "Authorization"),
@@ -332,7 +381,7 @@ request_cb(struct evhttp_request *req, void *arg)
 			    "a valid bearer token is required");
 			return;
 		}
-		if (role < r->role) {
+		if (role < need) {
 			api_send_error(req, 403, "forbidden", NULL,
 			    "this token's role may not do this");
 			return;

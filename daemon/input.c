@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "decisions.h"
 #include "input.h"
+#include "titles.h"
 
 _Static_assert(RECORDS_NPOP == VALID_NDENOMINATORS,
     "records store one value per denominator");
@@ -298,6 +301,286 @@ input_csv_row(
 	return obj;
 oom:
 	input_fail(e, "internal", NULL, "out of memory");
+fail:
+	json_decref(obj);
+	return NULL;
+}
+
+/* Only these keys in obj; 0, or -1 with e naming the first other one. */
+static int
+known_keys(
+    const json_t *obj, const char *const *keys, size_t n, struct input_err *e)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		size_t i;
+
+		for (i = 0; i < n && strcmp(key, keys[i]) != 0; i++)
+			;
+		if (i == n)
+			return unknown(e, "field", key);
+	}
+	return 0;
+}
+
+/* A string field checked by ok (text rules); copied into out (cap bytes).
+ * Absent or null: 1 when not required. */
+static int
+get_text(const json_t *obj, const char *key, int required,
+    int (*ok)(const char *, size_t), const char *rule, char *out, size_t cap,
+    struct input_err *e)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			return input_fail(
+			    e, "missing_field", key, "%s is required", key);
+		return 1;
+	}
+	if (!json_is_string(v) ||
+	    ok(json_string_value(v), json_string_length(v)) != 0 ||
+	    json_string_length(v) >= cap)
+		return input_fail(
+		    e, "invalid_field", key, "%s must be %s", key, rule);
+	memcpy(out, json_string_value(v), json_string_length(v));
+	out[json_string_length(v)] = '\0';
+	return 0;
+}
+
+static int
+valid_authority(const char *s, size_t n)
+{
+	return n >= 1 && n <= VALID_AUTHORITY_MAX ? valid_text(s, n) : -1;
+}
+
+static const char *const title_fields[] = {
+    "year", "kind", "id", "name", "recognized", "adults", "staff"};
+#define NTITLE (sizeof(title_fields) / sizeof(title_fields[0]))
+
+int
+input_title(const json_t *obj, struct title *ti, struct input_err *e)
+{
+	const char *members;
+	json_t *v;
+	long n;
+
+	memset(ti, 0, sizeof(*ti));
+	if (!json_is_object(obj))
+		return input_fail(e, "bad_request", NULL,
+		    "a title record must be a JSON object");
+	if (known_keys(obj, title_fields, NTITLE, e) != 0 ||
+	    get_int(obj, "year", 1, RULES_YEAR_MIN, RULES_YEAR_MAX, &n, e) != 0)
+		return -1;
+	ti->year = (uint16_t)n;
+	if (get_enum(obj, "kind", title_kind_names, TITLE_NKINDS, &ti->kind,
+	        e) != 0 ||
+	    get_text(obj, "id", 1, valid_person_id,
+	        "a string of 1..64 bytes without control characters", ti->id,
+	        sizeof(ti->id), e) != 0 ||
+	    get_text(obj, "name", 0, valid_person_name,
+	        "a string of at most 200 bytes without control characters",
+	        ti->name, sizeof(ti->name), e) < 0)
+		return -1;
+	ti->id_len = (uint8_t)strlen(ti->id);
+	v = json_object_get(obj, "recognized");
+	if (v == NULL)
+		return input_fail(e, "missing_field", "recognized",
+		    "recognized is required (true or false)");
+	if (!json_is_boolean(v))
+		return input_fail(e, "invalid_field", "recognized",
+		    "recognized must be true or false");
+	ti->eligible = json_is_true(v);
+	/* a unit counts its staff, the others their adults */
+	members = ti->kind == TITLE_UNIT ? "staff" : "adults";
+	v = json_object_get(obj, ti->kind == TITLE_UNIT ? "adults" : "staff");
+	if (v != NULL && !json_is_null(v))
+		return input_fail(e, "invalid_field",
+		    ti->kind == TITLE_UNIT ? "adults" : "staff",
+		    "a %s record counts its %s", title_kind_names[ti->kind],
+		    members);
+	ti->members = -1;
+	switch (get_int(obj, members, 0, 0, 1000000, &n, e)) {
+	case -1:
+		return -1;
+	case 0:
+		ti->members = n;
+	}
+	return 0;
+}
+
+static const char *const decision_fields[] = {
+    "year", "number", "date", "authority", "title", "person_ids", "ids"};
+#define NDECISION (sizeof(decision_fields) / sizeof(decision_fields[0]))
+
+int
+input_decision(const json_t *obj, struct decision *d, const json_t **ids,
+    struct input_err *e)
+{
+	const json_t *p, *q;
+	json_t *v;
+	long n;
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	if (!json_is_object(obj))
+		return input_fail(
+		    e, "bad_request", NULL, "a decision must be a JSON object");
+	if (known_keys(obj, decision_fields, NDECISION, e) != 0 ||
+	    get_int(obj, "year", 1, RULES_YEAR_MIN, RULES_YEAR_MAX, &n, e) != 0)
+		return -1;
+	d->year = (uint16_t)n;
+	if (get_text(obj, "number", 1, valid_decision_number,
+	        "a string of 1..64 bytes without control characters, such as "
+	        "\"45/QĐ-UBND\"",
+	        d->number, sizeof(d->number), e) != 0 ||
+	    get_text(obj, "date", 1, valid_date, "a date YYYY-MM-DD", d->date,
+	        sizeof(d->date), e) != 0 ||
+	    get_text(obj, "authority", 1, valid_authority,
+	        "a string of 1..200 bytes without control characters, such "
+	        "as \"UBND xã Chiềng Sung\"",
+	        d->authority, sizeof(d->authority), e) != 0)
+		return -1;
+	d->title = DECISION_CITIZEN;
+	if (json_object_get(obj, "title") != NULL &&
+	    get_enum(obj, "title", decision_title_names, DECISION_NTITLES,
+	        &d->title, e) != 0)
+		return -1;
+	p = json_object_get(obj, "person_ids");
+	q = json_object_get(obj, "ids");
+	if (p != NULL && q != NULL)
+		return input_fail(e, "invalid_field", "ids",
+		    "give person_ids or ids, not both");
+	if (p == NULL && q == NULL)
+		return input_fail(e, "missing_field",
+		    d->title == DECISION_CITIZEN ? "person_ids" : "ids",
+		    "the ids the decision lists are required");
+	if (p == NULL)
+		p = q;
+	if (!json_is_array(p) || json_array_size(p) == 0 ||
+	    json_array_size(p) > 100000)
+		return input_fail(e, "invalid_field", q ? "ids" : "person_ids",
+		    "%s must be an array of 1..100000 ids",
+		    q ? "ids" : "person_ids");
+	json_array_foreach(p, i, v)
+	{
+		if (!json_is_string(v) || valid_person_id(json_string_value(v),
+		                              json_string_length(v)) != 0) {
+			char f[40];
+
+			snprintf(f, sizeof(f), "%s[%zu]",
+			    q ? "ids" : "person_ids", i);
+			return input_fail(e, "invalid_field", f,
+			    "%s must be a string of 1..%d bytes without "
+			    "control characters",
+			    f, VALID_PID_MAX);
+		}
+	}
+	*ids = p;
+	return 0;
+}
+
+static const char *const title_csv_columns[] = {
+    "year", "kind", "id", "name", "recognized", "adults", "staff"};
+#define NTCSV (sizeof(title_csv_columns) / sizeof(title_csv_columns[0]))
+
+int
+input_title_csv_header(char *const *hdr, size_t n, struct input_err *e)
+{
+	int seen[NTCSV] = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		size_t c;
+
+		for (c = 0; c < NTCSV && strcmp(hdr[i], title_csv_columns[c]);
+		     c++)
+			;
+		if (c == NTCSV)
+			return unknown(e, "column", hdr[i]);
+		if (seen[c]++)
+			return input_fail(e, "bad_request", hdr[i],
+			    "column \"%s\" appears twice", hdr[i]);
+	}
+	for (size_t c = 0; c < 5; c++) /* year .. recognized */
+		if (!seen[c] && c != 3)
+			return input_fail(e, "missing_field",
+			    title_csv_columns[c], "column \"%s\" is required",
+			    title_csv_columns[c]);
+	return 0;
+}
+
+/* A spreadsheet's yes / no: 1 or 0, -1 when it is neither. */
+static int
+cell_bool(const char *s)
+{
+	static const char *const yes[] = {
+	    "1", "true", "yes", "x", "có", "Có", "CÓ", "đạt", "Đạt"};
+	static const char *const no[] = {"0", "false", "no", "", "không",
+	    "Không", "KHÔNG", "không đạt", "Không đạt"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	return -1;
+}
+
+json_t *
+input_title_csv_row(
+    char *const *hdr, char *const *cells, size_t n, struct input_err *e)
+{
+	json_t *obj = json_object();
+
+	if (obj == NULL) {
+		input_fail(e, "internal", NULL, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *col = hdr[i], *val = cells[i];
+		json_int_t iv = 0;
+		size_t at, len = strlen(val);
+		const char *why;
+
+		if (strcmp(col, "recognized") == 0) {
+			int b = cell_bool(val);
+			char q[40];
+
+			if (b < 0) {
+				valid_quote(q, sizeof(q), val, len);
+				input_fail(e, "invalid_field", col,
+				    "recognized must be 1 or 0 (có / "
+				    "không), not \"%s\"",
+				    q);
+				goto fail;
+			}
+			json_object_set_new(obj, col, json_boolean(b));
+		} else if (strcmp(col, "year") == 0 ||
+		           strcmp(col, "adults") == 0 ||
+		           strcmp(col, "staff") == 0) {
+			if (val[0] == '\0' && col[0] != 'y')
+				continue;
+			if (cell_int(val, col, &iv, e))
+				goto fail;
+			json_object_set_new(obj, col, json_integer(iv));
+		} else {
+			if (val[0] == '\0' && strcmp(col, "name") == 0)
+				continue;
+			if ((why = valid_utf8_why(val, len, &at)) != NULL) {
+				input_fail(e, "invalid_field", col,
+				    "%s is not valid UTF-8: %s at byte %zu",
+				    col, why, at + 1);
+				goto fail;
+			}
+			json_object_set_new(
+			    obj, col, json_stringn_nocheck(val, len));
+		}
+	}
+	return obj;
 fail:
 	json_decref(obj);
 	return NULL;

@@ -50,6 +50,23 @@ int input_csv_header(char *const *hdr, size_t n, struct input_err *e);
 int input_csv_error(
     const struct csv *r, char *const *hdr, size_t nh, struct input_err *e);
 
+/* Validate a title record object into *ti (members -1 when absent); 0 or
+ * -1 with e. */
+struct title;
+int input_title(const json_t *obj, struct title *ti, struct input_err *e);
+
+/* The CSV header and rows of title records (columns year, kind, id, name,
+ * recognized, adults, staff; recognized as 1/0, có/không). */
+int input_title_csv_header(char *const *hdr, size_t n, struct input_err *e);
+json_t *input_title_csv_row(
+    char *const *hdr, char *const *cells, size_t n, struct input_err *e);
+
+/* Validate a decision object into *d; *ids gets its id array (borrowed
+ * from obj, every element a valid id).  0 or -1 with e. */
+struct decision;
+int input_decision(const json_t *obj, struct decision *d, const json_t **ids,
+    struct input_err *e);
+
 /* Validate a population object (fields left out are 0). */
 int input_population(
     const json_t *obj, int64_t den[RECORDS_NPOP], struct input_err *e);

@@ -30,6 +30,7 @@
 #include "outbox.h"
 #include "preflight.h"
 #include "records.h"
+#include "titles.h"
 #include "store.h"
 #include "uplink.h"
 
@@ -119,6 +120,49 @@ ensure_years(struct store_txn *t, const struct conf *c)
 }
 
 /*
+ * The recognition mode changed since the figures were counted (or the
+ * directory predates the setting, and so counted by score): re-evaluate
+ * every year that is not filed; a filed year keeps what was filed.
+ */
+static int
+recognition_mode(struct store_txn *t, const struct conf *c)
+{
+	struct records_actor act = {
+	    c->id, "cdhtd", (int64_t)time(NULL), c->recognition};
+	size_t np = 0, nt = 0;
+	int mode, rc;
+
+	if ((rc = records_recognition_stored(t, &mode)) != STORE_OK ||
+	    mode == c->recognition)
+		return rc;
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX && rc == STORE_OK;
+	     y++) {
+		size_t a = 0, b = 0;
+
+		if ((rc = records_year_filed(t, y)) > 0) {
+			log_warnx("recognition by %s: %d is filed and keeps "
+			          "its figures (reopen it to recount)",
+			    c->recognition ? "decision" : "score", y);
+			rc = STORE_OK;
+			continue;
+		}
+		if (rc == STORE_OK)
+			rc = records_recount(t, &act, y, &a);
+		if (rc == STORE_OK)
+			rc = titles_recount(t, &act, y, &b);
+		np += a;
+		nt += b;
+	}
+	if (rc == STORE_OK)
+		rc = records_recognition_store(t, c->recognition);
+	if (rc == STORE_OK)
+		log_info("recognition is now by %s: %zu assessments and %zu "
+		         "title records recounted",
+		    c->recognition ? "decision" : "score", np, nt);
+	return rc;
+}
+
+/*
  * Start-up: migrate an older data directory (one transaction; without it
  * nothing can be served), then the housekeeping, each step on its own so
  * that a full map never keeps a node from starting.
@@ -133,6 +177,7 @@ startup_txn(struct store *st, const struct conf *c)
 		    c->data_dir, store_strerror(rc),
 		    rc == STORE_FULL ? " (raise [node] map_size_mb)" : "");
 	startup_step(st, c, "reports of every year", ensure_years);
+	startup_step(st, c, "the recognition mode", recognition_mode);
 	startup_step(st, c, "forgetting children no longer configured",
 	    aggregate_drop_unconfigured);
 	startup_step(st, c, "the outbox", outbox_startup);

@@ -129,12 +129,17 @@ migrate_run(struct store *st, const struct conf *c)
 	log_info("data directory schema %u is older than %d: migrating in "
 	         "place (one transaction)",
 	    from, STORE_SCHEMA_VERSION);
-	/* only schema 1 precedes 2; later steps chain here, in order */
-	rc = records_migrate_v1(t, c->id);
-	if (rc == STORE_OK)
+	/* the steps chain, in order: each reads the previous schema's values
+	 * (and its own, so a step may write the newest format directly) */
+	rc = STORE_OK;
+	if (from <= 1 && rc == STORE_OK)
+		rc = records_migrate_v1(t, c->id);
+	if (from <= 1 && rc == STORE_OK)
 		rc = aggregate_migrate_v1(t, c);
-	if (rc == STORE_OK)
+	if (from <= 1 && rc == STORE_OK)
 		rc = outbox_migrate_v1(t);
+	if (from <= 2 && rc == STORE_OK)
+		rc = records_migrate_v2(t, c->id);
 	if (rc != STORE_OK) {
 		store_abort(&t);
 		log_warnx("migration from schema %u failed (%s): nothing was "

@@ -16,9 +16,11 @@
 #include "wire.h"
 
 /* Value formats (the first byte of each value; PROTOCOL.md "Stored data"). */
-#define ASSESS_FMT 2
-#define LOCAL_FMT  2
-#define AUDIT_FMT  2
+#define ASSESS_FMT    3
+#define ASSESS_FMT_V2 2 /* schema 2: read by the migration only */
+#define LOCAL_FMT     3
+#define LOCAL_FMT_V2  2
+#define AUDIT_FMT     2
 
 /* Schema 1 (release 0.1.0) wrote raw structs; frozen here for migration. */
 struct v1_assessment {
@@ -60,7 +62,7 @@ assessment_fields_bad(const struct assessment *a)
 	return 0;
 }
 
-/* Encode a into w (TBL_ASSESS value). */
+/* Encode a into w (TBL_ASSESS value, format 3). */
 static void
 enc_assessment(struct vw *w, const struct assessment *a)
 {
@@ -69,45 +71,63 @@ enc_assessment(struct vw *w, const struct assessment *a)
 	vw_u8(w, a->population);
 	vw_u8(w, a->digital);
 	vw_bytes(w, a->scores, RULES_NSCORES);
+	vw_u8(w, a->eligible);
 	vw_u8(w, a->recognized);
 	vw_u8(w, a->outstanding);
 	vw_uint(w, a->total);
 	vw_int(w, a->birth_year);
 	vw_int(w, a->updated_at);
 	vw_str(w, a->name);
+	vw_str(w, a->decision);
 }
 
-/* Decode a TBL_ASSESS value into out (key fields left to the caller). */
+/*
+ * Decode a TBL_ASSESS value into out (key fields left to the caller):
+ * format 3, or format 2 (schema 2, read by its migration: no eligible flag,
+ * as recognition was by score, and no decision).
+ */
 static int
 dec_assessment(const void *v, size_t vl, struct assessment *out)
 {
 	struct vr r;
 	uint64_t total;
 	int64_t by;
+	uint8_t fmt;
 
 	vr_init(&r, v, vl);
-	if (vr_u8(&r) != ASSESS_FMT)
+	fmt = vr_u8(&r);
+	if (fmt != ASSESS_FMT && fmt != ASSESS_FMT_V2)
 		return -1;
 	out->group = vr_u8(&r);
 	out->population = vr_u8(&r);
 	out->digital = vr_u8(&r);
 	for (int i = 0; i < RULES_NSCORES; i++)
 		out->scores[i] = vr_u8(&r);
+	if (fmt == ASSESS_FMT)
+		out->eligible = vr_u8(&r) != 0;
 	out->recognized = vr_u8(&r) != 0;
+	if (fmt == ASSESS_FMT_V2)
+		out->eligible = out->recognized;
 	out->outstanding = vr_u8(&r) != 0;
 	total = vr_uint(&r);
 	by = vr_int(&r);
 	out->updated_at = vr_int(&r);
 	vr_str(&r, out->name, sizeof(out->name));
+	out->decision[0] = '\0';
+	if (fmt == ASSESS_FMT)
+		vr_str(&r, out->decision, sizeof(out->decision));
 	if (vr_done(&r) != 0 || total > 100 || by < INT16_MIN ||
-	    by > INT16_MAX || assessment_fields_bad(out))
+	    by > INT16_MAX || assessment_fields_bad(out) ||
+	    (out->recognized && !out->eligible) ||
+	    (out->outstanding && !out->recognized))
 		return -1;
 	out->total = (uint16_t)total;
 	out->birth_year = (int16_t)by;
 	return 0;
 }
 
-/* Encode / decode a TBL_LOCAL value. */
+/* Encode / decode a TBL_LOCAL value (format 3; format 2 read for its
+ * migration, without filed_by). */
 static void
 enc_local(struct vw *w, const struct local_report *lr)
 {
@@ -115,19 +135,25 @@ enc_local(struct vw *w, const struct local_report *lr)
 	vw_uint(w, lr->version);
 	vw_int(w, lr->updated_at);
 	vw_counters(w, &lr->c, CDHT_NCOUNTERS);
+	vw_str(w, lr->filed_by);
 }
 
 static int
 dec_local(const void *v, size_t vl, struct local_report *out)
 {
 	struct vr r;
+	uint8_t fmt;
 
 	vr_init(&r, v, vl);
-	if (vr_u8(&r) != LOCAL_FMT)
+	fmt = vr_u8(&r);
+	if (fmt != LOCAL_FMT && fmt != LOCAL_FMT_V2)
 		return -1;
 	out->version = vr_uint(&r);
 	out->updated_at = vr_int(&r);
 	vr_counters(&r, &out->c, NULL);
+	out->filed_by[0] = '\0';
+	if (fmt == LOCAL_FMT)
+		vr_str(&r, out->filed_by, sizeof(out->filed_by));
 	return vr_done(&r);
 }
 
@@ -273,6 +299,33 @@ refresh_later(struct store_txn *t, const struct records_actor *act, int year,
 }
 
 int
+records_year_filed(struct store_txn *t, int year)
+{
+	struct local_report lr;
+	int rc = records_local(t, year, &lr);
+
+	return rc != STORE_OK ? rc : lr.c.v[CDHT_C_filed] != 0;
+}
+
+/* 0 when year may be written, RECORDS_FILED, or a store error. */
+static int
+writable(struct store_txn *t, int year)
+{
+	int rc = records_year_filed(t, year);
+
+	return rc > 0 ? RECORDS_FILED : rc;
+}
+
+/* Recognised: eligible and, in decision mode, listed by a decision. */
+static bool
+recognized_now(
+    const struct records_actor *act, bool eligible, const char *decision)
+{
+	return eligible &&
+	       (act->recognition == RECOGNITION_SCORE || decision[0] != '\0');
+}
+
+int
 records_put(struct store_txn *t, const struct records_actor *act,
     struct assessment *a, int *replaced)
 {
@@ -282,10 +335,18 @@ records_put(struct store_txn *t, const struct records_actor *act,
 	int rc;
 
 	rules_score(a);
+	if ((rc = writable(t, a->year)) != 0)
+		return rc;
 	rc = records_get(t, a->year, a->person_id, a->pid_len, &old);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return rc;
 	*replaced = rc == STORE_OK;
+	if (*replaced && old.decision[0] != '\0') {
+		memcpy(a->decision, old.decision, sizeof(a->decision));
+		return RECORDS_DECIDED;
+	}
+	a->decision[0] = '\0';
+	a->recognized = recognized_now(act, a->eligible, a->decision);
 	records_local(t, a->year, &lr);
 	if (*replaced)
 		rules_apply(&lr.c, &old, -1);
@@ -294,8 +355,10 @@ records_put(struct store_txn *t, const struct records_actor *act,
 	rules_apply(&lr.c, a, +1);
 	put_assessment(t, a);
 	local_write(t, act->self, a->year, &lr, act->now);
-	snprintf(detail, sizeof(detail), "%d/%.*s total=%d recognized=%d",
-	    a->year, (int)a->pid_len, a->person_id, a->total, a->recognized);
+	snprintf(detail, sizeof(detail),
+	    "%d/%.*s total=%d eligible=%d recognized=%d", a->year,
+	    (int)a->pid_len, a->person_id, a->total, a->eligible,
+	    a->recognized);
 	records_audit(t, act, *replaced ? "replace" : "submit", detail);
 	if (!*replaced || old.recognized != a->recognized)
 		refresh_later(t, act, a->year, a->person_id, a->pid_len);
@@ -303,8 +366,33 @@ records_put(struct store_txn *t, const struct records_actor *act,
 }
 
 int
+records_decide(struct store_txn *t, const struct records_actor *act, int year,
+    const char *pid, size_t plen, const char *number)
+{
+	struct assessment a;
+	struct local_report lr;
+	bool was;
+	int rc = records_get(t, year, pid, plen, &a);
+
+	if (rc != STORE_OK)
+		return rc;
+	records_local(t, year, &lr);
+	rules_apply(&lr.c, &a, -1);
+	was = a.recognized;
+	snprintf(a.decision, sizeof(a.decision), "%s", number);
+	a.recognized = recognized_now(act, a.eligible, a.decision);
+	a.outstanding = records_outstanding(t, &a);
+	rules_apply(&lr.c, &a, +1);
+	put_assessment(t, &a);
+	local_write(t, act->self, year, &lr, act->now);
+	if (was != a.recognized)
+		refresh_later(t, act, year, pid, plen);
+	return store_txn_err(t);
+}
+
+int
 records_withdraw(struct store_txn *t, const struct records_actor *act, int year,
-    const char *pid, size_t plen)
+    const char *pid, size_t plen, char *decided)
 {
 	unsigned char k[2 + RULES_PID_MAX];
 	struct assessment old;
@@ -312,9 +400,16 @@ records_withdraw(struct store_txn *t, const struct records_actor *act, int year,
 	char detail[96];
 	int rc;
 
+	if ((rc = writable(t, year)) != 0)
+		return rc;
 	rc = records_get(t, year, pid, plen, &old);
 	if (rc != STORE_OK)
 		return rc;
+	if (old.decision[0] != '\0') {
+		if (decided != NULL)
+			memcpy(decided, old.decision, sizeof(old.decision));
+		return RECORDS_DECIDED;
+	}
 	records_local(t, year, &lr);
 	rules_apply(&lr.c, &old, -1);
 	store_del(t, TBL_ASSESS, k, akey(k, year, pid, plen));
@@ -326,17 +421,135 @@ records_withdraw(struct store_txn *t, const struct records_actor *act, int year,
 	return store_txn_err(t);
 }
 
+struct scan_arg {
+	struct store_txn *t;
+	int year;
+	int (*cb)(void *, const struct assessment *);
+	void *arg;
+};
+
+static int
+scan_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct scan_arg *sa = arg;
+	struct assessment a;
+
+	memset(&a, 0, sizeof(a));
+	if (kl < 3 || kl > 2 + RULES_PID_MAX || dec_assessment(v, vl, &a)) {
+		store_corrupt(sa->t, TBL_ASSESS, k, kl, "assessment");
+		return 1;
+	}
+	a.year = (uint16_t)sa->year;
+	a.pid_len = (uint8_t)(kl - 2);
+	memcpy(a.person_id, (const char *)k + 2, kl - 2);
+	return sa->cb(sa->arg, &a);
+}
+
+int
+records_scan(struct store_txn *t, int year,
+    int (*cb)(void *arg, const struct assessment *a), void *arg)
+{
+	struct scan_arg sa = {t, year, cb, arg};
+	unsigned char k[2];
+	int rc;
+
+	store_be16(k, (uint16_t)year);
+	rc = store_scan(t, TBL_ASSESS, k, 2, scan_cb, &sa);
+	return rc ? rc : store_txn_err(t);
+}
+
+/* A growing array of assessments (records_recount collects, then writes). */
+struct alist {
+	struct assessment *a;
+	size_t n, cap;
+	int oom;
+};
+
+static int
+alist_cb(void *arg, const struct assessment *a)
+{
+	struct alist *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		struct assessment *p = realloc(l->a, cap * sizeof(*p));
+
+		if (p == NULL) {
+			l->oom = 1;
+			return 1;
+		}
+		l->a = p;
+		l->cap = cap;
+	}
+	l->a[l->n++] = *a;
+	return 0;
+}
+
+int
+records_recount(struct store_txn *t, const struct records_actor *act, int year,
+    size_t *changed)
+{
+	struct alist l = {NULL, 0, 0, 0};
+	struct local_report lr;
+	int rc = records_scan(t, year, alist_cb, &l);
+
+	*changed = 0;
+	if (rc == STORE_OK && l.oom)
+		rc = STORE_ENOMEM;
+	if (rc != STORE_OK) {
+		free(l.a);
+		return rc;
+	}
+	records_local(t, year, &lr);
+	for (size_t i = 0; i < l.n; i++) {
+		struct assessment *a = &l.a[i];
+		struct assessment b = *a;
+
+		b.recognized = recognized_now(act, b.eligible, b.decision);
+		b.outstanding = records_outstanding(t, &b);
+		if (b.recognized == a->recognized &&
+		    b.outstanding == a->outstanding)
+			continue;
+		rules_apply(&lr.c, a, -1);
+		rules_apply(&lr.c, &b, +1);
+		put_assessment(t, &b);
+		(*changed)++;
+	}
+	if (*changed > 0)
+		local_write(t, act->self, year, &lr, act->now);
+	free(l.a);
+	return store_txn_err(t);
+}
+
+int
+records_local_put(struct store_txn *t, const struct records_actor *act,
+    int year, struct local_report *lr)
+{
+	local_write(t, act->self, year, lr, act->now);
+	return store_txn_err(t);
+}
+
 int
 records_put_population(struct store_txn *t, const struct records_actor *act,
-    int year, const int64_t den[RECORDS_NPOP])
+    int year, const int64_t den[RECORDS_NPOP], unsigned keep)
 {
 	struct local_report lr;
 	char detail[64];
+	int rc;
 
+	if ((rc = writable(t, year)) != 0)
+		return rc;
 	records_local(t, year, &lr);
 	lr.c.v[CDHT_C_den_set] = 1;
-	memcpy(&lr.c.v[CDHT_C_FIRST_DENOMINATOR], den,
-	    RECORDS_NPOP * sizeof(int64_t));
+	for (int i = 0; i < RECORDS_NPOP; i++) {
+		int c = CDHT_C_FIRST_DENOMINATOR + i;
+		int kind = (c - CDHT_C_families_total) / 2;
+
+		if (c >= CDHT_C_families_total &&
+		    c <= CDHT_C_units_recognized && (keep & 1u << kind))
+			continue; /* counted from this year's title records */
+		lr.c.v[c] = den[i];
+	}
 	local_write(t, act->self, year, &lr, act->now);
 	snprintf(detail, sizeof(detail), "population %d", year);
 	records_audit(t, act, "population", detail);
@@ -467,6 +680,7 @@ v1_assessment_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
 	a.digital = s.digital;
 	memcpy(a.scores, s.scores, sizeof(a.scores));
 	a.recognized = s.recognized;
+	a.eligible = s.recognized; /* schema 1 recognised by score */
 	a.outstanding = s.outstanding;
 	a.total = s.total;
 	a.birth_year = s.birth_year;
@@ -496,6 +710,9 @@ v1_local_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
 	memcpy(lr.c.v, s.v, sizeof(s.v));
 	/* counters added since schema 1, from the records they count */
 	lr.c.v[CDHT_C_eligible] = lr.c.v[CDHT_C_recognized];
+	for (int g = 0; g < GROUP_COUNT; g++)
+		lr.c.v[CDHT_C_farmer_eligible + g] =
+		    lr.c.v[CDHT_C_farmer_recognized + 2 * g];
 	enc_local(out, &lr);
 	return 0;
 }
@@ -551,5 +768,91 @@ records_migrate_v1(struct store_txn *t, const char *self)
 	log_info("migrated %zu assessments, %zu local reports, %zu audit "
 	         "records",
 	    na, nl, nau);
+	return store_txn_err(t);
+}
+
+/* The recognition mode the stored figures were counted under. */
+#define META_RECOGNITION "recognition"
+
+int
+records_recognition_stored(struct store_txn *t, int *mode)
+{
+	const void *v;
+	size_t vl;
+	int rc = store_get(t, TBL_META, META_RECOGNITION,
+	    sizeof(META_RECOGNITION) - 1, &v, &vl);
+
+	*mode = RECOGNITION_SCORE; /* before 0.3.0 there was only score */
+	if (rc == STORE_NOTFOUND)
+		return STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
+	if (vl != 1 || *(const unsigned char *)v > RECOGNITION_DECISION)
+		return store_corrupt(t, TBL_META, META_RECOGNITION,
+		    sizeof(META_RECOGNITION) - 1, "recognition mode");
+	*mode = *(const unsigned char *)v;
+	return STORE_OK;
+}
+
+int
+records_recognition_store(struct store_txn *t, int mode)
+{
+	unsigned char b = (unsigned char)mode;
+
+	store_put(
+	    t, TBL_META, META_RECOGNITION, sizeof(META_RECOGNITION) - 1, &b, 1);
+	return store_txn_err(t);
+}
+
+/* Schema 2 -> 3: the decoders read format 2; re-encode in format 3. */
+
+static int
+v2_assessment_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
+    struct vw *out)
+{
+	struct assessment a;
+
+	memset(&a, 0, sizeof(a));
+	if (dec_assessment(v, vl, &a) != 0)
+		return -1;
+	enc_assessment(out, &a);
+	return 0;
+}
+
+static int
+v2_local_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl,
+    struct vw *out)
+{
+	struct local_report lr;
+
+	memset(&lr, 0, sizeof(lr));
+	if (kl != 2 || dec_local(v, vl, &lr) != 0)
+		return -1;
+	/* counters added since schema 2, from the records they count: by
+	 * score, the eligible of each group are its recognised */
+	for (int g = 0; g < GROUP_COUNT; g++)
+		lr.c.v[CDHT_C_farmer_eligible + g] =
+		    lr.c.v[CDHT_C_farmer_recognized + 2 * g];
+	enc_local(out, &lr);
+	return 0;
+}
+
+int
+records_migrate_v2(struct store_txn *t, const char *self)
+{
+	size_t na = 0, nl = 0;
+	int rc;
+
+	if ((rc = migrate_table(t, TBL_ASSESS, v2_assessment_cb, NULL, &na)) ||
+	    (rc = migrate_table(t, TBL_LOCAL, v2_local_cb, NULL, &nl)))
+		return rc;
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+		struct local_report lr;
+
+		if (records_local(t, y, &lr) == STORE_OK && lr.version != 0)
+			outbox_queue(t, self, y);
+	}
+	log_info("migrated %zu assessments and %zu local reports to schema 3",
+	    na, nl);
 	return store_txn_err(t);
 }

@@ -63,21 +63,58 @@ int records_scan(struct store_txn *t, int year,
 int records_get(struct store_txn *t, int year, const char *pid, size_t plen,
     struct assessment *out);
 
-/* Withdraw one assessment; STORE_NOTFOUND if none. */
+/*
+ * Withdraw one assessment; STORE_NOTFOUND if none, RECORDS_FILED, or
+ * RECORDS_DECIDED (the decision's number then copied into decided, of
+ * VALID_DECISION_MAX + 1 bytes, when not NULL).
+ */
 int records_withdraw(struct store_txn *t, const struct records_actor *act,
-    int year, const char *pid, size_t plen);
+    int year, const char *pid, size_t plen, char *decided);
+
+/*
+ * Mark (year, pid) as listed by decision number ("" to clear it) and
+ * recognise it accordingly (act->recognition), with its counters and the
+ * outstanding flag of its later years.  No audit record: the decision has
+ * one.  STORE_NOTFOUND if there is no such assessment.
+ */
+int records_decide(struct store_txn *t, const struct records_actor *act,
+    int year, const char *pid, size_t plen, const char *number);
+
+/* Re-evaluate recognised and outstanding of every assessment of year under
+ * act->recognition (after the mode changed); *changed: records changed. */
+int records_recount(struct store_txn *t, const struct records_actor *act,
+    int year, size_t *changed);
+
+/* 1 when year is filed at this node (its own data frozen), 0, or a store
+ * error. */
+int records_year_filed(struct store_txn *t, int year);
+
+/* The recognition mode the stored figures follow (RECOGNITION_SCORE when
+ * never recorded), and recording it. */
+int records_recognition_stored(struct store_txn *t, int *mode);
+int records_recognition_store(struct store_txn *t, int mode);
 
 /* Outstanding status a would have if stored now (reads earlier years). */
 int records_outstanding(struct store_txn *t, const struct assessment *a);
 
-/* Set / read a year's denominators (order of counters.h from adults). */
+/*
+ * Set / read a year's denominators (order of counters.h from adults).  Bit
+ * k of keep (enum title_kind) keeps that kind's total and recognised as
+ * they are (counted from title records).  Put: 0, RECORDS_FILED or a store
+ * error.
+ */
 int records_put_population(struct store_txn *t, const struct records_actor *act,
-    int year, const int64_t den[RECORDS_NPOP]);
+    int year, const int64_t den[RECORDS_NPOP], unsigned keep);
 int records_get_population(
     struct store_txn *t, int year, int64_t den[RECORDS_NPOP]);
 
 /* The local report of one year (zeroed with version 0 if never written). */
 int records_local(struct store_txn *t, int year, struct local_report *out);
+
+/* Write lr as year's local report with a new version and queue it upward
+ * (for the modules that count into it: titles.c, filing.c). */
+int records_local_put(struct store_txn *t, const struct records_actor *act,
+    int year, struct local_report *lr);
 
 /* Make sure every programme year has a local report (so parents learn this
  * node's name and level even before it has data). */
@@ -112,5 +149,8 @@ size_t records_okey(unsigned char *buf, const char *origin, int year);
 /* Schema 1 -> 2 of this module's tables, inside the migration transaction
  * (migrate.c); self is this node's id. */
 int records_migrate_v1(struct store_txn *t, const char *self);
+/* Schema 2 -> 3 of this module's tables (assessments gain eligible and
+ * decision, local reports filed_by and the eligible counters by group). */
+int records_migrate_v2(struct store_txn *t, const char *self);
 
 #endif

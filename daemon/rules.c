@@ -4,6 +4,9 @@
 
 #include "rules.h"
 
+_Static_assert(
+    CDHT_C_manager_eligible == CDHT_C_farmer_eligible + GROUP_MANAGER,
+    "the eligible counters follow enum rules_group");
 _Static_assert(LEVEL_NATIONAL + 1 == VALID_NLEVELS,
     "enum rules_level follows valid_level_names");
 
@@ -35,18 +38,20 @@ rules_score(struct assessment *a)
 			low = 1;
 	}
 	a->total = (uint16_t)total;
-	a->recognized = total >= VALID_PASS_TOTAL && !low;
+	a->eligible = total >= VALID_PASS_TOTAL && !low;
+	a->recognized = a->eligible;
 }
 
 void
 rules_apply(struct cdht_counters *c, const struct assessment *a, int sign)
 {
 	int64_t *v = c->v;
-	int rec = a->recognized ? sign : 0;
+	int rec = a->recognized ? sign : 0, elig = a->eligible ? sign : 0;
 
 	v[CDHT_C_assessed] += sign;
 	v[CDHT_C_recognized] += rec;
-	v[CDHT_C_eligible] += rec; /* by score: eligible is recognised */
+	v[CDHT_C_eligible] += elig;
+	v[CDHT_C_farmer_eligible + a->group] += elig;
 	if (a->recognized && a->outstanding)
 		v[CDHT_C_outstanding] += sign;
 	if (a->population == POP_ADULT) {

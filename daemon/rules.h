@@ -41,7 +41,8 @@ enum rules_population { POP_ADULT, POP_STAFF };
 /* [programme] recognition: who recognises a person who passes. */
 enum rules_recognition {
 	RECOGNITION_SCORE,    /* passing the scoring rule recognises */
-	RECOGNITION_DECISION, /* passing makes eligible; a decision recognises */
+	RECOGNITION_DECISION, /* passing makes eligible; a decision recognises
+	                       */
 };
 enum rules_digital { DIGITAL_NONE, DIGITAL_SKILLED, DIGITAL_PROFICIENT };
 
@@ -67,8 +68,9 @@ struct assessment {
 	uint8_t scores[RULES_NSCORES];
 	/* computed by the node */
 	uint16_t total;
-	bool eligible;   /* passed the scoring rule */
-	bool recognized; /* eligible, and (decision mode) listed by a decision */
+	bool eligible; /* passed the scoring rule */
+	bool
+	    recognized; /* eligible, and (decision mode) listed by a decision */
 	bool outstanding;
 	int64_t updated_at;
 	/* the decision that recognised this person, "" when none */

@@ -27,27 +27,27 @@ enum store_err {
  * The data directory's schema version (TBL_META "schema").  1: raw C
  * structs (release 0.1.0); 2: every value encoded by value.h with a format
  * byte; 3: assessments gain eligible and their decision, reports their
- * filer (release 0.3.0).  A newer cdhtd migrates an older directory (migrate.c); an older
- * one refuses a newer directory.
+ * filer (release 0.3.0).  A newer cdhtd migrates an older directory
+ * (migrate.c); an older one refuses a newer directory.
  */
 #define STORE_SCHEMA_VERSION 3
 
 /* The tables (LMDB named databases) and their one owner; never renumber,
  * names are on disk.  Value encodings: proto/PROTOCOL.md "Stored data". */
 enum store_table {
-	TBL_META,   /* store.c: "schema", "seq"; outbox.c: "parent" */
-	TBL_ASSESS, /* records.c: year(2) person_id -> assessment */
-	TBL_LOCAL,  /* records.c: year(2) -> this node's own report */
-	TBL_MIRROR, /* aggregate.c: origin \0 year(2) via \0 -> copy via */
-	TBL_WIN,    /* aggregate.c: origin \0 year(2) -> winning copy */
-	TBL_TOTALS, /* aggregate.c: node \0 year(2) -> winners' sums */
-	TBL_NODES,  /* aggregate.c: origin -> node directory entry */
-	TBL_OUTBOX, /* outbox.c: origin \0 year(2) -> (empty): to send */
-	TBL_ACKED,  /* outbox.c: origin \0 year(2) -> version acked */
-	TBL_AUDIT,  /* records.c: seq(8) -> audit record */
-	TBL_PIN,    /* aggregate.c: origin -> the child it is held via */
-	TBL_BYVIA,  /* aggregate.c: via \0 origin \0 year(2) -> (empty) */
-	TBL_TITLES, /* titles.c: year(2) kind(1) id -> title record */
+	TBL_META,     /* store.c: "schema", "seq"; outbox.c: "parent" */
+	TBL_ASSESS,   /* records.c: year(2) person_id -> assessment */
+	TBL_LOCAL,    /* records.c: year(2) -> this node's own report */
+	TBL_MIRROR,   /* aggregate.c: origin \0 year(2) via \0 -> copy via */
+	TBL_WIN,      /* aggregate.c: origin \0 year(2) -> winning copy */
+	TBL_TOTALS,   /* aggregate.c: node \0 year(2) -> winners' sums */
+	TBL_NODES,    /* aggregate.c: origin -> node directory entry */
+	TBL_OUTBOX,   /* outbox.c: origin \0 year(2) -> (empty): to send */
+	TBL_ACKED,    /* outbox.c: origin \0 year(2) -> version acked */
+	TBL_AUDIT,    /* records.c: seq(8) -> audit record */
+	TBL_PIN,      /* aggregate.c: origin -> the child it is held via */
+	TBL_BYVIA,    /* aggregate.c: via \0 origin \0 year(2) -> (empty) */
+	TBL_TITLES,   /* titles.c: year(2) kind(1) id -> title record */
 	TBL_DECISION, /* decisions.c: year(2) number -> decision */
 	/* decisions.c: year(2) number \0 title(1) id -> (empty) */
 	TBL_DECIDED,

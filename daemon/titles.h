@@ -40,7 +40,8 @@ struct title {
 };
 
 /* Store ti (year, kind, id and the request's fields set), replacing any
- * earlier record; 0, a store error or a records_refusal. */
+ * earlier record; 0, a store error or a records_refusal (RECORDS_DECIDED:
+ * ti->decision then names the decision). */
 int titles_put(struct store_txn *t, const struct records_actor *act,
     struct title *ti, int *replaced);
 
@@ -48,9 +49,21 @@ int titles_put(struct store_txn *t, const struct records_actor *act,
 int titles_get(struct store_txn *t, int year, int kind, const char *id,
     size_t idlen, struct title *out);
 
-/* Delete one record; STORE_NOTFOUND, a store error or a records_refusal. */
+/* Delete one record; STORE_NOTFOUND, a store error or a records_refusal
+ * (RECORDS_DECIDED: the decision's number copied into decided, of
+ * VALID_DECISION_MAX + 1 bytes, when not NULL). */
 int titles_delete(struct store_txn *t, const struct records_actor *act,
-    int year, int kind, const char *id, size_t idlen);
+    int year, int kind, const char *id, size_t idlen, char *decided);
+
+/* Mark a record as listed by decision number ("" to clear), recognising it
+ * accordingly; STORE_NOTFOUND if none.  No audit (the decision has one). */
+int titles_decide(struct store_txn *t, const struct records_actor *act,
+    int year, int kind, const char *id, size_t idlen, const char *number);
+
+/* Re-evaluate recognised of every record of year under act->recognition;
+ * *changed: records changed. */
+int titles_recount(struct store_txn *t, const struct records_actor *act,
+    int year, size_t *changed);
 
 /* Call cb for every record of (year, kind), in id byte order (kind -1: all
  * kinds, kind by kind); cb returns non-zero to stop. */

@@ -9,6 +9,9 @@
 #include "records.h"
 #include "views.h"
 
+/* The filer a report carries (field 9 of a report: after wire's change). */
+#define REPORT_FILED_BY(r) ""
+
 void
 views_iso_time(int64_t t, char *buf, size_t size)
 {
@@ -84,13 +87,14 @@ counts_obj(const struct cdht_counters *c)
 
 	for (int g = 0; g < GROUP_COUNT; g++)
 		json_object_set_new(groups, rules_group_names[g],
-		    json_pack("{s:I, s:I}", "assessed",
+		    json_pack("{s:I, s:I, s:I}", "assessed",
 		        (json_int_t)v[CDHT_C_farmer_assessed + 2 * g],
 		        "recognized",
-		        (json_int_t)v[CDHT_C_farmer_recognized + 2 * g]));
+		        (json_int_t)v[CDHT_C_farmer_recognized + 2 * g],
+		        "eligible", (json_int_t)v[CDHT_C_farmer_eligible + g]));
 	return json_pack(
 	    "{s:I, s:I, s:I, s:I, s:o, s:{s:{s:I, s:I}, s:{s:I, s:I}}, "
-	    "s:{s:I, s:I}, s:I}",
+	    "s:{s:I, s:I}, s:I, s:I}",
 	    "assessed", (json_int_t)v[CDHT_C_assessed], "recognized",
 	    (json_int_t)v[CDHT_C_recognized], "eligible",
 	    (json_int_t)v[CDHT_C_eligible], "outstanding",
@@ -102,7 +106,8 @@ counts_obj(const struct cdht_counters *c)
 	    (json_int_t)v[CDHT_C_staff_recognized], "digital", "skilled",
 	    (json_int_t)v[CDHT_C_digital_skilled], "proficient",
 	    (json_int_t)v[CDHT_C_digital_proficient], "units_with_denominators",
-	    (json_int_t)v[CDHT_C_den_set]);
+	    (json_int_t)v[CDHT_C_den_set], "filed",
+	    (json_int_t)v[CDHT_C_filed]);
 }
 
 static int
@@ -141,11 +146,69 @@ children_arr(struct store_txn *t, const struct conf *c,
 	return arr;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The day (since 1970-01-01) of Unix time t in the node's time zone. */
+static int64_t
+local_day(const struct conf *c, int64_t t)
+{
+	int64_t local = t + (int64_t)c->utc_offset_min * 60;
+
+	return (local >= 0 ? local : local - 86399) / 86400;
+}
+
+/* What coverage needs to judge a filing: the deadline's day and today. */
+struct filing_clock {
+	const struct conf *c;
+	int64_t due, today;
+};
+
+/* Add one unit's filing state of year (c: its counters, NULL when it never
+ * reported) to the coverage lists. */
+static void
+cover_filing(json_t *cov, const struct filing_clock *fc, const char *id,
+    const struct cdht_counters *c, const char *filed_by)
+{
+	int late;
+
+	if (c != NULL && c->v[CDHT_C_filed] != 0) {
+		json_object_set_new(json_object_get(cov, "filed"), id,
+		    iso_or_null(c->v[CDHT_C_filed_at]));
+		json_object_set_new(json_object_get(cov, "filed_by"), id,
+		    json_string(filed_by ? filed_by : ""));
+		late = local_day(fc->c, c->v[CDHT_C_filed_at]) > fc->due;
+	} else {
+		json_array_append_new(
+		    json_object_get(cov, "not_filed"), json_string(id));
+		late = fc->today > fc->due;
+	}
+	if (c != NULL && c->v[CDHT_C_reopened] > 0)
+		json_object_set_new(json_object_get(cov, "reopened"), id,
+		    json_integer(c->v[CDHT_C_reopened]));
+	if (late)
+		json_array_append_new(
+		    json_object_get(cov, "late"), json_string(id));
+}
+
 /* Add one unit's report of year to the coverage lists. */
 static void
-cover(json_t *cov, const char *id, const char *name,
-    const struct cdht_counters *c, int64_t updated_at, int have)
+cover(json_t *cov, const struct filing_clock *fc, const char *id,
+    const char *name, const struct cdht_counters *c, int64_t updated_at,
+    int have, const char *filed_by)
 {
+	cover_filing(cov, fc, id, have ? c : NULL, filed_by);
 	int reported =
 	    have && (c->v[CDHT_C_assessed] > 0 || c->v[CDHT_C_den_set] > 0);
 
@@ -209,22 +272,32 @@ coverage_obj(struct store_txn *t, const struct conf *c,
     int year, int64_t now, views_link_fn link, void *link_arg)
 {
 	json_t *cov = json_pack(
-	    "{s:i, s:i, s:[], s:[], s:{}, s:[], s:[], s:[], s:{}, s:i}",
+	    "{s:i, s:i, s:[], s:[], s:{}, s:[], s:[], s:[], s:{}, s:i, s:{}, "
+	    "s:{}, s:[], s:{}, s:[]}",
 	    "units", 0, "reported", 0, "missing", "no_denominators",
 	    "last_report", "down", "stale", "never_reported", "names",
-	    "stale_after", c->stale_after_s);
+	    "stale_after", c->stale_after_s, "filed", "filed_by", "not_filed",
+	    "reopened", "late");
+	struct filing_clock fc = {c,
+	    days_from_civil(year, c->deadline_month, c->deadline_day),
+	    local_day(c, now)};
 	struct wire_report r;
+	char due[16];
 
+	snprintf(due, sizeof(due), "%04d-%02d-%02d", year, c->deadline_month,
+	    c->deadline_day);
+	json_object_set_new(cov, "deadline", json_string(due));
 	if (root == NULL) {
 		struct local_report lr;
 
 		records_local(t, year, &lr);
-		cover(cov, c->id, c->name, &lr.c, lr.updated_at, 1);
+		cover(cov, &fc, c->id, c->name, &lr.c, lr.updated_at, 1,
+		    lr.filed_by);
 	} else {
 		int have =
 		    aggregate_report_of(t, root->id, year, &r) == STORE_OK;
-		cover(
-		    cov, root->id, root->name, &r.counters, r.updated_at, have);
+		cover(cov, &fc, root->id, root->name, &r.counters, r.updated_at,
+		    have, REPORT_FILED_BY(r));
 	}
 	for (size_t i = 0; i < n; i++) {
 		int have, connected = 0;
@@ -235,8 +308,8 @@ coverage_obj(struct store_txn *t, const struct conf *c,
 		if (&nodes[i] != root) {
 			have = aggregate_report_of(t, nodes[i].id, year, &r) ==
 			       STORE_OK;
-			cover(cov, nodes[i].id, nodes[i].name, &r.counters,
-			    r.updated_at, have);
+			cover(cov, &fc, nodes[i].id, nodes[i].name, &r.counters,
+			    r.updated_at, have, REPORT_FILED_BY(r));
 		}
 		if (nodes[i].last_report < now - c->stale_after_s)
 			json_array_append_new(json_object_get(cov, "stale"),
@@ -259,7 +332,8 @@ coverage_obj(struct store_txn *t, const struct conf *c,
 
 		if (dir_find(nodes, n, c->children[i].id) != NULL)
 			continue;
-		cover(cov, c->children[i].id, c->children[i].name, NULL, 0, 0);
+		cover(cov, &fc, c->children[i].id, c->children[i].name, NULL, 0,
+		    0, NULL);
 		json_array_append_new(json_object_get(cov, "never_reported"),
 		    json_string(c->children[i].id));
 		if (link != NULL)
@@ -271,36 +345,21 @@ coverage_obj(struct store_txn *t, const struct conf *c,
 	return cov;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The deadline of year's reports: its date, days left from today (in the
- * node's time zone; negative once passed) and, once passed, the late
- * units: those of coverage without a report for year. */
+/* The deadline of year's filings: its date, days left from today (in the
+ * node's time zone; negative once passed) and the late units: those of
+ * coverage not filed by it (coverage's "late"). */
 static json_t *
 deadline_obj(const struct conf *c, int year, int64_t now, json_t *cov)
 {
-	int64_t local = now + (int64_t)c->utc_offset_min * 60;
-	int64_t today = (local >= 0 ? local : local - 86399) / 86400;
+	int64_t today = local_day(c, now);
 	int64_t due = days_from_civil(year, c->deadline_month, c->deadline_day);
 	char date[16];
 	json_t *late = json_array();
 
 	snprintf(date, sizeof(date), "%04d-%02d-%02d", year, c->deadline_month,
 	    c->deadline_day);
-	if (today > due && cov != NULL)
-		json_array_extend(late, json_object_get(cov, "missing"));
+	if (cov != NULL)
+		json_array_extend(late, json_object_get(cov, "late"));
 	return json_pack("{s:s, s:I, s:b, s:o}", "date", date, "days_left",
 	    (json_int_t)(due - today), "passed", today > due, "late", late);
 }
@@ -370,6 +429,11 @@ views_progress(struct store_txn *t, const struct conf *c, int year, int depth,
 	    indicators_obj(&sum, &c->targets), "counts", counts_obj(&sum),
 	    "timezone", "name", c->timezone, "utc_offset", off,
 	    "utc_offset_minutes", c->utc_offset_min);
+	if (o != NULL)
+		json_object_set_new(o, "recognition",
+		    json_string(c->recognition == RECOGNITION_DECISION
+		                    ? "decision"
+		                    : "score"));
 	if (o != NULL && root != NULL)
 		json_object_set_new(
 		    o, "ancestors", ancestors_arr(c, nodes, n, root));
@@ -451,9 +515,11 @@ views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
 json_t *
 views_result(const struct assessment *a)
 {
-	return json_pack("{s:i, s:s%, s:i, s:b, s:b}", "year", a->year,
-	    "person_id", a->person_id, (size_t)a->pid_len, "total", a->total,
-	    "recognized", a->recognized, "outstanding", a->outstanding);
+	return json_pack("{s:i, s:s%, s:i, s:b, s:b, s:b, s:o}", "year",
+	    a->year, "person_id", a->person_id, (size_t)a->pid_len, "total",
+	    a->total, "eligible", a->eligible, "recognized", a->recognized,
+	    "outstanding", a->outstanding, "decision",
+	    a->decision[0] ? json_string(a->decision) : json_null());
 }
 
 json_t *

@@ -16,48 +16,48 @@
 #include <stdint.h>
 
 /* X(name): assessment counts first, then the year's denominators. */
-#define CDHT_COUNTERS(X)                                              \
-	X(assessed)                                                   \
-	X(recognized)                                                 \
-	X(outstanding)                                                \
-	X(adult_assessed)                                             \
-	X(adult_recognized)                                           \
-	X(staff_assessed)                                             \
-	X(staff_recognized)                                           \
-	X(digital_skilled)    /* recognised, skilled or proficient */ \
-	X(digital_proficient) /* recognised, proficient */            \
-	X(farmer_assessed)                                            \
-	X(farmer_recognized)                                          \
-	X(worker_assessed)                                            \
-	X(worker_recognized)                                          \
-	X(official_assessed)                                          \
-	X(official_recognized)                                        \
-	X(business_assessed)                                          \
-	X(business_recognized)                                        \
-	X(manager_assessed)                                           \
-	X(manager_recognized)                                         \
-	X(den_set) /* units that recorded this year's denominators */ \
-	X(adults)                                                     \
-	X(staff)                                                      \
-	X(families_total)                                             \
-	X(families_recognized)                                        \
-	X(clans_total)                                                \
-	X(clans_recognized)                                           \
-	X(communities_total)                                          \
-	X(communities_recognized)                                     \
-	X(units_total)                                                \
-	X(units_recognized)                                           \
-	X(members_total)                                              \
-	X(members_trained)                                            \
+#define CDHT_COUNTERS(X)                                                  \
+	X(assessed)                                                       \
+	X(recognized)                                                     \
+	X(outstanding)                                                    \
+	X(adult_assessed)                                                 \
+	X(adult_recognized)                                               \
+	X(staff_assessed)                                                 \
+	X(staff_recognized)                                               \
+	X(digital_skilled)    /* recognised, skilled or proficient */     \
+	X(digital_proficient) /* recognised, proficient */                \
+	X(farmer_assessed)                                                \
+	X(farmer_recognized)                                              \
+	X(worker_assessed)                                                \
+	X(worker_recognized)                                              \
+	X(official_assessed)                                              \
+	X(official_recognized)                                            \
+	X(business_assessed)                                              \
+	X(business_recognized)                                            \
+	X(manager_assessed)                                               \
+	X(manager_recognized)                                             \
+	X(den_set) /* units that recorded this year's denominators */     \
+	X(adults)                                                         \
+	X(staff)                                                          \
+	X(families_total)                                                 \
+	X(families_recognized)                                            \
+	X(clans_total)                                                    \
+	X(clans_recognized)                                               \
+	X(communities_total)                                              \
+	X(communities_recognized)                                         \
+	X(units_total)                                                    \
+	X(units_recognized)                                               \
+	X(members_total)                                                  \
+	X(members_trained)                                                \
 	X(eligible) /* passed the scoring rule (= recognized by score) */ \
-	X(farmer_eligible)                                            \
-	X(worker_eligible)                                            \
-	X(official_eligible)                                          \
-	X(business_eligible)                                          \
-	X(manager_eligible)                                           \
-	X(filed)         /* 1: the origin filed this year (units) */  \
-	X(filed_at)      /* origin's Unix time of filing; 0: open */  \
-	X(reopened)      /* times the origin reopened a filing */     \
+	X(farmer_eligible)                                                \
+	X(worker_eligible)                                                \
+	X(official_eligible)                                              \
+	X(business_eligible)                                              \
+	X(manager_eligible)                                               \
+	X(filed)         /* 1: the origin filed this year (units) */      \
+	X(filed_at)      /* origin's Unix time of filing; 0: open */      \
+	X(reopened)      /* times the origin reopened a filing */         \
 	X(filed_missing) /* units below not filed, when forced */
 
 enum cdht_counter {

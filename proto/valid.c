@@ -142,6 +142,35 @@ valid_person_name(const char *s, size_t n)
 }
 
 int
+valid_decision_number(const char *s, size_t n)
+{
+	return n >= 1 && n <= VALID_DECISION_MAX ? valid_text(s, n) : -1;
+}
+
+int
+valid_date(const char *s, size_t n)
+{
+	static const int mdays[] = {
+	    31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y = 0, m, d;
+
+	if (n != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return -1;
+	for (int i = 0; i < 4; i++)
+		y = y * 10 + (s[i] - '0');
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (y < 2000 || y > 2099 || m < 1 || m > 12 || d < 1)
+		return -1;
+	if (m == 2 && y % 4 == 0) /* 2000..2099: every fourth year */
+		return d <= 29 ? 0 : -1;
+	return d <= mdays[m - 1] ? 0 : -1;
+}
+
+int
 valid_level(const char *s, size_t n)
 {
 	for (int i = 0; i < VALID_NLEVELS; i++)

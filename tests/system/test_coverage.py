@@ -109,8 +109,16 @@ class Coverage(HierTestCase):
             self.assertEqual(d["days_left"], (due - today).days, d)
             self.assertEqual(d["passed"], today > due, d)
             cov = self.cov(year)["coverage"]
-            self.assertEqual(sorted(d["late"]),
-                             sorted(cov["missing"]) if today > due else [], d)
+            # nobody has filed: once the deadline has passed, every unit
+            # is late (not filed by it)
+            self.assertEqual(cov["deadline"], due.isoformat(), cov)
+            self.assertEqual(cov["filed"], {}, cov)
+            self.assertEqual(sorted(cov["not_filed"]),
+                             sorted(cov["last_report"]), cov)
+            self.assertEqual(sorted(cov["late"]),
+                             sorted(cov["not_filed"]) if today > due else [],
+                             cov)
+            self.assertEqual(sorted(d["late"]), sorted(cov["late"]), d)
         doc = self.cov(2026)
         self.assertEqual(doc["timezone"], {
             "name": "+07:00", "utc_offset": "+07:00",

@@ -28,7 +28,8 @@
 #define SELF   "04108"
 #define NYEARS (RULES_YEAR_MAX - RULES_YEAR_MIN + 1)
 
-static const struct records_actor actor = {SELF, "clerk-test", 1700000000, RECOGNITION_SCORE};
+static const struct records_actor actor = {
+    SELF, "clerk-test", 1700000000, RECOGNITION_SCORE};
 
 /* The population counters, in records_put_population's order. */
 static const char *const den_names[RECORDS_NPOP] = {"adults", "staff",
@@ -162,8 +163,10 @@ m_recount(const struct model *m, int yi, struct cdht_counters *c)
 			continue;
 		c->v[fx_cidx("assessed")]++;
 		c->v[fx_cidx("recognized")] += rec;
-		c->v[fx_cidx("eligible")] += rec;
+		c->v[fx_cidx("eligible")] += rec; /* by score */
 		c->v[fx_cidx("outstanding")] += m_outstanding(m, p, yi);
+		snprintf(nm, sizeof(nm), "%s_eligible", gname[r->group]);
+		c->v[fx_cidx(nm)] += rec;
 		if (r->pop == POP_ADULT) {
 			c->v[fx_cidx("adult_assessed")]++;
 			c->v[fx_cidx("adult_recognized")] += rec;
@@ -358,17 +361,19 @@ test_replace_and_withdraw_counters(void **state)
 	assert_int_equal(counter(t, 2026, "staff_recognized"), 1);
 
 	/* withdraw P0: only P1 is left */
-	assert_int_equal(records_withdraw(t, &actor, 2026, "P0", 2), STORE_OK);
+	assert_int_equal(
+	    records_withdraw(t, &actor, 2026, "P0", 2, NULL), STORE_OK);
 	m.r[0][yi].present = 0;
 	m_verify(t, &m, "withdraw");
 	assert_int_equal(counter(t, 2026, "assessed"), 1);
 	assert_int_equal(
-	    records_withdraw(t, &actor, 2026, "P0", 2), STORE_NOTFOUND);
+	    records_withdraw(t, &actor, 2026, "P0", 2, NULL), STORE_NOTFOUND);
 	assert_int_equal(store_txn_err(t), STORE_OK);
 	assert_int_equal(
-	    records_withdraw(t, &actor, 2027, "P1", 2), STORE_NOTFOUND);
+	    records_withdraw(t, &actor, 2027, "P1", 2, NULL), STORE_NOTFOUND);
 	/* withdraw P1: the year is empty again */
-	assert_int_equal(records_withdraw(t, &actor, 2026, "P1", 2), STORE_OK);
+	assert_int_equal(
+	    records_withdraw(t, &actor, 2026, "P1", 2, NULL), STORE_OK);
 	m.r[1][yi].present = 0;
 	m_verify(t, &m, "all withdrawn");
 	{
@@ -408,7 +413,7 @@ test_outstanding_five_years(void **state)
 		t = fx_wtxn(f);
 		v0 = fx_local(t, 2025).version;
 		assert_int_equal(
-		    records_withdraw(t, &actor, y, "A", 1), STORE_OK);
+		    records_withdraw(t, &actor, y, "A", 1, NULL), STORE_OK);
 		assert_false(get(t, 2025, "A").outstanding);
 		assert_int_equal(counter(t, 2025, "outstanding"), 0);
 		assert_int_equal(counter(t, 2025, "recognized"), 1);
@@ -571,7 +576,7 @@ test_random_against_model(void **state)
 			    a.outstanding, m_outstanding(m, p, yi));
 		} else if (op < 19) {
 			int rc = records_withdraw(
-			    t, &actor, y, pids[p], strlen(pids[p]));
+			    t, &actor, y, pids[p], strlen(pids[p]), NULL);
 
 			if (m->r[p][yi].present) {
 				assert_int_equal(rc, STORE_OK);
@@ -588,7 +593,7 @@ test_random_against_model(void **state)
 			for (int i = 0; i < RECORDS_NPOP; i++)
 				den[i] = rand() % 1000;
 			assert_int_equal(
-			    records_put_population(t, &actor, y, den),
+			    records_put_population(t, &actor, y, den, 0),
 			    STORE_OK);
 			m->den_set[yi] = 1;
 			memcpy(m->den[yi], den, sizeof(den));
@@ -704,8 +709,9 @@ test_outstanding_against_model(void **state)
 		int p = rand() % NPERSONS, yi = rand() % NYEARS;
 
 		if (rand() % 6 == 0) {
-			int rc = records_withdraw(t, &actor,
-			    RULES_YEAR_MIN + yi, pids[p], strlen(pids[p]));
+			int rc =
+			    records_withdraw(t, &actor, RULES_YEAR_MIN + yi,
+			        pids[p], strlen(pids[p]), NULL);
 
 			assert_int_equal(rc,
 			    m->r[p][yi].present ? STORE_OK : STORE_NOTFOUND);
@@ -725,8 +731,8 @@ test_outstanding_against_model(void **state)
 	}
 	for (int i = 0; i < nc; i++) {
 		int p = cells[i] / NYEARS, yi = cells[i] % NYEARS;
-		int rc = records_withdraw(
-		    t, &actor, RULES_YEAR_MIN + yi, pids[p], strlen(pids[p]));
+		int rc = records_withdraw(t, &actor, RULES_YEAR_MIN + yi,
+		    pids[p], strlen(pids[p]), NULL);
 
 		assert_int_equal(
 		    rc, m->r[p][yi].present ? STORE_OK : STORE_NOTFOUND);
@@ -782,8 +788,8 @@ test_versions_outbox_audit(void **state)
 	assert_int_equal(fx_local(t, 2026).version, 0);
 	assert_int_equal(fx_count_table(t, TBL_AUDIT), 1);
 	audit_last(t, last);
-	assert_string_equal(last,
-	    "1700000000\tclerk-test\tsubmit\t2027/V total=91 recognized=1");
+	assert_string_equal(last, "1700000000\tclerk-test\tsubmit\t2027/V "
+	                          "total=91 eligible=1 recognized=1");
 	fx_outbox_clear(t, SELF, 2027);
 	fx_commit(&t);
 
@@ -797,7 +803,8 @@ test_versions_outbox_audit(void **state)
 	assert_non_null(strstr(last, "recognized=0"));
 	fx_outbox_clear(t, SELF, 2027);
 
-	assert_int_equal(records_withdraw(t, &actor, 2027, "V", 1), STORE_OK);
+	assert_int_equal(
+	    records_withdraw(t, &actor, 2027, "V", 1, NULL), STORE_OK);
 	v3 = fx_local(t, 2027).version;
 	assert_true(v3 > v2);
 	assert_true(fx_outbox_has(t, SELF, 2027));
@@ -809,7 +816,7 @@ test_versions_outbox_audit(void **state)
 	assert_int_equal(n0, 3);
 	den[0] = 10;
 	assert_int_equal(
-	    records_put_population(t, &actor, 2027, den), STORE_OK);
+	    records_put_population(t, &actor, 2027, den, 0), STORE_OK);
 	v4 = fx_local(t, 2027).version;
 	assert_true(v4 > v3);
 	assert_true(fx_outbox_has(t, SELF, 2027));
@@ -820,7 +827,7 @@ test_versions_outbox_audit(void **state)
 	/* a failed withdraw writes nothing */
 	fx_outbox_clear(t, SELF, 2027);
 	assert_int_equal(
-	    records_withdraw(t, &actor, 2027, "V", 1), STORE_NOTFOUND);
+	    records_withdraw(t, &actor, 2027, "V", 1, NULL), STORE_NOTFOUND);
 	assert_int_equal(fx_local(t, 2027).version, v4);
 	assert_false(fx_outbox_has(t, SELF, 2027));
 	assert_int_equal(fx_count_table(t, TBL_AUDIT), n0 + 1);
@@ -854,7 +861,7 @@ test_population(void **state)
 	assert_int_equal(records_get_population(t, 2025, got), STORE_NOTFOUND);
 
 	assert_int_equal(
-	    records_put_population(t, &actor, 2025, den), STORE_OK);
+	    records_put_population(t, &actor, 2025, den, 0), STORE_OK);
 	fx_commit(&t);
 	fx_store_reopen(f);
 	t = fx_wtxn(f);
@@ -876,7 +883,7 @@ test_population(void **state)
 		int64_t zero[RECORDS_NPOP] = {0};
 
 		assert_int_equal(
-		    records_put_population(t, &actor, 2025, zero), STORE_OK);
+		    records_put_population(t, &actor, 2025, zero, 0), STORE_OK);
 		assert_int_equal(
 		    records_get_population(t, 2025, got), STORE_OK);
 		assert_memory_equal(got, zero, sizeof(zero));
@@ -1060,9 +1067,10 @@ test_store_sticky_full(void **state)
 	}
 	mk(&a, 2026, "K", GROUP_FARMER, POP_ADULT, DIGITAL_NONE, 1);
 	assert_int_equal(records_put(t, &actor, &a, &replaced), STORE_FULL);
-	assert_int_equal(records_withdraw(t, &actor, 2025, "K", 1), STORE_FULL);
 	assert_int_equal(
-	    records_put_population(t, &actor, 2025, den), STORE_FULL);
+	    records_withdraw(t, &actor, 2025, "K", 1, NULL), STORE_FULL);
+	assert_int_equal(
+	    records_put_population(t, &actor, 2025, den, 0), STORE_FULL);
 	assert_int_equal(records_ensure_years(t, SELF, 1), STORE_FULL);
 	assert_int_equal(store_txn_err(t), STORE_FULL);
 	assert_int_equal(store_commit(&t), STORE_FULL);

@@ -123,7 +123,7 @@ check_combo(const struct combo *k)
 
 	fx_assessment(&a, 2025, "", genum[k->g], k->p ? POP_STAFF : POP_ADULT,
 	    denum[k->d]);
-	a.recognized = k->rec;
+	a.recognized = a.eligible = k->rec; /* by score */
 	a.outstanding = k->out;
 	/* start from a non-zero baseline so += is checked, not = */
 	for (int i = 0; i < CDHT_NCOUNTERS; i++)
@@ -131,8 +131,12 @@ check_combo(const struct combo *k)
 	want.v[fx_cidx("assessed")] += sign;
 	if (k->rec)
 		want.v[fx_cidx("recognized")] += sign;
-	if (k->rec) /* by score, eligible is recognised */
+	if (k->rec) { /* by score, eligible is recognised */
 		want.v[fx_cidx("eligible")] += sign;
+		snprintf(nm, sizeof(nm), "%s_eligible",
+		    rules_group_names[genum[k->g]]);
+		want.v[fx_cidx(nm)] += sign;
+	}
 	if (k->rec && k->out)
 		want.v[fx_cidx("outstanding")] += sign;
 	want.v[fx_cidx(k->p ? "staff_assessed" : "adult_assessed")] += sign;

@@ -128,7 +128,8 @@ class Model:
             return None
         total, rec = score(a["scores"])
         out = dict(a)
-        out.update(total=total, recognized=rec,
+        # recognition by score: eligible is recognised, no decision
+        out.update(total=total, eligible=rec, recognized=rec, decision=None,
                    outstanding=self.outstanding(year, person_id))
         return out
 
