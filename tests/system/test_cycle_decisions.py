@@ -417,19 +417,19 @@ class DecisionMode(CycleTestCase):
         reads = [
             ("GET", "/v1/assessments/%d/%s" % (y, q(pid))),
             ("GET", "/v1/population/%d" % y),
-            ("GET", "/v1/lists/%d" % y),
-            ("GET", "/v1/lists/%d?status=eligible&format=csv" % y),
             ("GET", "/v1/decisions?year=%d" % y),
             ("GET", "/v1/decisions/%d/%s" % (y, q(number))),
             ("GET", "/v1/titles/%d/family/HGD-insp" % y),
             ("GET", "/v1/progress?year=%d" % y),
             ("GET", "/v1/filings/%d" % y),
         ]
+        lists = [("GET", "/v1/lists/%d" % y),
+                 ("GET", "/v1/lists/%d?status=eligible&format=csv" % y)]
         for method, path in reads:
             r = c.request(method, path, role="inspector")
             self.assertStatus(r, 200, "inspector %s %s" % (method, path))
         # the viewer reads none of the records
-        for method, path in reads[:7]:
+        for method, path in reads[:5]:
             r = c.request(method, path, role="viewer")
             self.assertError(r, 403, "forbidden",
                              what="viewer %s %s" % (method, path))
@@ -467,6 +467,12 @@ class DecisionMode(CycleTestCase):
         self.assertStatus(delete_title(c, y, "family", "HGD-insp"), 200)
         cm.delete_title(y, "family", "HGD-insp")
         self.assertError(get_title(c, y, "family", "HGD-insp"), 404)
+        # the lists (danh sách): the inspector reads them, the viewer not
+        for method, path in lists:
+            self.assertStatus(c.request(method, path, role="inspector"), 200,
+                              "inspector %s" % path)
+            self.assertError(c.request(method, path, role="viewer"), 403,
+                             "forbidden", what="viewer %s" % path)
 
     def test_8_restart_keeps_decisions(self):
         n, ct = self.nodes, self.ct

@@ -179,9 +179,10 @@ class Filing(CycleTestCase):
                         u, gf[u], datetime.datetime.fromtimestamp(
                             at, datetime.timezone.utc).isoformat()))
         want_by = {u: WHO for u in exp["filed"]}
+        by_bad = []
         if cov.get("filed_by") != want_by:
-            bad.append("filed_by: got %r, want %r" % (cov.get("filed_by"),
-                                                      want_by))
+            by_bad.append("filed_by: got %r, want %r"
+                          % (cov.get("filed_by"), want_by))
         gnf = cov.get("not_filed")
         if not isinstance(gnf, list) or sorted(gnf) != exp["not_filed"]:
             bad.append("not_filed: got %r, want %r" % (gnf, exp["not_filed"]))
@@ -200,23 +201,36 @@ class Filing(CycleTestCase):
         if (doc.get("counts") or {}).get("filed") != want_filed:
             bad.append("counts.filed: got %r, want %d"
                        % ((doc.get("counts") or {}).get("filed"), want_filed))
-        return bad
+        return bad, by_bad
 
     def assertCoverage(self, nid="14", years=YEARS, timeout=15, what=""):
+        """Poll (bounded) until the coverage of nid's subtree is the
+        expected one.  filed_by is judged apart (a subTest) so that a wrong
+        label does not hide what follows."""
         deadline = time.monotonic() + timeout
+        grace = None
         while True:
-            bad = []
+            bad, by_bad = [], []
             for y in years:
                 try:
-                    bad += ["%d: %s" % (y, b)
-                            for b in self.coverage_problems(nid, y)]
+                    b, bb = self.coverage_problems(nid, y)
                 except (OSError, AssertionError) as e:
-                    bad.append("%d: %s" % (y, e))
-            if not bad:
+                    b, bb = [str(e)], []
+                bad += ["%d: %s" % (y, x) for x in b]
+                by_bad += ["%d: %s" % (y, x) for x in bb]
+            if not bad and not by_bad:
                 return
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if not bad:
+                grace = grace or now + 2.0
+            if bad and now >= deadline:
                 self.fail("%s coverage at %s (%d problems):\n  %s"
                           % (what, nid, len(bad), "\n  ".join(bad[:30])))
+            if not bad and (now >= grace or now >= deadline):
+                with self.subTest("coverage.filed_by", unit=nid, what=what):
+                    self.fail("%s coverage at %s:\n  %s"
+                              % (what, nid, "\n  ".join(by_bad)))
+                return
             time.sleep(0.1)
 
     def frozen_writes(self, node, cm, year):
@@ -227,7 +241,8 @@ class Filing(CycleTestCase):
         rec = cm.people.records[(year, pid)]
         writes = [
             ("new assessment", "POST", "/v1/assessments",
-             assessment(year, node.id + "-new", REC), "clerk"),
+             assessment(year, node.id + "-new", REC, population="adult"
+                        if node.level == "commune" else "staff"), "clerk"),
             ("re-score", "POST", "/v1/assessments",
              dict(rec, scores=[10] * 10), "clerk"),
             ("withdraw", "DELETE", "/v1/assessments/%d/%s"
@@ -356,7 +371,9 @@ class Filing(CycleTestCase):
         submit_many(c2, cm2, extra)
         decide(c2, cm2, decision_obj(Y, "5/QĐ-UBND",
                                      [a["person_id"] for a in extra]))
-        # the province: only 03649 is missing below it
+        # the province (once 116's filing reached it): only 03649 is
+        # missing below it
+        self.assertCoverage("14", what="116 forced:")
         r = file_year(n["14"], Y)
         err = self.assertError(r, 409, "not_all_filed")
         self.assertEqual(sorted(i.get("id") for i in err.get("items", [])),
@@ -391,6 +408,7 @@ class Filing(CycleTestCase):
         self.do_file("03646", Y)
         self.assertFiling("03646", Y)
         self.do_file("03649", Y)
+        self.assertCoverage("14", what="every unit below filed:")
         self.do_file("14", Y, not_filed=[])
         self.assertFiling("14", Y)
         self.assertFrozen("14", Y, "province filed:")

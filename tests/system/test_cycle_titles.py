@@ -232,7 +232,7 @@ class DecisionTitles(CycleTestCase):
             self.assertCycle(self.nodes[nid], self.ct, (Y,),
                              timeout=timeout, what="%s %s" % (what, nid))
 
-    def test_titles_by_decision(self):
+    def test_1_titles_by_decision(self):
         n, ct = self.nodes, self.ct
         c, cm = n["03646"], ct["03646"]
         fams = [title("family", "HGD-%d" % i, i != 4, 3) for i in range(6)]
@@ -289,24 +289,6 @@ class DecisionTitles(CycleTestCase):
                          [(1, "decided")], r.json)
         cm.put_title(title("family", "HGD-7", True, 2))
         self.everywhere("after the refused writes:")
-        # the lists by kind
-        for st in ("assessed", "eligible", "recognized"):
-            r = get_list(c, Y, kind="family", status=st)
-            self.assertStatus(r, 200, st)
-            want = pid_order(
-                id for (y, kind, id) in cm.titles if kind == "family" and (
-                    st == "assessed"
-                    or (st == "eligible" and cm.title_eligible(y, kind, id))
-                    or cm.title_recognized(y, kind, id)))
-            self.assertEqual([i.get("id") for i in r.json["items"]], want, st)
-            self.assertEqual(r.json["count"], len(want))
-            for i in r.json["items"]:
-                e = cm.expected_title(Y, "family", i["id"])
-                self.assertEqual((i["eligible"], i["recognized"],
-                                  i["decision"], i["kind"]),
-                                 (e["eligible"], e["recognized"],
-                                  e["decision"], "family"), i)
-        self.assertError(get_list(c, Y, kind="family", group="farmer"), 400)
         # revocation
         self.assertError(revoke(c, Y, "12/QĐ-UBND", role="clerk"), 403,
                          "forbidden")
@@ -330,6 +312,30 @@ class DecisionTitles(CycleTestCase):
         for (y, kind, id) in sorted(cm.titles):
             self.assertTitleIs(c, cm, y, kind, id, "after kill -9")
         self.everywhere("after kill -9:", timeout=20)
+
+    def test_2_lists_by_kind(self):
+        c, cm = self.nodes["03646"], self.ct["03646"]
+        decide(c, cm, decision_obj(Y, "16/QĐ-UBND", ["HGD-2", "HGD-3"],
+                                   title="family"))
+        self.assertTrue(cm.title_recognized(Y, "family", "HGD-3"))
+        self.assertFalse(cm.title_eligible(Y, "family", "HGD-0"))
+        for st in ("assessed", "eligible", "recognized"):
+            r = get_list(c, Y, kind="family", status=st)
+            self.assertStatus(r, 200, st)
+            want = pid_order(
+                id for (y, kind, id) in cm.titles if kind == "family" and (
+                    st == "assessed"
+                    or (st == "eligible" and cm.title_eligible(y, kind, id))
+                    or cm.title_recognized(y, kind, id)))
+            self.assertEqual([i.get("id") for i in r.json["items"]], want, st)
+            self.assertEqual(r.json["count"], len(want))
+            for i in r.json["items"]:
+                e = cm.expected_title(Y, "family", i["id"])
+                self.assertEqual((i["eligible"], i["recognized"],
+                                  i["decision"], i["kind"]),
+                                 (e["eligible"], e["recognized"],
+                                  e["decision"], "family"), i)
+        self.assertError(get_list(c, Y, kind="family", group="farmer"), 400)
 
 
 if __name__ == "__main__":

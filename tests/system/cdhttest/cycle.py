@@ -241,7 +241,16 @@ class CycleModel:
         self.people.set_population(year, obj)
 
     def put_title(self, t):
-        self.titles[(t["year"], t["kind"], t["id"])] = dict(t)
+        """The first record of a kind in a year replaces the totals typed
+        for that kind (they do not come back when the records go: the
+        contract leaves it open, the daemon's titles.c says so)."""
+        y, kind = t["year"], t["kind"]
+        if not any(k[0] == y and k[1] == kind for k in self.titles):
+            pop = self.people.population.get(y)
+            if pop is not None:
+                for f in KIND_FIELDS[kind]:
+                    pop[f] = 0
+        self.titles[(y, kind, t["id"])] = dict(t)
 
     def delete_title(self, year, kind, id):
         return self.titles.pop((year, kind, id), None) is not None
