@@ -8,9 +8,10 @@
  *
  * The figures are views_progress's document itself, so they equal
  * GET /v1/progress's to the digit; this file only lays them out, writing
- * straight into the reply's evbuffer.  Coverage members that a newer
- * views.c adds (down, stale, never_reported, names) and a "deadline"
- * object are shown when present and skipped when not.
+ * straight into the reply's evbuffer (with paper.c's escaping, CSV
+ * fields and date line, which the lists of names share).  Coverage
+ * members that a newer views.c adds (down, stale, never_reported, names)
+ * and a "deadline" object are shown when present and skipped when not.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <event2/http.h>
 
 #include "api.h"
+#include "paper.h"
 #include "wire.h"
 
 enum { REPORT_VI, REPORT_EN, REPORT_NLANG };
@@ -54,7 +56,7 @@ static const struct report_text {
 	const char *needed, *met, *below, *coverage, *reported, *missing;
 	const char *no_den, *down, *stale, *never, *deadline, *late;
 	const char *days_left, *prepared, *prepared_note, *head, *head_note;
-	const char *date_fmt, *as_of, *level[4];
+	const char *as_of, *level[4];
 } report_text[REPORT_NLANG] = {
     {
         .html_lang = "vi",
@@ -85,7 +87,6 @@ static const struct report_text {
         .prepared_note = "(Ký, ghi rõ họ tên)",
         .head = "THỦ TRƯỞNG ĐƠN VỊ",
         .head_note = "(Ký tên, đóng dấu)",
-        .date_fmt = "%s, ngày %02d tháng %02d năm %d",
         .as_of = "Số liệu lúc",
         .level = {"cấp xã", "cấp huyện", "cấp tỉnh", "trung ương"},
     },
@@ -118,16 +119,10 @@ static const struct report_text {
         .prepared_note = "(Signature, full name)",
         .head = "HEAD OF UNIT",
         .head_note = "(Signature, seal)",
-        .date_fmt = "%s, %04d-%02d-%02d",
         .as_of = "Figures as of",
         .level = {"commune", "district", "province", "national"},
     },
 };
-
-/* Prefixes of unit names dropped to name the place ("Xã Chiềng Sung"). */
-static const char *const report_place_prefixes[] = {"Xã ", "Phường ",
-    "Thị trấn ", "Đặc khu ", "Huyện ", "Quận ", "Thị xã ", "Thành phố ",
-    "Tỉnh ", NULL};
 
 /* One report being written: the document, its language, the output. */
 struct report {
@@ -153,20 +148,6 @@ report_level(const struct report *r, const char *level)
 		if (strcmp(level, valid_level_names[i]) == 0)
 			return r->tx->level[i];
 	return level;
-}
-
-/* The place of a unit: its name without the word for its level. */
-static const char *
-report_place(const char *name)
-{
-	for (int i = 0; report_place_prefixes[i] != NULL; i++) {
-		size_t n = strlen(report_place_prefixes[i]);
-
-		if (strncmp(name, report_place_prefixes[i], n) == 0 &&
-		    name[n] != '\0')
-			return name + n;
-	}
-	return name;
 }
 
 /*
@@ -247,12 +228,11 @@ report_json(struct report *r, json_t *doc)
 	char date[16], place_date[WIRE_MAX_NAME + 64];
 
 	snprintf(date, sizeof(date), "%04d-%02d-%02d", r->y, r->m, r->d);
-	snprintf(place_date, sizeof(place_date), r->tx->date_fmt,
-	    report_place(name), r->lang == REPORT_VI ? r->d : r->y, r->m,
-	    r->lang == REPORT_VI ? r->y : r->d);
+	paper_place_date(place_date, sizeof(place_date), r->lang == REPORT_VI,
+	    name, r->y, r->m, r->d);
 	json_object_set_new(doc, "report",
 	    json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "date", date, "place",
-	        report_place(name), "place_date", place_date, "signature",
+	        paper_place(name), "place_date", place_date, "signature",
 	        "prepared_by", r->tx->prepared, "head", r->tx->head));
 	if (json_dump_callback(doc, report_dump_cb, r->out,
 	        JSON_COMPACT | JSON_REAL_PRECISION(10)) != 0)
@@ -261,24 +241,6 @@ report_json(struct report *r, json_t *doc)
 }
 
 /* -- CSV ------------------------------------------------------------------ */
-
-/* One CSV field, quoted when it holds a comma, quote or line break. */
-static void
-report_csv_field(struct evbuffer *out, const char *s, int last)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		evbuffer_add(out, s, strlen(s));
-	} else {
-		evbuffer_add(out, "\"", 1);
-		for (; *s != '\0'; s++) {
-			if (*s == '"')
-				evbuffer_add(out, "\"", 1);
-			evbuffer_add(out, s, 1);
-		}
-		evbuffer_add(out, "\"", 1);
-	}
-	evbuffer_add(out, last ? "\r\n" : ",", last ? 2 : 1);
-}
 
 static void
 report_csv_unit(struct report *r, const json_t *o, int depth)
@@ -291,34 +253,34 @@ report_csv_unit(struct report *r, const json_t *o, int depth)
 	for (size_t i = 0; i < REPORT_NIND; i++) {
 		if ((ind = json_object_get(inds, report_ind[i].key)) == NULL)
 			continue;
-		report_csv_field(r->out, report_str(node, "id", ""), 0);
-		report_csv_field(r->out, report_str(node, "name", ""), 0);
-		report_csv_field(
+		paper_csv_field(r->out, report_str(node, "id", ""), 0);
+		paper_csv_field(r->out, report_str(node, "name", ""), 0);
+		paper_csv_field(
 		    r->out, report_level(r, report_str(node, "level", "")), 0);
-		report_csv_field(r->out, dep, 0);
-		report_csv_field(r->out, report_ind[i].key, 0);
-		report_csv_field(r->out, report_ind[i].label[r->lang], 0);
-		report_csv_field(r->out,
+		paper_csv_field(r->out, dep, 0);
+		paper_csv_field(r->out, report_ind[i].key, 0);
+		paper_csv_field(r->out, report_ind[i].label[r->lang], 0);
+		paper_csv_field(r->out,
 		    report_num(
 		        json_object_get(ind, "numerator"), buf, sizeof(buf)),
 		    0);
-		report_csv_field(r->out,
+		paper_csv_field(r->out,
 		    report_num(
 		        json_object_get(ind, "denominator"), buf, sizeof(buf)),
 		    0);
-		report_csv_field(r->out,
+		paper_csv_field(r->out,
 		    report_num(
 		        json_object_get(ind, "percent"), buf, sizeof(buf)),
 		    0);
 		for (int y = 0; y < 2; y++) {
 			const char *yr = y == 0 ? "2025" : "2030";
 
-			report_csv_field(r->out,
+			paper_csv_field(r->out,
 			    report_num(json_object_get(
 			                   json_object_get(ind, "targets"), yr),
 			        buf, sizeof(buf)),
 			    0);
-			report_csv_field(r->out,
+			paper_csv_field(r->out,
 			    report_num(json_object_get(
 			                   json_object_get(ind, "needed"), yr),
 			        buf, sizeof(buf)),
@@ -351,8 +313,8 @@ report_csv_ids(struct report *r, const char *label, const json_t *ids)
 			fprintf(fp, " %s", name);
 	}
 	fclose(fp);
-	report_csv_field(r->out, label, 0);
-	report_csv_field(r->out, line, 1);
+	paper_csv_field(r->out, label, 0);
+	paper_csv_field(r->out, line, 1);
 	free(line);
 }
 
@@ -376,18 +338,18 @@ report_csv(struct report *r)
 	    "target_2030,needed_2030\r\n");
 	report_walk(r, r->doc, 0, report_csv_unit);
 	evbuffer_add(r->out, "\r\n", 2);
-	report_csv_field(r->out, tx->title, 0);
+	paper_csv_field(r->out, tx->title, 0);
 	snprintf(buf, sizeof(buf), "%s %" JSON_INTEGER_FORMAT, tx->of_year,
 	    json_integer_value(json_object_get(r->doc, "year")));
-	report_csv_field(r->out, buf, 1);
+	paper_csv_field(r->out, buf, 1);
 	if (json_is_object(cov)) {
 		snprintf(buf, sizeof(buf), tx->reported,
 		    (long long)json_integer_value(
 		        json_object_get(cov, "reported")),
 		    (long long)json_integer_value(
 		        json_object_get(cov, "units")));
-		report_csv_field(r->out, tx->coverage, 0);
-		report_csv_field(r->out, buf, 1);
+		paper_csv_field(r->out, tx->coverage, 0);
+		paper_csv_field(r->out, buf, 1);
 		report_csv_ids(r, tx->missing, json_object_get(cov, "missing"));
 		report_csv_ids(
 		    r, tx->no_den, json_object_get(cov, "no_denominators"));
@@ -396,53 +358,17 @@ report_csv(struct report *r)
 		report_csv_ids(
 		    r, tx->never, json_object_get(cov, "never_reported"));
 	}
-	report_csv_field(r->out, tx->as_of, 0);
-	report_csv_field(r->out, report_str(r->doc, "as_of", ""), 1);
-	snprintf(buf, sizeof(buf), tx->date_fmt,
-	    report_place(report_str(node, "name", "")),
-	    r->lang == REPORT_VI ? r->d : r->y, r->m,
-	    r->lang == REPORT_VI ? r->y : r->d);
-	report_csv_field(r->out, report_str(node, "name", ""), 0);
-	report_csv_field(r->out, buf, 1);
-	report_csv_field(r->out, tx->prepared, 0);
-	report_csv_field(r->out, tx->head, 1);
+	paper_csv_field(r->out, tx->as_of, 0);
+	paper_csv_field(r->out, report_str(r->doc, "as_of", ""), 1);
+	paper_place_date(buf, sizeof(buf), r->lang == REPORT_VI,
+	    report_str(node, "name", ""), r->y, r->m, r->d);
+	paper_csv_field(r->out, report_str(node, "name", ""), 0);
+	paper_csv_field(r->out, buf, 1);
+	paper_csv_field(r->out, tx->prepared, 0);
+	paper_csv_field(r->out, tx->head, 1);
 }
 
 /* -- HTML ----------------------------------------------------------------- */
-
-/* s with & < > " escaped. */
-static void
-report_html_text(struct evbuffer *out, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			evbuffer_add(out, "&amp;", 5);
-			break;
-		case '<':
-			evbuffer_add(out, "&lt;", 4);
-			break;
-		case '>':
-			evbuffer_add(out, "&gt;", 4);
-			break;
-		case '"':
-			evbuffer_add(out, "&quot;", 6);
-			break;
-		default:
-			evbuffer_add(out, s, 1);
-		}
-	}
-}
-
-/* "<tag attrs>text</tag>" with text escaped. */
-static void
-report_html_el(
-    struct evbuffer *out, const char *open, const char *text, const char *close)
-{
-	evbuffer_add(out, open, strlen(open));
-	report_html_text(out, text);
-	evbuffer_add(out, close, strlen(close));
-}
 
 static const char report_css[] =
     "@page{size:A4 portrait;margin:18mm 15mm 18mm 20mm}"
@@ -489,7 +415,7 @@ report_html_table(struct report *r, const json_t *o)
 			continue;
 		evbuffer_add_printf(
 		    r->out, "<tr data-indicator=\"%s\">", report_ind[i].key);
-		report_html_el(
+		paper_html_el(
 		    r->out, "<td>", report_ind[i].label[r->lang], "</td>");
 		evbuffer_add_printf(r->out, "<td class=\"n\">%s</td>",
 		    report_num(
@@ -531,11 +457,11 @@ report_html_unit(struct report *r, const json_t *o, int depth)
 	if (depth == 0)
 		return;
 	evbuffer_add(r->out, "<div class=\"unit\" data-unit=\"", 29);
-	report_html_text(r->out, report_str(node, "id", ""));
+	paper_html_text(r->out, report_str(node, "id", ""));
 	evbuffer_add_printf(r->out, "\" data-depth=\"%d\"><h3>", depth);
-	report_html_text(r->out, report_str(node, "name", ""));
+	paper_html_text(r->out, report_str(node, "name", ""));
 	evbuffer_add(r->out, " (", 2);
-	report_html_text(r->out, report_str(node, "id", ""));
+	paper_html_text(r->out, report_str(node, "id", ""));
 	evbuffer_add(r->out, ")</h3>", 6);
 	report_html_table(r, o);
 	evbuffer_add(r->out, "</div>", 6);
@@ -560,12 +486,12 @@ report_html_ids(
 
 		if (id == NULL)
 			continue;
-		report_html_el(r->out, "<li>", id, "");
+		paper_html_el(r->out, "<li>", id, "");
 		if ((name = report_name_of(r, id)) != NULL)
-			report_html_el(r->out, " ", name, "");
+			paper_html_el(r->out, " ", name, "");
 		when = json_string_value(json_object_get(last, id));
 		if (when != NULL)
-			report_html_el(r->out, " (", when, ")");
+			paper_html_el(r->out, " (", when, ")");
 		evbuffer_add(r->out, "</li>", 5);
 	}
 	evbuffer_add(r->out, "</ul>", 5);
@@ -602,7 +528,7 @@ report_html_coverage(struct report *r)
 	if (json_is_object(dl) && json_is_string(json_object_get(dl, "date"))) {
 		evbuffer_add_printf(
 		    r->out, "<p class=\"deadline\">%s: ", tx->deadline);
-		report_html_text(r->out, report_str(dl, "date", ""));
+		paper_html_text(r->out, report_str(dl, "date", ""));
 		if (json_is_true(json_object_get(dl, "late")))
 			evbuffer_add_printf(r->out, " (%s)", tx->late);
 		else if (json_is_integer(json_object_get(dl, "days_left"))) {
@@ -615,7 +541,7 @@ report_html_coverage(struct report *r)
 		evbuffer_add(r->out, "</p>", 4);
 	}
 	evbuffer_add_printf(r->out, "<p class=\"as-of\">%s ", tx->as_of);
-	report_html_text(r->out, report_str(r->doc, "as_of", ""));
+	paper_html_text(r->out, report_str(r->doc, "as_of", ""));
 	evbuffer_add(r->out, "</p>", 4);
 }
 
@@ -633,36 +559,35 @@ report_html(struct report *r)
 	char date[WIRE_MAX_NAME + 64];
 	long long year = json_integer_value(json_object_get(r->doc, "year"));
 
-	snprintf(date, sizeof(date), tx->date_fmt, report_place(name),
-	    r->lang == REPORT_VI ? r->d : r->y, r->m,
-	    r->lang == REPORT_VI ? r->y : r->d);
+	paper_place_date(
+	    date, sizeof(date), r->lang == REPORT_VI, name, r->y, r->m, r->d);
 	evbuffer_add_printf(r->out,
 	    "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
 	    "<title>",
 	    tx->html_lang);
-	report_html_text(r->out, name);
+	paper_html_text(r->out, name);
 	evbuffer_add_printf(r->out,
 	    " - %s %lld</title><style>%s</style>"
 	    "</head><body>",
 	    tx->of_year, year, report_css);
 	evbuffer_add(
 	    r->out, "<div class=\"head\"><div class=\"issuer\"><b>", 41);
-	report_html_text(r->out, name);
+	paper_html_text(r->out, name);
 	evbuffer_add_printf(r->out,
 	    "</b></div><div class=\"national\"><b>%s</b><b class=\"motto\">%s"
 	    "</b></div></div><p class=\"date\">",
 	    tx->country, tx->motto);
-	report_html_text(r->out, date);
+	paper_html_text(r->out, date);
 	evbuffer_add_printf(r->out,
 	    "</p><h1>%s</h1><p class=\"sub\">%s %lld</p>"
 	    "<section class=\"summary\">",
 	    tx->title, tx->of_year, year);
 	evbuffer_add(r->out, "<div class=\"unit\" data-unit=\"", 29);
-	report_html_text(r->out, report_str(node, "id", ""));
+	paper_html_text(r->out, report_str(node, "id", ""));
 	evbuffer_add(r->out, "\" data-depth=\"0\"><h2>", 21);
-	report_html_text(r->out, name);
+	paper_html_text(r->out, name);
 	evbuffer_add(r->out, " (", 2);
-	report_html_text(r->out, report_str(node, "id", ""));
+	paper_html_text(r->out, report_str(node, "id", ""));
 	evbuffer_add_printf(r->out, ", %s)</h2>",
 	    report_level(r, report_str(node, "level", "")));
 	report_html_table(r, r->doc);
@@ -675,7 +600,7 @@ report_html(struct report *r)
 	}
 	report_html_coverage(r);
 	evbuffer_add(r->out, "<p class=\"date\">", 16);
-	report_html_text(r->out, date);
+	paper_html_text(r->out, date);
 	evbuffer_add_printf(r->out,
 	    "</p><div class=\"sign\"><div class=\"prepared\"><b>%s</b>"
 	    "<i>%s</i></div><div class=\"head-of-unit\"><b>%s</b><i>%s</i>"
@@ -692,12 +617,9 @@ api_report(struct http_api *h, struct evhttp_request *req, const char *rest,
 	static const char *const ctypes[] = {"text/html; charset=utf-8",
 	    "text/csv; charset=utf-8", "application/json; charset=utf-8"};
 	const char *fs, *ls;
-	/* the report's date in the node's time zone ([programme] timezone) */
-	time_t now = time(NULL),
-	       local = now + (time_t)h->c->utc_offset_min * 60;
+	time_t now = time(NULL);
 	struct report r = {.lang = REPORT_VI};
 	struct store_txn *t;
-	struct tm tm;
 	int year, depth = 1, format = 0, rc = 0;
 	json_t *doc;
 
@@ -734,10 +656,8 @@ api_report(struct http_api *h, struct evhttp_request *req, const char *rest,
 		api_send_store_error(req, rc ? rc : STORE_EIO);
 		return;
 	}
-	gmtime_r(&local, &tm);
-	r.y = tm.tm_year + 1900;
-	r.m = tm.tm_mon + 1;
-	r.d = tm.tm_mday;
+	/* the report's date in the node's time zone ([programme] timezone) */
+	paper_today(h->c->utc_offset_min, &r.y, &r.m, &r.d);
 	r.doc = doc;
 	r.tx = &report_text[r.lang];
 	r.out = evhttp_request_get_output_buffer(req);

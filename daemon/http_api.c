@@ -306,6 +306,7 @@ static const struct route {
         ROLE_CLERK, api_title_one},
     {"/v1/filings/", EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE,
         ROLE_VIEWER, ROLE_ADMIN, api_filings},
+    {"/v1/lists/", EVHTTP_REQ_GET, ROLE_INSPECTOR, ROLE_NONE, api_lists},
 };
 
 /*

@@ -3,6 +3,8 @@
  * key-value calls every other module uses.  The only file with <lmdb.h>.
  */
 #include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,4 +511,51 @@ store_usage(struct store *st, uint64_t *used, uint64_t *mapsize)
 	mdb_env_stat(st->env, &stat);
 	*used = (uint64_t)(info.me_last_pgno + 1) * stat.ms_psize;
 	*mapsize = info.me_mapsize;
+}
+
+int
+store_backup(const char *dir, const char *dest)
+{
+	char path[4200];
+	MDB_env *env = NULL;
+	int rc, fd = -1, dfd = -1;
+
+	if (mkdir(dest, 0700) == -1 && errno != EEXIST) {
+		log_warn("backup: cannot create %s", dest);
+		return STORE_EIO;
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", dest);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
+	    -1) {
+		log_warn("backup: %s", path);
+		return STORE_EIO;
+	}
+	/* read-only beside the running node: a read transaction's snapshot,
+	 * copied with compaction (free pages left out) */
+	if ((rc = mdb_env_create(&env)) ||
+	    (rc = mdb_env_set_maxdbs(env, TBL_COUNT)) ||
+	    (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600)) ||
+	    (rc = mdb_env_copyfd2(env, fd, MDB_CP_COMPACT))) {
+		log_warnx("backup of %s: %s", dir, mdb_strerror(rc));
+		goto fail;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		log_warn("backup: %s", path);
+		goto fail;
+	}
+	fd = -1;
+	if ((dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	mdb_env_close(env);
+	return STORE_OK;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(path);
+	if (env != NULL)
+		mdb_env_close(env);
+	return STORE_EIO;
 }

@@ -72,6 +72,14 @@ uint32_t store_schema(const struct store *st);
 struct store_txn *store_begin_migration(struct store *st, uint32_t *from);
 /* Commit a migration transaction, recording STORE_SCHEMA_VERSION in it. */
 int store_commit_migration(struct store_txn **t);
+/*
+ * Copy the environment in dir (which a running node may be writing) into
+ * dest/data.mdb (dest created 0700 if needed; the file must not exist),
+ * compacted, mode 0600, synced: a consistent snapshot that is a data_dir
+ * of its own.  STORE_OK or STORE_EIO (logged; no partial file is left).
+ */
+int store_backup(const char *dir, const char *dest);
+
 /* Close and free *st (NULL-tolerant); sets *st = NULL. */
 void store_close(struct store **st);
 

@@ -121,6 +121,7 @@ class Node:
         self.proc = None
         self.starts = 0
         self.conf_fn = None  # optional: port -> conf text, replaces conf_text
+        self.env = None      # optional: more environment for the daemon
 
     @property
     def info(self):
@@ -193,7 +194,8 @@ class Node:
                 self.proc = subprocess.Popen(
                     [self.cdhtd_bin(), "-c", self.conf_path],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                    cwd=self.dir, preexec_fn=self._limits)
+                    cwd=self.dir, preexec_fn=self._limits,
+                    env=dict(os.environ, **self.env) if self.env else None)
             self.starts += 1
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
@@ -244,6 +246,17 @@ class Node:
             self.kill9()
             raise AssertionError("cdhtd ignored SIGTERM for %.0fs" % timeout)
         return rc
+
+    def rewrite_conf(self):
+        """Write the conf (and what conf_text writes beside it) again for
+        the running node's port, as an admin edits it before a reload."""
+        with open(self.conf_path, "w") as f:
+            f.write(self.conf_fn(self.port) if self.conf_fn
+                    else self.conf_text())
+
+    def reload(self):
+        """SIGHUP: the node reads its conf again."""
+        self.proc.send_signal(signal.SIGHUP)
 
     def kill9(self):
         if self.proc is not None and self.proc.poll() is None:
