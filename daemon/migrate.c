@@ -55,7 +55,7 @@ chunk_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	rc = ch->fn(ch->arg, k, kl, v, vl, &w);
 	if (rc < 0 || w.err) {
 		store_corrupt(
-		    ch->t, ch->tbl, k, kl, "cannot be read as schema 1");
+		    ch->t, ch->tbl, k, kl, "cannot be read in the schema it is migrated from");
 		ch->failed = -1;
 		return 1;
 	}
@@ -140,6 +140,8 @@ migrate_run(struct store *st, const struct conf *c)
 		rc = outbox_migrate_v1(t);
 	if (from <= 2 && rc == STORE_OK)
 		rc = records_migrate_v2(t, c->id);
+	if (from <= 2 && rc == STORE_OK)
+		rc = aggregate_migrate_v2(t);
 	if (rc != STORE_OK) {
 		store_abort(&t);
 		log_warnx("migration from schema %u failed (%s): nothing was "

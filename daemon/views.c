@@ -9,8 +9,6 @@
 #include "records.h"
 #include "views.h"
 
-/* The filer a report carries (field 9 of a report: after wire's change). */
-#define REPORT_FILED_BY(r) ""
 
 void
 views_iso_time(int64_t t, char *buf, size_t size)
@@ -297,7 +295,7 @@ coverage_obj(struct store_txn *t, const struct conf *c,
 		int have =
 		    aggregate_report_of(t, root->id, year, &r) == STORE_OK;
 		cover(cov, &fc, root->id, root->name, &r.counters, r.updated_at,
-		    have, REPORT_FILED_BY(r));
+		    have, r.filed_by);
 	}
 	for (size_t i = 0; i < n; i++) {
 		int have, connected = 0;
@@ -309,7 +307,7 @@ coverage_obj(struct store_txn *t, const struct conf *c,
 			have = aggregate_report_of(t, nodes[i].id, year, &r) ==
 			       STORE_OK;
 			cover(cov, &fc, nodes[i].id, nodes[i].name, &r.counters,
-			    r.updated_at, have, REPORT_FILED_BY(r));
+			    r.updated_at, have, r.filed_by);
 		}
 		if (nodes[i].last_report < now - c->stale_after_s)
 			json_array_append_new(json_object_get(cov, "stale"),
