@@ -16,6 +16,8 @@
 #include "aggregate.h"
 #include "api.h"
 #include "cdht_version.h"
+#include "metrics.h"
+#include "outbox.h"
 #include "records.h"
 #include "valid.h"
 #include "wire.h"
@@ -182,23 +184,48 @@ api_audit(struct http_api *h, struct evhttp_request *req, const char *rest,
 	api_send_json(req, 200, json_pack("{s:o}", "audit", rows));
 }
 
+/*
+ * GET /metrics: Prometheus text format 0.0.4.  Here the series read from
+ * this request's own view of the node (the store, the outbox, the links);
+ * metrics.c writes what it counts.  Every family has HELP and TYPE, and
+ * the names of earlier releases stay as they were (dashboards use them).
+ */
 void
 api_metrics(struct http_api *h, struct evhttp_request *req, const char *rest,
     const char *who)
 {
 	struct evbuffer *buf = evbuffer_new();
 	uint64_t used, size;
+	struct store_txn *t;
+	size_t depth = 0;
+	int outbox_ok = 0, connected;
+	int64_t last, now = (int64_t)time(NULL);
+	char parent[WIRE_MAX_ID + 1];
 
+	if (buf == NULL) {
+		api_send_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
 	store_usage(h->st, &used, &size);
+	if ((t = store_begin(h->st, 0)) != NULL) {
+		outbox_ok = outbox_count(t, &depth) == STORE_OK;
+		store_abort(&t);
+	}
 	evbuffer_add_printf(buf,
+	    "# HELP cdht_http_requests_total HTTP requests received\n"
 	    "# TYPE cdht_http_requests_total counter\n"
 	    "cdht_http_requests_total %llu\n"
+	    "# HELP cdht_http_writes_total HTTP writes accepted for the group "
+	    "commit\n"
 	    "# TYPE cdht_http_writes_total counter\n"
 	    "cdht_http_writes_total %llu\n"
+	    "# HELP cdht_store_used_bytes bytes of the LMDB map in use\n"
 	    "# TYPE cdht_store_used_bytes gauge\n"
 	    "cdht_store_used_bytes %llu\n"
+	    "# HELP cdht_store_map_bytes size of the LMDB map (map_size_mb)\n"
 	    "# TYPE cdht_store_map_bytes gauge\n"
 	    "cdht_store_map_bytes %llu\n"
+	    "# HELP cdht_uptime_seconds seconds since the HTTP server started\n"
 	    "# TYPE cdht_uptime_seconds gauge\n"
 	    "cdht_uptime_seconds %lld\n"
 	    "# HELP cdht_claims_refused_total reports of a unit held via "
@@ -214,9 +241,46 @@ api_metrics(struct http_api *h, struct evhttp_request *req, const char *rest,
 	    "cdht_build_info{version=\"" CDHT_VERSION "\"} 1\n",
 	    (unsigned long long)h->requests, (unsigned long long)h->writes,
 	    (unsigned long long)used, (unsigned long long)size,
-	    (long long)(time(NULL) - h->started),
+	    (long long)(now - h->started),
 	    (unsigned long long)aggregate_claims_refused(),
 	    (unsigned long long)aggregate_origins_over_cap());
+	if (outbox_ok) {
+		metrics_family(buf, "cdht_outbox_depth", "gauge",
+		    "keys queued for the parent (0 at the root)");
+		evbuffer_add_printf(buf, "cdht_outbox_depth %zu\n", depth);
+	}
+	if (h->up != NULL) {
+		uplink_state(h->up, &connected, &last, parent);
+		metrics_family(buf, "cdht_uplink_up", "gauge",
+		    "1 while the parent has welcomed this node, else 0");
+		evbuffer_add_printf(buf, "cdht_uplink_up %d\n", connected);
+	}
+	if (h->c->nchildren > 0 && h->link != NULL) {
+		metrics_family(buf, "cdht_child_up", "gauge",
+		    "1 while a direct child was heard from within the "
+		    "heartbeat timeout, else 0");
+		for (size_t i = 0; i < h->c->nchildren; i++) {
+			h->link(h->link_arg, h->c->children[i].id, &connected,
+			    &last);
+			evbuffer_add_printf(buf,
+			    "cdht_child_up{child=\"%s\"} %d\n",
+			    h->c->children[i].id, connected);
+		}
+		metrics_family(buf, "cdht_child_last_contact_seconds", "gauge",
+		    "seconds since a direct child's last message (absent "
+		    "before the first)");
+		for (size_t i = 0; i < h->c->nchildren; i++) {
+			h->link(h->link_arg, h->c->children[i].id, &connected,
+			    &last);
+			if (last > 0)
+				evbuffer_add_printf(buf,
+				    "cdht_child_last_contact_seconds{child="
+				    "\"%s\"} %lld\n",
+				    h->c->children[i].id,
+				    (long long)(now > last ? now - last : 0));
+		}
+	}
+	metrics_write(buf);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", buf);

@@ -11,6 +11,7 @@
 
 #include "commit.h"
 #include "log.h"
+#include "metrics.h"
 
 #define COMMIT_PRIORITY 2
 
@@ -41,9 +42,11 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	if (cm->txn == NULL)
 		return;
 	cm->wrote = 0;
-	if (wrote)
+	if (wrote) {
+		int64_t t0 = metrics_now_ns();
 		status = store_commit(&cm->txn);
-	else {
+		metrics_commit(n, metrics_now_ns() - t0, status == STORE_OK);
+	} else {
 		store_abort(&cm->txn); /* dry runs only: nothing to keep */
 		status = STORE_OK;
 	}

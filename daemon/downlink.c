@@ -37,6 +37,7 @@
 #include "aggregate.h"
 #include "downlink.h"
 #include "log.h"
+#include "metrics.h"
 #include "zlink.h"
 
 /* Set by value when the header hides it behind ZMQ_BUILD_DRAFT_API; the
@@ -78,6 +79,7 @@ struct dl_pending {
 	size_t nwant;
 	uint64_t seq; /* ACK */
 	uint32_t refused;
+	struct metrics_batch mb; /* ACK: counted once committed */
 };
 
 struct downlink {
@@ -236,6 +238,7 @@ dl_commit_cb(void *arg, int status)
 		ack.type = WIRE_ACK;
 		ack.seq = p->seq;
 		ack.refused = p->refused;
+		metrics_batch_commit(&p->mb);
 		dl_send(d, p->rid, p->rid_len, p->child, &ack);
 		/* what the batch changed goes up through the commit hook
 		 * (committer_on_commit -> uplink_kick), run after this */
@@ -255,6 +258,7 @@ dl_hello_too_soon(struct downlink *d, int child)
 	if (d->kids[child].hello_ms == 0 ||
 	    log_now_ms() - d->kids[child].hello_ms >= DL_HELLO_MS)
 		return 0;
+	metrics_dropped(METRICS_DOWNLINK, METRICS_DROP_HELLO_FLOOD);
 	if (log_ratelimit_ok(&d->rl_msg))
 		log_warnx("downlink: HELLO of child %s within %d ms of the "
 		          "last: dropped",
@@ -272,6 +276,7 @@ dl_on_hello(struct downlink *d, const void *rid, size_t rid_len, int child,
 	int rc, s;
 
 	if (strcmp(m->id, dl_child_id(d, child)) != 0) {
+		metrics_dropped(METRICS_DOWNLINK, METRICS_DROP_WRONG_ID);
 		if (log_ratelimit_ok(&d->rl_msg))
 			log_warnx("downlink: the key of child %s sent HELLO "
 			          "as \"%s\": dropped (check its [node] id)",
@@ -333,12 +338,15 @@ dl_on_reports(struct downlink *d, const void *rid, size_t rid_len, int child,
 	struct dl_pending *p;
 	int64_t now = (int64_t)time(NULL);
 	uint32_t refused = 0;
+	struct metrics_batch mb;
 	int rc;
 
 	if (committer_nested(d->cm, &t) != STORE_OK)
 		return; /* no ACK: the child sends the batch again */
+	metrics_batch_begin(&mb);
 	for (size_t i = 0; i < m->nreports && store_txn_err(t) == STORE_OK; i++)
-		if (aggregate_apply(t, d->c, via, &m->reports[i], now) ==
+		if (metrics_batch_add(&mb,
+		        aggregate_apply(t, d->c, via, &m->reports[i], now)) ==
 		    AGG_REFUSED)
 			refused++;
 	for (size_t i = 0; i < m->nkeys && store_txn_err(t) == STORE_OK; i++)
@@ -361,6 +369,8 @@ dl_on_reports(struct downlink *d, const void *rid, size_t rid_len, int child,
 		return;
 	p->seq = m->seq;
 	p->refused = refused;
+	p->mb = mb;
+	p->mb.removals = (uint32_t)m->nkeys;
 	if (committer_defer(d->cm, dl_commit_cb, p) != 0) {
 		log_warnx("downlink: out of memory");
 		dl_pending_free(p);
@@ -381,6 +391,7 @@ dl_handle(struct downlink *d, const void *rid, size_t rid_len, int child,
 	    dl_hello_too_soon(d, child))
 		return;
 	if ((rc = wire_decode(buf, len, &m)) != WIRE_OK) {
+		metrics_dropped(METRICS_DOWNLINK, METRICS_DROP_MALFORMED);
 		if (log_ratelimit_ok(&d->rl_msg))
 			log_warnx("downlink: dropped a %zu-byte message from "
 			          "child %s: %s",
@@ -407,6 +418,7 @@ dl_handle(struct downlink *d, const void *rid, size_t rid_len, int child,
 			dl_on_reports(d, rid, rid_len, child, &m);
 		break;
 	default:
+		metrics_dropped(METRICS_DOWNLINK, METRICS_DROP_UNEXPECTED_TYPE);
 		if (log_ratelimit_ok(&d->rl_msg))
 			log_warnx("downlink: child %s sent a message of type "
 			          "%d, which only parents send: dropped",
@@ -438,6 +450,7 @@ dl_on_msg(void *arg, zmq_msg_t *rid)
 	if (child < 0) {
 		/* ZAP admits only listed keys: this is a child removed
 		 * by a reload, still connected; it gets no answer */
+		metrics_dropped(METRICS_DOWNLINK, METRICS_DROP_UNKNOWN_SENDER);
 		if (log_ratelimit_ok(&d->rl_msg))
 			log_warnx("downlink: message without a known "
 			          "User-Id dropped");
@@ -445,6 +458,8 @@ dl_on_msg(void *arg, zmq_msg_t *rid)
 		d->kids[child].seen_wall = (int64_t)time(NULL);
 		d->kids[child].seen_ms = log_now_ms();
 		if (more) {
+			metrics_dropped(
+			    METRICS_DOWNLINK, METRICS_DROP_MULTI_FRAME);
 			if (log_ratelimit_ok(&d->rl_msg))
 				log_warnx("downlink: child %s sent a "
 				          "multi-frame message: dropped",

@@ -28,6 +28,7 @@
 #include "http_api.h"
 #include "input.h"
 #include "log.h"
+#include "metrics.h"
 #include "valid.h"
 
 /* A reply waiting for the outcome of the turn's transaction. */
@@ -331,6 +332,14 @@ content_length_count(struct evhttp_request *req)
 	return n;
 }
 
+/* A reply went out: counted by route (the arg: a route's path, or NULL)
+ * and status.  Replies sent later, from a commit callback, count then. */
+static void
+reply_done_cb(struct evhttp_request *req, void *route)
+{
+	metrics_http_reply(route, evhttp_request_get_response_code(req));
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
@@ -342,6 +351,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	size_t i;
 
 	h->requests++;
+	evhttp_request_set_on_complete_cb(req, reply_done_cb, NULL);
 	if (content_length_count(req) > 1) {
 		/* libevent read the body by the first: the rest is untrusted */
 		evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -369,6 +379,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		    req, 404, "not_found", NULL, "no such resource: %s", q);
 		return;
 	}
+	evhttp_request_set_on_complete_cb(req, reply_done_cb, (void *)r->path);
 	if (!(r->methods & method)) {
 		api_send_error(req, 405, "method_not_allowed", NULL,
 		    "method not allowed on %s", r->path);

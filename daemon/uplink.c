@@ -58,6 +58,7 @@
 
 #include "aggregate.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "rules.h"
 #include "uplink.h"
@@ -375,6 +376,7 @@ ul_flush(struct uplink *u)
 	}
 	log_debug("uplink: batch %" PRIu64 " sent: %zu reports, %zu removals",
 	    m.seq, m.nreports, m.nkeys);
+	metrics_uplink_sent(m.nreports, m.nkeys);
 	u->inflight = m;
 	u->batch = UL_SENT;
 	u->batch_sent = u->last_tx;
@@ -441,6 +443,9 @@ ul_ack_cb(void *arg, int status)
 		goto out;
 	if (u->batch == UL_ACKING) {
 		full = u->inflight.nreports + u->inflight.nkeys >= UL_BATCH_MAX;
+		if (status == STORE_OK)
+			metrics_uplink_acked(
+			    u->inflight.nreports, u->inflight.nkeys);
 		wire_msg_free(&u->inflight);
 		memset(&u->inflight, 0, sizeof(u->inflight));
 		u->batch = UL_NONE;
@@ -503,6 +508,7 @@ ul_on_ack(struct uplink *u, const struct wire_msg *m)
 		return;
 	}
 	u->ack_timeout = UL_ACK_TIMEOUT_MS;
+	metrics_uplink_refused(m->refused);
 	if (m->refused > 0)
 		log_warnx("uplink: parent %s refused %" PRIu32 " of the %zu "
 		          "reports of batch %" PRIu64,
@@ -533,6 +539,7 @@ ul_handle(struct uplink *u, const void *buf, size_t len)
 	int rc;
 
 	if ((rc = wire_decode(buf, len, &m)) != WIRE_OK) {
+		metrics_dropped(METRICS_UPLINK, METRICS_DROP_MALFORMED);
 		if (log_ratelimit_ok(&u->rl))
 			log_warnx("uplink: dropped a %zu-byte message from the "
 			          "parent: %s",
@@ -554,6 +561,7 @@ ul_handle(struct uplink *u, const void *buf, size_t len)
 		ul_send_hello(u);
 		break;
 	default:
+		metrics_dropped(METRICS_UPLINK, METRICS_DROP_UNEXPECTED_TYPE);
 		if (log_ratelimit_ok(&u->rl))
 			log_warnx("uplink: unexpected %s from the parent",
 			    ul_type_name(m.type));
@@ -574,6 +582,7 @@ ul_on_msg(void *arg, zmq_msg_t *first)
 	}
 	/* one frame per message: drop the whole thing */
 	zlink_drain(u->link.sock);
+	metrics_dropped(METRICS_UPLINK, METRICS_DROP_MULTI_FRAME);
 	if (log_ratelimit_ok(&u->rl))
 		log_warnx("uplink: dropped a multi-frame message from the "
 		          "parent");
