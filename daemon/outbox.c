@@ -23,7 +23,8 @@
  * (wire.h); the uplink asks for far fewer. */
 #define OUTBOX_BATCH_LIMIT \
 	((WIRE_MAX_MSG - WIRE_MAX_ENVELOPE) / WIRE_MAX_REPORT)
-_Static_assert(OUTBOX_BATCH_LIMIT >= 20000, "a batch must hold 20000");
+_Static_assert(OUTBOX_BATCH_LIMIT >= WIRE_BATCH_ENTRIES,
+    "a batch holds what wire.h promises");
 
 /* A growing list of keys. */
 struct keys {

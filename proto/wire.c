@@ -7,7 +7,7 @@
  * buffer; any violation jumps to `malformed`).  Every declared count is checked
  * against WIRE_MAX_ITEMS and against the bytes left (times the smallest
  * encoding of one element) before anything is allocated, so a decode
- * allocates at most about 13 times the input length (a struct wire_report
+ * allocates at most about 16 times the input length (a struct wire_report
  * per 55 bytes).  The encoder and the
  * decoder share the same validators, so a node never sends what a peer would
  * drop.
@@ -22,13 +22,15 @@
 
 _Static_assert(WIRE_MAX_WHO == VALID_WHO_MAX, "filed_by is a who (valid.h)");
 /* The promise of wire.h: these batches always fit one message. */
-_Static_assert((uint64_t)20000 * WIRE_MAX_REPORT +
-                       (uint64_t)50000 * WIRE_MAX_KEY + WIRE_MAX_ENVELOPE <=
+_Static_assert((uint64_t)WIRE_BATCH_REPORTS * WIRE_MAX_REPORT +
+                       (uint64_t)WIRE_BATCH_REMOVALS * WIRE_MAX_KEY +
+                       WIRE_MAX_ENVELOPE <=
                    WIRE_MAX_MSG,
-    "20000 reports and 50000 removals must fit WIRE_MAX_MSG");
-_Static_assert(
-    (uint64_t)22000 * WIRE_MAX_REPORT + WIRE_MAX_ENVELOPE <= WIRE_MAX_MSG,
-    "22000 entries must fit WIRE_MAX_MSG");
+    "WIRE_BATCH_REPORTS reports and WIRE_BATCH_REMOVALS removals must fit");
+_Static_assert((uint64_t)WIRE_BATCH_ENTRIES * WIRE_MAX_REPORT +
+                       WIRE_MAX_ENVELOPE <=
+                   WIRE_MAX_MSG,
+    "WIRE_BATCH_ENTRIES entries must fit WIRE_MAX_MSG");
 
 /*
  * Deepest nesting accepted, the top-level array counting as 1.  Version 1

@@ -8,7 +8,7 @@
  * positions are listed in PROTOCOL.md and next to struct wire_msg below.
  * Decoders never trust input: every count is checked against WIRE_MAX_ITEMS
  * and the bytes left before anything is allocated (a decode allocates at most
- * about 13 times the input length), and any violation returns
+ * about 16 times the input length), and any violation returns
  * WIRE_EMALFORMED.  A successfully decoded message satisfies every rule of
  * PROTOCOL.md "Field rules", so the daemon may trust it as is.
  */
@@ -114,9 +114,16 @@ struct wire_msg {
  * them against the encoder).  A report: array header 1, origin 17, level 9,
  * name 130, year 3, version 9, updated_at 9, path 1 + 8 x 17, counters
  * 3 + CDHT_NCOUNTERS x 9, filed_by 2 + 63. */
-#define WIRE_MAX_REPORT   (380 + 3 + 9 * CDHT_NCOUNTERS) /* 761 */
+#define WIRE_MAX_REPORT   (380 + 3 + 9 * CDHT_NCOUNTERS) /* 941 */
 #define WIRE_MAX_KEY      30 /* [origin, year, version]: 1 + 17 + 3 + 9 */
 #define WIRE_MAX_ENVELOPE 32 /* array, version, type, seq, two list headers */
+
+/* Batches that always fit one message (wire.c checks it at compile time):
+ * WIRE_BATCH_REPORTS reports with WIRE_BATCH_REMOVALS removals, or any
+ * WIRE_BATCH_ENTRIES entries, reports and removals together. */
+#define WIRE_BATCH_REPORTS  15000
+#define WIRE_BATCH_REMOVALS 50000
+#define WIRE_BATCH_ENTRIES  17000
 
 /*
  * Encode msg into a malloc'd buffer (*out, *outlen); the caller frees *out.
@@ -125,8 +132,9 @@ struct wire_msg {
  * that the peer would drop) or would encode to more than WIRE_MAX_MSG bytes.
  * Only REPORTS can grow that big: a report encodes to at most WIRE_MAX_REPORT
  * bytes and a key to at most WIRE_MAX_KEY, plus WIRE_MAX_ENVELOPE per
- * message, so a batch of up to 20000 reports and 50000 removals (or any
- * 22000 entries, reports and removals together) always fits.  On error
+ * message, so a batch of up to WIRE_BATCH_REPORTS reports and
+ * WIRE_BATCH_REMOVALS removals (or any WIRE_BATCH_ENTRIES entries, reports
+ * and removals together) always fits.  On error
  * *out is NULL.
  */
 int wire_encode(const struct wire_msg *msg, char **out, size_t *outlen);
