@@ -733,8 +733,9 @@ struct setup_child {
 	int have_conf;
 };
 
-/* The options child add and child remove share; returns 0, or the exit
- * code of a usage error / --help (> 0). */
+/* The options child add and child remove share, all before ID (a key may
+ * start with "-"); returns 0, the exit code of a usage error (> 0), or -1
+ * after --help. */
 static int
 setup_child_opts(struct cli *cli, int argc, char **argv, struct setup_child *s)
 {
@@ -751,7 +752,7 @@ setup_child_opts(struct cli *cli, int argc, char **argv, struct setup_child *s)
 
 	s->conf_path = SETUP_CONF;
 	s->reload = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
 			s->children = optarg;
@@ -1049,8 +1050,18 @@ setup_child_add(struct cli *cli, int argc, char **argv)
 	/* NAME: the rest of the arguments, joined by blanks */
 	if ((fp = open_memstream(&name, &len)) == NULL)
 		return CDHT_EXIT_REJECTED;
-	for (int i = optind + 2; i < argc; i++)
+	for (int i = optind + 2; i < argc; i++) {
+		/* options come before ID: a key may start with "-" */
+		if (strncmp(argv[i], "--", 2) == 0) {
+			fclose(fp);
+			free(name);
+			return cli_bad_usage(cli,
+			    "'%s': options go before ID (cdht child add "
+			    "--conf FILE ID KEY NAME)",
+			    argv[i]);
+		}
 		fprintf(fp, "%s%s", i > optind + 2 ? " " : "", argv[i]);
+	}
 	if (fclose(fp) != 0)
 		return CDHT_EXIT_REJECTED;
 	rc = CDHT_EXIT_USAGE;

@@ -181,7 +181,9 @@ static const struct cmd cmds[] = {
         "conf's\n"
         "  data_dir (its pid is in data_dir/lock): systemctl reload when "
         "systemd runs\n"
-        "  it, else SIGHUP (to --pid PID if given).  No server needed.\n"},
+        "  it, else SIGHUP (to --pid PID if given).  Options go before "
+        "ID (a key\n"
+        "  may start with -).  No server needed.\n"},
     {"backup", cmd_backup,
         "backup [--conf FILE] DEST\n"
         "  A consistent, compacted copy of the node's data into "
