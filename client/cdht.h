@@ -7,13 +7,14 @@
  * Sections: main.c (helpers), lang.c (the language of messages),
  * cmd_assess.c, cmd_import.c, cmd_population.c, cmd_progress.c,
  * cmd_report.c, cmd_nodes.c, cmd_keys.c, cmd_decision.c, cmd_title.c,
- * cmd_list.c, cmd_filing.c.
+ * cmd_list.c, cmd_filing.c, cmd_setup.c.
  */
 #ifndef CDHT_CLIENT_H
 #define CDHT_CLIENT_H
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -185,6 +186,28 @@ cmd_fn cmd_nodes, cmd_health;
 
 /* cmd_keys.c: local secrets, no server */
 cmd_fn cmd_token, cmd_keygen;
+
+/* An API token's length in hex digits, and its SHA-256's. */
+#define CLI_TOKEN_LEN 64
+
+/*
+ * A new random API token (CLI_TOKEN_LEN hex digits) into token and the hex
+ * SHA-256 of its text, which the tokens file holds, into hash: both the
+ * caller's buffers (wipe token after use).  sodium_init() must have run.
+ */
+void cli_token_make(
+    char token[CLI_TOKEN_LEN + 1], char hash[CLI_TOKEN_LEN + 1]);
+
+/*
+ * Create path (which must not exist) with exactly mode, holding key and a
+ * newline, synced.  Returns 0, or -1 after saying why on stderr (and
+ * removing a partial file).
+ */
+int cli_key_write(const char *path, mode_t mode, const char *key);
+
+/* cmd_setup.c: a node's administration on its host, no server: init (conf,
+ * keys, first token), child add/remove (+ reload), backup (cdhtd --backup) */
+cmd_fn cmd_init, cmd_child, cmd_backup;
 
 /* cmd_decision.c: POST, GET, DELETE /v1/decisions */
 cmd_fn cmd_decision;

@@ -45,9 +45,7 @@ keys_token_new(struct cli *cli, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	unsigned char raw[KEYS_TOKEN_BYTES], hash[crypto_hash_sha256_BYTES];
-	char token[2 * KEYS_TOKEN_BYTES + 1];
-	char hex[2 * crypto_hash_sha256_BYTES + 1];
+	char token[CLI_TOKEN_LEN + 1], hex[CLI_TOKEN_LEN + 1];
 	const char *role = NULL, *label = NULL;
 	int c;
 
@@ -84,12 +82,7 @@ keys_token_new(struct cli *cli, int argc, char **argv)
 		return CDHT_EXIT_REJECTED;
 	}
 
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(token, sizeof(token), raw, sizeof(raw));
-	crypto_hash_sha256(
-	    hash, (const unsigned char *)token, 2 * KEYS_TOKEN_BYTES);
-	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-
+	cli_token_make(token, hex);
 	printf("%s\n", token);
 	if (label != NULL)
 		printf("%s %s %s\n", role, hex, label);
@@ -100,9 +93,21 @@ keys_token_new(struct cli *cli, int argc, char **argv)
 	    "only once.\n"
 	    "cdht: line 2 goes into the node's tokens file (it holds only "
 	    "the hash).\n");
-	sodium_memzero(raw, sizeof(raw));
 	sodium_memzero(token, sizeof(token));
 	return CDHT_EXIT_OK;
+}
+
+/* The caller's buffers; sodium_init() has run. */
+void
+cli_token_make(char token[CLI_TOKEN_LEN + 1], char hash[CLI_TOKEN_LEN + 1])
+{
+	unsigned char raw[KEYS_TOKEN_BYTES], h[crypto_hash_sha256_BYTES];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(token, CLI_TOKEN_LEN + 1, raw, sizeof(raw));
+	crypto_hash_sha256(h, (const unsigned char *)token, CLI_TOKEN_LEN);
+	sodium_bin2hex(hash, CLI_TOKEN_LEN + 1, h, sizeof(h));
+	sodium_memzero(raw, sizeof(raw));
 }
 
 /* cdht token new. */
@@ -117,12 +122,9 @@ cmd_token(struct cli *cli, int argc, char **argv)
 	return cli_dispatch(cli, argc, argv, subs);
 }
 
-/*
- * Create path (which must not exist) with mode, holding key and a newline.
- * Returns 0, or -1 after saying why on stderr (and removing a partial file).
- */
-static int
-keys_write(const char *path, mode_t mode, const char *key)
+/* Returns 0 or -1 (cdht.h). */
+int
+cli_key_write(const char *path, mode_t mode, const char *key)
 {
 	char line[VALID_Z85_KEY_LEN + 2];
 	size_t n;
@@ -190,9 +192,9 @@ cmd_keygen(struct cli *cli, int argc, char **argv)
 		    zmq_strerror(errno));
 		goto out;
 	}
-	if (keys_write(secpath, 0600, sec) == -1)
+	if (cli_key_write(secpath, 0600, sec) == -1)
 		goto out;
-	if (keys_write(pubpath, 0644, pub) == -1) {
+	if (cli_key_write(pubpath, 0644, pub) == -1) {
 		unlink(secpath);
 		goto out;
 	}

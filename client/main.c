@@ -139,6 +139,58 @@ static const struct cmd cmds[] = {
         "keygen PREFIX\n"
         "  Make a CURVE key pair for node links: PREFIX.secret (0600) and\n"
         "  PREFIX.public; prints the public key.\n"},
+    {"init", cmd_init,
+        "init --level L --id ID --name NAME [--parent ENDPOINT "
+        "--parent-key KEY]\n"
+        "                   [--listen-http HOST:PORT] [--downlink "
+        "HOST:PORT]\n"
+        "                   [--dir /etc/cdht] [--data-dir /var/lib/cdht] "
+        "[--force]\n"
+        "  Write a new node's files into the --dir: cdhtd.conf "
+        "(commented), node.secret\n"
+        "  (0600; as root owned by the cdht account) and node.public, "
+        "tokens (0640)\n"
+        "  with a first admin token (printed once), and an empty children "
+        "file when\n"
+        "  the node has a downlink; then print the line to send to the "
+        "parent's\n"
+        "  administrator (cdht child add ...).  L: commune, district, "
+        "province or\n"
+        "  national; a commune and a district need --parent, the national "
+        "root has\n"
+        "  none; a commune has no downlink, the others listen on "
+        "--downlink (default\n"
+        "  0.0.0.0:9470); the API on --listen-http (default "
+        "127.0.0.1:8470).  Nothing\n"
+        "  is overwritten; --force rewrites the conf and keeps the key "
+        "pair, the\n"
+        "  tokens (adding a new admin token) and the children.  No server "
+        "needed.\n"},
+    {"child", cmd_child,
+        "child add [--conf FILE] [--children FILE] [--no-reload] [--pid "
+        "PID]\n"
+        "                   ID KEY NAME...\n"
+        "       cdht child remove [--conf FILE] [--children FILE] "
+        "[--no-reload]\n"
+        "                   [--pid PID] ID\n"
+        "  Add a child (its id, public key and name) to the children file "
+        "the conf\n"
+        "  (default /etc/cdht/cdhtd.conf) names, refusing an id or a key "
+        "listed\n"
+        "  already, or remove one; then reload the node running on the "
+        "conf's\n"
+        "  data_dir (its pid is in data_dir/lock): systemctl reload when "
+        "systemd runs\n"
+        "  it, else SIGHUP (to --pid PID if given).  Options go before "
+        "ID (a key\n"
+        "  may start with -).  No server needed.\n"},
+    {"backup", cmd_backup,
+        "backup [--conf FILE] DEST\n"
+        "  A consistent, compacted copy of the node's data into "
+        "DEST/data.mdb (0600)\n"
+        "  while it runs: cdhtd --backup DEST -c FILE (default "
+        "/etc/cdht/cdhtd.conf),\n"
+        "  the cdhtd beside cdht, else in PATH.  No server needed.\n"},
 };
 
 /*
