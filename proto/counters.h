@@ -61,7 +61,8 @@
 	X(filed_missing) /* units below not filed, when forced */ \
 	X(imported)      /* 1: the year holds imported results */ \
 	X(targets_own)   /* 1: the target_* counters are set */ \
-	CDHT_TARGET_COUNTERS(X)
+	CDHT_TARGET_COUNTERS(X)                                       \
+	X(retired) /* the last year counted, in a retired unit's copy */
 
 /* The origin's own targets (its [targets]), per indicator of rules.h in
  * order, 2025 then 2030: whole percent * 2, + 1 when strict ("above"). */

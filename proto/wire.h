@@ -114,7 +114,7 @@ struct wire_msg {
  * them against the encoder).  A report: array header 1, origin 17, level 9,
  * name 130, year 3, version 9, updated_at 9, path 1 + 8 x 17, counters
  * 3 + CDHT_NCOUNTERS x 9, filed_by 2 + 63. */
-#define WIRE_MAX_REPORT   (380 + 3 + 9 * CDHT_NCOUNTERS) /* 941 */
+#define WIRE_MAX_REPORT   (380 + 3 + 9 * CDHT_NCOUNTERS) /* 950 */
 #define WIRE_MAX_KEY      30 /* [origin, year, version]: 1 + 17 + 3 + 9 */
 #define WIRE_MAX_ENVELOPE 32 /* array, version, type, seq, two list headers */
 
