@@ -1,7 +1,8 @@
 /*
  * main.c: cdhtd: flags, conf and preflight checks (the same for -n and the
  * start), the data directory's lock, wiring of store, committer, HTTP API,
- * uplink and downlink into one libevent loop, signals, and the service manager (service.c).
+ * uplink and downlink into one libevent loop, signals, and the service manager
+ * (service.c).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -214,6 +215,8 @@ startup_txn(struct store *st, const struct conf *c)
 		    rc == STORE_FULL ? " (raise [node] map_size_mb)" : "");
 	startup_step(st, c, "reports of every year", ensure_years);
 	startup_step(st, c, "the recognition mode", recognition_mode);
+	startup_step(st, c, "counts_from", reload_counts_from);
+	startup_step(st, c, "retired units", aggregate_retire);
 	startup_step(st, c, "forgetting children no longer configured",
 	    aggregate_drop_unconfigured);
 	startup_step(st, c, "the outbox", outbox_startup);
@@ -341,11 +344,8 @@ main(int argc, char **argv)
 		    conf_where(&conf, "http", "listen", where, sizeof(where)),
 		    conf.http_listen);
 	sig_base = base;
-	sig_reload = (struct reload){.live = &conf,
-	    .auth = &auth,
-	    .http = http,
-	    .down = down,
-	    .cm = cm};
+	sig_reload = (struct reload){
+	    .live = &conf, .auth = &auth, .http = http, .down = down, .cm = cm};
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(base, signums[i], signal_cb, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
