@@ -526,7 +526,13 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 	if (bs.found) {
 		totals_along(t, c, year, &bs.best, +1);
 		put_rec(t, TBL_WIN, k, kl, &bs.best);
-		node_update(t, c, origin, &bs.best, had ? 0 : 1);
+		/* a reused code: the directory describes the live unit, not
+		 * its retired namesake (unless it knows nothing else yet) */
+		node_update(t, c, origin,
+		    bs.adopted && had && conf_child_by_id(c, origin) >= 0
+		        ? NULL
+		        : &bs.best,
+		    had ? 0 : 1);
 	} else if (had) {
 		store_del(t, TBL_WIN, k, kl);
 		node_update(t, c, origin, NULL, -1);
