@@ -5,7 +5,9 @@
  * older/equal versions ignored, every refusal rule), the winner of an origin
  * reported under two children (highest version, ties to the lowest child id,
  * promotion on removal), HELLO (drops, want, own), the child-side outbox cycle
- * (collect, acked, WELCOME bumps), the node directory, and a long random
+ * (collect, acked, WELCOME bumps), the node directory, retirement (kept
+ * years re-issued and read-only, later years dropped, a reused code) and
+ * counts_from, and a long random
  * sequence of applies/removes/HELLOs checked after every step against winners
  * and totals recomputed here by brute force.
  */
