@@ -294,6 +294,12 @@ opt_timezone(struct parse_state *ps, const char *v, void *field, size_t size)
 }
 
 static int
+opt_year(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	return opt_int(v, VALID_YEAR_MIN, VALID_YEAR_MAX, field);
+}
+
+static int
 opt_z85key(struct parse_state *ps, const char *v, void *field, size_t size)
 {
 	if (valid_z85_key(v, strlen(v)) != 0)
@@ -314,6 +320,9 @@ static const struct option options[] = {
     {"node", "data_dir", opt_string, F(data_dir), 1, "a directory path"},
     {"node", "map_size_mb", opt_mapsize, F(map_size_mb), 0,
         "megabytes, 1..1048576"},
+    {"node", "counts_from", opt_year, F(counts_from), 0,
+        "a year 2021..2030 (records of earlier years are kept but not "
+        "counted)"},
     {"http", "listen", opt_listen, F(http_listen), 1,
         "HOST:PORT such as 127.0.0.1:8470 (HOST a name, an IPv4 "
         "address or [IPv6])"},
@@ -334,6 +343,7 @@ static const struct option options[] = {
     {"downlink", "secret_key", opt_string, F(downlink_secret_path), 0,
         "a file path"},
     {"downlink", "children", opt_string, F(children_path), 0, "a file path"},
+    {"downlink", "retired", opt_string, F(retired_path), 0, "a file path"},
     {"downlink", "max_origins_per_child", opt_maxorig, F(max_origins_per_child),
         0, "units, 1..10000000"},
     {"downlink", "stale_after", opt_stale, F(stale_after_s), 0,
@@ -475,6 +485,7 @@ conf_defaults(struct conf *c)
 	c->deadline_day = 1;
 	snprintf(c->timezone, sizeof(c->timezone), "Asia/Ho_Chi_Minh");
 	c->utc_offset_min = 420;
+	c->counts_from = VALID_YEAR_MIN;
 	rules_targets_default(&c->targets);
 }
 
@@ -583,6 +594,171 @@ conf_load_children(struct conf *c)
 	return errors;
 }
 
+static int
+retired_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct conf_retired *)a)->id,
+	    ((const struct conf_retired *)b)->id);
+}
+
+/*
+ * Read "ID LAST_YEAR SUCCESSOR NAME..." lines (SUCCESSOR a unit id or
+ * "-"), after the children file: a retired unit is no child any more,
+ * unless it names itself as its successor (its code is reused by the new
+ * unit).  Returns the number of errors; the entries end sorted by id.
+ */
+static int
+conf_load_retired(struct conf *c)
+{
+	FILE *fp = fopen(c->retired_path, "r");
+	char line[1024], path[4 * sizeof(c->retired_path)];
+	int lineno = 0, errors = 0;
+
+	valid_quote(
+	    path, sizeof(path), c->retired_path, strlen(c->retired_path));
+	if (fp == NULL) {
+		conf_errorf(c, "downlink", "retired", "cannot open \"%s\": %s",
+		    c->retired_path, strerror(errno));
+		return 1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char id[64], succ[64], q[4 * 64];
+		int n = 0, year;
+		uint64_t y;
+		char ybuf[16];
+		const char *name;
+		struct conf_retired *r;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			int byte;
+
+			while ((byte = fgetc(fp)) != EOF && byte != '\n')
+				;
+			fprintf(stderr,
+			    "%s:%d: line longer than %zu bytes (expected "
+			    "\"ID LAST_YEAR SUCCESSOR NAME\")\n",
+			    path, lineno, sizeof(line) - 2);
+			errors++;
+			continue;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[strspn(line, " \t")] == '\0' ||
+		    line[strspn(line, " \t")] == '#')
+			continue;
+		if (sscanf(line, " %63s %15s %63s %n", id, ybuf, succ, &n) !=
+		    3) {
+			fprintf(stderr,
+			    "%s:%d: expected \"ID LAST_YEAR SUCCESSOR NAME\" "
+			    "(SUCCESSOR a unit id or -)\n",
+			    path, lineno);
+			errors++;
+			continue;
+		}
+		name = line + n;
+		valid_quote(q, sizeof(q), id, strlen(id));
+		if (valid_id(id, strlen(id)) != 0) {
+			fprintf(stderr, "%s:%d: invalid unit id \"%s\"\n", path,
+			    lineno, q);
+			errors++;
+			continue;
+		}
+		if (parse_u64(ybuf, VALID_YEAR_MIN, VALID_YEAR_MAX, &y) != 0) {
+			fprintf(stderr,
+			    "%s:%d: last year of \"%s\" is not a year "
+			    "%d..%d\n",
+			    path, lineno, q, VALID_YEAR_MIN, VALID_YEAR_MAX);
+			errors++;
+			continue;
+		}
+		year = (int)y;
+		if (strcmp(succ, "-") != 0 &&
+		    valid_id(succ, strlen(succ)) != 0) {
+			char qs[4 * 64];
+
+			valid_quote(qs, sizeof(qs), succ, strlen(succ));
+			fprintf(stderr,
+			    "%s:%d: successor of \"%s\" is not a unit id or "
+			    "-: \"%s\"\n",
+			    path, lineno, q, qs);
+			errors++;
+			continue;
+		}
+		if (*name != '\0' && valid_unit_name(name, strlen(name)) != 0) {
+			fprintf(stderr,
+			    "%s:%d: name of \"%s\" is not a unit name (at "
+			    "most %d bytes of UTF-8 without control "
+			    "characters)\n",
+			    path, lineno, q, WIRE_MAX_NAME);
+			errors++;
+			continue;
+		}
+		if (strcmp(id, c->id) == 0) {
+			fprintf(stderr, "%s:%d: \"%s\" is this node's own id\n",
+			    path, lineno, q);
+			errors++;
+			continue;
+		}
+		if (conf_child_by_id(c, id) >= 0 && strcmp(succ, id) != 0) {
+			fprintf(stderr,
+			    "%s:%d: \"%s\" is retired and still in the "
+			    "children file: remove it there (its key is then "
+			    "refused), or name it as its own successor when "
+			    "the new unit reuses its code\n",
+			    path, lineno, q);
+			errors++;
+			continue;
+		}
+		if (c->nretired >= CONF_MAX_RETIRED) {
+			fprintf(stderr, "%s:%d: more than %d retired units\n",
+			    path, lineno, CONF_MAX_RETIRED);
+			errors++;
+			break;
+		}
+		r = realloc(c->retired, (c->nretired + 1) * sizeof(*r));
+		if (r == NULL) {
+			errors++;
+			break;
+		}
+		c->retired = r;
+		r = &c->retired[c->nretired++];
+		memset(r, 0, sizeof(*r));
+		strcpy(r->id, id);
+		r->last_year = year;
+		if (strcmp(succ, "-") != 0)
+			strcpy(r->successor, succ);
+		snprintf(r->name, sizeof(r->name), "%s", *name ? name : id);
+		r->line = lineno;
+	}
+	fclose(fp);
+	if (c->nretired > 1)
+		qsort(
+		    c->retired, c->nretired, sizeof(*c->retired), retired_cmp);
+	for (size_t i = 1; i < c->nretired; i++)
+		if (strcmp(c->retired[i - 1].id, c->retired[i].id) == 0) {
+			const struct conf_retired *a = &c->retired[i - 1],
+			                          *b = &c->retired[i];
+			fprintf(stderr,
+			    "%s:%d: \"%s\" is retired twice (also line %d)\n",
+			    path, a->line > b->line ? a->line : b->line, a->id,
+			    a->line < b->line ? a->line : b->line);
+			errors++;
+		}
+	return errors;
+}
+
+const struct conf_retired *
+conf_retired_by_id(const struct conf *c, const char *id)
+{
+	struct conf_retired key;
+
+	if (c->nretired == 0 || strlen(id) > WIRE_MAX_ID)
+		return NULL;
+	snprintf(key.id, sizeof(key.id), "%s", id);
+	return bsearch(
+	    &key, c->retired, c->nretired, sizeof(*c->retired), retired_cmp);
+}
+
 /* 1 if the conf sets section.key (to any value). */
 static int
 conf_has(const struct conf *c, const char *section, const char *key)
@@ -649,6 +825,8 @@ conf_load(const char *path, struct conf *c)
 	}
 	if (c->children_path[0] && ps.errors == 0)
 		ps.errors += conf_load_children(c);
+	if (c->retired_path[0] && ps.errors == 0)
+		ps.errors += conf_load_retired(c);
 	return ps.errors;
 }
 
@@ -658,6 +836,9 @@ conf_free(struct conf *c)
 	free(c->children);
 	c->children = NULL;
 	c->nchildren = 0;
+	free(c->retired);
+	c->retired = NULL;
+	c->nretired = 0;
 }
 
 int

@@ -214,6 +214,8 @@ startup_txn(struct store *st, const struct conf *c)
 		    rc == STORE_FULL ? " (raise [node] map_size_mb)" : "");
 	startup_step(st, c, "reports of every year", ensure_years);
 	startup_step(st, c, "the recognition mode", recognition_mode);
+	startup_step(st, c, "counts_from", reload_counts_from);
+	startup_step(st, c, "retired units", aggregate_retire);
 	startup_step(st, c, "forgetting children no longer configured",
 	    aggregate_drop_unconfigured);
 	startup_step(st, c, "the outbox", outbox_startup);

@@ -98,6 +98,15 @@ int records_recognition_store(struct store_txn *t, int mode);
 int records_outstanding(struct store_txn *t, const struct assessment *a);
 
 /*
+ * [node] counts_from is now year: records of earlier years are kept
+ * (streaks, lists) but not counted in the local reports.  Recounts the
+ * years between the stored value and year and stores year; *changed:
+ * local reports rewritten.
+ */
+int records_counts_from(struct store_txn *t, const struct records_actor *act,
+    int year, size_t *changed);
+
+/*
  * Set / read a year's denominators (order of counters.h from adults).  Bit
  * k of keep (enum title_kind) keeps that kind's total and recognised as
  * they are (counted from title records).  Put: 0, RECORDS_FILED or a store

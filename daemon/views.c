@@ -1,4 +1,5 @@
-/* views.c: JSON documents for progress, nodes and assessments. */
+/* views.c: JSON documents for progress, nodes and assessments.  Units
+ * retired at this node or below carry "retired" (PROTOCOL.md 8.8). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,6 @@
 #include "aggregate.h"
 #include "records.h"
 #include "views.h"
-
 
 void
 views_iso_time(int64_t t, char *buf, size_t size)
@@ -115,6 +115,21 @@ node_cmp(const void *a, const void *b)
 	    ((const struct agg_node *)a)->id, ((const struct agg_node *)b)->id);
 }
 
+/* "retired": {"last_year", "successor"} on o when id is a retired unit
+ * (aggregate_retired_of); nothing otherwise. */
+static void
+set_retired(
+    struct store_txn *t, const struct conf *c, json_t *o, const char *id)
+{
+	const char *succ;
+	int last;
+
+	if (o != NULL && aggregate_retired_of(t, c, id, &last, &succ))
+		json_object_set_new(o, "retired",
+		    json_pack("{s:i, s:o}", "last_year", last, "successor",
+		        succ ? json_string(succ) : json_null()));
+}
+
 /* Children of parent down to depth levels, from the sorted directory. */
 static json_t *
 children_arr(struct store_txn *t, const struct conf *c,
@@ -135,6 +150,7 @@ children_arr(struct store_txn *t, const struct conf *c,
 		    node_obj(nodes[i].id, nodes[i].level, nodes[i].name),
 		    "indicators", indicators_obj(&sum, &c->targets), "counts",
 		    counts_obj(&sum));
+		set_retired(t, c, o, nodes[i].id);
 		if (depth > 1)
 			json_object_set_new(o, "children",
 			    children_arr(
@@ -484,6 +500,7 @@ views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
 			    e, "link", json_string(connected ? "up" : "down"));
 		} else
 			json_object_set_new(e, "link", json_null());
+		set_retired(t, c, e, nodes[i].id);
 		json_array_append_new(arr, e);
 	}
 	for (size_t i = 0; i < c->nchildren; i++) {
