@@ -294,6 +294,23 @@ class Targets(HierTestCase):
         grand = {k["node"]["id"]: k for k in kids["116"]["children"]}
         self.assertIsNone(grand[OLD]["indicators"]["adults"]["own_targets"])
 
+    def test_1b_report_shows_strict(self):
+        """The printed report writes a strict target "trên 60%" / "> 60%",
+        the others as the plain percent."""
+        d = self.nodes["116"]
+        for lang, want in (("vi", "trên 60%"), ("en", "&gt; 60%")):
+            r = d.request("GET", "/v1/report?year=2025&format=html&lang=%s"
+                          % lang, role="viewer", timeout=10)
+            self.assertEqual(r.status, 200, r)
+            html = r.body.decode()
+            row = html[html.index('data-indicator="staff"'):]
+            row = row[:row.index("</tr>")]
+            self.assertIn(want, row)
+            self.assertIn(">80<", row)          # 2030: not strict
+            row = html[html.index('data-indicator="adults"'):]
+            row = row[:row.index("</tr>")]
+            self.assertNotIn("%", row.split("</td>", 4)[-1])
+
     def test_2_reload_reaches_the_province(self):
         self.assertTreeConverges(what="before the reload")
         c = self.nodes["03646"]
