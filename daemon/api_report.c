@@ -54,6 +54,7 @@ static const struct report_text {
 	const char *html_lang, *country, *motto, *title, *of_year, *unit;
 	const char *indicator, *numerator, *denominator, *percent, *target;
 	const char *needed, *met, *below, *coverage, *reported, *missing;
+	const char *above; /* a strict target: "above P%" (printf, P) */
 	const char *no_den, *down, *stale, *never, *deadline, *late;
 	const char *days_left, *prepared, *prepared_note, *head, *head_note;
 	const char *as_of, *level[4];
@@ -71,6 +72,7 @@ static const struct report_text {
         .percent = "Tỷ lệ (%)",
         .target = "Mục tiêu",
         .needed = "Còn thiếu",
+        .above = "trên %s%%",
         .met = "Đạt",
         .below = "Các đơn vị trực thuộc",
         .coverage = "Tình hình báo cáo",
@@ -103,6 +105,7 @@ static const struct report_text {
         .percent = "Percent",
         .target = "Target",
         .needed = "Needed",
+        .above = "&gt; %s%%", /* HTML */
         .met = "Met",
         .below = "Units below",
         .coverage = "Reporting",
@@ -430,11 +433,18 @@ report_html_table(struct report *r, const json_t *o)
 			const char *yr = y == 0 ? "2025" : "2030";
 			const json_t *met =
 			    json_object_get(json_object_get(ind, "met"), yr);
+			const json_t *strict =
+			    json_object_get(json_object_get(ind, "strict"), yr);
 
-			evbuffer_add_printf(r->out, "<td class=\"n\">%s</td>",
-			    report_num(json_object_get(
-			                   json_object_get(ind, "targets"), yr),
-			        buf, sizeof(buf)));
+			report_num(json_object_get(
+			               json_object_get(ind, "targets"), yr),
+			    buf, sizeof(buf));
+			evbuffer_add(r->out, "<td class=\"n\">", 14);
+			if (json_is_true(strict)) /* "trên 60%" */
+				evbuffer_add_printf(r->out, tx->above, buf);
+			else
+				evbuffer_add_printf(r->out, "%s", buf);
+			evbuffer_add(r->out, "</td>", 5);
 			evbuffer_add_printf(r->out, "<td class=\"n\">%s</td>",
 			    json_is_true(met)
 			        ? tx->met

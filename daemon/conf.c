@@ -369,11 +369,46 @@ _Static_assert(offsetof(struct conf, deadline_day) ==
 _Static_assert(NOPTIONS <= CONF_MAX_OPTIONS && NOPTIONS <= 32,
     "conf: key_line and the seen bits hold one entry per option");
 
+/*
+ * One target of [targets]: a whole percent 0..100, optionally prefixed
+ * ">" (strict: above it; ">100" could never be met).  Returns NULL, or
+ * what is wrong (static storage).
+ */
+static const char *
+parse_one_target(const char *tok, size_t len, int *pct, bool *strict)
+{
+	size_t i = 0;
+	int v = 0;
+
+	*strict = len > 0 && tok[0] == '>';
+	i = *strict;
+	if (i == len)
+		return "a whole percent is missing after \">\"";
+	if (tok[i] == '>')
+		return "\">\" may appear only once";
+	for (; i < len; i++) {
+		if (tok[i] < '0' || tok[i] > '9')
+			return "not a whole percent";
+		if ((v = v * 10 + (tok[i] - '0')) > 100)
+			return "above 100";
+	}
+	if (*strict && v == 100)
+		return "\">100\" can never be met";
+	*pct = v;
+	return NULL;
+}
+
+/* key = [>]P2025 [>]P2030 (`staff = >60 80`: above 60% by 2025, 80%). */
 static int
 parse_target(struct parse_state *ps, const char *key, const char *v)
 {
+	static const char *const years[2] = {"2025", "2030"};
 	int ind = rules_lookup(rules_indicator_names, IND_COUNT, key);
-	int a, b, n = 0;
+	int pct[2] = {0, 0};
+	bool strict[2] = {false, false};
+	const char *p = v, *why = NULL;
+	char what[160];
+	int k;
 
 	if (ind < 0) {
 		conf_err(ps, "unknown key \"%s\" in [targets]%s", key, "");
@@ -382,16 +417,44 @@ parse_target(struct parse_state *ps, const char *key, const char *v)
 	if (ps->seen_targets & (1u << ind))
 		conf_err(ps, "duplicate key \"%s\" in [%s]", key, "targets");
 	ps->seen_targets |= 1u << ind;
-	if (sscanf(v, "%d %d %n", &a, &b, &n) != 2 || v[n] != '\0' || a < 0 ||
-	    a > 100 || b < 0 || b > 100) {
-		conf_err(ps,
-		    "targets.%s: \"%s\" is not two whole percents "
-		    "0..100 (2025 then 2030)",
-		    key, v);
+	for (k = 0; k < 3 && why == NULL; k++) {
+		size_t len;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		if (k == 2) {
+			if (len > 0)
+				why = "more than two values";
+			break;
+		}
+		if (len == 0) {
+			why =
+			    k == 0 ? "no values" : "the 2030 target is missing";
+			break;
+		}
+		if ((why = parse_one_target(p, len, &pct[k], &strict[k])) !=
+		    NULL) {
+			snprintf(what, sizeof(what), "the %s target: %s",
+			    years[k], why);
+			why = what;
+		}
+		p += len;
+	}
+	if (why != NULL) {
+		char msg[320];
+
+		snprintf(msg, sizeof(msg),
+		    "targets.%%s: invalid value \"%%s\": %s; expected two "
+		    "whole percents 0..100, 2025 then 2030, each optionally "
+		    "prefixed > (above it), such as \"staff = >60 80\"",
+		    why);
+		conf_err(ps, msg, key, v);
 		return 1;
 	}
-	ps->c->targets.pct[ind][0] = a;
-	ps->c->targets.pct[ind][1] = b;
+	for (k = 0; k < 2; k++) {
+		ps->c->targets.pct[ind][k] = pct[k];
+		ps->c->targets.strict[ind][k] = strict[k];
+	}
 	return 1;
 }
 

@@ -620,6 +620,31 @@ records_ensure_years(struct store_txn *t, const char *self, int64_t now)
 	return store_txn_err(t);
 }
 
+/* Report years: 2020 (imported results) when this tree knows it. */
+#ifdef VALID_REPORT_YEAR_MIN
+#define RECORDS_REPORT_YEAR_MIN VALID_REPORT_YEAR_MIN
+#else
+#define RECORDS_REPORT_YEAR_MIN RULES_YEAR_MIN
+#endif
+
+int
+records_stamp_targets(struct store_txn *t, const struct records_actor *act,
+    const struct rules_targets *tg, int *stamped)
+{
+	*stamped = 0;
+	for (int y = RECORDS_REPORT_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+		struct local_report lr;
+
+		if (records_local(t, y, &lr) != STORE_OK || lr.version == 0)
+			continue;
+		if (rules_targets_stamp(&lr.c, tg)) {
+			local_write(t, act->self, y, &lr, act->now);
+			(*stamped)++;
+		}
+	}
+	return store_txn_err(t);
+}
+
 int
 records_bump_all(
     struct store_txn *t, const char *self, uint64_t floor, int64_t now)

@@ -129,6 +129,13 @@ int records_local_put(struct store_txn *t, const struct records_actor *act,
  * node's name and level even before it has data). */
 int records_ensure_years(struct store_txn *t, const char *self, int64_t now);
 
+/* Stamp this node's own targets tg into every year's local report (the
+ * years that have one): where targets_own or a target_* counter differs,
+ * write them with a new version (queued upward); *stamped: years written.
+ * Filed years too: the targets are not the year's figures. */
+int records_stamp_targets(struct store_txn *t, const struct records_actor *act,
+    const struct rules_targets *tg, int *stamped);
+
 /* Give every local report a new version (e.g. after a move or a restore). */
 int records_bump_all(
     struct store_txn *t, const char *self, uint64_t floor, int64_t now);

@@ -245,6 +245,18 @@ reload_run(struct reload *r)
 		log_info("reload: recognition is now by %s",
 		    live->recognition ? "decision" : "score");
 	}
+	if (rc == STORE_OK && t != NULL) {
+		struct records_actor act = {
+		    live->id, "cdhtd", (int64_t)time(NULL), live->recognition};
+		int n = 0;
+
+		/* the new targets travel up with every year's report */
+		rc = records_stamp_targets(t, &act, &live->targets, &n);
+		if (rc == STORE_OK && n > 0)
+			log_info("reload: targets stamped into the reports of "
+			         "%d years",
+			    n);
+	}
 	if (rc != STORE_OK)
 		log_warnx("reload: the store could not be updated (%s): it "
 		          "is retried at the next start",
