@@ -209,7 +209,7 @@ split_key(const unsigned char *k, size_t kl, char *origin, int *year, char *via)
 		return -1;
 	memcpy(origin, k, ol + 1);
 	*year = store_rd16(k + ol + 1);
-	if (*year < RULES_YEAR_MIN || *year > RULES_YEAR_MAX)
+	if (valid_report_year(*year) != 0) /* 2020: revision 2 (PROTOCOL 8.9) */
 		return -1;
 	if (via != NULL) {
 		size_t vl = kl - ol - 3;
@@ -717,7 +717,7 @@ struct copies_scan {
 	int holder_left;            /* copies via the holder remain */
 	uint64_t best;              /* highest version via another child */
 	char next[WIRE_MAX_ID + 1]; /* ... and that child */
-	int years[RULES_YEAR_MAX - RULES_YEAR_MIN + 1];
+	int years[RULES_YEAR_MAX - VALID_REPORT_YEAR_MIN + 1];
 };
 
 static int
@@ -733,8 +733,8 @@ copies_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 		store_corrupt(cs->t, TBL_MIRROR, k, kl, "report copy");
 		return 1;
 	}
-	if (year >= RULES_YEAR_MIN && year <= RULES_YEAR_MAX)
-		cs->years[year - RULES_YEAR_MIN] = 1;
+	if (year >= VALID_REPORT_YEAR_MIN && year <= RULES_YEAR_MAX)
+		cs->years[year - VALID_REPORT_YEAR_MIN] = 1;
 	if (strcmp(via, cs->holder) == 0)
 		cs->holder_left = 1;
 	else if (r.version >
@@ -769,9 +769,9 @@ release_pin(struct store_txn *t, const struct conf *c, const char *origin,
 	log_info(
 	    "%s is now held via child %s (was %s)", origin, cs.next, holder);
 	set_pin(t, origin, holder, cs.next);
-	cs.years[year - RULES_YEAR_MIN] = 1;
-	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
-		if (cs.years[y - RULES_YEAR_MIN])
+	cs.years[year - VALID_REPORT_YEAR_MIN] = 1;
+	for (int y = VALID_REPORT_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
+		if (cs.years[y - VALID_REPORT_YEAR_MIN])
 			rewin(t, c, origin, y);
 	return store_txn_err(t);
 }
@@ -906,7 +906,7 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 	struct via_scan vs = {.via = via, .c = c};
 	struct wire_key *sorted = NULL;
 	struct keylist want = {0}, own = {0};
-	int rc;
+	int rc, any2020 = 0;
 
 	memset(w, 0, sizeof(*w));
 	w->type = WIRE_WELCOME;
@@ -920,13 +920,19 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 	vs.inv = sorted;
 	vs.ninv = n;
 	/* own: what we count for via's origin, taken before any deletion,
-	 * from the winner (so a child restored without a year still bumps) */
-	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+	 * from the winner (so a child restored without a year still bumps);
+	 * year 2020 only to a child that listed a key of 2020 (one that
+	 * knows our revision: an older release drops a WELCOME with 2020,
+	 * PROTOCOL.md 8.9) */
+	for (size_t i = 0; i < n && !any2020; i++)
+		any2020 = inv[i].year < RULES_YEAR_MIN;
+	for (int y = VALID_REPORT_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
 		unsigned char k[OKEY_MAX];
 		struct agg_rec rec;
 
-		if (get_rec(t, TBL_WIN, k, records_okey(k, via, y), &rec) ==
-		    STORE_OK)
+		if ((y >= RULES_YEAR_MIN || any2020) &&
+		    get_rec(t, TBL_WIN, k, records_okey(k, via, y), &rec) ==
+		        STORE_OK)
 			keylist_add(&own, via, y, rec.version, NULL);
 	}
 	/* a merge of two sorted lists, the child's copies (its index) and

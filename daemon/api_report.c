@@ -57,7 +57,7 @@ static const struct report_text {
 	const char *above; /* a strict target: "above P%" (printf, P) */
 	const char *no_den, *down, *stale, *never, *deadline, *late;
 	const char *days_left, *prepared, *prepared_note, *head, *head_note;
-	const char *as_of, *level[4];
+	const char *as_of, *level[VALID_NLEVELS];
 } report_text[REPORT_NLANG] = {
     {
         .html_lang = "vi",
@@ -90,7 +90,8 @@ static const struct report_text {
         .head = "THỦ TRƯỞNG ĐƠN VỊ",
         .head_note = "(Ký tên, đóng dấu)",
         .as_of = "Số liệu lúc",
-        .level = {"cấp xã", "cấp huyện", "cấp tỉnh", "trung ương"},
+        .level = {"cấp xã", "cấp huyện", "cấp tỉnh", "trung ương",
+            "cơ quan, đơn vị"},
     },
     {
         .html_lang = "en",
@@ -123,7 +124,7 @@ static const struct report_text {
         .head = "HEAD OF UNIT",
         .head_note = "(Signature, seal)",
         .as_of = "Figures as of",
-        .level = {"commune", "district", "province", "national"},
+        .level = {"commune", "district", "province", "national", "agency"},
     },
 };
 

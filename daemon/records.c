@@ -650,11 +650,13 @@ records_bump_all(
     struct store_txn *t, const char *self, uint64_t floor, int64_t now)
 {
 	store_raise_seq(t, floor);
-	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+	for (int y = VALID_REPORT_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
 		struct local_report lr;
 
 		records_local(t, y, &lr);
-		local_write(t, self, y, &lr, now);
+		/* 2020 exists only with imported results: never create it */
+		if (y >= RULES_YEAR_MIN || lr.version != 0)
+			local_write(t, self, y, &lr, now);
 	}
 	return store_txn_err(t);
 }

@@ -7,7 +7,7 @@
 _Static_assert(
     CDHT_C_manager_eligible == CDHT_C_farmer_eligible + GROUP_MANAGER,
     "the eligible counters follow enum rules_group");
-_Static_assert(LEVEL_NATIONAL + 1 == VALID_NLEVELS,
+_Static_assert(LEVEL_AGENCY + 1 == VALID_NLEVELS,
     "enum rules_level follows valid_level_names");
 
 const char *const rules_group_names[GROUP_COUNT] = {

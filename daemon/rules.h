@@ -23,11 +23,16 @@
 #define RULES_NAME_MAX          VALID_PERSON_NAME_MAX
 #define RULES_OUTSTANDING_YEARS VALID_OUTSTANDING_YEARS
 
+/* Index = valid_level_names (proto/valid.h); the first four are the
+ * administrative levels, lowest first; LEVEL_AGENCY (a department, a
+ * district agency or a school with a node of its own, recording its staff
+ * only) came later: never compare levels by order. */
 enum rules_level {
 	LEVEL_COMMUNE,
 	LEVEL_DISTRICT,
 	LEVEL_PROVINCE,
-	LEVEL_NATIONAL
+	LEVEL_NATIONAL,
+	LEVEL_AGENCY
 };
 enum rules_group {
 	GROUP_FARMER,
