@@ -145,7 +145,7 @@ class Setup(NodeTestCase):
         sub = dict(o)
         sub.update({"--dir": etc, "--data-dir": data,
                     "--listen-http": "127.0.0.1:%d" % http})
-        if level != "commune":
+        if level not in ("commune", "agency"):
             sub["--downlink"] = "127.0.0.1:%d" % link_port()
         parent_id = None
         if "--parent" in o:
@@ -183,7 +183,7 @@ class Setup(NodeTestCase):
             rec["line"] = line[0]
         else:
             self.assertEqual(line, [])
-        if level != "commune":
+        if level not in ("commune", "agency"):
             hint = re.search(r"--parent (tcp://\S+) --parent-key (\S+)\n",
                              p.stdout)
             self.assertTrue(hint, p.stdout)
@@ -201,7 +201,7 @@ class Setup(NodeTestCase):
 
         self.assertEqual(mode("node.secret"), 0o600)
         self.assertEqual(mode("tokens"), 0o640)
-        has_down = rec["level"] != "commune"
+        has_down = rec["level"] not in ("commune", "agency")
         self.assertEqual(os.path.exists(os.path.join(etc, "children")),
                          has_down)
         if has_down:
@@ -238,7 +238,7 @@ class Setup(NodeTestCase):
         self.readme_has(["systemctl", "reload", "cdhtd"])
         inits = [c for c in self.cmds if c[:2] == ["cdht", "init"]]
         self.assertEqual([options(c)["--id"] for c in inits],
-                         ["14", "04108", "125", "04105"],
+                         ["14", "04108", "SGDDT14", "125", "04105"],
                          "README: the walkthrough's nodes")
 
         info = {}
@@ -270,7 +270,7 @@ class Setup(NodeTestCase):
         readme_adds = [c[3] for c in self.cmds if c[:3] == ["cdht", "child",
                                                              "add"]]
         self.assertEqual(readme_adds, ["04108", "04105"])
-        for nid in ("04108", "125", "04105"):
+        for nid in ("04108", "SGDDT14", "125", "04105"):
             rec, parent = info[nid], info[info[nid]["parent"]]
             argv = shlex.split(rec["line"])
             # options go before ID (a key may start with "-")
@@ -293,7 +293,7 @@ class Setup(NodeTestCase):
             self.assertEqual(late.returncode, 2)
             self.assertIn("options go before ID", late.stderr)
 
-        for nid in ("04108", "125", "04105"):
+        for nid in ("04108", "SGDDT14", "125", "04105"):
             wait_for(lambda: nodes[nid].client(
                 "health", role=None).returncode == 0, 20,
                 "%s linked to its parent (cdht health 0)" % nid)
@@ -320,8 +320,15 @@ class Setup(NodeTestCase):
         for nid in ("04108", "04105"):
             r = nodes[nid].post(assessment(YEAR, "p-" + nid), role="admin")
             self.assertEqual(r.status, 200, r)
-        wait_for(lambda: nodes["14"].assessed(YEAR) == 3, 15,
-                 "the province to count both communes and the agency")
+        # and the agency node's own staff
+        r = nodes["SGDDT14"].post(assessment(YEAR, "sgd-1", population="staff",
+                                             group="official"), role="admin")
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: nodes["14"].assessed(YEAR) == 4, 15,
+                 "the province to count both communes and both agencies")
+        levels = {x["id"]: x["level"] for x in nodes["14"].request(
+            "GET", "/v1/nodes", role="admin").json["nodes"]}
+        self.assertEqual(levels.get("SGDDT14"), "agency", levels)
         self.assertEqual(nodes["125"].assessed(YEAR), 1)
         self.assertEqual(nodes["04108"].assessed(YEAR), 1)
 
@@ -329,12 +336,12 @@ class Setup(NodeTestCase):
         p = run([cdht_path(), "child", "remove", "--conf", prov["conf"],
                  "04108"])
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        wait_for(lambda: nodes["14"].assessed(YEAR) == 2, 15,
+        wait_for(lambda: nodes["14"].assessed(YEAR) == 3, 15,
                  "the province to forget 04108")
         with open(os.path.join(prov["etc"], "children")) as f:
             ids = [ln.split()[0] for ln in f if ln.strip()
                    and not ln.startswith("#")]
-        self.assertEqual(ids, ["125"])
+        self.assertEqual(ids, ["SGDDT14", "125"])
         p = run([cdht_path(), "child", "remove", "--conf", prov["conf"],
                  "04108"])
         self.assertEqual(p.returncode, 1)
