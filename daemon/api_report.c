@@ -623,7 +623,7 @@ api_report(struct http_api *h, struct evhttp_request *req, const char *rest,
 	int year, depth = 1, format = 0, rc = 0;
 	json_t *doc;
 
-	if (api_query_year_depth(h, req, &year, &depth) != 0)
+	if (api_query_view_year_depth(h, req, &year, &depth) != 0)
 		return;
 	api_query_flag(req, "format", &fs);
 	if (fs == NULL || strcmp(fs, "html") == 0)
