@@ -102,7 +102,8 @@ import_chunk(struct import *im, const char *data, size_t len, long first)
 	memcpy(body, im->hdr, im->hdr_len);
 	memcpy(body + im->hdr_len, data, len);
 	rc = http_request(cli_http(im->cli), "POST",
-	    im->dry ? "/v1/assessments?dry_run=1" : "/v1/assessments",
+	    im->dry ? "/v1/assessments?dry_run=1&results=0"
+	            : "/v1/assessments?results=0",
 	    "text/csv", body, im->hdr_len + len, 0, &r);
 	free(body);
 	if (rc == CDHT_EXIT_OK) {

@@ -159,11 +159,18 @@ struct setup_init {
 	struct passwd *pw;
 };
 
+/* valid_level_names: 0 commune, 1 district, 2 province, 3 national and 4
+ * agency (a leaf like a commune: a parent, no children). */
+#define SETUP_AGENCY  4
+#define SETUP_LEAF(l) ((l) == 0 || (l) == SETUP_AGENCY)
+
 /* The map size a level's data needs, as in conf/'s examples. */
 static int
 setup_map_mb(int level)
 {
-	return level == 0 ? 256 : level == 1 ? 512 : 1024;
+	return level == 0 || level == SETUP_AGENCY ? 256
+	       : level == 1                        ? 512
+	                                           : 1024;
 }
 
 /* The conf text (the caller frees), or NULL when out of memory. */
@@ -199,7 +206,7 @@ setup_conf_text(const struct setup_init *in)
 	    "reuse or\n"
 	    "; change it once the node has reported.\n"
 	    "id = %s\n"
-	    "; commune | district | province | national\n"
+	    "; commune | district | province | national | agency\n"
 	    "level = %s\n"
 	    "name = %s\n"
 	    "; The LMDB environment (created if missing, mode 0700). Under "
@@ -578,7 +585,8 @@ cmd_init(struct cli *cli, int argc, char **argv)
 		    cli, "--level, --id and --name are required");
 	if ((in.level = valid_level(level, strlen(level))) < 0)
 		return cli_bad_usage(cli,
-		    "--level must be commune, district, province or national, "
+		    "--level must be commune, district, province, national or "
+		    "agency, "
 		    "not '%s'",
 		    level);
 	if (valid_id(in.id, strlen(in.id)) != 0)
@@ -598,11 +606,11 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	if ((parent == NULL) != (in.parent_key == NULL))
 		return cli_bad_usage(
 		    cli, "--parent and --parent-key go together");
-	if (parent == NULL && in.level <= 1)
+	if (parent == NULL && (in.level == 1 || SETUP_LEAF(in.level)))
 		return cli_bad_usage(cli,
-		    "a %s reports to a parent: give --parent and "
+		    "%s %s reports to a parent: give --parent and "
 		    "--parent-key",
-		    level);
+		    in.level == SETUP_AGENCY ? "an" : "a", level);
 	if (parent != NULL && in.level == 3)
 		return cli_bad_usage(
 		    cli, "the national root has no parent: no --parent");
@@ -624,11 +632,13 @@ cmd_init(struct cli *cli, int argc, char **argv)
 		    "not '%s'",
 		    http);
 	snprintf(in.http, sizeof(in.http), "%s", http);
-	if (down != NULL && in.level == 0)
-		return cli_bad_usage(
-		    cli, "a commune has no children: no --downlink");
-	if (in.level > 0 && setup_endpoint(down != NULL ? down : "0.0.0.0:9470",
-	                        1, in.downlink, sizeof(in.downlink)) == -1)
+	if (down != NULL && SETUP_LEAF(in.level))
+		return cli_bad_usage(cli,
+		    "%s %s has no children: no --downlink",
+		    in.level == SETUP_AGENCY ? "an" : "a", level);
+	if (!SETUP_LEAF(in.level) &&
+	    setup_endpoint(down != NULL ? down : "0.0.0.0:9470", 1, in.downlink,
+	        sizeof(in.downlink)) == -1)
 		return cli_bad_usage(cli,
 		    "--downlink must be HOST:PORT such as 0.0.0.0:9470, not "
 		    "'%s'",

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aggregate.h"
 #include "log.h"
@@ -208,7 +209,7 @@ split_key(const unsigned char *k, size_t kl, char *origin, int *year, char *via)
 		return -1;
 	memcpy(origin, k, ol + 1);
 	*year = store_rd16(k + ol + 1);
-	if (*year < RULES_YEAR_MIN || *year > RULES_YEAR_MAX)
+	if (valid_report_year(*year) != 0) /* 2020: revision 2 (PROTOCOL 8.9) */
 		return -1;
 	if (via != NULL) {
 		size_t vl = kl - ol - 3;
@@ -444,11 +445,30 @@ set_pin(
 	store_put(t, TBL_PIN, origin, strlen(origin), buf, w.len);
 }
 
+/* A unit this node retired (section 8.8): listed in the retired file and
+ * no configured child (a child of that id is a new unit reusing the code). */
+static int
+retired_via(const struct conf *c, const char *via)
+{
+	return c->nretired > 0 && conf_retired_by_id(c, via) != NULL &&
+	       conf_child_by_id(c, via) < 0;
+}
+
+/* A copy this node re-issued for a unit it retired (aggregate_retire): via
+ * a retired unit, counter retired set.  It wins whatever the pin says. */
+static int
+adopted(const struct conf *c, const struct agg_rec *r)
+{
+	return r->c.v[CDHT_C_retired] != 0 && retired_via(c, r->via);
+}
+
 struct best_scan {
 	struct store_txn *t;
+	const struct conf *c;
 	char pin[WIRE_MAX_ID + 1]; /* only copies via it may win */
 	struct agg_rec best;
 	int found;
+	int adopted; /* best is an adopted copy: only those may win then */
 };
 
 static int
@@ -461,7 +481,13 @@ best_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 		store_corrupt(bs->t, TBL_MIRROR, k, kl, "report copy");
 		return 1;
 	}
-	if (strcmp(r.via, bs->pin) != 0)
+	if (adopted(bs->c, &r)) {
+		if (!bs->adopted) { /* a retired unit's kept year */
+			bs->best = r;
+			bs->found = bs->adopted = 1;
+			return 0;
+		}
+	} else if (bs->adopted || strcmp(r.via, bs->pin) != 0)
 		return 0;
 	/* highest version, then most counters (7.1); keys are in via
 	 * order, so strictly greater keeps the lowest via */
@@ -480,7 +506,7 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 {
 	unsigned char k[OKEY_MAX];
 	size_t kl = records_okey(k, origin, year);
-	struct best_scan bs = {.t = t, .found = 0};
+	struct best_scan bs = {.t = t, .c = c, .found = 0};
 	struct agg_rec old;
 	int had;
 
@@ -500,7 +526,13 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 	if (bs.found) {
 		totals_along(t, c, year, &bs.best, +1);
 		put_rec(t, TBL_WIN, k, kl, &bs.best);
-		node_update(t, c, origin, &bs.best, had ? 0 : 1);
+		/* a reused code: the directory describes the live unit, not
+		 * its retired namesake (unless it knows nothing else yet) */
+		node_update(t, c, origin,
+		    bs.adopted && had && conf_child_by_id(c, origin) >= 0
+		        ? NULL
+		        : &bs.best,
+		    had ? 0 : 1);
 	} else if (had) {
 		store_del(t, TBL_WIN, k, kl);
 		node_update(t, c, origin, NULL, -1);
@@ -556,6 +588,16 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 			why = "path runs through a unit held via another child";
 			claims_refused++;
 		}
+	}
+	if (why == NULL && c->nretired > 0) {
+		unsigned char wk[OKEY_MAX];
+		struct agg_rec w;
+
+		if (get_rec(t, TBL_WIN, wk,
+		        records_okey(wk, r->origin, r->year), &w) == STORE_OK &&
+		    adopted(c, &w))
+			why = "the unit is retired here and this year is "
+			      "read-only ([downlink] retired)";
 	}
 	if (why == NULL && store_txn_err(t))
 		return store_txn_err(t);
@@ -675,7 +717,7 @@ struct copies_scan {
 	int holder_left;            /* copies via the holder remain */
 	uint64_t best;              /* highest version via another child */
 	char next[WIRE_MAX_ID + 1]; /* ... and that child */
-	int years[RULES_YEAR_MAX - RULES_YEAR_MIN + 1];
+	int years[RULES_YEAR_MAX - VALID_REPORT_YEAR_MIN + 1];
 };
 
 static int
@@ -691,8 +733,8 @@ copies_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 		store_corrupt(cs->t, TBL_MIRROR, k, kl, "report copy");
 		return 1;
 	}
-	if (year >= RULES_YEAR_MIN && year <= RULES_YEAR_MAX)
-		cs->years[year - RULES_YEAR_MIN] = 1;
+	if (year >= VALID_REPORT_YEAR_MIN && year <= RULES_YEAR_MAX)
+		cs->years[year - VALID_REPORT_YEAR_MIN] = 1;
 	if (strcmp(via, cs->holder) == 0)
 		cs->holder_left = 1;
 	else if (r.version >
@@ -727,9 +769,9 @@ release_pin(struct store_txn *t, const struct conf *c, const char *origin,
 	log_info(
 	    "%s is now held via child %s (was %s)", origin, cs.next, holder);
 	set_pin(t, origin, holder, cs.next);
-	cs.years[year - RULES_YEAR_MIN] = 1;
-	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
-		if (cs.years[y - RULES_YEAR_MIN])
+	cs.years[year - VALID_REPORT_YEAR_MIN] = 1;
+	for (int y = VALID_REPORT_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
+		if (cs.years[y - VALID_REPORT_YEAR_MIN])
 			rewin(t, c, origin, y);
 	return store_txn_err(t);
 }
@@ -822,7 +864,7 @@ via_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	if (split_key(k, kl, key.origin, &year, via) != 0)
 		return 0;
 	key.year = (uint16_t)year;
-	if (conf_child_by_id(vs->c, via) >= 0)
+	if (conf_child_by_id(vs->c, via) >= 0 || retired_via(vs->c, via))
 		return 0;
 	keylist_add(&vs->stale, key.origin, year, 0, via);
 	return 0;
@@ -864,7 +906,7 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 	struct via_scan vs = {.via = via, .c = c};
 	struct wire_key *sorted = NULL;
 	struct keylist want = {0}, own = {0};
-	int rc;
+	int rc, any2020 = 0;
 
 	memset(w, 0, sizeof(*w));
 	w->type = WIRE_WELCOME;
@@ -878,13 +920,19 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 	vs.inv = sorted;
 	vs.ninv = n;
 	/* own: what we count for via's origin, taken before any deletion,
-	 * from the winner (so a child restored without a year still bumps) */
-	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+	 * from the winner (so a child restored without a year still bumps);
+	 * year 2020 only to a child that listed a key of 2020 (one that
+	 * knows our revision: an older release drops a WELCOME with 2020,
+	 * PROTOCOL.md 8.9) */
+	for (size_t i = 0; i < n && !any2020; i++)
+		any2020 = inv[i].year < RULES_YEAR_MIN;
+	for (int y = VALID_REPORT_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
 		unsigned char k[OKEY_MAX];
 		struct agg_rec rec;
 
-		if (get_rec(t, TBL_WIN, k, records_okey(k, via, y), &rec) ==
-		    STORE_OK)
+		if ((y >= RULES_YEAR_MIN || any2020) &&
+		    get_rec(t, TBL_WIN, k, records_okey(k, via, y), &rec) ==
+		        STORE_OK)
 			keylist_add(&own, via, y, rec.version, NULL);
 	}
 	/* a merge of two sorted lists, the child's copies (its index) and
@@ -959,6 +1007,152 @@ aggregate_drop_unconfigured(struct store_txn *t, const struct conf *c)
 	rc = drop_all(t, c, &vs.stale);
 	keylist_free(&vs.stale);
 	return rc;
+}
+
+/* TBL_BYVIA scan: every copy via one unit (vs->via), into vs->held. */
+
+/*
+ * Re-issue the copy of (origin, year) via the retired unit `via` as this
+ * node's own: a version from this node's clock, raised above the copy's
+ * first, counter retired = last, every other field kept (the path too),
+ * so that it replaces the old copy at every ancestor by the version rule.
+ * Nothing to do when it already carries last.
+ */
+static int
+adopt(struct store_txn *t, const struct conf *c, const char *via,
+    const char *origin, int year, int last, int64_t now)
+{
+	unsigned char k[MKEY_MAX];
+	size_t kl = mkey(k, origin, year, via);
+	struct agg_rec rec;
+	char pin[WIRE_MAX_ID + 1];
+	int rc = get_rec(t, TBL_MIRROR, k, kl, &rec);
+
+	if (rc != STORE_OK)
+		return rc == STORE_NOTFOUND ? STORE_OK : rc;
+	if (rec.c.v[CDHT_C_retired] == last)
+		return STORE_OK;
+	/* a claim kept uncounted (held via another child) is not the
+	 * retired unit's to keep */
+	if (rec.c.v[CDHT_C_retired] == 0 &&
+	    (get_pin(t, origin, pin) != STORE_OK || strcmp(pin, via) != 0))
+		return store_txn_err(t)
+		           ? store_txn_err(t)
+		           : aggregate_remove(t, c, via, origin, year);
+	store_raise_seq(t, rec.version);
+	rec.version = store_next_seq(t);
+	rec.received_at = now;
+	rec.ncounters = CDHT_NCOUNTERS;
+	rec.c.v[CDHT_C_retired] = last;
+	put_rec(t, TBL_MIRROR, k, kl, &rec);
+	return rewin(t, c, origin, year);
+}
+
+/*
+ * origin, held via the retired unit `via`, is a configured child again (a
+ * new unit reusing its code): it is let go, and passes to the child with
+ * its newest other copy, if any; its adopted years keep winning.
+ */
+static int
+unpin_reused(struct store_txn *t, const struct conf *c, const char *origin,
+    const char *via)
+{
+	unsigned char k[OKEY_MAX];
+	char pin[WIRE_MAX_ID + 1];
+	size_t ol = strlen(origin);
+	struct copies_scan cs = {.t = t, .holder = via};
+
+	if (get_pin(t, origin, pin) != STORE_OK || strcmp(pin, via) != 0)
+		return store_txn_err(t);
+	memcpy(k, origin, ol + 1);
+	store_scan(t, TBL_MIRROR, k, ol + 1, copies_cb, &cs);
+	if (store_txn_err(t))
+		return store_txn_err(t);
+	log_info("%s: retired via %s, its code reused by a child of this node",
+	    origin, via);
+	set_pin(t, origin, via, cs.next);
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
+		if (cs.years[y - RULES_YEAR_MIN])
+			rewin(t, c, origin, y);
+	return store_txn_err(t);
+}
+
+int
+aggregate_retire(struct store_txn *t, const struct conf *c)
+{
+	int64_t now = (int64_t)time(NULL);
+	size_t adopted_n = 0, dropped = 0;
+	int rc = STORE_OK;
+
+	for (size_t i = 0; rc == STORE_OK && i < c->nretired; i++) {
+		const struct conf_retired *e = &c->retired[i];
+		struct via_scan vs = {.via = e->id, .c = c};
+		unsigned char bk[WIRE_MAX_ID + 1];
+		size_t vl = strlen(e->id) + 1;
+
+		if (conf_child_by_id(c, e->id) >= 0)
+			continue; /* a reused code: not a unit copies come via
+			           */
+		memcpy(bk, e->id, vl);
+		store_scan(t, TBL_BYVIA, bk, vl, byvia_cb, &vs);
+		if (vs.held.oom)
+			rc = STORE_ENOMEM;
+		for (size_t j = 0; rc == STORE_OK && j < vs.held.n; j++) {
+			const char *o = vs.held.k[j].origin;
+			int y = vs.held.k[j].year;
+			const struct conf_retired *oe =
+			    conf_retired_by_id(c, o);
+			/* the subtree goes with the unit that relayed it,
+			 * unless listed itself */
+			int last = oe != NULL ? oe->last_year : e->last_year;
+
+			if (y > last) {
+				rc = aggregate_remove(t, c, e->id, o, y);
+				dropped++;
+			} else {
+				rc = adopt(t, c, e->id, o, y, last, now);
+				adopted_n++;
+			}
+		}
+		for (size_t j = 0; rc == STORE_OK && j < vs.held.n; j++)
+			if ((j == 0 || strcmp(vs.held.k[j].origin,
+			                   vs.held.k[j - 1].origin) != 0) &&
+			    conf_child_by_id(c, vs.held.k[j].origin) >= 0)
+				rc = unpin_reused(
+				    t, c, vs.held.k[j].origin, e->id);
+		keylist_free(&vs.held);
+	}
+	if (rc == STORE_OK && (dropped > 0 || c->nretired > 0))
+		log_info("retired units: %zu units listed, %zu years kept, %zu "
+		         "years after their last year dropped",
+		    c->nretired, adopted_n, dropped);
+	return rc != STORE_OK ? rc : store_txn_err(t);
+}
+
+int
+aggregate_retired_of(struct store_txn *t, const struct conf *c,
+    const char *origin, int *last_year, const char **successor)
+{
+	const struct conf_retired *e = conf_retired_by_id(c, origin);
+
+	*last_year = 0;
+	*successor = NULL;
+	if (e != NULL) {
+		*last_year = e->last_year;
+		*successor = e->successor[0] ? e->successor : NULL;
+		return 1;
+	}
+	/* retired below (or via a retired unit here): its kept copies say */
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+		unsigned char k[OKEY_MAX];
+		struct agg_rec w;
+
+		if (get_rec(t, TBL_WIN, k, records_okey(k, origin, y), &w) ==
+		        STORE_OK &&
+		    w.c.v[CDHT_C_retired] > *last_year)
+			*last_year = (int)w.c.v[CDHT_C_retired];
+	}
+	return *last_year > 0;
 }
 
 struct win_scan {

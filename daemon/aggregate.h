@@ -59,8 +59,30 @@ int aggregate_remove(struct store_txn *t, const struct conf *c, const char *via,
 int aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
     const struct wire_key *inv, size_t n, struct wire_msg *welcome);
 
-/* Start-up: forget reports mirrored from children no longer configured. */
+/* Start-up: forget reports mirrored from children no longer configured
+ * (the kept copies of retired units excepted: call aggregate_retire
+ * first). */
 int aggregate_drop_unconfigured(struct store_txn *t, const struct conf *c);
+
+/*
+ * Start-up and reload: apply the [downlink] retired file (PROTOCOL.md
+ * 8.8).  For every listed unit R that is no configured child, every copy
+ * via R (R's own reports and those of the units it relayed) of a year up
+ * to the unit's last year (its own line's, else R's) is re-issued with a
+ * version of this node's clock and counter retired = that year (once:
+ * idempotent), and every later year is dropped.  A unit held via R that
+ * is a configured child again (a reused code) is let go.  Adopted copies
+ * win whatever the pins say and refuse every later report of their key.
+ */
+int aggregate_retire(struct store_txn *t, const struct conf *c);
+
+/*
+ * Is origin retired, as this node knows it: from its retired file (last
+ * year and successor, NULL for "-"; *successor points into c), else from
+ * counter retired of its winning reports (successor NULL)?  1 or 0.
+ */
+int aggregate_retired_of(struct store_txn *t, const struct conf *c,
+    const char *origin, int *last_year, const char **successor);
 
 /* Call cb for every winner (origin, year, version), in key order; cb
  * returns non-zero to stop.  Returns the sticky error. */

@@ -1,6 +1,8 @@
 /*
  * api_assess.c: the assessment handlers: POST /v1/assessments (one object,
- * a JSON array, or CSV, through api_batch.c), and GET / DELETE
+ * a JSON array, or CSV, through api_batch.c), GET /v1/assessments?format=csv
+ * (every record, or one year's, in the import format: what a successor
+ * imports after a merge), and GET / DELETE
  * /v1/assessments/{year}/{person_id}.
  */
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "api.h"
 #include "api_batch.h"
 #include "input.h"
+#include "paper.h"
 #include "records.h"
 #include "valid.h"
 
@@ -76,11 +79,111 @@ static const struct batch_kind assess_kind = {
     .result = assess_result,
 };
 
+/* The columns of the import (input.c's csv_columns), in that order. */
+static const char *const export_columns[] = {"year", "person_id", "name",
+    "birth_year", "group", "population", "s1", "s2", "s3", "s4", "s5", "s6",
+    "s7", "s8", "s9", "s10", "digital"};
+#define NEXPORT (sizeof(export_columns) / sizeof(export_columns[0]))
+
+/* One record as a CSV row of export_columns. */
+static int
+export_cb(void *arg, const struct assessment *a)
+{
+	struct evbuffer *out = arg;
+	char num[16], pid[RULES_PID_MAX + 1];
+
+	snprintf(num, sizeof(num), "%d", a->year);
+	paper_csv_field(out, num, 0);
+	memcpy(pid, a->person_id, a->pid_len);
+	pid[a->pid_len] = '\0';
+	paper_csv_field(out, pid, 0);
+	paper_csv_field(out, a->name, 0);
+	if (a->birth_year != 0)
+		snprintf(num, sizeof(num), "%d", a->birth_year);
+	else
+		num[0] = '\0';
+	paper_csv_field(out, num, 0);
+	paper_csv_field(out, rules_group_names[a->group], 0);
+	paper_csv_field(out, rules_population_names[a->population], 0);
+	for (int i = 0; i < RULES_NSCORES; i++) {
+		snprintf(num, sizeof(num), "%d", a->scores[i]);
+		paper_csv_field(out, num, 0);
+	}
+	paper_csv_field(out, rules_digital_names[a->digital], 1);
+	return 0;
+}
+
+/* GET /v1/assessments?format=csv[&year=Y]: every record, or one year's. */
+static void
+assess_export(struct http_api *h, struct evhttp_request *req)
+{
+	const char *v;
+	char fmt[16] = "", disp[96];
+	int year = 0, rc = STORE_OK;
+	struct evbuffer *out;
+	struct store_txn *t;
+
+	if (api_query_flag(req, "format", &v) != 0) {
+		api_send_error(
+		    req, 400, "bad_request", NULL, "malformed query string");
+		return;
+	}
+	if (v != NULL)
+		snprintf(fmt, sizeof(fmt), "%s", v);
+	if (strcmp(fmt, "csv") != 0) {
+		api_send_error(req, 400, "invalid_field", "format",
+		    "format must be csv (the import format of POST "
+		    "/v1/assessments)");
+		return;
+	}
+	api_query_flag(req, "year", &v);
+	if (v != NULL && api_parse_year(v, &year) != 0) {
+		api_send_error(req, 400, "invalid_field", "year",
+		    "year must be %d..%d", RULES_YEAR_MIN, RULES_YEAR_MAX);
+		return;
+	}
+	if ((t = store_begin(h->st, 0)) == NULL) {
+		api_send_store_error(req, STORE_EIO);
+		return;
+	}
+	out = evhttp_request_get_output_buffer(req);
+	for (size_t i = 0; i < NEXPORT; i++)
+		paper_csv_field(out, export_columns[i], i == NEXPORT - 1);
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX && rc == STORE_OK; y++)
+		if (year == 0 || y == year) {
+			rc = records_scan(t, y, export_cb, out);
+			if (rc == STORE_NOTFOUND)
+				rc = STORE_OK;
+		}
+	store_abort(&t);
+	if (rc != STORE_OK) {
+		evbuffer_drain(out, evbuffer_get_length(out));
+		api_send_store_error(req, rc);
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/csv; charset=utf-8");
+	if (year != 0)
+		snprintf(disp, sizeof(disp),
+		    "attachment; filename=\"assessments-%s-%d.csv\"", h->c->id,
+		    year);
+	else
+		snprintf(disp, sizeof(disp),
+		    "attachment; filename=\"assessments-%s.csv\"", h->c->id);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Disposition", disp);
+	evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+/* /v1/assessments: POST submits, GET exports (format=csv). */
 void
 api_assess_post(struct http_api *h, struct evhttp_request *req,
     const char *rest, const char *who)
 {
-	api_batch_post(h, req, who, &assess_kind);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
+		assess_export(h, req);
+	else
+		api_batch_post(h, req, who, &assess_kind);
 }
 
 /* /v1/assessments/{year}/{person_id}: GET or DELETE. */

@@ -63,7 +63,8 @@ struct batch {
 	struct store_txn *dry; /* a dry run's transaction, see submit_one */
 	struct rowset *rows;   /* CSV: the items' keys of the lines so far */
 	const struct batch_kind *k;
-	void *item; /* k->item_size bytes */
+	void *item;     /* k->item_size bytes */
+	int no_results; /* ?results=0: counts and errors only */
 };
 
 /*
@@ -131,6 +132,10 @@ batch_item(struct http_api *h, struct batch *b, const json_t *obj,
 	}
 	if ((b->failed = rc) != STORE_OK)
 		return;
+	if (b->no_results) { /* a bulk import needs the counts only */
+		b->accepted++;
+		return;
+	}
 	r = k->result(b->item);
 	if (r == NULL ||
 	    json_object_set_new(r, b->poskey, json_integer(pos)) != 0 ||
@@ -273,19 +278,23 @@ api_batch_post(struct http_api *h, struct evhttp_request *req, const char *who,
 {
 	const char *ctype = evhttp_find_header(
 	    evhttp_request_get_input_headers(req), "Content-Type");
-	const char *dry, *body;
+	const char *dry, *res, *body;
 	size_t len;
-	int dry_run;
+	int dry_run, no_results;
 	json_t *doc;
 	json_error_t jerr;
 	void *item;
 
+	/* api_query_flag's value lives until its next call */
 	if (api_query_flag(req, "dry_run", &dry) != 0) {
 		api_send_error(
 		    req, 400, "bad_request", NULL, "malformed query");
 		return;
 	}
 	dry_run = dry != NULL && strcmp(dry, "0") != 0 && strcmp(dry, "false");
+	api_query_flag(req, "results", &res);
+	no_results =
+	    res != NULL && (strcmp(res, "0") == 0 || strcmp(res, "false") == 0);
 	if ((body = api_body_of(h, req, &len)) == NULL)
 		return;
 	if ((item = calloc(1, k->item_size)) == NULL) {
@@ -297,7 +306,8 @@ api_batch_post(struct http_api *h, struct evhttp_request *req, const char *who,
 		    (struct batch){.results = json_array(),
 		        .errors = json_array(),
 		        .k = k,
-		        .item = item});
+		        .item = item,
+		        .no_results = no_results});
 		free(item);
 		return;
 	}
@@ -326,7 +336,8 @@ api_batch_post(struct http_api *h, struct evhttp_request *req, const char *who,
 		    .errors = json_array(),
 		    .poskey = "index",
 		    .k = k,
-		    .item = item};
+		    .item = item,
+		    .no_results = no_results};
 		size_t i;
 		json_t *elem;
 

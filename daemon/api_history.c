@@ -50,7 +50,8 @@ history_put_req(
 		return;
 	}
 	t = committer_txn(h->cm);
-	rc = t ? history_put(t, &act, &hi, &replaced, &na, &nt) : STORE_EIO;
+	rc = t ? history_put(t, &act, &h->c->targets, &hi, &replaced, &na, &nt)
+	       : STORE_EIO;
 	if (rc == STORE_OK)
 		api_reply_after_commit(h, req, 200, history_json(&hi));
 	else if (rc == HISTORY_HAS_RECORDS)

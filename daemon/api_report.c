@@ -56,9 +56,10 @@ static const struct report_text {
 	const char *html_lang, *country, *motto, *title, *of_year, *unit;
 	const char *indicator, *numerator, *denominator, *percent, *target;
 	const char *needed, *met, *below, *coverage, *reported, *missing;
+	const char *above; /* a strict target: "above P%" (printf, P) */
 	const char *no_den, *down, *stale, *never, *deadline, *late;
 	const char *days_left, *prepared, *prepared_note, *head, *head_note;
-	const char *as_of, *level[4];
+	const char *as_of, *level[VALID_NLEVELS];
 	/* imported results (history.c): the mark of a unit's figures, and
 	 * the coverage list of the units they come from */
 	const char *imported_mark, *imported;
@@ -76,6 +77,7 @@ static const struct report_text {
         .percent = "Tỷ lệ (%)",
         .target = "Mục tiêu",
         .needed = "Còn thiếu",
+        .above = "trên %s%%",
         .met = "Đạt",
         .below = "Các đơn vị trực thuộc",
         .coverage = "Tình hình báo cáo",
@@ -93,7 +95,8 @@ static const struct report_text {
         .head = "THỦ TRƯỞNG ĐƠN VỊ",
         .head_note = "(Ký tên, đóng dấu)",
         .as_of = "Số liệu lúc",
-        .level = {"cấp xã", "cấp huyện", "cấp tỉnh", "trung ương"},
+        .level = {"cấp xã", "cấp huyện", "cấp tỉnh", "trung ương",
+            "cơ quan, đơn vị"},
         .imported_mark = "nhập từ báo cáo: %lld đơn vị",
         .imported = "Số liệu nhập từ báo cáo",
     },
@@ -110,6 +113,7 @@ static const struct report_text {
         .percent = "Percent",
         .target = "Target",
         .needed = "Needed",
+        .above = "&gt; %s%%", /* HTML */
         .met = "Met",
         .below = "Units below",
         .coverage = "Reporting",
@@ -127,7 +131,7 @@ static const struct report_text {
         .head = "HEAD OF UNIT",
         .head_note = "(Signature, seal)",
         .as_of = "Figures as of",
-        .level = {"commune", "district", "province", "national"},
+        .level = {"commune", "district", "province", "national", "agency"},
         .imported_mark = "imported: %lld units",
         .imported = "Imported results",
     },
@@ -441,11 +445,18 @@ report_html_table(struct report *r, const json_t *o)
 			const char *yr = y == 0 ? "2025" : "2030";
 			const json_t *met =
 			    json_object_get(json_object_get(ind, "met"), yr);
+			const json_t *strict =
+			    json_object_get(json_object_get(ind, "strict"), yr);
 
-			evbuffer_add_printf(r->out, "<td class=\"n\">%s</td>",
-			    report_num(json_object_get(
-			                   json_object_get(ind, "targets"), yr),
-			        buf, sizeof(buf)));
+			report_num(json_object_get(
+			               json_object_get(ind, "targets"), yr),
+			    buf, sizeof(buf));
+			evbuffer_add(r->out, "<td class=\"n\">", 14);
+			if (json_is_true(strict)) /* "trên 60%" */
+				evbuffer_add_printf(r->out, tx->above, buf);
+			else
+				evbuffer_add_printf(r->out, "%s", buf);
+			evbuffer_add(r->out, "</td>", 5);
 			evbuffer_add_printf(r->out, "<td class=\"n\">%s</td>",
 			    json_is_true(met)
 			        ? tx->met

@@ -294,6 +294,12 @@ opt_timezone(struct parse_state *ps, const char *v, void *field, size_t size)
 }
 
 static int
+opt_year(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	return opt_int(v, VALID_YEAR_MIN, VALID_YEAR_MAX, field);
+}
+
+static int
 opt_z85key(struct parse_state *ps, const char *v, void *field, size_t size)
 {
 	if (valid_z85_key(v, strlen(v)) != 0)
@@ -314,6 +320,9 @@ static const struct option options[] = {
     {"node", "data_dir", opt_string, F(data_dir), 1, "a directory path"},
     {"node", "map_size_mb", opt_mapsize, F(map_size_mb), 0,
         "megabytes, 1..1048576"},
+    {"node", "counts_from", opt_year, F(counts_from), 0,
+        "a year 2021..2030 (records of earlier years are kept but not "
+        "counted)"},
     {"http", "listen", opt_listen, F(http_listen), 1,
         "HOST:PORT such as 127.0.0.1:8470 (HOST a name, an IPv4 "
         "address or [IPv6])"},
@@ -334,6 +343,7 @@ static const struct option options[] = {
     {"downlink", "secret_key", opt_string, F(downlink_secret_path), 0,
         "a file path"},
     {"downlink", "children", opt_string, F(children_path), 0, "a file path"},
+    {"downlink", "retired", opt_string, F(retired_path), 0, "a file path"},
     {"downlink", "max_origins_per_child", opt_maxorig, F(max_origins_per_child),
         0, "units, 1..10000000"},
     {"downlink", "stale_after", opt_stale, F(stale_after_s), 0,
@@ -359,11 +369,46 @@ _Static_assert(offsetof(struct conf, deadline_day) ==
 _Static_assert(NOPTIONS <= CONF_MAX_OPTIONS && NOPTIONS <= 32,
     "conf: key_line and the seen bits hold one entry per option");
 
+/*
+ * One target of [targets]: a whole percent 0..100, optionally prefixed
+ * ">" (strict: above it; ">100" could never be met).  Returns NULL, or
+ * what is wrong (static storage).
+ */
+static const char *
+parse_one_target(const char *tok, size_t len, int *pct, bool *strict)
+{
+	size_t i = 0;
+	int v = 0;
+
+	*strict = len > 0 && tok[0] == '>';
+	i = *strict;
+	if (i == len)
+		return "a whole percent is missing after \">\"";
+	if (tok[i] == '>')
+		return "\">\" may appear only once";
+	for (; i < len; i++) {
+		if (tok[i] < '0' || tok[i] > '9')
+			return "not a whole percent";
+		if ((v = v * 10 + (tok[i] - '0')) > 100)
+			return "above 100";
+	}
+	if (*strict && v == 100)
+		return "\">100\" can never be met";
+	*pct = v;
+	return NULL;
+}
+
+/* key = [>]P2025 [>]P2030 (`staff = >60 80`: above 60% by 2025, 80%). */
 static int
 parse_target(struct parse_state *ps, const char *key, const char *v)
 {
+	static const char *const years[2] = {"2025", "2030"};
 	int ind = rules_lookup(rules_indicator_names, IND_COUNT, key);
-	int a, b, n = 0;
+	int pct[2] = {0, 0};
+	bool strict[2] = {false, false};
+	const char *p = v, *why = NULL;
+	char what[160];
+	int k;
 
 	if (ind < 0) {
 		conf_err(ps, "unknown key \"%s\" in [targets]%s", key, "");
@@ -372,16 +417,44 @@ parse_target(struct parse_state *ps, const char *key, const char *v)
 	if (ps->seen_targets & (1u << ind))
 		conf_err(ps, "duplicate key \"%s\" in [%s]", key, "targets");
 	ps->seen_targets |= 1u << ind;
-	if (sscanf(v, "%d %d %n", &a, &b, &n) != 2 || v[n] != '\0' || a < 0 ||
-	    a > 100 || b < 0 || b > 100) {
-		conf_err(ps,
-		    "targets.%s: \"%s\" is not two whole percents "
-		    "0..100 (2025 then 2030)",
-		    key, v);
+	for (k = 0; k < 3 && why == NULL; k++) {
+		size_t len;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		if (k == 2) {
+			if (len > 0)
+				why = "more than two values";
+			break;
+		}
+		if (len == 0) {
+			why =
+			    k == 0 ? "no values" : "the 2030 target is missing";
+			break;
+		}
+		if ((why = parse_one_target(p, len, &pct[k], &strict[k])) !=
+		    NULL) {
+			snprintf(what, sizeof(what), "the %s target: %s",
+			    years[k], why);
+			why = what;
+		}
+		p += len;
+	}
+	if (why != NULL) {
+		char msg[320];
+
+		snprintf(msg, sizeof(msg),
+		    "targets.%%s: invalid value \"%%s\": %s; expected two "
+		    "whole percents 0..100, 2025 then 2030, each optionally "
+		    "prefixed > (above it), such as \"staff = >60 80\"",
+		    why);
+		conf_err(ps, msg, key, v);
 		return 1;
 	}
-	ps->c->targets.pct[ind][0] = a;
-	ps->c->targets.pct[ind][1] = b;
+	for (k = 0; k < 2; k++) {
+		ps->c->targets.pct[ind][k] = pct[k];
+		ps->c->targets.strict[ind][k] = strict[k];
+	}
 	return 1;
 }
 
@@ -475,6 +548,7 @@ conf_defaults(struct conf *c)
 	c->deadline_day = 1;
 	snprintf(c->timezone, sizeof(c->timezone), "Asia/Ho_Chi_Minh");
 	c->utc_offset_min = 420;
+	c->counts_from = VALID_YEAR_MIN;
 	rules_targets_default(&c->targets);
 }
 
@@ -583,6 +657,171 @@ conf_load_children(struct conf *c)
 	return errors;
 }
 
+static int
+retired_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct conf_retired *)a)->id,
+	    ((const struct conf_retired *)b)->id);
+}
+
+/*
+ * Read "ID LAST_YEAR SUCCESSOR NAME..." lines (SUCCESSOR a unit id or
+ * "-"), after the children file: a retired unit is no child any more,
+ * unless it names itself as its successor (its code is reused by the new
+ * unit).  Returns the number of errors; the entries end sorted by id.
+ */
+static int
+conf_load_retired(struct conf *c)
+{
+	FILE *fp = fopen(c->retired_path, "r");
+	char line[1024], path[4 * sizeof(c->retired_path)];
+	int lineno = 0, errors = 0;
+
+	valid_quote(
+	    path, sizeof(path), c->retired_path, strlen(c->retired_path));
+	if (fp == NULL) {
+		conf_errorf(c, "downlink", "retired", "cannot open \"%s\": %s",
+		    c->retired_path, strerror(errno));
+		return 1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char id[64], succ[64], q[4 * 64];
+		int n = 0, year;
+		uint64_t y;
+		char ybuf[16];
+		const char *name;
+		struct conf_retired *r;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			int byte;
+
+			while ((byte = fgetc(fp)) != EOF && byte != '\n')
+				;
+			fprintf(stderr,
+			    "%s:%d: line longer than %zu bytes (expected "
+			    "\"ID LAST_YEAR SUCCESSOR NAME\")\n",
+			    path, lineno, sizeof(line) - 2);
+			errors++;
+			continue;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[strspn(line, " \t")] == '\0' ||
+		    line[strspn(line, " \t")] == '#')
+			continue;
+		if (sscanf(line, " %63s %15s %63s %n", id, ybuf, succ, &n) !=
+		    3) {
+			fprintf(stderr,
+			    "%s:%d: expected \"ID LAST_YEAR SUCCESSOR NAME\" "
+			    "(SUCCESSOR a unit id or -)\n",
+			    path, lineno);
+			errors++;
+			continue;
+		}
+		name = line + n;
+		valid_quote(q, sizeof(q), id, strlen(id));
+		if (valid_id(id, strlen(id)) != 0) {
+			fprintf(stderr, "%s:%d: invalid unit id \"%s\"\n", path,
+			    lineno, q);
+			errors++;
+			continue;
+		}
+		if (parse_u64(ybuf, VALID_YEAR_MIN, VALID_YEAR_MAX, &y) != 0) {
+			fprintf(stderr,
+			    "%s:%d: last year of \"%s\" is not a year "
+			    "%d..%d\n",
+			    path, lineno, q, VALID_YEAR_MIN, VALID_YEAR_MAX);
+			errors++;
+			continue;
+		}
+		year = (int)y;
+		if (strcmp(succ, "-") != 0 &&
+		    valid_id(succ, strlen(succ)) != 0) {
+			char qs[4 * 64];
+
+			valid_quote(qs, sizeof(qs), succ, strlen(succ));
+			fprintf(stderr,
+			    "%s:%d: successor of \"%s\" is not a unit id or "
+			    "-: \"%s\"\n",
+			    path, lineno, q, qs);
+			errors++;
+			continue;
+		}
+		if (*name != '\0' && valid_unit_name(name, strlen(name)) != 0) {
+			fprintf(stderr,
+			    "%s:%d: name of \"%s\" is not a unit name (at "
+			    "most %d bytes of UTF-8 without control "
+			    "characters)\n",
+			    path, lineno, q, WIRE_MAX_NAME);
+			errors++;
+			continue;
+		}
+		if (strcmp(id, c->id) == 0) {
+			fprintf(stderr, "%s:%d: \"%s\" is this node's own id\n",
+			    path, lineno, q);
+			errors++;
+			continue;
+		}
+		if (conf_child_by_id(c, id) >= 0 && strcmp(succ, id) != 0) {
+			fprintf(stderr,
+			    "%s:%d: \"%s\" is retired and still in the "
+			    "children file: remove it there (its key is then "
+			    "refused), or name it as its own successor when "
+			    "the new unit reuses its code\n",
+			    path, lineno, q);
+			errors++;
+			continue;
+		}
+		if (c->nretired >= CONF_MAX_RETIRED) {
+			fprintf(stderr, "%s:%d: more than %d retired units\n",
+			    path, lineno, CONF_MAX_RETIRED);
+			errors++;
+			break;
+		}
+		r = realloc(c->retired, (c->nretired + 1) * sizeof(*r));
+		if (r == NULL) {
+			errors++;
+			break;
+		}
+		c->retired = r;
+		r = &c->retired[c->nretired++];
+		memset(r, 0, sizeof(*r));
+		strcpy(r->id, id);
+		r->last_year = year;
+		if (strcmp(succ, "-") != 0)
+			strcpy(r->successor, succ);
+		snprintf(r->name, sizeof(r->name), "%s", *name ? name : id);
+		r->line = lineno;
+	}
+	fclose(fp);
+	if (c->nretired > 1)
+		qsort(
+		    c->retired, c->nretired, sizeof(*c->retired), retired_cmp);
+	for (size_t i = 1; i < c->nretired; i++)
+		if (strcmp(c->retired[i - 1].id, c->retired[i].id) == 0) {
+			const struct conf_retired *a = &c->retired[i - 1],
+			                          *b = &c->retired[i];
+			fprintf(stderr,
+			    "%s:%d: \"%s\" is retired twice (also line %d)\n",
+			    path, a->line > b->line ? a->line : b->line, a->id,
+			    a->line < b->line ? a->line : b->line);
+			errors++;
+		}
+	return errors;
+}
+
+const struct conf_retired *
+conf_retired_by_id(const struct conf *c, const char *id)
+{
+	struct conf_retired key;
+
+	if (c->nretired == 0 || strlen(id) > WIRE_MAX_ID)
+		return NULL;
+	snprintf(key.id, sizeof(key.id), "%s", id);
+	return bsearch(
+	    &key, c->retired, c->nretired, sizeof(*c->retired), retired_cmp);
+}
+
 /* 1 if the conf sets section.key (to any value). */
 static int
 conf_has(const struct conf *c, const char *section, const char *key)
@@ -649,6 +888,8 @@ conf_load(const char *path, struct conf *c)
 	}
 	if (c->children_path[0] && ps.errors == 0)
 		ps.errors += conf_load_children(c);
+	if (c->retired_path[0] && ps.errors == 0)
+		ps.errors += conf_load_retired(c);
 	return ps.errors;
 }
 
@@ -658,6 +899,9 @@ conf_free(struct conf *c)
 	free(c->children);
 	c->children = NULL;
 	c->nchildren = 0;
+	free(c->retired);
+	c->retired = NULL;
+	c->nretired = 0;
 }
 
 int

@@ -13,12 +13,24 @@
 #include "wire.h"
 
 #define CONF_MAX_CHILDREN 4096
+#define CONF_MAX_RETIRED  100000
 #define CONF_MAX_OPTIONS  32 /* keys of conf.c's option table, at most */
 
 struct conf_child {
 	char id[WIRE_MAX_ID + 1];
 	char public_key[VALID_Z85_KEY_LEN + 1];
 	char name[WIRE_MAX_NAME + 1];
+};
+
+/* One line of the [downlink] retired file: "ID LAST_YEAR SUCCESSOR NAME...".
+ * A unit retired at this node: its years up to last_year stay counted,
+ * read-only; later ones are dropped (aggregate_retire). */
+struct conf_retired {
+	char id[WIRE_MAX_ID + 1];
+	int last_year;                   /* VALID_YEAR_MIN..VALID_YEAR_MAX */
+	char successor[WIRE_MAX_ID + 1]; /* "" for "-" */
+	char name[WIRE_MAX_NAME + 1];
+	int line; /* its line in the file (messages) */
 };
 
 struct conf {
@@ -29,6 +41,7 @@ struct conf {
 	char name[WIRE_MAX_NAME + 1];
 	char data_dir[4096];
 	uint64_t map_size_mb;
+	int counts_from; /* records of earlier years are not counted (2021) */
 	/* [http] */
 	char http_listen[256];
 	char tokens_path[4096];
@@ -51,6 +64,9 @@ struct conf {
 	                            * (default 86400) */
 	struct conf_child *children; /* malloc'd, nchildren entries */
 	size_t nchildren;
+	char retired_path[4096];
+	struct conf_retired *retired; /* malloc'd, sorted by id */
+	size_t nretired;
 	/* [programme] */
 	int deadline_month, deadline_day; /* yearly reports due (12-01) */
 	int recognition;   /* enum rules_recognition: score (default) | decision
@@ -76,6 +92,10 @@ int conf_current_year(const struct conf *c, int64_t now);
 /* Index of the child with this id or Z85 key, or -1. */
 int conf_child_by_id(const struct conf *c, const char *id);
 int conf_child_by_key(const struct conf *c, const char *z85);
+
+/* The retired file's entry for id, or NULL (points into c). */
+const struct conf_retired *conf_retired_by_id(
+    const struct conf *c, const char *id);
 
 /*
  * Split v, "HOST:PORT" (HOST a name, an IPv4 address or a bracketed IPv6

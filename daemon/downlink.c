@@ -309,6 +309,7 @@ dl_on_hello(struct downlink *d, const void *rid, size_t rid_len, int child,
 		return;
 	}
 	w.type = WIRE_WELCOME;
+	w.revision = WIRE_REVISION; /* what we accept (PROTOCOL.md 8.9) */
 	if ((p = dl_pending_new(d, WIRE_WELCOME, child, rid, rid_len)) ==
 	    NULL) {
 		wire_msg_free(&w);

@@ -366,7 +366,8 @@ count_cb(void *arg, const struct assessment *a)
 
 int
 history_put(struct store_txn *t, const struct records_actor *act,
-    struct history *h, int *replaced, int64_t *nassess, int64_t *ntitles)
+    const struct rules_targets *tg, struct history *h, int *replaced,
+    int64_t *nassess, int64_t *ntitles)
 {
 	unsigned char k[2], buf[VALUE_MAX];
 	struct local_report lr;
@@ -398,6 +399,8 @@ history_put(struct store_txn *t, const struct records_actor *act,
 	snprintf(h->by, sizeof(h->by), "%s", act->who ? act->who : "-");
 	records_local(t, h->year, &lr);
 	apply(&lr, h);
+	if (tg != NULL) /* a new year (2020) has none yet */
+		rules_targets_stamp(&lr.c, tg);
 	records_local_put(t, act, h->year, &lr);
 	store_be16(k, (uint16_t)h->year);
 	vw_init(&w, buf, sizeof(buf));

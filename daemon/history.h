@@ -18,9 +18,10 @@
 #include "records.h"
 #include "rules.h"
 #include "store.h"
+#include "valid.h"
 
 /* The baseline year (2020) is accepted for imported results only. */
-#define HISTORY_YEAR_MIN 2020
+#define HISTORY_YEAR_MIN VALID_REPORT_YEAR_MIN
 #define HISTORY_YEAR_MAX RULES_YEAR_MAX
 /* A source note: text of 1..HISTORY_SOURCE_MAX bytes. */
 #define HISTORY_SOURCE_MAX 200
@@ -67,10 +68,12 @@ int history_get(struct store_txn *t, int year, struct history *out);
  * *replaced) and make them the year's local report.  Refused with
  * RECORDS_FILED, or HISTORY_HAS_RECORDS when the year has assessment or
  * title records here (*nassess, *ntitles say how many).  h->updated_at and
- * h->by are set from act.
+ * h->by are set from act; tg (this node's targets, may be NULL) is stamped
+ * into the report as every local report carries them.
  */
 int history_put(struct store_txn *t, const struct records_actor *act,
-    struct history *h, int *replaced, int64_t *nassess, int64_t *ntitles);
+    const struct rules_targets *tg, struct history *h, int *replaced,
+    int64_t *nassess, int64_t *ntitles);
 
 /* Remove year's imported results: its counters back to zero, not
  * imported.  STORE_NOTFOUND when there are none, RECORDS_FILED. */

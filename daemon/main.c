@@ -131,6 +131,20 @@ ensure_years(struct store_txn *t, const struct conf *c)
 	return records_ensure_years(t, c->id, (int64_t)time(NULL));
 }
 
+/* This node's [targets] into every year's local report (after
+ * ensure_years: every year has one), new versions where they changed. */
+static int
+stamp_targets(struct store_txn *t, const struct conf *c)
+{
+	struct records_actor act = {
+	    c->id, "cdhtd", (int64_t)time(NULL), c->recognition};
+	int n = 0, rc = records_stamp_targets(t, &act, &c->targets, &n);
+
+	if (rc == STORE_OK && n > 0)
+		log_info("targets: stamped into the reports of %d years", n);
+	return rc;
+}
+
 /* cdhtd --backup DEST: a compacted copy of the data_dir the conf names,
  * taken beside the running node. */
 static int
@@ -214,6 +228,9 @@ startup_txn(struct store *st, const struct conf *c)
 		    rc == STORE_FULL ? " (raise [node] map_size_mb)" : "");
 	startup_step(st, c, "reports of every year", ensure_years);
 	startup_step(st, c, "the recognition mode", recognition_mode);
+	startup_step(st, c, "counts_from", reload_counts_from);
+	startup_step(st, c, "this node's targets", stamp_targets);
+	startup_step(st, c, "retired units", aggregate_retire);
 	startup_step(st, c, "forgetting children no longer configured",
 	    aggregate_drop_unconfigured);
 	startup_step(st, c, "the outbox", outbox_startup);

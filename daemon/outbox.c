@@ -1,7 +1,9 @@
 /*
  * outbox.c: the child side of replication (see outbox.h): the queue toward
  * the parent, acknowledged versions, HELLO inventories, REPORTS batches and
- * the WELCOME rules of PROTOCOL.md 8.4.
+ * the WELCOME rules of PROTOCOL.md 8.4, and what this node may send a
+ * parent of an older wire revision (8.9: no year 2020, "agency" sent as
+ * "commune"), from TBL_META "parent_revision".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,11 @@
 
 #define OKEY_MAX  (WIRE_MAX_ID + 3)
 #define ACKED_FMT 2
+#define REV_FMT   2
+
+/* TBL_META: the parent's id and wire revision as last welcomed. */
+#define META_PARENT     "parent"
+#define META_PARENT_REV "parent_revision"
 
 /* Entries (reports and removals) per REPORTS batch at most, whatever the
  * caller asks: so many of the largest report still fit WIRE_MAX_MSG
@@ -166,10 +173,52 @@ put_acked(struct store_txn *t, const char *origin, int year, uint64_t ver)
 	    vw_fmt_uint(buf, ACKED_FMT, ver));
 }
 
+uint32_t
+outbox_parent_revision(struct store_txn *t)
+{
+	const void *v;
+	size_t vl;
+	uint64_t rev;
+
+	if (store_get(t, TBL_META, META_PARENT_REV, strlen(META_PARENT_REV), &v,
+	        &vl) != STORE_OK)
+		return 1;
+	if (vr_fmt_uint(v, vl, REV_FMT, &rev) != 0 || rev < 1 ||
+	    rev > UINT32_MAX) {
+		store_corrupt(t, TBL_META, META_PARENT_REV,
+		    strlen(META_PARENT_REV), "parent revision");
+		return 1;
+	}
+	return (uint32_t)rev;
+}
+
+int
+outbox_sendable(uint32_t revision, int year)
+{
+	return year >= RULES_YEAR_MIN || revision >= WIRE_REVISION_2020;
+}
+
+const char *
+outbox_wire_level(uint32_t revision, const char *level)
+{
+	if (revision < WIRE_REVISION_2020 &&
+	    strcmp(level, rules_level_names[LEVEL_AGENCY]) == 0)
+		return rules_level_names[LEVEL_COMMUNE];
+	return level;
+}
+
+struct inv_scan {
+	struct keys l;
+	uint32_t revision;
+};
+
 static int
 inv_win_cb(void *arg, const char *origin, int year, uint64_t version)
 {
-	keys_add(arg, origin, year, version);
+	struct inv_scan *is = arg;
+
+	if (outbox_sendable(is->revision, year))
+		keys_add(&is->l, origin, year, version);
 	return 0;
 }
 
@@ -177,15 +226,27 @@ int
 outbox_inventory(
     struct store_txn *t, const struct conf *c, struct wire_key **inv, size_t *n)
 {
-	struct keys l = {0};
+	return outbox_inventory_rev(t, c, outbox_parent_revision(t), inv, n);
+}
 
-	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+int
+outbox_inventory_rev(struct store_txn *t, const struct conf *c,
+    uint32_t revision, struct wire_key **inv, size_t *n)
+{
+	struct inv_scan is = {.revision = revision};
+	struct keys l;
+
+	/* every year a local report may have: 2020 only when it holds
+	 * imported results (records never creates it) */
+	for (int y = VALID_REPORT_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
 		struct local_report lr;
 
-		if (records_local(t, y, &lr) == STORE_OK && lr.version != 0)
-			keys_add(&l, c->id, y, lr.version);
+		if (outbox_sendable(revision, y) &&
+		    records_local(t, y, &lr) == STORE_OK && lr.version != 0)
+			keys_add(&is.l, c->id, y, lr.version);
 	}
-	aggregate_winners(t, inv_win_cb, &l);
+	aggregate_winners(t, inv_win_cb, &is);
+	l = is.l;
 	*inv = l.k;
 	*n = l.n;
 	if (l.oom || store_txn_err(t)) {
@@ -201,6 +262,8 @@ struct queued_scan {
 	struct store_txn *t;
 	struct keys l;
 	size_t max;
+	uint32_t revision; /* the parent's */
+	size_t held;       /* keys left queued: the parent cannot take them */
 };
 
 static int
@@ -214,15 +277,20 @@ queued_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 		store_corrupt(qs->t, TBL_OUTBOX, k, kl, "outbox entry");
 		return 1;
 	}
+	if (!outbox_sendable(qs->revision, year)) {
+		qs->held++; /* stays queued until the parent is upgraded */
+		return 0;
+	}
 	keys_add(&qs->l, origin, year, 0);
 	return qs->l.n >= qs->max;
 }
 
-/* The report this node sends upward for (origin, year); 0 if it holds one,
- * -1 if none (any store error is left sticky in t). */
+/* The report this node sends upward for (origin, year), as a parent of
+ * wire revision `revision` takes it; 0 if it holds one, -1 if none (any
+ * store error is left sticky in t). */
 static int
-outgoing(struct store_txn *t, const struct conf *c, const char *origin,
-    int year, struct wire_report *r)
+outgoing(struct store_txn *t, const struct conf *c, uint32_t revision,
+    const char *origin, int year, struct wire_report *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (strcmp(origin, c->id) == 0) {
@@ -254,6 +322,11 @@ outgoing(struct store_txn *t, const struct conf *c, const char *origin,
 		memcpy(r->path[1], w.path, w.path_len * sizeof(w.path[0]));
 	}
 	snprintf(r->path[0], sizeof(r->path[0]), "%s", c->id);
+	/* an older parent knows no "agency": it gets the unit as a commune
+	 * (it records staff only, which a commune may too) */
+	if (outbox_wire_level(revision, r->level) != r->level)
+		snprintf(r->level, sizeof(r->level), "%s",
+		    outbox_wire_level(revision, r->level));
 	return 0;
 }
 
@@ -261,7 +334,11 @@ int
 outbox_collect(
     struct store_txn *t, const struct conf *c, size_t max, struct wire_msg *out)
 {
-	struct queued_scan qs = {.t = t, .max = max ? max : 1};
+	struct queued_scan qs = {.t = t,
+	    .max = max ? max : 1,
+	    .revision = outbox_parent_revision(t)};
+	/* logged once a process while the parent stays at revision 1 */
+	static int held_logged;
 
 	if (qs.max > OUTBOX_BATCH_LIMIT)
 		qs.max = OUTBOX_BATCH_LIMIT;
@@ -270,6 +347,14 @@ outbox_collect(
 	memset(out, 0, sizeof(*out));
 	out->type = WIRE_REPORTS;
 	store_scan(t, TBL_OUTBOX, NULL, 0, queued_cb, &qs);
+	if (qs.held > 0 && !held_logged) {
+		log_info("the parent's wire revision is %u: %s%zu reports of "
+		         "year %d stay queued until it is upgraded",
+		    (unsigned)qs.revision, qs.l.n >= qs.max ? "at least " : "",
+		    qs.held, VALID_REPORT_YEAR_MIN);
+		held_logged = 1;
+	} else if (qs.revision >= WIRE_REVISION_2020)
+		held_logged = 0;
 	if (qs.l.n > 0) {
 		out->reports = calloc(qs.l.n, sizeof(*out->reports));
 		out->keys = calloc(qs.l.n, sizeof(*out->keys));
@@ -280,8 +365,8 @@ outbox_collect(
 		struct wire_key *k = &qs.l.k[i];
 		uint64_t av = outbox_acked_version(t, k->origin, k->year);
 
-		if (outgoing(t, c, k->origin, k->year, &out->reports[nr]) ==
-		        0 &&
+		if (outgoing(t, c, qs.revision, k->origin, k->year,
+		        &out->reports[nr]) == 0 &&
 		    out->reports[nr].version >= av)
 			nr++;
 		else { /* gone, or fell back below what the parent holds:
@@ -308,7 +393,8 @@ held_version(
 {
 	struct wire_report r;
 
-	return outgoing(t, c, origin, year, &r) == 0 ? r.version : 0;
+	return outgoing(t, c, WIRE_REVISION, origin, year, &r) == 0 ? r.version
+	                                                            : 0;
 }
 
 int
@@ -327,7 +413,8 @@ outbox_acked(
 		/* done only if what we hold now is what went: the same version
 		 * with no more counters (a fuller copy at the same version
 		 * stays queued, PROTOCOL.md 7.1 rule 5) */
-		if (outgoing(t, c, r->origin, r->year, &now) == 0 &&
+		if (outgoing(t, c, WIRE_REVISION, r->origin, r->year, &now) ==
+		        0 &&
 		    now.version == r->version &&
 		    wire_ncounters(&now) <= wire_ncounters(r))
 			store_del(t, TBL_OUTBOX, k, kl);
@@ -352,16 +439,46 @@ outbox_welcome(struct store_txn *t, const struct conf *c,
 	const void *v;
 	size_t vl;
 	uint64_t floor = 0;
-	int bump = 0;
+	int bump = 0, known = 0;
+	uint32_t stored = 1, rev_was, rev = w->revision ? w->revision : 1;
+	unsigned char rbuf[16];
 
-	if (store_get(t, TBL_META, "parent", 6, &v, &vl) == STORE_OK) {
+	if (store_get(t, TBL_META, META_PARENT_REV, strlen(META_PARENT_REV), &v,
+	        &vl) == STORE_OK) {
+		stored = outbox_parent_revision(t);
+		known = 1;
+	}
+	rev_was = stored;
+	if (store_get(t, TBL_META, META_PARENT, strlen(META_PARENT), &v, &vl) ==
+	    STORE_OK) {
 		if (vl != strlen(w->id) || memcmp(v, w->id, vl) != 0) {
 			log_info("parent is now %s (was %.*s): new versions",
 			    w->id, (int)vl, (const char *)v);
 			bump = 1;
+			rev_was = 1; /* another parent: what we knew is void */
 		}
 	}
-	store_put(t, TBL_META, "parent", 6, w->id, strlen(w->id));
+	store_put(t, TBL_META, META_PARENT, strlen(META_PARENT), w->id,
+	    strlen(w->id));
+	/* the revision of every WELCOME is the parent's truth, lower too (a
+	 * parent downgraded to an older release must not get what it drops
+	 * as malformed) */
+	if (rev != stored || !known) {
+		if (known)
+			log_info("parent %s speaks wire revision %u (was %u)",
+			    w->id, (unsigned)rev, (unsigned)stored);
+		store_put(t, TBL_META, META_PARENT_REV, strlen(META_PARENT_REV),
+		    rbuf, vw_fmt_uint(rbuf, REV_FMT, rev));
+	}
+	/* an agency's reports went up as a commune's: once the parent knows
+	 * "agency", new versions replace them there (an equal version would
+	 * be ignored) */
+	if (known && rev_was < WIRE_REVISION_2020 &&
+	    rev >= WIRE_REVISION_2020 && c->level == LEVEL_AGENCY) {
+		log_info(
+		    "parent %s now takes level agency: new versions", w->id);
+		bump = 1;
+	}
 	for (size_t i = 0; i < w->nown; i++) {
 		struct local_report lr;
 

@@ -226,6 +226,42 @@ records_local(struct store_txn *t, int year, struct local_report *out)
 	return STORE_OK;
 }
 
+/* The first year whose records count (TBL_META "counts_from", 2 bytes
+ * big-endian; absent: every year). */
+#define META_COUNTS_FROM "counts_from"
+
+static int
+counts_from_stored(struct store_txn *t)
+{
+	const void *v;
+	size_t vl;
+	int rc = store_get(t, TBL_META, META_COUNTS_FROM,
+	    sizeof(META_COUNTS_FROM) - 1, &v, &vl);
+
+	if (rc != STORE_OK)
+		return RULES_YEAR_MIN;
+	if (vl != 2) {
+		store_corrupt(t, TBL_META, META_COUNTS_FROM,
+		    sizeof(META_COUNTS_FROM) - 1, "counts_from");
+		return RULES_YEAR_MIN;
+	}
+	return store_rd16(v);
+}
+
+/*
+ * The one place assessments go into the local counters: a record of a
+ * year before [node] counts_from (a successor's imported predecessor
+ * records, PROTOCOL.md 8.8) is kept for streaks and lists but counted
+ * only as its predecessor's, so not here.
+ */
+static void
+count(struct store_txn *t, struct cdht_counters *c, const struct assessment *a,
+    int sign)
+{
+	if (a->year >= counts_from_stored(t))
+		rules_apply(c, a, sign);
+}
+
 /* Write the local report of year with a new version and queue it upward. */
 static int
 local_write(struct store_txn *t, const char *self, int year,
@@ -240,10 +276,6 @@ local_write(struct store_txn *t, const char *self, int year,
 	vw_init(&w, buf, sizeof(buf));
 	enc_local(&w, lr);
 	store_put(t, TBL_LOCAL, k, 2, buf, w.len);
-	/* the baseline year (imported results) stays local until the wire
-	 * carries it */
-	if (year < RULES_YEAR_MIN)
-		return store_txn_err(t);
 	return outbox_queue(t, self, year);
 }
 
@@ -293,9 +325,9 @@ refresh_later(struct store_txn *t, const struct records_actor *act, int year,
 		if (out == r.outstanding)
 			continue;
 		records_local(t, y, &lr);
-		rules_apply(&lr.c, &r, -1);
+		count(t, &lr.c, &r, -1);
 		r.outstanding = out;
-		rules_apply(&lr.c, &r, +1);
+		count(t, &lr.c, &r, +1);
 		put_assessment(t, &r);
 		local_write(t, act->self, y, &lr, act->now);
 	}
@@ -357,10 +389,10 @@ records_put(struct store_txn *t, const struct records_actor *act,
 	a->recognized = recognized_now(act, a->eligible, a->decision);
 	records_local(t, a->year, &lr);
 	if (*replaced)
-		rules_apply(&lr.c, &old, -1);
+		count(t, &lr.c, &old, -1);
 	a->outstanding = records_outstanding(t, a);
 	a->updated_at = act->now;
-	rules_apply(&lr.c, a, +1);
+	count(t, &lr.c, a, +1);
 	put_assessment(t, a);
 	local_write(t, act->self, a->year, &lr, act->now);
 	snprintf(detail, sizeof(detail),
@@ -385,12 +417,12 @@ records_decide(struct store_txn *t, const struct records_actor *act, int year,
 	if (rc != STORE_OK)
 		return rc;
 	records_local(t, year, &lr);
-	rules_apply(&lr.c, &a, -1);
+	count(t, &lr.c, &a, -1);
 	was = a.recognized;
 	snprintf(a.decision, sizeof(a.decision), "%s", number);
 	a.recognized = recognized_now(act, a.eligible, a.decision);
 	a.outstanding = records_outstanding(t, &a);
-	rules_apply(&lr.c, &a, +1);
+	count(t, &lr.c, &a, +1);
 	put_assessment(t, &a);
 	local_write(t, act->self, year, &lr, act->now);
 	if (was != a.recognized)
@@ -419,7 +451,7 @@ records_withdraw(struct store_txn *t, const struct records_actor *act, int year,
 		return RECORDS_DECIDED;
 	}
 	records_local(t, year, &lr);
-	rules_apply(&lr.c, &old, -1);
+	count(t, &lr.c, &old, -1);
 	store_del(t, TBL_ASSESS, k, akey(k, year, pid, plen));
 	local_write(t, act->self, year, &lr, act->now);
 	snprintf(detail, sizeof(detail), "%d/%.*s", year, (int)plen, pid);
@@ -518,8 +550,8 @@ records_recount(struct store_txn *t, const struct records_actor *act, int year,
 		if (b.recognized == a->recognized &&
 		    b.outstanding == a->outstanding)
 			continue;
-		rules_apply(&lr.c, a, -1);
-		rules_apply(&lr.c, &b, +1);
+		count(t, &lr.c, a, -1);
+		count(t, &lr.c, &b, +1);
 		put_assessment(t, &b);
 		(*changed)++;
 	}
@@ -592,16 +624,43 @@ records_ensure_years(struct store_txn *t, const char *self, int64_t now)
 	return store_txn_err(t);
 }
 
+/* Report years: 2020 (imported results) when this tree knows it. */
+#ifdef VALID_REPORT_YEAR_MIN
+#define RECORDS_REPORT_YEAR_MIN VALID_REPORT_YEAR_MIN
+#else
+#define RECORDS_REPORT_YEAR_MIN RULES_YEAR_MIN
+#endif
+
+int
+records_stamp_targets(struct store_txn *t, const struct records_actor *act,
+    const struct rules_targets *tg, int *stamped)
+{
+	*stamped = 0;
+	for (int y = RECORDS_REPORT_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+		struct local_report lr;
+
+		if (records_local(t, y, &lr) != STORE_OK || lr.version == 0)
+			continue;
+		if (rules_targets_stamp(&lr.c, tg)) {
+			local_write(t, act->self, y, &lr, act->now);
+			(*stamped)++;
+		}
+	}
+	return store_txn_err(t);
+}
+
 int
 records_bump_all(
     struct store_txn *t, const char *self, uint64_t floor, int64_t now)
 {
 	store_raise_seq(t, floor);
-	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+	for (int y = VALID_REPORT_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
 		struct local_report lr;
 
 		records_local(t, y, &lr);
-		local_write(t, self, y, &lr, now);
+		/* 2020 exists only with imported results: never create it */
+		if (y >= RULES_YEAR_MIN || lr.version != 0)
+			local_write(t, self, y, &lr, now);
 	}
 	return store_txn_err(t);
 }
@@ -863,4 +922,51 @@ records_migrate_v2(struct store_txn *t, const char *self)
 	log_info("migrated %zu assessments and %zu local reports to schema 3",
 	    na, nl);
 	return store_txn_err(t);
+}
+
+/* records_counts_from: scan callback adding sign * each record. */
+struct cf_arg {
+	struct cdht_counters *c;
+	int sign;
+};
+
+static int
+cf_cb(void *arg, const struct assessment *a)
+{
+	struct cf_arg *ca = arg;
+
+	rules_apply(ca->c, a, ca->sign);
+	return 0;
+}
+
+int
+records_counts_from(struct store_txn *t, const struct records_actor *act,
+    int year, size_t *changed)
+{
+	int old = counts_from_stored(t);
+	int lo = old < year ? old : year, hi = old < year ? year : old;
+	unsigned char b[2];
+	int rc = store_txn_err(t);
+
+	*changed = 0;
+	if (rc != STORE_OK || old == year)
+		return rc;
+	/* years lo..hi-1 stop counting (year > old) or start again */
+	for (int y = lo; y < hi && y <= RULES_YEAR_MAX && rc == STORE_OK; y++) {
+		struct local_report lr;
+		struct cf_arg ca = {&lr.c, year > old ? -1 : +1};
+
+		if (y < RULES_YEAR_MIN)
+			continue;
+		records_local(t, y, &lr);
+		rc = records_scan(t, y, cf_cb, &ca);
+		if (rc == STORE_OK) {
+			local_write(t, act->self, y, &lr, act->now);
+			(*changed)++;
+		}
+	}
+	store_be16(b, (uint16_t)year);
+	store_put(
+	    t, TBL_META, META_COUNTS_FROM, sizeof(META_COUNTS_FROM) - 1, b, 2);
+	return rc != STORE_OK ? rc : store_txn_err(t);
 }

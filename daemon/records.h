@@ -105,6 +105,15 @@ int records_recognition_store(struct store_txn *t, int mode);
 int records_outstanding(struct store_txn *t, const struct assessment *a);
 
 /*
+ * [node] counts_from is now year: records of earlier years are kept
+ * (streaks, lists) but not counted in the local reports.  Recounts the
+ * years between the stored value and year and stores year; *changed:
+ * local reports rewritten.
+ */
+int records_counts_from(struct store_txn *t, const struct records_actor *act,
+    int year, size_t *changed);
+
+/*
  * Set / read a year's denominators (order of counters.h from adults).  Bit
  * k of keep (enum title_kind) keeps that kind's total and recognised as
  * they are (counted from title records).  Put: 0, RECORDS_FILED or a store
@@ -126,6 +135,13 @@ int records_local_put(struct store_txn *t, const struct records_actor *act,
 /* Make sure every programme year has a local report (so parents learn this
  * node's name and level even before it has data). */
 int records_ensure_years(struct store_txn *t, const char *self, int64_t now);
+
+/* Stamp this node's own targets tg into every year's local report (the
+ * years that have one): where targets_own or a target_* counter differs,
+ * write them with a new version (queued upward); *stamped: years written.
+ * Filed years too: the targets are not the year's figures. */
+int records_stamp_targets(struct store_txn *t, const struct records_actor *act,
+    const struct rules_targets *tg, int *stamped);
 
 /* Give every local report a new version (e.g. after a move or a restore). */
 int records_bump_all(

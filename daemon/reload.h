@@ -29,6 +29,10 @@ struct reload {
  * nothing changed (all logged). */
 int reload_run(struct reload *r);
 
+/* Start-up and reload: make the stored figures follow [node]
+ * counts_from (records_counts_from), logging what it recounted. */
+int reload_counts_from(struct store_txn *t, const struct conf *c);
+
 /* Free the replaced token tables. */
 void reload_free(struct reload *r);
 

@@ -7,7 +7,7 @@
 _Static_assert(
     CDHT_C_manager_eligible == CDHT_C_farmer_eligible + GROUP_MANAGER,
     "the eligible counters follow enum rules_group");
-_Static_assert(LEVEL_NATIONAL + 1 == VALID_NLEVELS,
+_Static_assert(LEVEL_AGENCY + 1 == VALID_NLEVELS,
     "enum rules_level follows valid_level_names");
 
 const char *const rules_group_names[GROUP_COUNT] = {
@@ -84,7 +84,49 @@ rules_targets_default(struct rules_targets *t)
 	    [IND_COMMUNITIES] = {65, 75},
 	    [IND_UNITS] = {80, 90},
 	};
+	memset(t, 0, sizeof(*t)); /* none strict; the padding too */
 	memcpy(t->pct, def, sizeof(def));
+}
+
+_Static_assert(
+    CDHT_C_target_units_2030 == CDHT_C_target_adults_2025 + 2 * IND_COUNT - 1,
+    "the target counters follow enum rules_indicator, 2025 then 2030");
+
+int
+rules_targets_stamp(struct cdht_counters *c, const struct rules_targets *t)
+{
+	int changed = c->v[CDHT_C_targets_own] != 1;
+
+	c->v[CDHT_C_targets_own] = 1;
+	for (int i = 0; i < IND_COUNT; i++)
+		for (int k = 0; k < 2; k++) {
+			int64_t *v =
+			    &c->v[CDHT_C_target_adults_2025 + 2 * i + k];
+			int64_t want = (int64_t)t->pct[i][k] * 2 +
+			               (t->strict[i][k] ? 1 : 0);
+
+			changed |= *v != want;
+			*v = want;
+		}
+	return changed;
+}
+
+int
+rules_targets_of(const struct cdht_counters *c, struct rules_targets *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c->v[CDHT_C_targets_own] != 1)
+		return -1;
+	for (int i = 0; i < IND_COUNT; i++)
+		for (int k = 0; k < 2; k++) {
+			int64_t v = c->v[CDHT_C_target_adults_2025 + 2 * i + k];
+
+			if (v < 0 || v > 201)
+				return -1;
+			out->pct[i][k] = (int)(v / 2);
+			out->strict[i][k] = (v & 1) != 0;
+		}
+	return 0;
 }
 
 /*
@@ -147,11 +189,17 @@ rules_indicator(const struct cdht_counters *c, const struct rules_targets *t,
 	}
 	for (int k = 0; k < 2; k++) {
 		int tg = t->pct[ind][k];
-		/* ceil(tg*d/100) = -floor(-tg*d/100); |tg*d| < 2^94 */
-		rules_wide want = -wide_div_floor(-((rules_wide)tg * d), 100);
+		bool strict = t->strict[ind][k];
+		/* the smallest count that meets the target, |tg*d| < 2^94:
+		 * at least tg*d/100, ceil(tg*d/100) = -floor(-tg*d/100); above
+		 * it (strict), floor(tg*d/100) + 1 */
+		rules_wide want =
+		    strict ? wide_div_floor((rules_wide)tg * d, 100) + 1
+		           : -wide_div_floor(-((rules_wide)tg * d), 100);
 		rules_wide lack = want - n;
 
 		out->target[k] = tg;
+		out->strict[k] = strict;
 		out->needed[k] = lack > 0 ? wide_sat64(lack) : 0;
 		out->met[k] = out->needed[k] == 0 && d > 0;
 	}

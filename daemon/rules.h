@@ -23,11 +23,16 @@
 #define RULES_NAME_MAX          VALID_PERSON_NAME_MAX
 #define RULES_OUTSTANDING_YEARS VALID_OUTSTANDING_YEARS
 
+/* Index = valid_level_names (proto/valid.h); the first four are the
+ * administrative levels, lowest first; LEVEL_AGENCY (a department, a
+ * district agency or a school with a node of its own, recording its staff
+ * only) came later: never compare levels by order. */
 enum rules_level {
 	LEVEL_COMMUNE,
 	LEVEL_DISTRICT,
 	LEVEL_PROVINCE,
-	LEVEL_NATIONAL
+	LEVEL_NATIONAL,
+	LEVEL_AGENCY
 };
 enum rules_group {
 	GROUP_FARMER,
@@ -99,12 +104,27 @@ enum rules_indicator {
 };
 extern const char *const rules_indicator_names[IND_COUNT];
 
-/* Whole-percent targets: pct[indicator][0] for 2025, [1] for 2030. */
+/*
+ * Whole-percent targets: pct[indicator][0] for 2025, [1] for 2030; strict:
+ * the target is "above" the percent ("Trên 60%", `>60` in [targets]), so
+ * reaching it exactly is not enough.
+ */
 struct rules_targets {
 	int pct[IND_COUNT][2];
+	bool strict[IND_COUNT][2];
 };
-/* The national defaults (Decisions 677 and 387). */
+/* The national defaults (Decisions 677 and 387), none strict. */
 void rules_targets_default(struct rules_targets *t);
+
+/* Write t into c as an origin's own targets: targets_own = 1 and each
+ * target_<indicator>_<year> = percent * 2 + strict (counters.h).  Returns 1
+ * if that changed c, else 0. */
+int rules_targets_stamp(struct cdht_counters *c, const struct rules_targets *t);
+
+/* Read an origin's own targets from its (unsummed) report counters c: 0,
+ * or -1 when c carries none (targets_own != 1: an older release) or a
+ * target counter is outside 0..201 (percent 0..100, strict bit). */
+int rules_targets_of(const struct cdht_counters *c, struct rules_targets *out);
 
 struct rules_progress {
 	int64_t numerator, denominator;
@@ -115,12 +135,17 @@ struct rules_progress {
 	 * while bp < 10^15, i.e. num/den < 10^11 */
 	double percent;
 	int target[2];
-	bool met[2];       /* needed == 0 && denominator > 0 */
-	int64_t needed[2]; /* max(0, ceil(target*den/100) - num), exact */
+	bool strict[2]; /* the target is "above": num*100 > target*den */
+	bool met[2];    /* needed == 0 && denominator > 0 */
+	/* exact: max(0, ceil(target*den/100) - num), or when strict
+	 * max(0, floor(target*den/100) + 1 - num) */
+	int64_t needed[2];
 };
 
 /*
- * Evaluate one indicator of counters c against targets t.  Exact, with no
+ * Evaluate one indicator of counters c against targets t (strict ones
+ * included: met then means num*100 > target*den, with den > 0 as for every
+ * target).  Exact, with no
  * overflow, for every int64 numerator and denominator (the intermediates are
  * 128 bits wide) and every int target: so nothing here depends on how large
  * a total gets.  needed cannot exceed the denominator when the numerator is

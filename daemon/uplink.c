@@ -33,6 +33,15 @@
  * connection and reconnect, and every new connection (monitor event
  * HANDSHAKE_SUCCEEDED) starts with HELLO at once.
  *
+ * Revisions (PROTOCOL.md 8.9): HELLO is built for the parent's wire
+ * revision as last welcomed (outbox.c; 1 at first contact): for revision 1
+ * without keys of year 2020 and with level "agency" sent as "commune".  A
+ * WELCOME of revision >= 2 answering such a HELLO is recorded and answered
+ * with a new, full HELLO at once.  After UL_HELLO_FALLBACK unanswered full
+ * HELLOs on one connection (a parent downgraded to an older release drops
+ * them as malformed) the next ones are of revision 1, until a WELCOME says
+ * what the parent takes.
+ *
  * Health (uplink_health, uplink_status, for /healthz): besides the link
  * state, what the socket monitor last said about the connection (enum
  * ul_conn): never connected yet, lost (connecting again), refused by the
@@ -73,6 +82,11 @@
  * must not be flooded with HELLOs, each a full reconciliation) */
 #define UL_WELCOME_WAIT_MS     2000
 #define UL_WELCOME_WAIT_MAX_MS 30000
+/* full HELLOs unanswered on one connection before one of revision 1 */
+#define UL_HELLO_FALLBACK 2
+/* a full HELLO after a WELCOME to one of revision 1: after the parent's
+ * HELLO flood limit (1 s, PROTOCOL.md 8.2) */
+#define UL_REHELLO_MS 1100
 /* no ACK: drop the batch and HELLO again; doubles while ACKs keep
  * timing out (a parent with slow commits), back to 3 s after an ACK */
 #define UL_ACK_TIMEOUT_MS     3000
@@ -113,6 +127,7 @@ struct ul_pending {
 	int type; /* WIRE_WELCOME or WIRE_ACK */
 	uint64_t gen;
 	char parent_id[WIRE_MAX_ID + 1];
+	uint32_t revision; /* WELCOME: the parent's wire revision */
 };
 
 struct uplink {
@@ -131,7 +146,9 @@ struct uplink {
 	enum ul_state state;
 	uint64_t gen; /* bumped whenever the link goes DOWN */
 	int64_t next_hello;
-	int fast_hello; /* HELLO tries left at UL_HELLO_FAST_MS */
+	int fast_hello;       /* HELLO tries left at UL_HELLO_FAST_MS */
+	uint32_t hello_rev;   /* the revision the last HELLO was built for */
+	int hello_unanswered; /* HELLOs sent since a WELCOME or handshake */
 	int welcome_wait, ack_timeout; /* ms, see UL_WELCOME_WAIT_MS */
 	int64_t redial_at;             /* 0: none due */
 	int redial_wait;
@@ -241,13 +258,24 @@ ul_send_hello(struct uplink *u)
 	struct wire_msg m;
 	int64_t now = log_now_ms();
 	int rc, lvl = u->c->level;
+	uint32_t rev;
 
 	memset(&m, 0, sizeof(m));
 	if ((t = store_begin(u->st, 0)) == NULL) {
 		u->next_hello = now + UL_HELLO_RETRY_MS;
 		return;
 	}
-	rc = outbox_inventory(t, u->c, &m.keys, &m.nkeys);
+	rev = outbox_parent_revision(t);
+	if (rev >= WIRE_REVISION_2020 &&
+	    u->hello_unanswered >= UL_HELLO_FALLBACK) {
+		if (u->hello_unanswered == UL_HELLO_FALLBACK)
+			log_info("uplink: %d HELLOs unanswered: trying one of "
+			         "wire revision 1 (is the parent of an older "
+			         "release?)",
+			    u->hello_unanswered);
+		rev = 1;
+	}
+	rc = outbox_inventory_rev(t, u->c, rev, &m.keys, &m.nkeys);
 	store_abort(&t);
 	if (rc != 0) {
 		if (log_ratelimit_ok(&u->rl))
@@ -260,12 +288,17 @@ ul_send_hello(struct uplink *u)
 	m.type = WIRE_HELLO;
 	snprintf(m.id, sizeof(m.id), "%s", u->c->id);
 	snprintf(m.level, sizeof(m.level), "%s",
-	    lvl >= 0 && lvl <= LEVEL_NATIONAL ? rules_level_names[lvl] : "");
+	    lvl >= 0 && lvl < VALID_NLEVELS
+	        ? outbox_wire_level(rev, rules_level_names[lvl])
+	        : "");
 	snprintf(m.name, sizeof(m.name), "%s", u->c->name);
 	rc = ul_send(u, &m);
 	if (rc == UL_SEND_OK) {
-		log_debug(
-		    "uplink: HELLO sent (%zu inventory entries)", m.nkeys);
+		log_debug("uplink: HELLO sent (%zu inventory entries, wire "
+		          "revision %u)",
+		    m.nkeys, (unsigned)rev);
+		u->hello_rev = rev;
+		u->hello_unanswered++;
 		u->next_hello = now + u->welcome_wait;
 		u->welcome_wait = u->welcome_wait * 2 > UL_WELCOME_WAIT_MAX_MS
 		                      ? UL_WELCOME_WAIT_MAX_MS
@@ -418,10 +451,26 @@ ul_welcome_cb(void *arg, int status)
 	}
 	if (u->gen != p->gen)
 		goto out; /* the link went down meanwhile: HELLO again */
+	u->hello_unanswered = 0;
 	if (u->state != UL_UP || strcmp(u->parent_id, p->parent_id) != 0)
-		log_info("uplink: welcomed by parent %s", p->parent_id);
+		log_info("uplink: welcomed by parent %s (wire revision %u)",
+		    p->parent_id, (unsigned)p->revision);
 	snprintf(u->parent_id, sizeof(u->parent_id), "%s", p->parent_id);
 	u->welcome_wait = UL_WELCOME_WAIT_MS;
+	if (p->revision >= WIRE_REVISION_2020 &&
+	    u->hello_rev < WIRE_REVISION_2020) {
+		/* our HELLO left out what the parent takes (2020, agency):
+		 * a full one, so that it learns the whole inventory; the
+		 * revision is committed, so the HELLO is built for it.  Not
+		 * at once: a parent may drop a HELLO within 1 s of the last
+		 * (PROTOCOL.md 8.2) */
+		log_info("uplink: parent %s speaks wire revision %u: a full "
+		         "HELLO",
+		    p->parent_id, (unsigned)p->revision);
+		u->state = UL_DOWN;
+		u->next_hello = log_now_ms() + UL_REHELLO_MS;
+		goto out;
+	}
 	u->state = UL_UP;
 	u->connected = 1;
 	u->last_welcome = (int64_t)time(NULL);
@@ -487,6 +536,7 @@ ul_on_welcome(struct uplink *u, const struct wire_msg *m)
 		return;
 	}
 	snprintf(p->parent_id, sizeof(p->parent_id), "%s", m->id);
+	p->revision = m->revision;
 	if (committer_defer(u->cm, ul_welcome_cb, p) != 0) {
 		zlink_pending_unlink(&p->link);
 		free(p);
@@ -647,6 +697,7 @@ ul_on_monitor(struct uplink *u, uint16_t event, uint32_t value)
 		if (u->state != UL_DOWN)
 			ul_link_down(u, "reconnected");
 		u->fast_hello = UL_HELLO_FAST_TRIES;
+		u->hello_unanswered = 0;
 		u->welcome_wait = UL_WELCOME_WAIT_MS;
 		u->redial_at = 0;
 		u->redial_wait = UL_REDIAL_MS;

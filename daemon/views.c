@@ -1,4 +1,5 @@
-/* views.c: JSON documents for progress, nodes and assessments. */
+/* views.c: JSON documents for progress, nodes and assessments.  Units
+ * retired at this node or below carry "retired" (PROTOCOL.md 8.8). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,25 +54,53 @@ node_obj(const char *id, const char *level, const char *name)
 	    "{s:s, s:s, s:s}", "id", id, "level", level, "name", name);
 }
 
+/* Indicator ind of totals c against a unit's own targets (drill-down's
+ * own_targets). */
 static json_t *
-indicators_obj(const struct cdht_counters *c, const struct rules_targets *tg)
+own_targets_obj(
+    const struct cdht_counters *c, const struct rules_targets *own, int ind)
+{
+	struct rules_progress p;
+
+	rules_indicator(c, own, ind, &p);
+	return json_pack("{s:i, s:i, s:{s:b, s:b}, s:{s:b, s:b}, s:{s:I, s:I}}",
+	    "2025", p.target[0], "2030", p.target[1], "strict", "2025",
+	    p.strict[0], "2030", p.strict[1], "met", "2025", p.met[0], "2030",
+	    p.met[1], "needed", "2025", (json_int_t)p.needed[0], "2030",
+	    (json_int_t)p.needed[1]);
+}
+
+/*
+ * The indicators of totals c against targets tg (the asking node's).  With
+ * with_own (a drill-down child), each also carries own_targets: the same
+ * totals against own, the unit's own targets, or null when own is NULL
+ * (its release does not send them).
+ */
+static json_t *
+indicators_obj(const struct cdht_counters *c, const struct rules_targets *tg,
+    int with_own, const struct rules_targets *own)
 {
 	json_t *o = json_object();
 
 	for (int i = 0; i < IND_COUNT; i++) {
 		struct rules_progress p;
+		json_t *e;
 
 		rules_indicator(c, tg, i, &p);
-		json_object_set_new(o, rules_indicator_names[i],
-		    json_pack("{s:I, s:I, s:o, s:{s:i, s:i}, s:{s:b, s:b}, "
-		              "s:{s:I, s:I}}",
-		        "numerator", (json_int_t)p.numerator, "denominator",
-		        (json_int_t)p.denominator, "percent",
-		        p.has_percent ? json_real(p.percent) : json_null(),
-		        "targets", "2025", p.target[0], "2030", p.target[1],
-		        "met", "2025", p.met[0], "2030", p.met[1], "needed",
-		        "2025", (json_int_t)p.needed[0], "2030",
-		        (json_int_t)p.needed[1]));
+		e = json_pack("{s:I, s:I, s:o, s:{s:i, s:i}, s:{s:b, s:b}, "
+		              "s:{s:b, s:b}, s:{s:I, s:I}}",
+		    "numerator", (json_int_t)p.numerator, "denominator",
+		    (json_int_t)p.denominator, "percent",
+		    p.has_percent ? json_real(p.percent) : json_null(),
+		    "targets", "2025", p.target[0], "2030", p.target[1],
+		    "strict", "2025", p.strict[0], "2030", p.strict[1], "met",
+		    "2025", p.met[0], "2030", p.met[1], "needed", "2025",
+		    (json_int_t)p.needed[0], "2030", (json_int_t)p.needed[1]);
+		if (e != NULL && with_own)
+			json_object_set_new(e, "own_targets",
+			    own != NULL ? own_targets_obj(c, own, i)
+			                : json_null());
+		json_object_set_new(o, rules_indicator_names[i], e);
 	}
 	return o;
 }
@@ -114,6 +143,21 @@ node_cmp(const void *a, const void *b)
 	    ((const struct agg_node *)a)->id, ((const struct agg_node *)b)->id);
 }
 
+/* "retired": {"last_year", "successor"} on o when id is a retired unit
+ * (aggregate_retired_of); nothing otherwise. */
+static void
+set_retired(
+    struct store_txn *t, const struct conf *c, json_t *o, const char *id)
+{
+	const char *succ;
+	int last;
+
+	if (o != NULL && aggregate_retired_of(t, c, id, &last, &succ))
+		json_object_set_new(o, "retired",
+		    json_pack("{s:i, s:o}", "last_year", last, "successor",
+		        succ ? json_string(succ) : json_null()));
+}
+
 /* Children of parent down to depth levels, from the sorted directory. */
 static json_t *
 children_arr(struct store_txn *t, const struct conf *c,
@@ -124,16 +168,26 @@ children_arr(struct store_txn *t, const struct conf *c,
 
 	for (size_t i = 0; i < n; i++) {
 		struct cdht_counters sum;
+		struct wire_report r;
+		struct rules_targets own;
+		int have_own;
 		json_t *o;
 
 		if (strcmp(nodes[i].parent, parent) != 0)
 			continue;
 		if (aggregate_totals(t, c, nodes[i].id, year, &sum) != STORE_OK)
 			continue;
+		/* the unit's own targets: from its own report, not the sum */
+		have_own =
+		    aggregate_report_of(t, nodes[i].id, year, &r) == STORE_OK &&
+		    rules_targets_of(&r.counters, &own) == 0;
 		o = json_pack("{s:o, s:o, s:o}", "node",
 		    node_obj(nodes[i].id, nodes[i].level, nodes[i].name),
-		    "indicators", indicators_obj(&sum, &c->targets), "counts",
-		    counts_obj(&sum));
+		    "indicators",
+		    indicators_obj(
+		        &sum, &c->targets, 1, have_own ? &own : NULL),
+		    "counts", counts_obj(&sum));
+		set_retired(t, c, o, nodes[i].id);
 		if (depth > 1)
 			json_object_set_new(o, "children",
 			    children_arr(
@@ -428,9 +482,9 @@ views_progress(struct store_txn *t, const struct conf *c, int year, int depth,
 	    root ? node_obj(root->id, root->level, root->name)
 	         : node_obj(c->id, rules_level_names[c->level], c->name),
 	    "year", year, "as_of", asof, "indicators",
-	    indicators_obj(&sum, &c->targets), "counts", counts_obj(&sum),
-	    "timezone", "name", c->timezone, "utc_offset", off,
-	    "utc_offset_minutes", c->utc_offset_min);
+	    indicators_obj(&sum, &c->targets, 0, NULL), "counts",
+	    counts_obj(&sum), "timezone", "name", c->timezone, "utc_offset",
+	    off, "utc_offset_minutes", c->utc_offset_min);
 	if (o != NULL)
 		json_object_set_new(o, "recognition",
 		    json_string(c->recognition == RECOGNITION_DECISION
@@ -488,6 +542,7 @@ views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
 			    e, "link", json_string(connected ? "up" : "down"));
 		} else
 			json_object_set_new(e, "link", json_null());
+		set_retired(t, c, e, nodes[i].id);
 		json_array_append_new(arr, e);
 	}
 	for (size_t i = 0; i < c->nchildren; i++) {

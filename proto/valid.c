@@ -6,7 +6,7 @@
 #include "valid.h"
 
 const char *const valid_level_names[VALID_NLEVELS] = {
-    "commune", "district", "province", "national"};
+    "commune", "district", "province", "national", "agency"};
 
 const char *const *const valid_denominator_names =
     &cdht_counter_names[CDHT_C_FIRST_DENOMINATOR];
@@ -184,6 +184,12 @@ int
 valid_year(long long y)
 {
 	return y >= VALID_YEAR_MIN && y <= VALID_YEAR_MAX ? 0 : -1;
+}
+
+int
+valid_report_year(long long y)
+{
+	return y >= VALID_REPORT_YEAR_MIN && y <= VALID_YEAR_MAX ? 0 : -1;
 }
 
 int

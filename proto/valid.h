@@ -17,9 +17,16 @@
 #include "counters.h"
 #include "wire.h" /* WIRE_MAX_ID, WIRE_MAX_NAME: unit id and name bytes */
 
-/* The programme's years (assessments, population, reports). */
+/* The programme's years (assessments, population, a node's records). */
 #define VALID_YEAR_MIN 2021
 #define VALID_YEAR_MAX 2030
+/*
+ * The years of a report on the wire (and of a node's local reports): the
+ * programme's years and 2020, the baseline, whose reports hold imported
+ * results only (PROTOCOL.md 3.3; sent to a parent of wire revision >= 2
+ * only, 8.9).
+ */
+#define VALID_REPORT_YEAR_MIN 2020
 
 /*
  * Scoring: ten indicators scored 1..10; recognised when the total reaches
@@ -48,8 +55,14 @@
 /* A CURVE public or secret key in Z85 (cdht keygen): 40 characters. */
 #define VALID_Z85_KEY_LEN 40
 
-/* Unit levels, lowest first; index = enum rules_level. */
-#define VALID_NLEVELS 4
+/*
+ * Unit levels; index = enum rules_level.  The first four are the
+ * administrative levels, lowest first; "agency" (index 4: a department,
+ * district agency or school running its own node, recording its staff) was
+ * added in wire revision 2 and is sent as "commune" to an older parent
+ * (PROTOCOL.md 3.3): never compare levels by index.
+ */
+#define VALID_NLEVELS 5
 extern const char *const valid_level_names[VALID_NLEVELS];
 
 /*
@@ -137,6 +150,10 @@ const char *valid_label_of(const char *column, const char *code);
 
 /* A programme year: VALID_YEAR_MIN..VALID_YEAR_MAX. */
 int valid_year(long long y);
+
+/* A report's year (wire, local reports): VALID_REPORT_YEAR_MIN..
+ * VALID_YEAR_MAX. */
+int valid_report_year(long long y);
 
 /* One score: VALID_SCORE_MIN..VALID_SCORE_MAX. */
 int valid_score(long long v);

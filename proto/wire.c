@@ -22,14 +22,14 @@
 
 _Static_assert(WIRE_MAX_WHO == VALID_WHO_MAX, "filed_by is a who (valid.h)");
 /* The promise of wire.h: these batches always fit one message. */
-_Static_assert((uint64_t)WIRE_BATCH_REPORTS * WIRE_MAX_REPORT +
+_Static_assert((uint64_t)WIRE_BATCH_REPORTS *WIRE_MAX_REPORT +
                        (uint64_t)WIRE_BATCH_REMOVALS * WIRE_MAX_KEY +
                        WIRE_MAX_ENVELOPE <=
                    WIRE_MAX_MSG,
     "WIRE_BATCH_REPORTS reports and WIRE_BATCH_REMOVALS removals must fit");
-_Static_assert((uint64_t)WIRE_BATCH_ENTRIES * WIRE_MAX_REPORT +
-                       WIRE_MAX_ENVELOPE <=
-                   WIRE_MAX_MSG,
+_Static_assert(
+    (uint64_t)WIRE_BATCH_ENTRIES *WIRE_MAX_REPORT + WIRE_MAX_ENVELOPE <=
+        WIRE_MAX_MSG,
     "WIRE_BATCH_ENTRIES entries must fit WIRE_MAX_MSG");
 
 /*
@@ -51,7 +51,11 @@ _Static_assert((uint64_t)WIRE_BATCH_ENTRIES * WIRE_MAX_REPORT +
 #define REPORT_MIN_FIELDS 8
 #define REPORT_FIELDS     9
 
-/* Fields each message type needs after [version, type]. */
+/* Fields of a WELCOME: 5 in releases 0.1.0 and 0.2.0, 6 (revision) since
+ * 0.3.0; this release sends WELCOME_FIELDS and skips any after them. */
+#define WELCOME_FIELDS 6
+
+/* Fields each message type needs (counting version and type). */
 static const unsigned wire_arity[] = {
     [WIRE_HELLO] = 6,
     [WIRE_WELCOME] = 5,
@@ -123,7 +127,8 @@ wire_ncounters(const struct wire_report *r)
 static bool
 valid_report_rest(const struct wire_report *r)
 {
-	if (valid_year(r->year) != 0 || r->version < 1 || r->updated_at < 0)
+	if (valid_report_year(r->year) != 0 || r->version < 1 ||
+	    r->updated_at < 0)
 		return false;
 	if (r->path_len < 1 || r->path_len > WIRE_MAX_PATH)
 		return false;
@@ -163,7 +168,8 @@ valid_keys(const struct wire_key *k, size_t n, bool want)
 	if (n > WIRE_MAX_ITEMS || (n > 0 && k == NULL))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!valid_cid(k[i].origin) || valid_year(k[i].year) != 0 ||
+		if (!valid_cid(k[i].origin) ||
+		    valid_report_year(k[i].year) != 0 ||
 		    (!want && k[i].version < 1))
 			return false;
 	return true;
@@ -258,7 +264,8 @@ wire_encode(const struct wire_msg *msg, char **out, size_t *outlen)
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	rc = msgpack_pack_array(&pk, wire_arity[msg->type]);
+	rc = msgpack_pack_array(&pk,
+	    msg->type == WIRE_WELCOME ? WELCOME_FIELDS : wire_arity[msg->type]);
 	rc |= msgpack_pack_uint8(&pk, WIRE_VERSION);
 	rc |= msgpack_pack_uint8(&pk, (uint8_t)msg->type);
 	switch (msg->type) {
@@ -272,6 +279,8 @@ wire_encode(const struct wire_msg *msg, char **out, size_t *outlen)
 		rc |= pack_cstr(&pk, msg->id);
 		rc |= pack_keys(&pk, msg->keys, msg->nkeys, true);
 		rc |= pack_keys(&pk, msg->own, msg->nown, false);
+		rc |= msgpack_pack_uint32(
+		    &pk, msg->revision ? msg->revision : WIRE_REVISION);
 		break;
 	case WIRE_REPORTS:
 		rc |= msgpack_pack_uint64(&pk, msg->seq);
@@ -620,7 +629,7 @@ rd_year(struct rd *r, uint16_t *year)
 {
 	uint64_t y;
 
-	if (rd_u64(r, &y) < 0 || valid_year((long long)y) != 0)
+	if (rd_u64(r, &y) < 0 || valid_report_year((long long)y) != 0)
 		return -1;
 	*year = (uint16_t)y;
 	return 0;
@@ -756,6 +765,13 @@ wire_decode(const char *buf, size_t len, struct wire_msg *msg)
 		rc = rd_keys(&r, true, &msg->keys, &msg->nkeys);
 		if (rc == 0)
 			rc = rd_keys(&r, false, &msg->own, &msg->nown);
+		msg->revision = 1; /* absent: release 0.1.0 or 0.2.0 */
+		if (rc == 0 && n >= WELCOME_FIELDS) {
+			uint64_t rev;
+			if (rd_u64(&r, &rev) < 0 || rev < 1 || rev > UINT32_MAX)
+				goto malformed;
+			msg->revision = (uint32_t)rev;
+		}
 		break;
 	case WIRE_REPORTS:
 		if (rd_u64(&r, &msg->seq) < 0)
@@ -777,7 +793,11 @@ wire_decode(const char *buf, size_t len, struct wire_msg *msg)
 	}
 	if (rc == -2)
 		goto nomem;
-	if (rc < 0 || rd_skip_tail(&r, wire_arity[type], n, 2) < 0 ||
+	if (rc < 0 ||
+	    rd_skip_tail(&r,
+	        type == WIRE_WELCOME && n >= WELCOME_FIELDS ? WELCOME_FIELDS
+	                                                    : wire_arity[type],
+	        n, 2) < 0 ||
 	    r.p != r.end)
 		goto malformed;
 	return WIRE_OK;

@@ -28,6 +28,15 @@
 #define WIRE_MAX_ITEMS 200000 /* reports / inventory entries per message */
 #define WIRE_MAX_WHO   63     /* filed_by bytes (= VALID_WHO_MAX, valid.h) */
 
+/*
+ * The wire revision of this release (WELCOME field 6, PROTOCOL.md 5.2 and
+ * 8.9): what a parent of this release accepts within version 1.  1: release
+ * 0.1.0 and 0.2.0 (no field 6); 2: report year 2020 and level "agency".
+ * WIRE_REVISION_2020: the first revision that takes both.
+ */
+#define WIRE_REVISION      2
+#define WIRE_REVISION_2020 2
+
 /* Message types: explicitly numbered, never renumbered. */
 enum wire_type {
 	WIRE_HELLO = 1,   /* child -> parent: who I am + my full inventory */
@@ -56,7 +65,7 @@ struct wire_key {
 /* One origin report: an origin's local counters for one year. */
 struct wire_report {
 	char origin[WIRE_MAX_ID + 1];
-	char level[16]; /* commune | district | province | national */
+	char level[16]; /* commune | district | province | national | agency */
 	char name[WIRE_MAX_NAME + 1];
 	uint16_t year;
 	uint64_t version;   /* grows with every change at the origin */
@@ -82,7 +91,7 @@ struct wire_report {
  * wire_encode.  Positions on the wire:
  *   HELLO    [1, 1, id, level, name, keys (inventory: [origin, year, ver])]
  *   WELCOME  [1, 2, id (parent's), keys (want: [origin, year]),
- *             own ([origin, year, ver])]
+ *             own ([origin, year, ver]), revision]
  *   REPORTS  [1, 3, seq, reports, keys (removed: [origin, year, ver])]
  *            report = [origin, level, name, year, version, updated_at,
  *                      [path...], [counters...], filed_by]
@@ -108,6 +117,10 @@ struct wire_msg {
 	size_t nreports;
 	/* ACK: how many reports of the batch were refused */
 	uint32_t refused;
+	/* WELCOME field 6: the parent's wire revision, >= 1.  Decoding sets
+	 * it to 1 when the field is absent (release 0.1.0 or 0.2.0); the
+	 * encoder sends it always, WIRE_REVISION when 0. */
+	uint32_t revision;
 };
 
 /* Encoded size bounds (PROTOCOL.md 4.1; tests/unit/test_wire.c checks

@@ -71,7 +71,7 @@ static struct model {
 	/* every id seen in the batch (paths, origins), for the totals */
 	char (*ids)[WIRE_MAX_ID + 1];
 	size_t nids, capids;
-	unsigned years; /* bit (year - RULES_YEAR_MIN) */
+	unsigned years; /* bit (year - VALID_REPORT_YEAR_MIN) */
 	/* pins: origin -> the child it is held via (PROTOCOL.md 8.7) */
 	struct pin {
 		char origin[WIRE_MAX_ID + 1];
@@ -168,8 +168,8 @@ note_report(const struct wire_report *r)
 	add_id(r->origin);
 	for (int i = 0; i < r->path_len; i++)
 		add_id(r->path[i]);
-	if (r->year >= RULES_YEAR_MIN && r->year <= RULES_YEAR_MAX)
-		md.years |= 1u << (r->year - RULES_YEAR_MIN);
+	if (r->year >= VALID_REPORT_YEAR_MIN && r->year <= RULES_YEAR_MAX)
+		md.years |= 1u << (r->year - VALID_REPORT_YEAR_MIN);
 }
 
 static struct copy *
@@ -418,8 +418,8 @@ check_state(struct store_txn *t, const char *when)
 
 	/* totals of this node and of every id seen, for every year seen */
 	add_id(SELF);
-	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
-		if (!(md.years & (1u << (y - RULES_YEAR_MIN))))
+	for (int y = VALID_REPORT_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+		if (!(md.years & (1u << (y - VALID_REPORT_YEAR_MIN))))
 			continue;
 		for (size_t i = 0; i < md.nids; i++) {
 			struct cdht_counters got, want;
@@ -579,9 +579,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		note_report(&m.reports[i]);
 	for (size_t i = 0; i < m.nkeys; i++) {
 		add_id(m.keys[i].origin);
-		if (m.keys[i].year >= RULES_YEAR_MIN &&
+		if (m.keys[i].year >= VALID_REPORT_YEAR_MIN &&
 		    m.keys[i].year <= RULES_YEAR_MAX)
-			md.years |= 1u << (m.keys[i].year - RULES_YEAR_MIN);
+			md.years |= 1u
+			            << (m.keys[i].year - VALID_REPORT_YEAR_MIN);
 	}
 	if ((t = store_begin(st, 1)) == NULL)
 		abort();

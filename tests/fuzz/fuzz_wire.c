@@ -61,7 +61,7 @@ static int
 key_ok(const struct wire_key *k, int want)
 {
 	return valid_id(k->origin, strlen(k->origin)) == 0 &&
-	       valid_year(k->year) == 0 &&
+	       valid_report_year(k->year) == 0 &&
 	       (want ? k->version == 0 : k->version >= 1);
 }
 
@@ -71,8 +71,9 @@ report_ok(const struct wire_report *r)
 	if (valid_id(r->origin, strlen(r->origin)) != 0 ||
 	    valid_level(r->level, strlen(r->level)) < 0 ||
 	    valid_unit_name(r->name, strlen(r->name)) != 0 ||
-	    valid_year(r->year) != 0 || r->version < 1 || r->updated_at < 0 ||
-	    r->path_len < 1 || r->path_len > WIRE_MAX_PATH ||
+	    valid_report_year(r->year) != 0 || r->version < 1 ||
+	    r->updated_at < 0 || r->path_len < 1 ||
+	    r->path_len > WIRE_MAX_PATH ||
 	    r->ncounters < CDHT_WIRE_MIN_COUNTERS ||
 	    r->ncounters > CDHT_NCOUNTERS ||
 	    strcmp(r->path[r->path_len - 1], r->origin) != 0 ||
@@ -144,9 +145,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wire_msg_free(&a);
 		return 0;
 	}
-	FUZZ_CHECK(len <= size + a.nreports, "wire-roundtrip",
+	/* + 1 a report (field 9, filed_by), + 1 a WELCOME (field 6) */
+	FUZZ_CHECK(len <= size + a.nreports + (a.type == WIRE_WELCOME),
+	    "wire-roundtrip",
 	    "canonical form (%zu bytes) longer than the input (%zu) and one "
-	    "byte per report",
+	    "byte per report or WELCOME",
 	    len, size);
 	rc = wire_decode(enc, len, &b);
 	FUZZ_CHECK(rc == WIRE_OK && msg_equal(&a, &b), "wire-roundtrip",

@@ -48,8 +48,19 @@ REPORTS_010 = hexblock("""95 01 03 09 91 98 a5 30 33 36 34 36 a7 63 6f 6d
 20 78 61 00 00 00 00 00 00 00 00 00 00 00 00 00
 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
 00 90""")
+# this release's WELCOME: field 6, the wire revision (2)
+WELCOME_030 = hexblock("""96 01 02 a3 31 31 36 91 92 a5 30 33 36 34 36 cd
+07 e9 91 93 a5 30 33 36 34 36 cd 07 e9 02 02""")
 ACK = hexblock("94 01 04 09 00")
 for n, b in [("protocol-hello", HELLO), ("protocol-welcome", WELCOME),
+             ("protocol-welcome-0.3.0", WELCOME_030),
+             # revision 2: year 2020 and level agency; a future field 7
+             ("hello-agency-2020", msgpack.packb(
+                 [1, 1, "1405", "agency", "S\u1edf GD", [["1405", 2020, 3],
+                                                       ["1405", 2025, 4]]])),
+             ("welcome-2020-field7", msgpack.packb(
+                 [1, 2, "14", [["1405", 2020]], [["1405", 2020, 3]], 2,
+                  "future"])),
              ("protocol-reports", REPORTS),
              ("protocol-reports-0.1.0", REPORTS_010), ("protocol-ack", ACK),
              ("protocol-ping", b"\x92\x01\x05"),
@@ -105,6 +116,12 @@ seeds = {
         report("140201", 2026, 3, ["1402", "140201"], [8]),
         report("140201", 2026, 4, ["1402", "140201"], [9], ncounters=32),
         report("140201", 2026, 5, ["1402", "140201"], [10])]),
+    # wire revision 2: an agency's imported 2020 and its 2025, relayed
+    "agency-2020": reports(0, [
+        report("1401", 2020, 3, ["1401"], [0] * 42 + [1], level="agency",
+               name="S\u1edf GD"),
+        report("140101", 2020, 4, ["1401", "140101"], [5, 4],
+               level="agency")], removed=[("140102", 2020, 1)]),
     # a report then its removal; a removal of nothing
     "removed": reports(1, [
         report("140202", 2027, 2, ["1402", "140202"], [5, 5])],

@@ -184,6 +184,28 @@ class CsvTest(NodeTestCase):
                              "dry run stored %s" % a["person_id"])
         self.assertProgress(n, m, [2026])
 
+    def test_counts_only(self):
+        """?results=0 (what cdht import asks): the counts and the errors,
+        no result per line; every accepted row is stored all the same."""
+        n = self.make_node()
+        m = Model()
+        items = gen.assessments(random.Random(21), 40, [2026])
+        bad = dict(items[3], scores=[11] * 10)
+        text = gen.to_csv(items + [bad])
+        r = n.request("POST", "/v1/assessments?results=0", text,
+                      role="clerk", content_type="text/csv")
+        self.assertStatus(r, 200, "counts-only upload")
+        self.assertEqual((r.json["accepted"], r.json["rejected"]),
+                         (len(items), 1), r)
+        self.assertEqual(r.json["results"], [], r)
+        self.assertEqual([e["line"] for e in r.json["errors"]],
+                         [len(items) + 2], r)
+        for a in items:
+            m.submit(a)
+        self.assertProgress(n, m, [2026])
+        self.assertRecord(n.get(2026, items[0]["person_id"]), m, 2026,
+                          items[0]["person_id"])
+
     def test_repeat_within_one_file(self):
         """A repeated (year, person_id) is an error on the later line; the
         earlier one is stored (it used to replace it silently)."""

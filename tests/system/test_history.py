@@ -7,7 +7,9 @@ consistent numbers (random subsets of the nine indicators):
     independent model (the sum over the units of the numbers as entered),
     indicators' percent, needed and met recomputed here; counts.imported
     and coverage.imported name the imported units; 2020 works at the
-    node itself (progress, report);
+    node itself (progress, report) and travels upward (wire revision 2,
+    PROTOCOL.md 8.9): the province's 2020 is A's, removed when A removes
+    it;
   - conflicts: a year with records (assessments, titles) refuses PUT
     history with 409 has_records naming how many; an imported year
     refuses assessments (single and in arrays), titles and population
@@ -195,7 +197,7 @@ class History(HierTestCase):
     def test_1_progress_equals_model(self):
         self.assertModel(A, (2020,) + UPWARD_YEARS)
         self.assertModel(B, UPWARD_YEARS)
-        self.assertModel(P, UPWARD_YEARS)
+        self.assertModel(P, (2020,) + UPWARD_YEARS)
         # drill-down: each child's figures are its own entry's
         doc = self.nodes[P].progress_doc(2022, depth=1)
         kids = {k["node"]["id"]: k for k in doc["children"]}
@@ -383,12 +385,35 @@ class History(HierTestCase):
             self.nodes[nid].restart(keep_port=True)
         self.assertModel(A, (2020,) + UPWARD_YEARS, timeout=20)
         self.assertModel(B, UPWARD_YEARS, timeout=20)
-        self.assertModel(P, UPWARD_YEARS, timeout=20)
+        self.assertModel(P, (2020,) + UPWARD_YEARS, timeout=20)
         r = self.nodes[A].request("GET", "/v1/history/2020", role="viewer")
         self.assertStatus(r, 200)
         self.assertEqual(r.json["source"], self.bodies[(A, 2020)]["source"])
         self.assertError(self.nodes[A].post(assessment(2021, "P-x")), 409,
                          "history_imported")
+
+    def test_9_baseline_upward(self):
+        a, p = self.nodes[A], self.nodes[P]
+        self.assertModel(P, (2020,), timeout=15)
+        doc = p.progress_doc(2020, depth=1)
+        kids = {k["node"]["id"]: k for k in doc["children"]}
+        self.assertEqual(diff(kids[A], expected([self.bodies[(A, 2020)]])),
+                         [])
+        r = p.request("GET", "/v1/report?year=2020&format=csv",
+                      role="viewer")
+        self.assertStatus(r, 200)
+        self.assertIn("Số liệu nhập từ báo cáo", r.body.decode("utf-8"))
+        # removing the baseline at A removes it above (zero counters)
+        body = self.bodies.pop((A, 2020))
+        self.assertStatus(a.request("DELETE", "/v1/history/2020"), 200)
+        self.assertModel(P, (2020,), timeout=15)
+        self.assertEqual(p.progress_doc(2020)["counts"]["imported"], 0)
+        # a new entry replaces it there too
+        body = dict(body, counts=dict(body["counts"],
+                                      assessed=body["counts"]["assessed"] + 7))
+        self.assertStatus(self.put(A, 2020, body), 200)
+        self.bodies[(A, 2020)] = body
+        self.assertModel(P, (2020,), timeout=15)
 
 
 if __name__ == "__main__":

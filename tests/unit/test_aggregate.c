@@ -5,7 +5,9 @@
  * older/equal versions ignored, every refusal rule), the winner of an origin
  * reported under two children (highest version, ties to the lowest child id,
  * promotion on removal), HELLO (drops, want, own), the child-side outbox cycle
- * (collect, acked, WELCOME bumps), the node directory, and a long random
+ * (collect, acked, WELCOME bumps), the node directory, retirement (kept
+ * years re-issued and read-only, later years dropped, a reused code) and
+ * counts_from, and a long random
  * sequence of applies/removes/HELLOs checked after every step against winners
  * and totals recomputed here by brute force.
  */
@@ -642,6 +644,265 @@ test_drop_unconfigured(void **state)
 	assert_string_equal(nodes[0].id, "140101");
 	assert_string_equal(nodes[0].parent, "1401");
 	free(nodes);
+	fx_commit(&t);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Retirement (PROTOCOL.md 8.8). */
+
+/* apply() with counter retired zero (seed_counters sets every counter). */
+static int
+apply_live(struct store_txn *t, struct fx *f, const char *via, const char *path,
+    int year, uint64_t version, unsigned seed)
+{
+	struct wire_report r;
+
+	mkrep(&r, path, year, version, seed);
+	r.counters.v[CDHT_C_retired] = 0;
+	return aggregate_apply(t, &f->c, via, &r, 1800000000);
+}
+
+/* want += the seed's counters, counter retired left out. */
+static void
+add_seed(struct cdht_counters *want, unsigned seed)
+{
+	struct cdht_counters one;
+
+	seed_counters(&one, seed);
+	one.v[CDHT_C_retired] = 0;
+	cdht_counters_add(want, &one, +1);
+}
+
+/* got == want on every counter but retired (a sum that means nothing). */
+static void
+assert_counted(struct store_txn *t, struct fx *f, const char *node, int year,
+    struct cdht_counters want)
+{
+	struct cdht_counters got = totals(t, f, node, year);
+
+	got.v[CDHT_C_retired] = 0;
+	fx_assert_counters(&got, &want, "totals of %s/%d", node, year);
+}
+
+/* (origin, year)'s winner carries counter retired = last, above version. */
+static void
+assert_adopted(struct store_txn *t, const char *origin, int year,
+    const char *path0, int last, uint64_t above)
+{
+	struct wire_report w;
+
+	assert_int_equal(aggregate_report_of(t, origin, year, &w), STORE_OK);
+	assert_string_equal(w.path[0], path0);
+	assert_int_equal(w.counters.v[CDHT_C_retired], last);
+	assert_int_equal(w.ncounters, CDHT_NCOUNTERS);
+	if (w.version <= above)
+		fail_msg("%s/%d: version %llu not above %llu", origin, year,
+		    (unsigned long long)w.version, (unsigned long long)above);
+}
+
+/*
+ * District 1401 (own data and communes 140101, 140102, 140103 below it) is
+ * retired at 14 with last year 2024; 140101 is listed itself with 2023 and
+ * successor 140201; 140103's code is reused by a new child of 14.  Kept
+ * years count at 14 and every node of their path, later ones are gone, the
+ * kept years are read-only, a second run changes nothing, and the kept
+ * copies survive the dropping of unconfigured children.
+ */
+static void
+test_retire(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = fx_wtxn(&f->s);
+	struct conf_child kids[2];
+	struct conf_retired ret[3];
+	struct cdht_counters want[10];
+	uint64_t v0 = 100;
+	const char *succ;
+	int last, y;
+
+	memset(want, 0, sizeof(want));
+	for (y = 2021; y <= 2026; y++) {
+		int i = y - 2021;
+
+		assert_int_equal(
+		    apply_live(t, f, "1401", "1401", y, v0, 10 + i),
+		    AGG_APPLIED);
+		assert_int_equal(
+		    apply_live(t, f, "1401", "1401/140101", y, v0, 20 + i),
+		    AGG_APPLIED);
+		assert_int_equal(
+		    apply_live(t, f, "1401", "1401/140102", y, v0, 30 + i),
+		    AGG_APPLIED);
+		assert_int_equal(
+		    apply_live(t, f, "1401", "1401/140103", y, v0, 40 + i),
+		    AGG_APPLIED);
+	}
+	assert_int_equal(
+	    apply_live(t, f, "1402", "1402/140201", 2024, v0, 50), AGG_APPLIED);
+	/* a claim on 140101 via 1402: kept, never counted */
+	assert_int_equal(
+	    apply_live(t, f, "1402", "1402/140101", 2025, v0, 60), AGG_REFUSED);
+	fx_commit(&t);
+
+	/* the model: 2021..2023 everything; 2024 without 140101; later only
+	 * what lives on */
+	for (y = 2021; y <= 2024; y++) {
+		int i = y - 2021;
+
+		add_seed(&want[i], 10 + i);
+		if (y <= 2023)
+			add_seed(&want[i], 20 + i);
+		add_seed(&want[i], 30 + i);
+		add_seed(&want[i], 40 + i);
+	}
+	add_seed(&want[3], 50);
+
+	/* the reform: 1401 leaves children, 140103 comes back as a child */
+	t = fx_wtxn(&f->s);
+	strcpy(kids[0].id, "1402");
+	strcpy(kids[1].id, "140103");
+	memset(kids[0].public_key, 'a', 40);
+	memset(kids[1].public_key, 'c', 40);
+	strcpy(kids[0].name, "B");
+	strcpy(kids[1].name, "N");
+	f->c.children = kids;
+	f->c.nchildren = 2;
+	memset(ret, 0, sizeof(ret));
+	strcpy(ret[0].id, "1401");
+	ret[0].last_year = 2024;
+	strcpy(ret[1].id, "140101");
+	ret[1].last_year = 2023;
+	strcpy(ret[1].successor, "140201");
+	strcpy(ret[2].id, "140103");
+	ret[2].last_year = 2024;
+	strcpy(ret[2].successor, "140103");
+	f->c.retired = ret;
+	f->c.nretired = 3;
+	assert_int_equal(aggregate_retire(t, &f->c), STORE_OK);
+	assert_int_equal(aggregate_drop_unconfigured(t, &f->c), STORE_OK);
+	for (y = 2021; y <= 2026; y++) {
+		struct cdht_counters z = {{0}};
+
+		assert_counted(t, f, SELF, y, y <= 2024 ? want[y - 2021] : z);
+	}
+	/* along the path too: the district's total of 2022 */
+	{
+		struct cdht_counters d = {{0}};
+
+		add_seed(&d, 11);
+		add_seed(&d, 21);
+		add_seed(&d, 31);
+		add_seed(&d, 41);
+		assert_counted(t, f, "1401", 2022, d);
+		memset(&d, 0, sizeof(d));
+		add_seed(&d, 21);
+		assert_counted(t, f, "140101", 2022, d);
+	}
+	assert_adopted(t, "1401", 2024, "1401", 2024, v0);
+	assert_adopted(t, "140101", 2023, "1401", 2023, v0);
+	assert_adopted(t, "140102", 2021, "1401", 2024, v0);
+	assert_adopted(t, "140103", 2024, "1401", 2024, v0);
+	{
+		struct wire_report w;
+
+		assert_int_equal(
+		    aggregate_report_of(t, "140101", 2024, &w), STORE_NOTFOUND);
+		assert_int_equal(
+		    aggregate_report_of(t, "1401", 2025, &w), STORE_NOTFOUND);
+	}
+	fx_commit(&t);
+
+	/* a second run (a restart) re-issues nothing */
+	t = fx_wtxn(&f->s);
+	{
+		struct wire_report a, b;
+
+		assert_int_equal(
+		    aggregate_report_of(t, "140102", 2022, &a), STORE_OK);
+		assert_int_equal(aggregate_retire(t, &f->c), STORE_OK);
+		assert_int_equal(
+		    aggregate_drop_unconfigured(t, &f->c), STORE_OK);
+		assert_int_equal(
+		    aggregate_report_of(t, "140102", 2022, &b), STORE_OK);
+		assert_int_equal(a.version, b.version);
+	}
+	/* read-only: no child may change a kept year, at any version */
+	assert_int_equal(apply_live(t, f, "1402", "1402/140102", 2022,
+	                     UINT64_C(1) << 50, 70),
+	    AGG_REFUSED);
+	assert_int_equal(
+	    apply_live(t, f, "140103", "140103", 2024, UINT64_C(1) << 50, 71),
+	    AGG_REFUSED);
+	/* the reused code counts from 2025 on as the new child */
+	assert_int_equal(
+	    apply_live(t, f, "140103", "140103", 2025, 5, 72), AGG_APPLIED);
+	{
+		struct cdht_counters n = {{0}};
+
+		add_seed(&n, 72);
+		assert_counted(t, f, SELF, 2025, n);
+	}
+	/* 140101's later years stay uncounted: it is held via 1401 */
+	assert_int_equal(
+	    apply_live(t, f, "1402", "1402/140101", 2026, 9, 73), AGG_REFUSED);
+	for (y = 2021; y <= 2024; y++)
+		assert_counted(t, f, SELF, y, want[y - 2021]);
+	assert_true(aggregate_retired_of(t, &f->c, "140101", &last, &succ));
+	assert_int_equal(last, 2023);
+	assert_string_equal(succ, "140201");
+	assert_true(aggregate_retired_of(t, &f->c, "1401", &last, &succ));
+	assert_int_equal(last, 2024);
+	assert_null(succ);
+	/* not listed: learnt from the kept copies */
+	assert_true(aggregate_retired_of(t, &f->c, "140102", &last, &succ));
+	assert_int_equal(last, 2024);
+	assert_null(succ);
+	assert_false(aggregate_retired_of(t, &f->c, "140201", &last, &succ));
+	fx_commit(&t);
+	f->c.children = f->kids;
+	f->c.nchildren = 2;
+	f->c.retired = NULL;
+	f->c.nretired = 0;
+}
+
+/* counts_from: earlier years' records are kept (and make the streak) but
+ * add nothing to the local counters; moving it recounts. */
+static void
+test_counts_from(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = fx_wtxn(&f->s);
+	struct records_actor act = {
+	    SELF, "test", 1800000000, RECOGNITION_SCORE};
+	struct local_report lr;
+	struct assessment a;
+	size_t n;
+
+	assert_int_equal(records_counts_from(t, &act, 2025, &n), STORE_OK);
+	assert_int_equal(n, 4);
+	for (int y = 2021; y <= 2025; y++)
+		local_put(t, f, y, "P1", 10);
+	for (int y = 2021; y <= 2024; y++) {
+		assert_int_equal(records_local(t, y, &lr), STORE_OK);
+		assert_int_equal(lr.c.v[CDHT_C_assessed], 0);
+		assert_int_equal(records_get(t, y, "P1", 2, &a), STORE_OK);
+	}
+	assert_int_equal(records_local(t, 2025, &lr), STORE_OK);
+	assert_int_equal(lr.c.v[CDHT_C_assessed], 1);
+	assert_int_equal(lr.c.v[CDHT_C_recognized], 1);
+	assert_int_equal(lr.c.v[CDHT_C_outstanding], 1);
+	/* back to 2023: 2023 and 2024 count again */
+	assert_int_equal(records_counts_from(t, &act, 2023, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(records_local(t, 2022, &lr), STORE_OK);
+	assert_int_equal(lr.c.v[CDHT_C_assessed], 0);
+	assert_int_equal(records_local(t, 2023, &lr), STORE_OK);
+	assert_int_equal(lr.c.v[CDHT_C_assessed], 1);
+	assert_int_equal(records_local(t, 2024, &lr), STORE_OK);
+	assert_int_equal(lr.c.v[CDHT_C_recognized], 1);
+	/* unchanged: nothing recounted */
+	assert_int_equal(records_counts_from(t, &act, 2023, &n), STORE_OK);
+	assert_int_equal(n, 0);
 	fx_commit(&t);
 }
 
@@ -1912,6 +2173,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_hello, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_drop_unconfigured, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retire, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_counts_from, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_outbox_cycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_collect_lower_than_acked, setup, teardown),

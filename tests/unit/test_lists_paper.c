@@ -86,6 +86,7 @@ test_csv_round_trip(void **state)
 			assert_string_equal(cells[c], want[i][c]);
 	}
 	assert_int_equal(csv_next(&r, cells, &n, &line), 0);
+	csv_free(&r);
 	free(text);
 	evbuffer_free(b);
 }

@@ -3,7 +3,9 @@
  * scoring rule (>= 80 and no score below 5), what one assessment adds to the
  * counters for every group/population/digital/recognised/outstanding
  * combination, each indicator's numerator and denominator, percent rounding,
- * needed/met against the targets (exact integer edge cases), the default
+ * needed/met against the targets (exact integer edge cases), strict
+ * ("above") targets against a search and in 128 bits, the target counters
+ * (stamp and read back), the default
  * targets and rules_check_population; totals at and near the int64 bounds
  * (2^40 x 1000, 2^62, INT64_MAX) recomputed in unsigned 128-bit integers and
  * cross-checked in long double.  Expected values are written out by hand or
@@ -688,6 +690,236 @@ test_indicator_wide_random(void **state)
 	}
 }
 
+/* ---------------------------------------------------------------------- */
+/* Strict targets ("Trên 60%", `>60`): met when num*100 > t*den. */
+
+static void
+eval_strict(int64_t n, int64_t d, int t25, int t30, int s25, int s30,
+    struct rules_progress *p)
+{
+	struct cdht_counters c;
+	struct rules_targets t;
+
+	memset(&c, 0, sizeof(c));
+	memset(&t, 0, sizeof(t));
+	c.v[fx_cidx("units_recognized")] = n;
+	c.v[fx_cidx("units_total")] = d;
+	t.pct[IND_UNITS][0] = t25;
+	t.pct[IND_UNITS][1] = t30;
+	t.strict[IND_UNITS][0] = s25;
+	t.strict[IND_UNITS][1] = s30;
+	memset(p, 0x5a, sizeof(*p));
+	rules_indicator(&c, &t, IND_UNITS, p);
+}
+
+static void
+test_strict_examples(void **state)
+{
+	static const struct {
+		int64_t n, d;
+		int t;
+		int64_t needed;
+		int met;
+	} cases[] = {
+	    /* 001: staff above 60%; 60 of 100 is not above */
+	    {60, 100, 60, 1, 0},
+	    {61, 100, 60, 0, 1},
+	    {59, 100, 60, 2, 0},
+	    /* 60% of 7 = 4.2: 5 is above, as without strict */
+	    {4, 7, 60, 1, 0},
+	    {5, 7, 60, 0, 1},
+	    /* 60% of 10 = 6 exactly: 7 needed */
+	    {6, 10, 60, 1, 0},
+	    {7, 10, 60, 0, 1},
+	    {0, 10, 60, 7, 0},
+	    /* above 0%: one person */
+	    {0, 9, 0, 1, 0},
+	    {1, 9, 0, 0, 1},
+	    /* above 99% of 100: all of them */
+	    {99, 100, 99, 1, 0},
+	    {100, 100, 99, 0, 1},
+	    /* no denominator: never met; floor(0) + 1 - n */
+	    {0, 0, 60, 1, 0},
+	    {3, 0, 60, 0, 0},
+	    /* large: 60% of 3 000 000 000 = 1 800 000 000 exactly */
+	    {1800000000, 3000000000LL, 60, 1, 0},
+	    {1800000001, 3000000000LL, 60, 0, 1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rules_progress p;
+
+		eval_strict(cases[i].n, cases[i].d, cases[i].t, 80, 1, 0, &p);
+		if (p.needed[0] != cases[i].needed ||
+		    p.met[0] != cases[i].met || !p.strict[0] || p.strict[1])
+			fail_msg("%lld/%lld above %d%%: needed %lld met %d, "
+			         "want %lld %d",
+			    (long long)cases[i].n, (long long)cases[i].d,
+			    cases[i].t, (long long)p.needed[0], p.met[0],
+			    (long long)cases[i].needed, cases[i].met);
+		assert_int_equal(p.target[0], cases[i].t);
+		/* the same as the 2030 target, 2025 not strict */
+		eval_strict(cases[i].n, cases[i].d, 80, cases[i].t, 0, 1, &p);
+		assert_int_equal(p.needed[1], cases[i].needed);
+		assert_int_equal(p.met[1], cases[i].met);
+		assert_true(p.strict[1] && !p.strict[0]);
+	}
+}
+
+/* needed against the smallest count above the target, found by search;
+ * the other year (not strict) against its own search. */
+static void
+test_strict_bruteforce(void **state)
+{
+	(void)state;
+	for (int t = 0; t <= 100; t++)
+		for (int64_t d = 0; d <= 120; d++) {
+			int64_t above = 0, atleast = 0;
+
+			/* smallest k with k/d > t/100: 100k > t*d */
+			while (100 * above <= t * d)
+				above++;
+			while (100 * atleast < t * d)
+				atleast++;
+			for (int64_t n = 0; n <= d + 2; n++) {
+				struct rules_progress p;
+				int64_t want = above > n ? above - n : 0;
+				int64_t want2 = atleast > n ? atleast - n : 0;
+				int met = 100 * n > t * d && d > 0;
+
+				eval_strict(n, d, t, t, 1, 0, &p);
+				if (p.needed[0] != want || p.met[0] != met ||
+				    p.needed[1] != want2 ||
+				    p.met[1] != (want2 == 0 && d > 0))
+					fail_msg("t=%d n=%lld d=%lld: needed "
+					         "%lld/%lld met %d/%d, want "
+					         "%lld/%lld %d",
+					    t, (long long)n, (long long)d,
+					    (long long)p.needed[0],
+					    (long long)p.needed[1], p.met[0],
+					    p.met[1], (long long)want,
+					    (long long)want2, met);
+			}
+		}
+}
+
+/* Strict at the int64 bounds, recomputed in unsigned 128 bits: needed is
+ * the smallest k >= 0 with 100 (n + k) > t d. */
+static void
+strict_wide_check(int64_t n, int64_t d, int t)
+{
+	struct rules_progress p;
+	u128 td = (u128)t * (u128)d, hn = (u128)100 * (u128)n;
+	int64_t want = 0;
+
+	if (hn <= td) {
+		u128 k = (td - hn) / 100 + 1;
+		want = k > (u128)INT64_MAX ? INT64_MAX : (int64_t)k;
+	}
+	eval_strict(n, d, t, t, 1, 1, &p);
+	for (int k = 0; k < 2; k++)
+		if (p.needed[k] != want || p.met[k] != (hn > td && d > 0))
+			fail_msg("%lld/%lld above %d%%: needed %lld met %d, "
+			         "want %lld",
+			    (long long)n, (long long)d, t,
+			    (long long)p.needed[k], p.met[k], (long long)want);
+	if (want > 0 && want < INT64_MAX) {
+		assert_true((u128)100 * ((u128)n + (u128)want) > td);
+		assert_true((u128)100 * ((u128)n + (u128)want - 1) <= td);
+	}
+}
+
+static void
+test_strict_wide(void **state)
+{
+	const int64_t big[] = {INT64_C(1000) << 40, (INT64_C(1000) << 40) + 1,
+	    INT64_C(1) << 62, INT64_MAX / 3, INT64_MAX - 1, INT64_MAX};
+	const int targets[] = {0, 1, 40, 60, 99, 100};
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
+		for (size_t k = 0; k < sizeof(targets) / sizeof(targets[0]);
+		     k++) {
+			int64_t d = big[i];
+			int t = targets[k];
+
+			strict_wide_check(0, d, t);
+			strict_wide_check(d, d, t);
+			strict_wide_check(d / 100 * t, d, t);
+			strict_wide_check(d / 100 * t + 1, d, t);
+			strict_wide_check(d / 3, d, t);
+			strict_wide_check(d - 1, d, t);
+			strict_wide_check(d, 0, t);
+			strict_wide_check(0, 0, t);
+		}
+	/* 100% strict of INT64_MAX: INT64_MAX + 1 would be needed */
+	strict_wide_check(0, INT64_MAX, 100);
+	for (int i = 0; i < 100000; i++) {
+		int64_t n, d;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		d = (int64_t)((x >> 1) >> (x % 64));
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		n = d > 0 ? (int64_t)((x >> 1) % ((uint64_t)d + 1)) : 0;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		strict_wide_check(n, d, (int)(x % 101));
+	}
+}
+
+/* The target counters: percent * 2 + strict, targets_own = 1, and back. */
+static void
+test_targets_counters(void **state)
+{
+	struct cdht_counters c;
+	struct rules_targets t, back;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	rules_targets_default(&t);
+	t.pct[IND_STAFF][0] = 60;
+	t.strict[IND_STAFF][0] = true; /* staff = >60 80 */
+	t.pct[IND_UNITS][1] = 100;
+	assert_int_equal(rules_targets_of(&c, &back), -1); /* none yet */
+	assert_int_equal(rules_targets_stamp(&c, &t), 1);
+	assert_int_equal(c.v[fx_cidx("targets_own")], 1);
+	assert_int_equal(c.v[fx_cidx("target_adults_2025")], 80);
+	assert_int_equal(c.v[fx_cidx("target_adults_2030")], 120);
+	assert_int_equal(c.v[fx_cidx("target_staff_2025")], 121);
+	assert_int_equal(c.v[fx_cidx("target_staff_2030")], 160);
+	assert_int_equal(c.v[fx_cidx("target_units_2030")], 200);
+	assert_int_equal(c.v[fx_cidx("target_trained_2025")], 200);
+	assert_int_equal(c.v[fx_cidx("assessed")], 0);
+	assert_int_equal(c.v[fx_cidx("retired")], 0);
+	/* the same again changes nothing */
+	assert_int_equal(rules_targets_stamp(&c, &t), 0);
+	assert_int_equal(rules_targets_of(&c, &back), 0);
+	for (int i = 0; i < IND_COUNT; i++)
+		for (int k = 0; k < 2; k++) {
+			assert_int_equal(back.pct[i][k], t.pct[i][k]);
+			assert_int_equal(back.strict[i][k], t.strict[i][k]);
+		}
+	/* one target changed: a change */
+	t.strict[IND_CLANS][1] = true;
+	assert_int_equal(rules_targets_stamp(&c, &t), 1);
+	assert_int_equal(c.v[fx_cidx("target_clans_2030")], 151);
+	/* targets_own lost (an older copy): a change */
+	c.v[fx_cidx("targets_own")] = 0;
+	assert_int_equal(rules_targets_of(&c, &back), -1);
+	assert_int_equal(rules_targets_stamp(&c, &t), 1);
+	/* out of range or a sum of two origins' flags: none */
+	c.v[fx_cidx("target_units_2030")] = 202;
+	assert_int_equal(rules_targets_of(&c, &back), -1);
+	c.v[fx_cidx("target_units_2030")] = -1;
+	assert_int_equal(rules_targets_of(&c, &back), -1);
+	c.v[fx_cidx("target_units_2030")] = 201;
+	assert_int_equal(rules_targets_of(&c, &back), 0);
+	assert_true(back.strict[IND_UNITS][1] && back.pct[IND_UNITS][1] == 100);
+	c.v[fx_cidx("targets_own")] = 2;
+	assert_int_equal(rules_targets_of(&c, &back), -1);
+}
+
 static void
 test_targets_default(void **state)
 {
@@ -717,6 +949,7 @@ test_targets_default(void **state)
 		assert_true(ind >= 0);
 		assert_int_equal(t.pct[ind][0], def[k].t25);
 		assert_int_equal(t.pct[ind][1], def[k].t30);
+		assert_false(t.strict[ind][0] || t.strict[ind][1]);
 	}
 }
 
@@ -822,6 +1055,10 @@ main(void)
 	    cmocka_unit_test(test_needed_bruteforce),
 	    cmocka_unit_test(test_indicator_wide_bounds),
 	    cmocka_unit_test(test_indicator_wide_random),
+	    cmocka_unit_test(test_strict_examples),
+	    cmocka_unit_test(test_strict_bruteforce),
+	    cmocka_unit_test(test_strict_wide),
+	    cmocka_unit_test(test_targets_counters),
 	    cmocka_unit_test(test_targets_default),
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_check_population),

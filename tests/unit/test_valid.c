@@ -190,6 +190,15 @@ test_levels_years_scores_keys(void **state)
 		    i);
 	assert_int_equal(valid_level("commune", 7), 0);
 	assert_int_equal(valid_level("national", 8), 3);
+	/* agency came last (wire revision 2): the older indices stand */
+	assert_int_equal(VALID_NLEVELS, 5);
+	assert_string_equal(valid_level_names[0], "commune");
+	assert_string_equal(valid_level_names[1], "district");
+	assert_string_equal(valid_level_names[2], "province");
+	assert_int_equal(valid_level("agency", 6), 4);
+	assert_int_equal(valid_level("agency", 5), -1);
+	assert_int_equal(valid_level("agencies", 8), -1);
+	assert_int_equal(valid_level("Agency", 6), -1);
 	assert_int_equal(valid_level("communes", 8), -1);
 	assert_int_equal(valid_level("commun", 6), -1);
 	assert_int_equal(valid_level("", 0), -1);
@@ -199,6 +208,15 @@ test_levels_years_scores_keys(void **state)
 	assert_int_equal(valid_year(2030), 0);
 	assert_int_equal(valid_year(2031), -1);
 	assert_int_equal(valid_year(-2025), -1);
+	/* a report's years: 2020 (the baseline, imported) too */
+	assert_int_equal(VALID_REPORT_YEAR_MIN, 2020);
+	assert_int_equal(valid_report_year(2019), -1);
+	assert_int_equal(valid_report_year(2020), 0);
+	assert_int_equal(valid_report_year(2021), 0);
+	assert_int_equal(valid_report_year(2030), 0);
+	assert_int_equal(valid_report_year(2031), -1);
+	assert_int_equal(valid_report_year(-2020), -1);
+	assert_int_equal(valid_report_year(2020LL + (1LL << 32)), -1);
 	assert_int_equal(VALID_YEAR_MAX - VALID_YEAR_MIN + 1, 10);
 
 	assert_int_equal(valid_score(0), -1);

@@ -148,6 +148,9 @@ assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 		assert_string_equal(a->id, b->id);
 		assert_keys_equal(a->keys, a->nkeys, b->keys, b->nkeys);
 		assert_keys_equal(a->own, a->nown, b->own, b->nown);
+		/* 0 is sent as WIRE_REVISION */
+		assert_int_equal(
+		    a->revision ? a->revision : WIRE_REVISION, b->revision);
 		break;
 	case WIRE_REPORTS:
 		assert_true(a->seq == b->seq);
@@ -805,7 +808,8 @@ test_minimal_report(void **state)
 		strcpy(m.id, "2");
 		m.keys = want;
 		m.nkeys = n;
-		assert_int_equal(round_trip(&m), 5 + 3 + 6 * n + 1);
+		/* + 1: field 6, the revision (a positive fixint) */
+		assert_int_equal(round_trip(&m), 5 + 3 + 6 * n + 1 + 1);
 		free(want);
 	}
 }
@@ -854,7 +858,8 @@ test_batch_limits(void **state)
 	m.nreports = WIRE_BATCH_ENTRIES;
 	m.nkeys = 0;
 	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
-	assert_int_equal(len, 3 + 1 + 3 + WIRE_BATCH_ENTRIES * WIRE_MAX_REPORT + 1);
+	assert_int_equal(
+	    len, 3 + 1 + 3 + WIRE_BATCH_ENTRIES * WIRE_MAX_REPORT + 1);
 	assert_true(len <= WIRE_MAX_MSG);
 	free(buf);
 
@@ -907,17 +912,18 @@ test_doc_examples(void **state)
 	    "03646"
 	    "\xdc\x00\x20\x78\x61";
 	/* the 0.3.0 example: 63 counters, filed by xa-admin (126 bytes) */
-	static const unsigned char reports3[] = {0x95, 0x01, 0x03, 0x09, 0x91, 0x99,
-	    0xa5, 0x30, 0x33, 0x36, 0x34, 0x36, 0xa7, 0x63, 0x6f, 0x6d, 0x6d, 0x75,
-	    0x6e, 0x65, 0xa5, 0x58, 0xc3, 0xa3, 0x20, 0x41, 0xcd, 0x07, 0xe9, 0x04,
-	    0xce, 0x68, 0x4e, 0xe1, 0x80, 0x92, 0xa3, 0x31, 0x31, 0x36, 0xa5, 0x30,
-	    0x33, 0x36, 0x34, 0x36, 0xdc, 0x00, 0x3f, 0x78, 0x61, 0x00, 0x00, 0x00,
-	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	    0x00, 0x00, 0x00, 0x61, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xce, 0x69,
-	    0x2c, 0xda, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	    0x00, 0x00, 0xa8, 0x78, 0x61, 0x2d, 0x61, 0x64, 0x6d, 0x69, 0x6e, 0x90};
+	static const unsigned char reports3[] = {0x95, 0x01, 0x03, 0x09, 0x91,
+	    0x99, 0xa5, 0x30, 0x33, 0x36, 0x34, 0x36, 0xa7, 0x63, 0x6f, 0x6d,
+	    0x6d, 0x75, 0x6e, 0x65, 0xa5, 0x58, 0xc3, 0xa3, 0x20, 0x41, 0xcd,
+	    0x07, 0xe9, 0x04, 0xce, 0x68, 0x4e, 0xe1, 0x80, 0x92, 0xa3, 0x31,
+	    0x31, 0x36, 0xa5, 0x30, 0x33, 0x36, 0x34, 0x36, 0xdc, 0x00, 0x3f,
+	    0x78, 0x61, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x61,
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xce, 0x69, 0x2c, 0xda, 0x80,
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00, 0xa8, 0x78, 0x61, 0x2d, 0x61, 0x64, 0x6d, 0x69, 0x6e, 0x90};
 	char reports[82], forwarded[83];
 	struct wire_msg m;
 
@@ -940,6 +946,26 @@ test_doc_examples(void **state)
 	assert_true(m.keys[0].version == 0);
 	assert_int_equal(m.nown, 1);
 	assert_true(m.own[0].version == 2);
+	assert_int_equal(m.revision, 1); /* 0.2.0: no field 6 */
+	/* ... as this release sends it: field 6, revision 2 (31 bytes) */
+	{
+		static const char welcome3[] = "\x96\x01\x02\xa3"
+		                               "116"
+		                               "\x91\x92\xa5"
+		                               "03646"
+		                               "\xcd\x07\xe9\x91\x93\xa5"
+		                               "03646"
+		                               "\xcd\x07\xe9\x02\x02";
+		char *buf;
+		size_t len;
+
+		m.revision = 0; /* the encoder sends WIRE_REVISION */
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+		assert_int_equal(len, sizeof welcome3 - 1);
+		assert_int_equal(len, 31);
+		assert_memory_equal(buf, welcome3, len);
+		free(buf);
+	}
 	wire_msg_free(&m);
 
 	assert_int_equal(sizeof reports3, 126);
@@ -1003,6 +1029,134 @@ test_doc_examples(void **state)
 
 /* ---------------------------------------------------------------------- */
 /* Rejections. */
+
+/*
+ * Wire revision 2 (PROTOCOL.md 5.2, 8.9): WELCOME's field 6, year 2020 and
+ * level "agency" everywhere a year or a level goes.
+ */
+static void
+test_revision(void **state)
+{
+	/* [1, 2, "1", [], [], <field 6>...]: the bytes after the own list */
+	static const struct {
+		const char *tail;
+		size_t len;
+		int fields; /* fields after own */
+		int rc;
+		uint32_t revision;
+	} cases[] = {
+	    {"", 0, 0, WIRE_OK, 1},               /* 0.1.0, 0.2.0 */
+	    {"\x01", 1, 1, WIRE_OK, 1},           /* revision 1 */
+	    {"\x02", 1, 1, WIRE_OK, 2},           /* this release */
+	    {"\xcd\x01\x00", 3, 1, WIRE_OK, 256}, /* any width */
+	    {"\xd0\x07", 2, 1, WIRE_OK, 7},       /* int8, positive */
+	    {"\xce\xff\xff\xff\xff", 5, 1, WIRE_OK, UINT32_MAX},
+	    {"\x03\xa3new", 5, 2, WIRE_OK, 3},      /* field 7 skipped */
+	    {"\x02\x92\x01\xc0", 4, 2, WIRE_OK, 2}, /* ... of any type */
+	    {"\x00", 1, 1, WIRE_EMALFORMED, 0},     /* revision 0 */
+	    {"\xff", 1, 1, WIRE_EMALFORMED, 0},     /* -1 */
+	    {"\xcf\x00\x00\x00\x01\x00\x00\x00\x00", 9, 1, WIRE_EMALFORMED,
+	        0},                                             /* 2^32 */
+	    {"\xa1\x32", 2, 1, WIRE_EMALFORMED, 0},             /* "2" */
+	    {"\xc0", 1, 1, WIRE_EMALFORMED, 0},                 /* nil */
+	    {"\xca\x40\x00\x00\x00", 5, 1, WIRE_EMALFORMED, 0}, /* 2.0 */
+	    {"\x02", 1, 2, WIRE_EMALFORMED, 0}, /* field 7 missing */
+	};
+	struct wire_msg m, d;
+	struct wire_key keys[3], want[2];
+	struct wire_report r[2];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char buf[32];
+		size_t n = 0;
+
+		buf[n++] = (char)(0x95 + cases[i].fields);
+		memcpy(buf + n, "\x01\x02\xa1\x31\x90\x90", 6);
+		n += 6;
+		memcpy(buf + n, cases[i].tail, cases[i].len);
+		n += cases[i].len;
+		assert_int_equal(decode_copy(buf, n, &d), cases[i].rc);
+		if (cases[i].rc == WIRE_OK) {
+			assert_int_equal(d.revision, cases[i].revision);
+			wire_msg_free(&d);
+		} else
+			assert_zeroed(&d);
+	}
+
+	/* The encoder sends what it is given, WIRE_REVISION for 0. */
+	memset(&m, 0, sizeof m);
+	m.type = WIRE_WELCOME;
+	strcpy(m.id, "14");
+	assert_int_equal(WIRE_REVISION, 2);
+	for (uint32_t rev = 0; rev <= 3; rev++) {
+		m.revision = rev;
+		round_trip(&m);
+	}
+	m.revision = UINT32_MAX;
+	round_trip(&m);
+
+	/* Year 2020 in every key list: inventory, want, own, removed. */
+	set_key(&keys[0], "03646", 2020, 5);
+	set_key(&keys[1], "03646", 2021, 6);
+	set_key(&keys[2], "116", 2030, 7);
+	set_key(&want[0], "03646", 2020, 0);
+	set_key(&want[1], "116", 2020, 0);
+	m.keys = want;
+	m.nkeys = 2;
+	m.own = keys;
+	m.nown = 3;
+	m.revision = 2;
+	round_trip(&m);
+	m.own = NULL;
+	m.nown = 0;
+	m.keys = keys;
+	m.nkeys = 3;
+	m.type = WIRE_HELLO;
+	strcpy(m.level, "agency");
+	strcpy(m.name, "S\xe1\xbb\x9f Gi\xc3\xa1o d\xe1\xbb\xa5\x63");
+	round_trip(&m);
+	m.type = WIRE_REPORTS;
+	m.seq = 3;
+	static const char *const path[] = {"14", "1405"};
+	set_report(&r[0], "1405", "agency", m.name, 2020, 9, 2, path);
+	set_report(&r[1], "1405", "agency", m.name, 2030, 10, 1, path + 1);
+	m.reports = r;
+	m.nreports = 2;
+	round_trip(&m);
+	/* 2019 is still outside, in a key and in a report */
+	keys[0].year = 2019;
+	{
+		char *buf;
+		size_t len;
+
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+		keys[0].year = 2020;
+		r[0].year = 2019;
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+		r[0].year = 2020;
+		strcpy(r[1].level, "agencies");
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+		strcpy(r[1].level, "agency");
+		m.type = WIRE_HELLO;
+		keys[2].year = 2019;
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+		m.type = WIRE_WELCOME;
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+		keys[2].year = 2030;
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+		free(buf);
+	}
+	/* a want entry [origin, 2020] and [origin, 2019], hand-written */
+	assert_int_equal(RC("\x96\x01\x02\xa1\x31"
+	                    "\x91\x92\xa1\x31\xcd\x07\xe4"
+	                    "\x90\x02"),
+	    WIRE_OK);
+	assert_int_equal(RC("\x96\x01\x02\xa1\x31"
+	                    "\x91\x92\xa1\x31\xcd\x07\xe3"
+	                    "\x90\x02"),
+	    WIRE_EMALFORMED);
+}
 
 static void
 test_bad_version(void **state)
@@ -1164,13 +1318,19 @@ test_trailing(void **state)
 	raw_default(&rr);
 	rr.extra = 3;
 	assert_int_equal(raw_rc(&rr), WIRE_OK);
-	/* WELCOME whose want entry has a third (future) element, and whose
-	 * own entry has a fourth. */
+	/* WELCOME whose want entry has a third (future) element, whose own
+	 * entry has a fourth, and with a field 7 after the revision. */
+	assert_int_equal(RC("\x97\x01\x02\xa1\x31"
+	                    "\x91\x93\xa1\x31\xcd\x07\xe5\x05"
+	                    "\x91\x94\xa1\x31\xcd\x07\xe5\x05\xc0"
+	                    "\x02\xc2"),
+	    WIRE_OK);
+	/* ... but field 6 is the revision: false there is malformed */
 	assert_int_equal(RC("\x96\x01\x02\xa1\x31"
 	                    "\x91\x93\xa1\x31\xcd\x07\xe5\x05"
 	                    "\x91\x94\xa1\x31\xcd\x07\xe5\x05\xc0"
 	                    "\xc2"),
-	    WIRE_OK);
+	    WIRE_EMALFORMED);
 }
 
 static void
@@ -1291,8 +1451,10 @@ test_field_rules(void **state)
 	(void)state;
 	/* Years. */
 	raw_default(&rr);
-	rr.year = 2020;
+	rr.year = 2019;
 	assert_int_equal(raw_rc(&rr), WIRE_EMALFORMED);
+	rr.year = 2020; /* the baseline: imported results (revision 2) */
+	assert_int_equal(raw_rc(&rr), WIRE_OK);
 	rr.year = 2031;
 	assert_int_equal(raw_rc(&rr), WIRE_EMALFORMED);
 	rr.year = -2024;
@@ -1796,6 +1958,7 @@ main(void)
 	    cmocka_unit_test(test_minimal_report),
 	    cmocka_unit_test(test_batch_limits),
 	    cmocka_unit_test(test_doc_examples),
+	    cmocka_unit_test(test_revision),
 	    cmocka_unit_test(test_bad_version),
 	    cmocka_unit_test(test_unknown_type),
 	    cmocka_unit_test(test_truncated),
