@@ -7,7 +7,7 @@
  * Sections: main.c (helpers), lang.c (the language of messages),
  * cmd_assess.c, cmd_import.c, cmd_population.c, cmd_progress.c,
  * cmd_report.c, cmd_nodes.c, cmd_keys.c, cmd_decision.c, cmd_title.c,
- * cmd_list.c, cmd_filing.c, cmd_setup.c.
+ * cmd_list.c, cmd_filing.c, cmd_history.c, cmd_setup.c.
  */
 #ifndef CDHT_CLIENT_H
 #define CDHT_CLIENT_H
@@ -226,5 +226,8 @@ cmd_fn cmd_list;
 
 /* cmd_filing.c: POST, DELETE, GET /v1/filings/{year} */
 cmd_fn cmd_filing;
+
+/* cmd_history.c: PUT, GET, DELETE /v1/history/{year} */
+cmd_fn cmd_history;
 
 #endif

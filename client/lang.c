@@ -62,6 +62,12 @@ static const struct {
     {"not_all_filed", {"còn đơn vị cấp dưới chưa chốt sổ",
                           "some units below have not filed"}},
     {"not_filed", {"năm này chưa chốt sổ", "the year is not filed"}},
+    {"history_imported",
+        {"năm này dùng số liệu nhập từ báo cáo, không nhận hồ sơ",
+            "the year holds imported results: no records"}},
+    {"has_records", {"năm này đã có hồ sơ ở đơn vị, không nhập số liệu "
+                     "tổng hợp được",
+                        "the year has records here: no imported results"}},
     {"title_records",
         {"số liệu này được đếm từ hồ sơ danh hiệu, không nhập tay",
             "counted from the title records, not set by hand"}},

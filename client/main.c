@@ -130,6 +130,19 @@ static const struct cmd cmds[] = {
         "  refused while units below have not filed, unless --force.  "
         "reopen\n"
         "  undoes it; status tells whether and when it was filed.\n"},
+    {"history", cmd_history,
+        "history set YEAR --source S [--json FILE] [--assessed N]\n"
+        "                   [--recognized N] [--outstanding N] "
+        "[--INDICATOR NUM/DEN ...]\n"
+        "       cdht history show [--json] YEAR\n"
+        "       cdht history delete YEAR\n"
+        "  Results from before the system (admin): a year's aggregated "
+        "figures\n"
+        "  from a report or spreadsheet (2020, the baseline, to 2030), for "
+        "a\n"
+        "  year without records here; they count like records and are "
+        "marked\n"
+        "  as imported.\n"},
     {"token", cmd_token,
         "token new --role viewer|inspector|clerk|admin [--label L]\n"
         "  Make an API token: prints the token, then the line for the "

@@ -14,6 +14,7 @@
  *   api_titles.c      collective titles as records
  *   api_filings.c     the yearly filing: file, reopen, state
  *   api_lists.c       lists of names (danh sách): JSON, CSV, HTML (A4)
+ *   api_history.c     imported results (results from before the system)
  */
 #ifndef CDHT_API_H
 #define CDHT_API_H
@@ -121,6 +122,9 @@ int api_query_flag(
 
 /* Parse a programme year (RULES_YEAR_MIN..MAX); 0, or -1. */
 int api_parse_year(const char *s, int *year);
+/* Parse a year min..RULES_YEAR_MAX (HISTORY_YEAR_MIN: the baseline 2020,
+ * for imported results and the views that show them); 0, or -1. */
+int api_parse_year_from(const char *s, int min, int *year);
 
 /*
  * The request body as a NUL-terminated view owned by req, its length
@@ -165,6 +169,10 @@ void api_dashboard(struct http_api *h, struct evhttp_request *req,
  */
 int api_query_year_depth(
     struct http_api *h, struct evhttp_request *req, int *year, int *depth);
+/* The same for the views that show imported results (progress, report):
+ * the baseline year HISTORY_YEAR_MIN (2020) is accepted too. */
+int api_query_view_year_depth(
+    struct http_api *h, struct evhttp_request *req, int *year, int *depth);
 /* api_report.c: GET /v1/report?year=Y&format=html|csv|json[&depth=D]
  * [&lang=vi|en]. */
 void api_report(struct http_api *h, struct evhttp_request *req,
@@ -190,5 +198,9 @@ void api_filings(struct http_api *h, struct evhttp_request *req,
 /* api_lists.c: GET /v1/lists/{year}?status=&group=&kind=&format=&lang=. */
 void api_lists(struct http_api *h, struct evhttp_request *req, const char *rest,
     const char *who);
+/* api_history.c: GET, PUT or DELETE /v1/history/{year} (imported
+ * results). */
+void api_history(struct http_api *h, struct evhttp_request *req,
+    const char *rest, const char *who);
 
 #endif

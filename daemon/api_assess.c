@@ -59,7 +59,7 @@ assess_refused(const void *item, int rc, struct input_err *e)
 	code = api_refusal_message(
 	    msg, sizeof(msg), rc, a->year, what, a->decision);
 	input_fail(
-	    e, code, rc == RECORDS_FILED ? "year" : "person_id", "%s", msg);
+	    e, code, rc != RECORDS_DECIDED ? "year" : "person_id", "%s", msg);
 }
 
 static json_t *

@@ -124,7 +124,8 @@ batch_item(struct http_api *h, struct batch *b, const json_t *obj,
 		}
 	}
 	rc = submit_one(h, k, b->item, who, dry_run, &b->dry);
-	if (rc == RECORDS_FILED || rc == RECORDS_DECIDED) {
+	if (rc == RECORDS_FILED || rc == RECORDS_DECIDED ||
+	    rc == RECORDS_IMPORTED) {
 		k->refused(b->item, rc, &e);
 		batch_reject(b, pos, &e);
 		return;
@@ -375,7 +376,8 @@ api_batch_post(struct http_api *h, struct evhttp_request *req, const char *who,
 		json_decref(doc);
 		rc = submit_one(h, k, item, who, dry_run, &dtxn);
 		store_abort(&dtxn);
-		if (rc == RECORDS_FILED || rc == RECORDS_DECIDED) {
+		if (rc == RECORDS_FILED || rc == RECORDS_DECIDED ||
+		    rc == RECORDS_IMPORTED) {
 			k->refused(item, rc, &e);
 			api_send_error(
 			    req, 409, e.code, e.field, "%s", e.message);

@@ -12,6 +12,8 @@
  * fields and date line, which the lists of names share).  Coverage
  * members that a newer views.c adds (down, stale, never_reported, names)
  * and a "deadline" object are shown when present and skipped when not.
+ * Imported results (counts.imported, coverage.imported) are marked as
+ * such ("nhập từ báo cáo").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,9 @@ static const struct report_text {
 	const char *no_den, *down, *stale, *never, *deadline, *late;
 	const char *days_left, *prepared, *prepared_note, *head, *head_note;
 	const char *as_of, *level[VALID_NLEVELS];
+	/* imported results (history.c): the mark of a unit's figures, and
+	 * the coverage list of the units they come from */
+	const char *imported_mark, *imported;
 } report_text[REPORT_NLANG] = {
     {
         .html_lang = "vi",
@@ -92,6 +97,8 @@ static const struct report_text {
         .as_of = "Số liệu lúc",
         .level = {"cấp xã", "cấp huyện", "cấp tỉnh", "trung ương",
             "cơ quan, đơn vị"},
+        .imported_mark = "nhập từ báo cáo: %lld đơn vị",
+        .imported = "Số liệu nhập từ báo cáo",
     },
     {
         .html_lang = "en",
@@ -125,6 +132,8 @@ static const struct report_text {
         .head_note = "(Signature, seal)",
         .as_of = "Figures as of",
         .level = {"commune", "district", "province", "national", "agency"},
+        .imported_mark = "imported: %lld units",
+        .imported = "Imported results",
     },
 };
 
@@ -361,6 +370,8 @@ report_csv(struct report *r)
 		report_csv_ids(r, tx->stale, json_object_get(cov, "stale"));
 		report_csv_ids(
 		    r, tx->never, json_object_get(cov, "never_reported"));
+		report_csv_ids(
+		    r, tx->imported, json_object_get(cov, "imported"));
 	}
 	paper_csv_field(r->out, tx->as_of, 0);
 	paper_csv_field(r->out, report_str(r->doc, "as_of", ""), 1);
@@ -459,6 +470,23 @@ report_html_table(struct report *r, const json_t *o)
 	evbuffer_add(r->out, "</tbody></table>", 16);
 }
 
+/* After a unit's heading: the mark of its imported figures, if any. */
+static void
+report_html_imported(struct report *r, const json_t *o)
+{
+	json_int_t n = json_integer_value(
+	    json_object_get(json_object_get(o, "counts"), "imported"));
+
+	if (n <= 0)
+		return;
+	evbuffer_add_printf(r->out,
+	    "<p class=\"imported\" data-imported=\"%" JSON_INTEGER_FORMAT
+	    "\"><i>",
+	    n);
+	evbuffer_add_printf(r->out, r->tx->imported_mark, (long long)n);
+	evbuffer_add(r->out, "</i></p>", 8);
+}
+
 /* One unit below this node: heading and table. */
 static void
 report_html_unit(struct report *r, const json_t *o, int depth)
@@ -474,6 +502,7 @@ report_html_unit(struct report *r, const json_t *o, int depth)
 	evbuffer_add(r->out, " (", 2);
 	paper_html_text(r->out, report_str(node, "id", ""));
 	evbuffer_add(r->out, ")</h3>", 6);
+	report_html_imported(r, o);
 	report_html_table(r, o);
 	evbuffer_add(r->out, "</div>", 6);
 }
@@ -535,6 +564,8 @@ report_html_coverage(struct report *r)
 		    r, "stale", tx->stale, json_object_get(cov, "stale"));
 		report_html_ids(r, "never_reported", tx->never,
 		    json_object_get(cov, "never_reported"));
+		report_html_ids(r, "imported", tx->imported,
+		    json_object_get(cov, "imported"));
 	}
 	if (json_is_object(dl) && json_is_string(json_object_get(dl, "date"))) {
 		evbuffer_add_printf(
@@ -601,6 +632,7 @@ report_html(struct report *r)
 	paper_html_text(r->out, report_str(node, "id", ""));
 	evbuffer_add_printf(r->out, ", %s)</h2>",
 	    report_level(r, report_str(node, "level", "")));
+	report_html_imported(r, r->doc);
 	report_html_table(r, r->doc);
 	evbuffer_add(r->out, "</div></section>", 16);
 	if (json_array_size(json_object_get(r->doc, "children")) > 0) {
@@ -634,7 +666,7 @@ api_report(struct http_api *h, struct evhttp_request *req, const char *rest,
 	int year, depth = 1, format = 0, rc = 0;
 	json_t *doc;
 
-	if (api_query_year_depth(h, req, &year, &depth) != 0)
+	if (api_query_view_year_depth(h, req, &year, &depth) != 0)
 		return;
 	api_query_flag(req, "format", &fs);
 	if (fs == NULL || strcmp(fs, "html") == 0)

@@ -73,7 +73,7 @@ title_refused(const void *item, int rc, struct input_err *e)
 	snprintf(what, sizeof(what), "%s %s", title_kind_names[ti->kind], q);
 	code = api_refusal_message(
 	    msg, sizeof(msg), rc, ti->year, what, ti->decision);
-	input_fail(e, code, rc == RECORDS_FILED ? "year" : "id", "%s", msg);
+	input_fail(e, code, rc != RECORDS_DECIDED ? "year" : "id", "%s", msg);
 }
 
 static json_t *

@@ -16,6 +16,7 @@
 #include "aggregate.h"
 #include "api.h"
 #include "cdht_version.h"
+#include "history.h"
 #include "metrics.h"
 #include "outbox.h"
 #include "records.h"
@@ -24,9 +25,9 @@
 
 /* This year in the node's time zone ([programme] timezone). */
 
-int
-api_query_year_depth(
-    struct http_api *h, struct evhttp_request *req, int *year, int *depth)
+static int
+query_year_depth(struct http_api *h, struct evhttp_request *req, int min,
+    int *year, int *depth)
 {
 	const char *ys, *ds;
 
@@ -36,9 +37,12 @@ api_query_year_depth(
 		    req, 400, "bad_request", NULL, "malformed query");
 		return -1;
 	}
-	if (ys != NULL && api_parse_year(ys, year) != 0) {
+	if (ys != NULL && api_parse_year_from(ys, min, year) != 0) {
 		api_send_error(req, 400, "invalid_field", "year",
-		    "year must be %d..%d", RULES_YEAR_MIN, RULES_YEAR_MAX);
+		    "year must be %d..%d%s", min, RULES_YEAR_MAX,
+		    min < RULES_YEAR_MIN ? " (the baseline year: imported "
+		                           "results only)"
+		                         : "");
 		return -1;
 	}
 	api_query_flag(req, "depth", &ds);
@@ -55,6 +59,20 @@ api_query_year_depth(
 	return 0;
 }
 
+int
+api_query_year_depth(
+    struct http_api *h, struct evhttp_request *req, int *year, int *depth)
+{
+	return query_year_depth(h, req, RULES_YEAR_MIN, year, depth);
+}
+
+int
+api_query_view_year_depth(
+    struct http_api *h, struct evhttp_request *req, int *year, int *depth)
+{
+	return query_year_depth(h, req, HISTORY_YEAR_MIN, year, depth);
+}
+
 void
 api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
     const char *who)
@@ -65,7 +83,7 @@ api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
 	struct store_txn *t;
 	json_t *o;
 
-	if (api_query_year_depth(h, req, &year, &depth) != 0)
+	if (api_query_view_year_depth(h, req, &year, &depth) != 0)
 		return;
 	api_query_flag(req, "node", &ns);
 	if (ns != NULL) {

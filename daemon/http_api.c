@@ -128,6 +128,13 @@ api_refusal_message(char *buf, size_t cap, int rc, int year, const char *what,
 		    "%d is filed at this node: its data is frozen (an admin "
 		    "may reopen it: DELETE /v1/filings/%d)",
 		    year, year);
+	else if (rc == RECORDS_IMPORTED)
+		snprintf(buf, cap,
+		    "%d holds imported results at this node (GET "
+		    "/v1/history/%d): it takes no records, titles or "
+		    "population; an admin may remove them first (DELETE "
+		    "/v1/history/%d)",
+		    year, year, year);
 	else {
 		valid_quote(q, sizeof(q), decided ? decided : "",
 		    decided ? strlen(decided) : 0);
@@ -136,7 +143,9 @@ api_refusal_message(char *buf, size_t cap, int rc, int year, const char *what,
 		    "decision first",
 		    what, year, q);
 	}
-	return rc == RECORDS_FILED ? "year_filed" : "decided";
+	return rc == RECORDS_FILED      ? "year_filed"
+	       : rc == RECORDS_IMPORTED ? "history_imported"
+	                                : "decided";
 }
 
 void
@@ -146,13 +155,14 @@ api_send_write_error(struct evhttp_request *req, int rc, int year,
 	char msg[400];
 	const char *code;
 
-	if (rc != RECORDS_FILED && rc != RECORDS_DECIDED) {
+	if (rc != RECORDS_FILED && rc != RECORDS_DECIDED &&
+	    rc != RECORDS_IMPORTED) {
 		api_send_store_error(req, rc);
 		return;
 	}
 	code = api_refusal_message(msg, sizeof(msg), rc, year, what, decided);
 	api_send_error(
-	    req, 409, code, rc == RECORDS_FILED ? "year" : NULL, "%s", msg);
+	    req, 409, code, rc != RECORDS_DECIDED ? "year" : NULL, "%s", msg);
 }
 
 static void
@@ -242,7 +252,7 @@ api_query_flag(struct evhttp_request *req, const char *key, const char **val)
 }
 
 int
-api_parse_year(const char *s, int *year)
+api_parse_year_from(const char *s, int min, int *year)
 {
 	char *end;
 	long v;
@@ -251,10 +261,16 @@ api_parse_year(const char *s, int *year)
 		return -1;
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (*end != '\0' || errno || v < RULES_YEAR_MIN || v > RULES_YEAR_MAX)
+	if (*end != '\0' || errno || v < min || v > RULES_YEAR_MAX)
 		return -1;
 	*year = (int)v;
 	return 0;
+}
+
+int
+api_parse_year(const char *s, int *year)
+{
+	return api_parse_year_from(s, RULES_YEAR_MIN, year);
 }
 
 const char *
@@ -308,6 +324,8 @@ static const struct route {
     {"/v1/filings/", EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE,
         ROLE_VIEWER, ROLE_ADMIN, api_filings},
     {"/v1/lists/", EVHTTP_REQ_GET, ROLE_INSPECTOR, ROLE_NONE, api_lists},
+    {"/v1/history/", EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
+        ROLE_VIEWER, ROLE_ADMIN, api_history},
 };
 
 /*

@@ -343,13 +343,17 @@ records_year_filed(struct store_txn *t, int year)
 	return rc != STORE_OK ? rc : lr.c.v[CDHT_C_filed] != 0;
 }
 
-/* 0 when year may be written, RECORDS_FILED, or a store error. */
-static int
-writable(struct store_txn *t, int year)
+int
+records_writable(struct store_txn *t, int year)
 {
-	int rc = records_year_filed(t, year);
+	struct local_report lr;
+	int rc = records_local(t, year, &lr);
 
-	return rc > 0 ? RECORDS_FILED : rc;
+	if (rc != STORE_OK)
+		return rc;
+	if (lr.c.v[CDHT_C_filed] != 0)
+		return RECORDS_FILED;
+	return lr.c.v[CDHT_C_imported] != 0 ? RECORDS_IMPORTED : 0;
 }
 
 /* Recognised: eligible and, in decision mode, listed by a decision. */
@@ -371,7 +375,7 @@ records_put(struct store_txn *t, const struct records_actor *act,
 	int rc;
 
 	rules_score(a);
-	if ((rc = writable(t, a->year)) != 0)
+	if ((rc = records_writable(t, a->year)) != 0)
 		return rc;
 	rc = records_get(t, a->year, a->person_id, a->pid_len, &old);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
@@ -436,7 +440,7 @@ records_withdraw(struct store_txn *t, const struct records_actor *act, int year,
 	char detail[96];
 	int rc;
 
-	if ((rc = writable(t, year)) != 0)
+	if ((rc = records_writable(t, year)) != 0)
 		return rc;
 	rc = records_get(t, year, pid, plen, &old);
 	if (rc != STORE_OK)
@@ -573,7 +577,7 @@ records_put_population(struct store_txn *t, const struct records_actor *act,
 	char detail[64];
 	int rc;
 
-	if ((rc = writable(t, year)) != 0)
+	if ((rc = records_writable(t, year)) != 0)
 		return rc;
 	records_local(t, year, &lr);
 	lr.c.v[CDHT_C_den_set] = 1;

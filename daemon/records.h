@@ -29,10 +29,13 @@ struct local_report {
  * functions return them without writing anything.
  *   RECORDS_FILED    the year is filed (409 year_filed)
  *   RECORDS_DECIDED  the record was recognised by a decision (409 decided)
+ *   RECORDS_IMPORTED the year holds imported results (history.c; 409
+ *                    history_imported)
  */
 enum records_refusal {
 	RECORDS_FILED = 1,
 	RECORDS_DECIDED = 2,
+	RECORDS_IMPORTED = 3,
 };
 
 /* Who did a write, for the audit trail. */
@@ -88,6 +91,10 @@ int records_recount(struct store_txn *t, const struct records_actor *act,
 /* 1 when year is filed at this node (its own data frozen), 0, or a store
  * error. */
 int records_year_filed(struct store_txn *t, int year);
+
+/* 0 when this node's records of year may be written, RECORDS_FILED,
+ * RECORDS_IMPORTED (the year holds imported results), or a store error. */
+int records_writable(struct store_txn *t, int year);
 
 /* The recognition mode the stored figures follow (RECOGNITION_SCORE when
  * never recorded), and recording it. */

@@ -18,7 +18,7 @@
 
 static const char *const table_names[TBL_COUNT] = {"meta", "assess", "local",
     "mirror", "win", "totals", "nodes", "outbox", "acked", "audit", "pin",
-    "byvia", "titles", "decision", "decided"};
+    "byvia", "titles", "decision", "decided", "history"};
 
 struct store {
 	MDB_env *env;

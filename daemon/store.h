@@ -51,6 +51,7 @@ enum store_table {
 	TBL_DECISION, /* decisions.c: year(2) number -> decision */
 	/* decisions.c: year(2) number \0 title(1) id -> (empty) */
 	TBL_DECIDED,
+	TBL_HISTORY, /* history.c: year(2) -> imported results */
 	TBL_COUNT
 };
 

@@ -150,8 +150,8 @@ titles_put(struct store_txn *t, const struct records_actor *act,
 	int64_t before = 0;
 	int rc;
 
-	if ((rc = records_year_filed(t, ti->year)) != 0)
-		return rc > 0 ? RECORDS_FILED : rc;
+	if ((rc = records_writable(t, ti->year)) != 0)
+		return rc;
 	rc = titles_get(t, ti->year, ti->kind, ti->id, ti->id_len, &old);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return rc;
@@ -193,8 +193,8 @@ titles_delete(struct store_txn *t, const struct records_actor *act, int year,
 	char detail[128];
 	int rc;
 
-	if ((rc = records_year_filed(t, year)) != 0)
-		return rc > 0 ? RECORDS_FILED : rc;
+	if ((rc = records_writable(t, year)) != 0)
+		return rc;
 	if ((rc = titles_get(t, year, kind, id, idlen, &old)) != STORE_OK)
 		return rc;
 	if (old.decision[0] != '\0') {

@@ -120,7 +120,7 @@ counts_obj(const struct cdht_counters *c)
 		        "eligible", (json_int_t)v[CDHT_C_farmer_eligible + g]));
 	return json_pack(
 	    "{s:I, s:I, s:I, s:I, s:o, s:{s:{s:I, s:I}, s:{s:I, s:I}}, "
-	    "s:{s:I, s:I}, s:I, s:I}",
+	    "s:{s:I, s:I}, s:I, s:I, s:I}",
 	    "assessed", (json_int_t)v[CDHT_C_assessed], "recognized",
 	    (json_int_t)v[CDHT_C_recognized], "eligible",
 	    (json_int_t)v[CDHT_C_eligible], "outstanding",
@@ -132,8 +132,8 @@ counts_obj(const struct cdht_counters *c)
 	    (json_int_t)v[CDHT_C_staff_recognized], "digital", "skilled",
 	    (json_int_t)v[CDHT_C_digital_skilled], "proficient",
 	    (json_int_t)v[CDHT_C_digital_proficient], "units_with_denominators",
-	    (json_int_t)v[CDHT_C_den_set], "filed",
-	    (json_int_t)v[CDHT_C_filed]);
+	    (json_int_t)v[CDHT_C_den_set], "filed", (json_int_t)v[CDHT_C_filed],
+	    "imported", (json_int_t)v[CDHT_C_imported]);
 }
 
 static int
@@ -277,6 +277,9 @@ cover(json_t *cov, const struct filing_clock *fc, const char *id,
 	if (!have || c->v[CDHT_C_den_set] == 0)
 		json_array_append_new(
 		    json_object_get(cov, "no_denominators"), json_string(id));
+	if (have && c->v[CDHT_C_imported] != 0)
+		json_array_append_new(
+		    json_object_get(cov, "imported"), json_string(id));
 	json_object_set_new(json_object_get(cov, "last_report"), id,
 	    have ? iso_or_null(updated_at) : json_null());
 	json_object_set_new(
@@ -338,6 +341,8 @@ coverage_obj(struct store_txn *t, const struct conf *c,
 	snprintf(due, sizeof(due), "%04d-%02d-%02d", year, c->deadline_month,
 	    c->deadline_day);
 	json_object_set_new(cov, "deadline", json_string(due));
+	/* units whose figures of year are imported results (history.c) */
+	json_object_set_new(cov, "imported", json_array());
 	if (root == NULL) {
 		struct local_report lr;
 
