@@ -7,7 +7,7 @@
   province's memory stays bounded after a drill-down and /v1/nodes;
 - HELLO floods: 40 HELLOs with 200,000-entry inventories in a row; the
   province reconciles at most one a second per child, keeps answering
-  /healthz throughout (each within 2 s, on a machine that may be slow),
+  /healthz throughout (each within 5 s, on a machine that may be slow),
   and still counts exactly the units it accepted.
 """
 
@@ -90,7 +90,12 @@ class ChildBounds(HierTestCase):
             stop.set()
             th.join(30)
         self.assertGreater(len(slow), 10)
-        self.assertLess(max(slow), 2.0, "healthz stalled by HELLOs")
+        # liveness, not speed (that is the benchmark's): no probe waits
+        # for the flood to end (40 HELLOs take 40 s to reconcile at one a
+        # second); one HELLO costs well under a second here, but a shared
+        # machine under load stretches it, so only a stall of the whole
+        # flood fails
+        self.assertLess(max(slow), 5.0, "healthz stalled by HELLOs")
         self.assertIn("within 1000 ms of the last: dropped",
                       self.p.stderr_text())
         self.assertAlive(self.p, "after the flood")
