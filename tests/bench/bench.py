@@ -696,8 +696,7 @@ def row_query(args, res, pg):
     arr_c = "ARRAY[%s]" % ",".join("'%s'" % c for _, c in units)
     arr_d = "ARRAY[%s]" % ",".join("'%s'" % d for d, _ in units)
     t0 = time.perf_counter()
-    pg.psql("""CREATE UNLOGGED TABLE IF NOT EXISTS dummy (x int);
-CREATE TABLE assessment (unit_id text NOT NULL, district text NOT NULL,
+    pg.psql("""CREATE TABLE assessment (unit_id text NOT NULL, district text NOT NULL,
   province text NOT NULL, year smallint NOT NULL, person_id text NOT NULL,
   grp smallint NOT NULL, population smallint NOT NULL, digital smallint NOT NULL,
   total smallint NOT NULL, eligible boolean NOT NULL, recognized boolean NOT NULL,
