@@ -491,9 +491,14 @@ class RulesTest(NodeTestCase):
             self.assertStatus(r, 200, "progress without year")
             self.assertEqual(model.diff_progress(r.json, m.progress(this_year),
                                                  n.info), [])
-        for y in ("abc", "2020", "2031", "2026x"):
+        # 2020, the baseline year, has imported results only (GET
+        # /v1/progress reads it, empty here); before it nothing
+        for y in ("abc", "2019", "2031", "2026x"):
             r = n.request("GET", "/v1/progress?year=" + y, role="viewer")
             self.assertError(r, 400, what="year=%r" % y)
+        r = n.request("GET", "/v1/progress?year=2020", role="viewer")
+        self.assertStatus(r, 200, "the baseline year")
+        self.assertEqual(r.json["counts"]["assessed"], 0, r)
         self.assertAlive(n)
 
     def test_targets_override(self):
