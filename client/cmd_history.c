@@ -1,11 +1,13 @@
 /*
- * cmd_history.c: "cdht history set|show|delete": imported results
+ * cmd_history.c: "cdht history set|show|delete|import": imported results
  * (results from before the system), PUT, GET and DELETE
- * /v1/history/{year}.  set builds the body from --json FILE and/or flags
- * (a flag wins over the file); the node validates it and names the field
- * at fault.
+ * /v1/history/{year} (--unit ID: an offline unit's year, ?unit=ID), and
+ * POST /v1/history (import: a CSV of offline units, sent as it is).  set builds
+ * the body from --json FILE and/or flags (a flag wins over the file); the node
+ * validates it and names the field at fault.
  */
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,13 +33,31 @@ static const char history_set_usage[] =
     "  override it.\n";
 
 static const char history_show_usage[] =
-    "show [--json] YEAR\n"
-    "  Print a year's imported results and their source.\n";
+    "show [--json] [--unit ID] YEAR\n"
+    "  Print a year's imported results and their source (--unit: an\n"
+    "  offline unit's).\n";
 
 static const char history_delete_usage[] =
-    "delete YEAR\n"
+    "delete [--unit ID] YEAR\n"
     "  Remove a year's imported results (admin): its figures go back to "
-    "zero.\n";
+    "zero\n"
+    "  (--unit: an offline unit's year, removed upward too).\n";
+
+static const char history_import_usage[] =
+    "import [--dry-run] FILE.csv\n"
+    "  Enter the results of units that never run a node (offline units,\n"
+    "  admin): one row per unit and year, header\n"
+    "  unit_id,unit_name,level,year,source,assessed,recognized,outstanding,\n"
+    "  adults_num,adults_den,...,units_num,units_den (an empty cell: not\n"
+    "  given).  Bad lines are reported by line; the others are stored.\n";
+
+/* The path of year, with ?unit=ID when unit is set; NULL when over. */
+static char *
+history_path(long long year, const char *unit)
+{
+	return unit ? cli_api_path("/v1/history/%lld?unit=%s", year, unit)
+	            : cli_api_path("/v1/history/%lld", year);
+}
 
 /* YEAR (2020..2030) of argv[optind] into *year; 0 or the usage exit. */
 static int
@@ -235,24 +255,28 @@ history_show(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, 'j'},
+	    {"unit", required_argument, NULL, 'u'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct http_reply r;
 	long long year;
+	const char *unit = NULL;
 	char *path;
 	int c, rc, json = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = 1;
+		else if (c == 'u')
+			unit = optarg;
 		else
 			return c == 'h' ? cli_help(cli)
 			                : cli_bad_usage(cli, NULL);
 	}
 	if ((rc = history_year(cli, argc, argv, &year)) != 0)
 		return rc;
-	if ((path = cli_api_path("/v1/history/%lld", year)) == NULL)
+	if ((path = history_path(year, unit)) == NULL)
 		return CDHT_EXIT_REJECTED;
 	rc = http_call(cli_http(cli), "GET", path, NULL, NULL, 0, 0, &r);
 	free(path);
@@ -270,19 +294,26 @@ static int
 history_delete(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
+	    {"unit", required_argument, NULL, 'u'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct http_reply r;
 	long long year;
+	const char *unit = NULL;
 	char *path;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		return c == 'h' ? cli_help(cli) : cli_bad_usage(cli, NULL);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'u')
+			unit = optarg;
+		else
+			return c == 'h' ? cli_help(cli)
+			                : cli_bad_usage(cli, NULL);
+	}
 	if ((rc = history_year(cli, argc, argv, &year)) != 0)
 		return rc;
-	if ((path = cli_api_path("/v1/history/%lld", year)) == NULL)
+	if ((path = history_path(year, unit)) == NULL)
 		return CDHT_EXIT_REJECTED;
 	rc = http_call(cli_http(cli), "DELETE", path, NULL, NULL, 0, 0, &r);
 	free(path);
@@ -294,7 +325,72 @@ history_delete(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
-/* cdht history set|show|delete. */
+/* cdht history import: the whole file in one text/csv POST (the node's
+ * lines are the file's). */
+static int
+history_import(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const json_t *errs, *e, *l;
+	const char *label;
+	struct http_reply r;
+	json_int_t acc, rej;
+	char prefix[1024], *buf;
+	size_t len, i;
+	int c, rc, dry = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'n')
+			dry = 1;
+		else
+			return c == 'h' ? cli_help(cli)
+			                : cli_bad_usage(cli, NULL);
+	}
+	if (argc - optind != 1)
+		return cli_bad_usage(cli, "need one FILE.csv");
+	label = strcmp(argv[optind], "-") == 0 ? "<stdin>" : argv[optind];
+	if (cli_read_file(argv[optind], &buf, &len) == -1)
+		return CDHT_EXIT_REJECTED;
+	rc = http_call(cli_http(cli), "POST",
+	    dry ? "/v1/history?dry_run=1&results=0" : "/v1/history?results=0",
+	    "text/csv", buf, len, 0, &r);
+	free(buf);
+	if (rc != CDHT_EXIT_OK) {
+		http_reply_clear(&r);
+		return rc;
+	}
+	errs = json_object_get(r.json, "errors");
+	json_array_foreach(errs, i, e)
+	{
+		l = json_object_get(e, "line");
+		if (json_is_integer(l))
+			snprintf(prefix, sizeof(prefix),
+			    "%s:%" JSON_INTEGER_FORMAT, label,
+			    json_integer_value(l));
+		else
+			snprintf(prefix, sizeof(prefix), "%s", label);
+		http_print_error(stderr, prefix, e);
+	}
+	acc = json_integer_value(json_object_get(r.json, "accepted"));
+	rej = json_integer_value(json_object_get(r.json, "rejected"));
+	fflush(stderr);
+	printf(L("đã nhận %" JSON_INTEGER_FORMAT
+	         ", bị từ chối %" JSON_INTEGER_FORMAT "%s\n",
+	           "accepted %" JSON_INTEGER_FORMAT
+	           ", rejected %" JSON_INTEGER_FORMAT "%s\n"),
+	    acc, rej,
+	    dry ? L(" (chạy thử: không lưu gì)", " (dry run: nothing stored)")
+	        : "");
+	http_reply_clear(&r);
+	return rej > 0 || json_array_size(errs) > 0 ? CDHT_EXIT_REJECTED
+	                                            : CDHT_EXIT_OK;
+}
+
+/* cdht history set|show|delete|import. */
 int
 cmd_history(struct cli *cli, int argc, char **argv)
 {
@@ -302,6 +398,7 @@ cmd_history(struct cli *cli, int argc, char **argv)
 	    {"set", history_set, history_set_usage},
 	    {"show", history_show, history_show_usage},
 	    {"delete", history_delete, history_delete_usage},
+	    {"import", history_import, history_import_usage},
 	    {NULL, NULL, NULL},
 	};
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "aggregate.h"
+#include "history.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
@@ -844,6 +845,7 @@ key_cmp(const void *a, const void *b)
 }
 
 struct via_scan {
+	struct store_txn *t;        /* drop_unconfigured: offline look-ups */
 	const struct wire_key *inv; /* HELLO: the inventory, sorted */
 	size_t ninv;
 	const char *via; /* HELLO: the child; NULL: every via not configured */
@@ -865,6 +867,10 @@ via_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 		return 0;
 	key.year = (uint16_t)year;
 	if (conf_child_by_id(vs->c, via) >= 0 || retired_via(vs->c, via))
+		return 0;
+	/* an offline unit's report: issued here, no child's (history.c) */
+	if (vs->t != NULL && strcmp(key.origin, via) == 0 &&
+	    history_offline_has(vs->t, via, year))
 		return 0;
 	keylist_add(&vs->stale, key.origin, year, 0, via);
 	return 0;
@@ -1000,7 +1006,7 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 int
 aggregate_drop_unconfigured(struct store_txn *t, const struct conf *c)
 {
-	struct via_scan vs = {.via = NULL, .c = c};
+	struct via_scan vs = {.t = t, .via = NULL, .c = c};
 	int rc;
 
 	store_scan(t, TBL_MIRROR, NULL, 0, via_cb, &vs);
@@ -1153,6 +1159,70 @@ aggregate_retired_of(struct store_txn *t, const struct conf *c,
 			*last_year = (int)w.c.v[CDHT_C_retired];
 	}
 	return *last_year > 0;
+}
+
+enum agg_offline
+aggregate_offline_check(struct store_txn *t, const struct conf *c,
+    const char *unit, char holder[WIRE_MAX_ID + 1])
+{
+	holder[0] = '\0';
+	if (strcmp(unit, c->id) == 0)
+		return AGG_OFFLINE_SELF;
+	if (conf_child_by_id(c, unit) >= 0)
+		return AGG_OFFLINE_CHILD;
+	if (c->nretired > 0 && conf_retired_by_id(c, unit) != NULL)
+		return AGG_OFFLINE_RETIRED;
+	if (get_pin(t, unit, holder) == STORE_OK && strcmp(holder, unit) != 0)
+		return AGG_OFFLINE_HELD;
+	holder[0] = '\0';
+	return store_txn_err(t) ? AGG_OFFLINE_ERROR : AGG_OFFLINE_OK;
+}
+
+int
+aggregate_offline_put(struct store_txn *t, const struct conf *c,
+    const char *unit, int year, const char *level, const char *name,
+    const struct cdht_counters *cn, int64_t now)
+{
+	unsigned char k[MKEY_MAX], bk[MKEY_MAX];
+	size_t kl = mkey(k, unit, year, unit);
+	char pin[WIRE_MAX_ID + 1];
+	struct agg_rec rec;
+
+	if (get_rec(t, TBL_MIRROR, k, kl, &rec) == STORE_OK)
+		store_raise_seq(t, rec.version); /* above the one replaced */
+	if (store_txn_err(t))
+		return store_txn_err(t);
+	memset(&rec, 0, sizeof(rec));
+	rec.version = store_next_seq(t);
+	rec.updated_at = now;
+	rec.received_at = now;
+	snprintf(rec.via, sizeof(rec.via), "%s", unit);
+	snprintf(rec.level, sizeof(rec.level), "%s", level);
+	snprintf(rec.name, sizeof(rec.name), "%s", name);
+	rec.path_len = 1;
+	snprintf(rec.path[0], sizeof(rec.path[0]), "%s", unit);
+	rec.ncounters = CDHT_NCOUNTERS;
+	rec.c = *cn;
+	put_rec(t, TBL_MIRROR, k, kl, &rec);
+	store_put(t, TBL_BYVIA, bk, bkey(bk, unit, unit, year), "", 0);
+	if (get_pin(t, unit, pin) == STORE_NOTFOUND)
+		set_pin(t, unit, "", unit);
+	if (store_txn_err(t))
+		return store_txn_err(t);
+	return rewin(t, c, unit, year);
+}
+
+int
+aggregate_offline_remove(
+    struct store_txn *t, const struct conf *c, const char *unit, int year)
+{
+	unsigned char k[MKEY_MAX];
+	struct agg_rec rec;
+	int rc = get_rec(t, TBL_MIRROR, k, mkey(k, unit, year, unit), &rec);
+
+	if (rc != STORE_OK)
+		return rc;
+	return aggregate_remove(t, c, unit, unit, year);
 }
 
 struct win_scan {

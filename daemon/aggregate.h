@@ -61,7 +61,7 @@ int aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 
 /* Start-up: forget reports mirrored from children no longer configured
  * (the kept copies of retired units excepted: call aggregate_retire
- * first). */
+ * first; and offline units' reports, which no child sends). */
 int aggregate_drop_unconfigured(struct store_txn *t, const struct conf *c);
 
 /*
@@ -117,6 +117,40 @@ int aggregate_migrate_v1(struct store_txn *t, const struct conf *c);
  * in format 3 (filed_by "" for a format-2 value); other tables keep their
  * format 2. */
 int aggregate_migrate_v2(struct store_txn *t);
+
+/*
+ * Offline units (history.c: units that never run a node, whose imported
+ * results this node issues itself).  An offline unit's report of a year
+ * is a copy of origin = unit, path [unit], held via the unit itself
+ * (pinned to it), with a version of this node's clock: it wins, counts
+ * here and goes upward as [self, unit] like a child's unit.
+ * aggregate_drop_unconfigured keeps them (history_offline_has).
+ */
+enum agg_offline {
+	AGG_OFFLINE_OK = 0,    /* may be an offline unit here */
+	AGG_OFFLINE_SELF,      /* this node */
+	AGG_OFFLINE_CHILD,     /* a configured child */
+	AGG_OFFLINE_HELD,      /* held via a child (*holder) */
+	AGG_OFFLINE_RETIRED,   /* listed in [downlink] retired */
+	AGG_OFFLINE_ERROR = -1 /* a store error (store_txn_err) */
+};
+
+/* May unit be an offline unit of this node?  holder gets the child it is
+ * held via for AGG_OFFLINE_HELD. */
+enum agg_offline aggregate_offline_check(struct store_txn *t,
+    const struct conf *c, const char *unit, char holder[WIRE_MAX_ID + 1]);
+
+/* Issue (create or replace) the offline unit's report of year with
+ * counters cn (a new version of this node's clock); checked first with
+ * aggregate_offline_check.  STORE_OK or a store error. */
+int aggregate_offline_put(struct store_txn *t, const struct conf *c,
+    const char *unit, int year, const char *level, const char *name,
+    const struct cdht_counters *cn, int64_t now);
+
+/* Remove the offline unit's report of year (removed upward); the unit is
+ * released with its last year.  STORE_NOTFOUND when there is none. */
+int aggregate_offline_remove(
+    struct store_txn *t, const struct conf *c, const char *unit, int year);
 
 /* The winning report of (origin, year), filed_by included, or
  * STORE_NOTFOUND. */

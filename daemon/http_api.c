@@ -326,6 +326,7 @@ static const struct route {
     {"/v1/lists/", EVHTTP_REQ_GET, ROLE_INSPECTOR, ROLE_NONE, api_lists},
     {"/v1/history/", EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
         ROLE_VIEWER, ROLE_ADMIN, api_history},
+    {"/v1/history", EVHTTP_REQ_POST, ROLE_NONE, ROLE_ADMIN, api_history},
 };
 
 /*

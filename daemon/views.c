@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "aggregate.h"
+#include "history.h"
 #include "records.h"
 #include "views.h"
 
@@ -158,6 +159,17 @@ set_retired(
 		        succ ? json_string(succ) : json_null()));
 }
 
+/* "offline": true on o when id is an offline unit of this node (a child
+ * in the directory that no node runs: history.c's bulk CSV). */
+static void
+set_offline(struct store_txn *t, const struct conf *c, json_t *o,
+    const struct agg_node *nd)
+{
+	if (o != NULL && nd->depth == 1 && conf_child_by_id(c, nd->id) < 0 &&
+	    history_offline_has(t, nd->id, 0))
+		json_object_set_new(o, "offline", json_true());
+}
+
 /* Children of parent down to depth levels, from the sorted directory. */
 static json_t *
 children_arr(struct store_txn *t, const struct conf *c,
@@ -188,6 +200,7 @@ children_arr(struct store_txn *t, const struct conf *c,
 		        &sum, &c->targets, 1, have_own ? &own : NULL),
 		    "counts", counts_obj(&sum));
 		set_retired(t, c, o, nodes[i].id);
+		set_offline(t, c, o, &nodes[i]);
 		if (depth > 1)
 			json_object_set_new(o, "children",
 			    children_arr(
@@ -543,6 +556,7 @@ views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
 		} else
 			json_object_set_new(e, "link", json_null());
 		set_retired(t, c, e, nodes[i].id);
+		set_offline(t, c, e, &nodes[i]);
 		json_array_append_new(arr, e);
 	}
 	for (size_t i = 0; i < c->nchildren; i++) {
