@@ -20,7 +20,7 @@
 #include "value.h"
 
 /* Value formats (the first byte; PROTOCOL.md "Stored data"). */
-#define REC_FMT    3 /* TBL_MIRROR, TBL_WIN: format 2 + filed_by */
+#define REC_FMT    3 /* TBL_MIRROR, TBL_WIN: format 2 + filed_by, successor */
 #define REC_FMT_V2 2 /* schema 2 (release 0.2.0): read, never written */
 #define TOTALS_FMT 2
 #define NODE_FMT   2
@@ -43,6 +43,7 @@ struct agg_rec {
 	uint8_t ncounters; /* how many counters the origin's release knew */
 	struct cdht_counters c;
 	char filed_by[WIRE_MAX_WHO + 1]; /* report field 9; "" in format 2 */
+	char successor[WIRE_MAX_ID + 1]; /* report field 10; "" in format 2 */
 };
 
 /* A TBL_NODES value, decoded. */
@@ -89,9 +90,10 @@ enc_rec(struct vw *w, const struct agg_rec *r)
 		vw_str(w, r->path[i]);
 	vw_counters(w, &r->c, r->ncounters);
 	vw_str(w, r->filed_by);
+	vw_str(w, r->successor);
 }
 
-/* Formats 2 (schema 2: no filed_by, read as "") and 3. */
+/* Formats 2 (schema 2: no filed_by nor successor, read as "") and 3. */
 static int
 dec_rec(const void *v, size_t vl, struct agg_rec *out)
 {
@@ -121,8 +123,10 @@ dec_rec(const void *v, size_t vl, struct agg_rec *out)
 	out->ncounters = (uint8_t)nc;
 	if (nc < CDHT_WIRE_MIN_COUNTERS)
 		return -1;
-	if (fmt == REC_FMT)
+	if (fmt == REC_FMT) {
 		vr_str(&r, out->filed_by, sizeof(out->filed_by));
+		vr_str(&r, out->successor, sizeof(out->successor));
+	}
 	return vr_done(&r);
 }
 
@@ -672,9 +676,10 @@ store_copy(struct store_txn *t, const struct conf *c, const char *via,
 	memcpy(rec.path, r->path, sizeof(rec.path));
 	rec.ncounters = (uint8_t)wire_ncounters(r);
 	rec.c = r->counters;
-	/* the report's field 9 goes with it: a fuller copy at an equal
-	 * version replaces it with the rest */
+	/* the report's fields 9 and 10 go with it: a fuller copy at an
+	 * equal version replaces them with the rest */
 	memcpy(rec.filed_by, r->filed_by, sizeof(rec.filed_by));
+	memcpy(rec.successor, r->successor, sizeof(rec.successor));
 	put_rec(t, TBL_MIRROR, k, kl, &rec);
 	{
 		unsigned char bk[MKEY_MAX];
@@ -1020,13 +1025,15 @@ aggregate_drop_unconfigured(struct store_txn *t, const struct conf *c)
 /*
  * Re-issue the copy of (origin, year) via the retired unit `via` as this
  * node's own: a version from this node's clock, raised above the copy's
- * first, counter retired = last, every other field kept (the path too),
- * so that it replaces the old copy at every ancestor by the version rule.
- * Nothing to do when it already carries last.
+ * first, counter retired = last and successor = succ (report field 10,
+ * "" for none), every other field kept (the path too), so that it
+ * replaces the old copy at every ancestor by the version rule.  Nothing
+ * to do when it already carries last and succ.  succ NULL: the one the
+ * copy carries when a node below retired it already, else "".
  */
 static int
 adopt(struct store_txn *t, const struct conf *c, const char *via,
-    const char *origin, int year, int last, int64_t now)
+    const char *origin, int year, int last, const char *succ, int64_t now)
 {
 	unsigned char k[MKEY_MAX];
 	size_t kl = mkey(k, origin, year, via);
@@ -1036,7 +1043,9 @@ adopt(struct store_txn *t, const struct conf *c, const char *via,
 
 	if (rc != STORE_OK)
 		return rc == STORE_NOTFOUND ? STORE_OK : rc;
-	if (rec.c.v[CDHT_C_retired] == last)
+	if (succ == NULL)
+		succ = rec.c.v[CDHT_C_retired] != 0 ? rec.successor : "";
+	if (rec.c.v[CDHT_C_retired] == last && strcmp(rec.successor, succ) == 0)
 		return STORE_OK;
 	/* a claim kept uncounted (held via another child) is not the
 	 * retired unit's to keep */
@@ -1050,6 +1059,8 @@ adopt(struct store_txn *t, const struct conf *c, const char *via,
 	rec.received_at = now;
 	rec.ncounters = CDHT_NCOUNTERS;
 	rec.c.v[CDHT_C_retired] = last;
+	if (succ != rec.successor)
+		snprintf(rec.successor, sizeof(rec.successor), "%s", succ);
 	put_rec(t, TBL_MIRROR, k, kl, &rec);
 	return rewin(t, c, origin, year);
 }
@@ -1109,14 +1120,16 @@ aggregate_retire(struct store_txn *t, const struct conf *c)
 			const struct conf_retired *oe =
 			    conf_retired_by_id(c, o);
 			/* the subtree goes with the unit that relayed it,
-			 * unless listed itself */
+			 * unless listed itself (or retired below: its
+			 * successor then stays the one it came with) */
 			int last = oe != NULL ? oe->last_year : e->last_year;
+			const char *succ = oe != NULL ? oe->successor : NULL;
 
 			if (y > last) {
 				rc = aggregate_remove(t, c, e->id, o, y);
 				dropped++;
 			} else {
-				rc = adopt(t, c, e->id, o, y, last, now);
+				rc = adopt(t, c, e->id, o, y, last, succ, now);
 				adopted_n++;
 			}
 		}
@@ -1137,26 +1150,32 @@ aggregate_retire(struct store_txn *t, const struct conf *c)
 
 int
 aggregate_retired_of(struct store_txn *t, const struct conf *c,
-    const char *origin, int *last_year, const char **successor)
+    const char *origin, int *last_year, char successor[WIRE_MAX_ID + 1])
 {
 	const struct conf_retired *e = conf_retired_by_id(c, origin);
 
 	*last_year = 0;
-	*successor = NULL;
+	successor[0] = '\0';
 	if (e != NULL) {
 		*last_year = e->last_year;
-		*successor = e->successor[0] ? e->successor : NULL;
+		snprintf(successor, WIRE_MAX_ID + 1, "%s", e->successor);
 		return 1;
 	}
-	/* retired below (or via a retired unit here): its kept copies say */
+	/* retired below (or via a retired unit here): its kept copies say,
+	 * the successor being that of the copy of the highest last year */
 	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
 		unsigned char k[OKEY_MAX];
 		struct agg_rec w;
 
-		if (get_rec(t, TBL_WIN, k, records_okey(k, origin, y), &w) ==
-		        STORE_OK &&
-		    w.c.v[CDHT_C_retired] > *last_year)
-			*last_year = (int)w.c.v[CDHT_C_retired];
+		if (get_rec(t, TBL_WIN, k, records_okey(k, origin, y), &w) !=
+		        STORE_OK ||
+		    w.c.v[CDHT_C_retired] == 0 ||
+		    w.c.v[CDHT_C_retired] < *last_year ||
+		    (w.c.v[CDHT_C_retired] == *last_year &&
+		        w.successor[0] == '\0'))
+			continue;
+		*last_year = (int)w.c.v[CDHT_C_retired];
+		memcpy(successor, w.successor, WIRE_MAX_ID + 1);
 	}
 	return *last_year > 0;
 }
@@ -1348,6 +1367,7 @@ aggregate_report_of(
 	out->ncounters = w.ncounters;
 	out->counters = w.c;
 	memcpy(out->filed_by, w.filed_by, sizeof(out->filed_by));
+	memcpy(out->successor, w.successor, sizeof(out->successor));
 	return STORE_OK;
 }
 

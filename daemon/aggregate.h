@@ -78,11 +78,12 @@ int aggregate_retire(struct store_txn *t, const struct conf *c);
 
 /*
  * Is origin retired, as this node knows it: from its retired file (last
- * year and successor, NULL for "-"; *successor points into c), else from
- * counter retired of its winning reports (successor NULL)?  1 or 0.
+ * year and successor, "" for "-"), else from counter retired and field
+ * successor of its winning reports (the copy of the highest last year)?
+ * 1 or 0; successor is "" when none is named.
  */
 int aggregate_retired_of(struct store_txn *t, const struct conf *c,
-    const char *origin, int *last_year, const char **successor);
+    const char *origin, int *last_year, char successor[WIRE_MAX_ID + 1]);
 
 /* Call cb for every winner (origin, year, version), in key order; cb
  * returns non-zero to stop.  Returns the sticky error. */

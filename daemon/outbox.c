@@ -312,6 +312,8 @@ outgoing(struct store_txn *t, const struct conf *c, uint32_t revision,
 		 * hold the report back; valid text is copied unchanged */
 		valid_quote(r->filed_by, sizeof(r->filed_by), lr.filed_by,
 		    strnlen(lr.filed_by, sizeof(lr.filed_by)));
+		/* successor (field 10) stays "": only the copies a parent
+		 * re-issues for a unit it retired name one (8.8) */
 	} else {
 		struct wire_report w;
 

@@ -145,18 +145,19 @@ node_cmp(const void *a, const void *b)
 }
 
 /* "retired": {"last_year", "successor"} on o when id is a retired unit
- * (aggregate_retired_of); nothing otherwise. */
+ * (aggregate_retired_of: at every ancestor, the successor comes with the
+ * reports); nothing otherwise. */
 static void
 set_retired(
     struct store_txn *t, const struct conf *c, json_t *o, const char *id)
 {
-	const char *succ;
+	char succ[WIRE_MAX_ID + 1];
 	int last;
 
-	if (o != NULL && aggregate_retired_of(t, c, id, &last, &succ))
+	if (o != NULL && aggregate_retired_of(t, c, id, &last, succ))
 		json_object_set_new(o, "retired",
 		    json_pack("{s:i, s:o}", "last_year", last, "successor",
-		        succ ? json_string(succ) : json_null()));
+		        succ[0] ? json_string(succ) : json_null()));
 }
 
 /* "offline": true on o when id is an offline unit of this node (a child

@@ -7,7 +7,7 @@
  * buffer; any violation jumps to `malformed`).  Every declared count is checked
  * against WIRE_MAX_ITEMS and against the bytes left (times the smallest
  * encoding of one element) before anything is allocated, so a decode
- * allocates at most about 16 times the input length (a struct wire_report
+ * allocates at most about 17 times the input length (a struct wire_report
  * per 55 bytes).  The encoder and the
  * decoder share the same validators, so a node never sends what a peer would
  * drop.
@@ -43,13 +43,16 @@ _Static_assert(
 #define MIN_KEY_BYTES 6 /* [origin, year]: 1 + 2 + 3 */
 /* 1 + origin 2 + "commune" 8 + "" 1 + year 3 + version 1 + updated_at 1
  * + path [id] 3 + counters (array16 header 3 + 32 x 1), and no filed_by
- * (an 8-field report of release 0.1.0 or 0.2.0) */
+ * nor successor (an 8-field report of release 0.1.0 or 0.2.0) */
 #define MIN_REPORT_BYTES 55
 
-/* Fields of a report: 8 in releases 0.1.0 and 0.2.0, 9 (filed_by) since
- * 0.3.0; this release sends REPORT_FIELDS and skips any after them. */
-#define REPORT_MIN_FIELDS 8
-#define REPORT_FIELDS     9
+/* Fields of a report: 8 in releases 0.1.0 and 0.2.0, 10 (9 filed_by, 10
+ * successor) since 0.3.0; this release sends REPORT_FIELDS and skips any
+ * after them (a 9-field report, of a 0.3.0 development build, is read with
+ * successor ""). */
+#define REPORT_MIN_FIELDS   8
+#define REPORT_FILED_FIELDS 9
+#define REPORT_FIELDS       10
 
 /* Fields of a WELCOME: 5 in releases 0.1.0 and 0.2.0, 6 (revision) since
  * 0.3.0; this release sends WELCOME_FIELDS and skips any after them. */
@@ -117,6 +120,15 @@ valid_cwho(const char *s)
 	return cstr_len(s, WIRE_MAX_WHO + 1, &n) && valid_who(s, n);
 }
 
+/* successor: "" or an id. */
+static bool
+valid_csucc(const char *s)
+{
+	size_t n;
+	return cstr_len(s, WIRE_MAX_ID + 1, &n) &&
+	       (n == 0 || valid_id(s, n) == 0);
+}
+
 unsigned
 wire_ncounters(const struct wire_report *r)
 {
@@ -152,7 +164,8 @@ static bool
 valid_report(const struct wire_report *r)
 {
 	if (!valid_cid(r->origin) || !valid_clevel(r->level) ||
-	    !valid_cname(r->name) || !valid_cwho(r->filed_by))
+	    !valid_cname(r->name) || !valid_cwho(r->filed_by) ||
+	    !valid_csucc(r->successor))
 		return false;
 	if (r->path_len < 1 || r->path_len > WIRE_MAX_PATH)
 		return false;
@@ -247,6 +260,7 @@ pack_report(msgpack_packer *pk, const struct wire_report *r)
 	for (unsigned i = 0; i < wire_ncounters(r); i++)
 		rc |= msgpack_pack_int64(pk, r->counters.v[i]);
 	rc |= pack_cstr(pk, r->filed_by);
+	rc |= pack_cstr(pk, r->successor);
 	return rc;
 }
 
@@ -624,6 +638,20 @@ rd_who(struct rd *r, char out[WIRE_MAX_WHO + 1])
 	return 0;
 }
 
+/* successor: "" or an id. */
+static int
+rd_succ(struct rd *r, char out[WIRE_MAX_ID + 1])
+{
+	const char *s;
+	size_t n;
+
+	if (rd_str(r, &s, &n) < 0 || (n > 0 && valid_id(s, n) != 0))
+		return -1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
 static int
 rd_year(struct rd *r, uint16_t *year)
 {
@@ -666,8 +694,11 @@ rd_report(struct rd *r, struct wire_report *rep)
 		if (i < CDHT_NCOUNTERS)
 			rep->counters.v[i] = v;
 	}
-	/* field 9, filed_by: absent from an older sender's report ("") */
-	if (n >= REPORT_FIELDS && rd_who(r, rep->filed_by) < 0)
+	/* field 9, filed_by, and 10, successor: absent from an older
+	 * sender's report ("") */
+	if (n >= REPORT_FILED_FIELDS && rd_who(r, rep->filed_by) < 0)
+		return -1;
+	if (n >= REPORT_FIELDS && rd_succ(r, rep->successor) < 0)
 		return -1;
 	if (rd_skip_tail(r, n < REPORT_FIELDS ? n : REPORT_FIELDS, n, 4) < 0 ||
 	    !valid_report_rest(rep))

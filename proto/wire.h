@@ -8,7 +8,7 @@
  * positions are listed in PROTOCOL.md and next to struct wire_msg below.
  * Decoders never trust input: every count is checked against WIRE_MAX_ITEMS
  * and the bytes left before anything is allocated (a decode allocates at most
- * about 16 times the input length), and any violation returns
+ * about 17 times the input length), and any violation returns
  * WIRE_EMALFORMED.  A successfully decoded message satisfies every rule of
  * PROTOCOL.md "Field rules", so the daemon may trust it as is.
  */
@@ -82,6 +82,12 @@ struct wire_report {
 	 * year, "" while it is open; text of 0..WIRE_MAX_WHO bytes.  "" when
 	 * decoded from an older sender's 8-field report; always sent. */
 	char filed_by[WIRE_MAX_WHO + 1];
+	/* Field 10 (release 0.3.0): the unit a retired origin merged into,
+	 * an id, "" for none (every report but the copies a parent
+	 * re-issues for a unit it retired with a successor, PROTOCOL.md
+	 * 8.8).  "" when decoded from a report of 8 or 9 fields; always
+	 * sent. */
+	char successor[WIRE_MAX_ID + 1];
 };
 
 /*
@@ -94,7 +100,8 @@ struct wire_report {
  *             own ([origin, year, ver]), revision]
  *   REPORTS  [1, 3, seq, reports, keys (removed: [origin, year, ver])]
  *            report = [origin, level, name, year, version, updated_at,
- *                      [path...], [counters...], filed_by]
+ *                      [path...], [counters...], filed_by,
+ *                      successor]
  *   ACK      [1, 4, seq, refused]
  *   PING [1, 5]   PONG [1, 6]   RESYNC [1, 7]
  */
@@ -126,8 +133,8 @@ struct wire_msg {
 /* Encoded size bounds (PROTOCOL.md 4.1; tests/unit/test_wire.c checks
  * them against the encoder).  A report: array header 1, origin 17, level 9,
  * name 130, year 3, version 9, updated_at 9, path 1 + 8 x 17, counters
- * 3 + CDHT_NCOUNTERS x 9, filed_by 2 + 63. */
-#define WIRE_MAX_REPORT   (380 + 3 + 9 * CDHT_NCOUNTERS) /* 950 */
+ * 3 + CDHT_NCOUNTERS x 9, filed_by 2 + 63, successor 1 + 16. */
+#define WIRE_MAX_REPORT   (397 + 3 + 9 * CDHT_NCOUNTERS) /* 967 */
 #define WIRE_MAX_KEY      30 /* [origin, year, version]: 1 + 17 + 3 + 9 */
 #define WIRE_MAX_ENVELOPE 32 /* array, version, type, seq, two list headers */
 

@@ -26,7 +26,8 @@
  *  - agg-winner: the winner of every (origin, year) (aggregate_winners,
  *    aggregate_report_of) is the copy via the child the origin is held
  *    through (8.7: the first to report it, until it lets go of every year;
- *    then the other child if it kept a copy), with its counters and path;
+ *    then the other child if it kept a copy), with its counters, path,
+ *    filed_by and successor;
  *  - agg-totals: the totals of this node, and of every node in any path,
  *    equal the sum of the winners through it (aggregate_totals), and no
  *    counter is negative;
@@ -403,7 +404,8 @@ check_state(struct store_txn *t, const char *when)
 		        memcmp(got.path, want->r.path, sizeof(got.path)) == 0 &&
 		        memcmp(&got.counters, &want->r.counters,
 		            sizeof(got.counters)) == 0 &&
-		        strcmp(got.filed_by, want->r.filed_by) == 0,
+		        strcmp(got.filed_by, want->r.filed_by) == 0 &&
+		        strcmp(got.successor, want->r.successor) == 0,
 		    "agg-winner",
 		    "%s: %s/%d: winner v%llu via %s, model says v%llu via %s",
 		    when, w.k[i].origin, w.k[i].year,

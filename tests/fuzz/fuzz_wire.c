@@ -7,13 +7,13 @@
  *  - wire-rules: a decoded message satisfies every field rule of
  *    PROTOCOL.md 3.3 (the daemon trusts it as is): ids, levels, names,
  *    years, versions >= 1, paths of 1..8 distinct ids from the sender to
- *    the origin, counters >= 0, filed_by text of 0..63 bytes, at most
- *    WIRE_MAX_ITEMS entries;
+ *    the origin, counters >= 0, filed_by text of 0..63 bytes, successor
+ *    "" or an id, at most WIRE_MAX_ITEMS entries;
  *  - wire-roundtrip: a decoded message re-encodes (wire_encode accepts
  *    everything wire_decode produces), no longer than the input (the
- *    canonical form is minimal) but for the empty field 9 it gives a
- *    report of an older sender (one byte per report), and decodes back to
- *    an identical message;
+ *    canonical form is minimal) but for the empty fields 9 and 10 it
+ *    gives a report of an older sender (two bytes per report) and field 6
+ *    a WELCOME (one byte), and decodes back to an identical message;
  *    the canonical form is a fixed point: encoding it again gives the same
  *    bytes.
  * Built with -DFUZZ_WIRE_SEEDS instead, this file is a small program that
@@ -78,7 +78,10 @@ report_ok(const struct wire_report *r)
 	    r->ncounters > CDHT_NCOUNTERS ||
 	    strcmp(r->path[r->path_len - 1], r->origin) != 0 ||
 	    strnlen(r->filed_by, sizeof r->filed_by) > 63 ||
-	    valid_text(r->filed_by, strlen(r->filed_by)) != 0)
+	    valid_text(r->filed_by, strlen(r->filed_by)) != 0 ||
+	    strnlen(r->successor, sizeof r->successor) > WIRE_MAX_ID ||
+	    (r->successor[0] != '\0' &&
+	        valid_id(r->successor, strlen(r->successor)) != 0))
 		return 0;
 	for (int i = 0; i < r->path_len; i++) {
 		if (valid_id(r->path[i], strlen(r->path[i])) != 0)
@@ -145,11 +148,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wire_msg_free(&a);
 		return 0;
 	}
-	/* + 1 a report (field 9, filed_by), + 1 a WELCOME (field 6) */
-	FUZZ_CHECK(len <= size + a.nreports + (a.type == WIRE_WELCOME),
+	/* + 2 a report (fields 9 filed_by and 10 successor), + 1 a WELCOME
+	 * (field 6) */
+	FUZZ_CHECK(len <= size + 2 * a.nreports + (a.type == WIRE_WELCOME),
 	    "wire-roundtrip",
-	    "canonical form (%zu bytes) longer than the input (%zu) and one "
-	    "byte per report or WELCOME",
+	    "canonical form (%zu bytes) longer than the input (%zu) and two "
+	    "bytes per report or one per WELCOME",
 	    len, size);
 	rc = wire_decode(enc, len, &b);
 	FUZZ_CHECK(rc == WIRE_OK && msg_equal(&a, &b), "wire-roundtrip",
@@ -204,6 +208,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < CDHT_NCOUNTERS; i++)
 		rep.counters.v[i] = i * 37;
 	strcpy(rep.filed_by, "Nguy\xe1\xbb\x85n V\xc4\x83n A");
+	strcpy(rep.successor, "03647");
 
 	for (int t = WIRE_HELLO; t <= WIRE_RESYNC; t++) {
 		char path[4096], *buf;

@@ -34,13 +34,19 @@ HELLO = hexblock("""96 01 01 a5 30 33 36 34 36 a7 63 6f 6d 6d 75 6e
 65 a5 58 c3 a3 20 41 91 93 a5 30 33 36 34 36 cd 07 e9 04""")
 WELCOME = hexblock("""95 01 02 a3 31 31 36 91 92 a5 30 33 36 34 36 cd
 07 e9 91 93 a5 30 33 36 34 36 cd 07 e9 02""")
-REPORTS = hexblock("""95 01 03 09 91 99 a5 30 33 36 34 36 a7 63 6f 6d
+REPORTS = hexblock("""95 01 03 09 91 9a a5 30 33 36 34 36 a7 63 6f 6d
 6d 75 6e 65 a5 58 c3 a3 20 41 cd 07 e9 04 ce 68
 4e e1 80 92 a3 31 31 36 a5 30 33 36 34 36 dc 00
-2a 78 61 00 00 00 00 00 00 00 00 00 00 00 00 00
+3f 78 61 00 00 00 00 00 00 00 00 00 00 00 00 00
 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-00 61 00 00 00 00 00 01 ce 69 2c da 80 00 00 a8
-78 61 2d 61 64 6d 69 6e 90""")
+00 61 00 00 00 00 00 01 ce 69 2c da 80 00 00 00
+00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+00 00 00 00 a8 78 61 2d 61 64 6d 69 6e a0 90""")
+assert len(REPORTS) == 127
+# the same with 9 fields (a 0.3.0 development build: no successor), and as
+# a parent re-issues it for a retired commune merged into 03647 (8.8)
+REPORTS_9 = REPORTS[:5] + b"\x99" + REPORTS[6:-2] + b"\x90"
+REPORTS_SUCC = REPORTS[:-2] + b"\xa5" + b"03647" + b"\x90"
 # the same batch as release 0.1.0 sent it: 8 fields, 32 counters
 REPORTS_010 = hexblock("""95 01 03 09 91 98 a5 30 33 36 34 36 a7 63 6f 6d
 6d 75 6e 65 a5 58 c3 a3 20 41 cd 07 e9 04 ce 68
@@ -62,7 +68,10 @@ for n, b in [("protocol-hello", HELLO), ("protocol-welcome", WELCOME),
                  [1, 2, "14", [["1405", 2020]], [["1405", 2020, 3]], 2,
                   "future"])),
              ("protocol-reports", REPORTS),
-             ("protocol-reports-0.1.0", REPORTS_010), ("protocol-ack", ACK),
+             ("protocol-reports-0.1.0", REPORTS_010),
+             ("protocol-reports-9-fields", REPORTS_9),
+             ("protocol-reports-successor", REPORTS_SUCC),
+             ("protocol-ack", ACK),
              ("protocol-ping", b"\x92\x01\x05"),
              ("protocol-pong", b"\x92\x01\x06"),
              ("protocol-resync", b"\x92\x01\x07"),
@@ -72,20 +81,31 @@ for n, b in [("protocol-hello", HELLO), ("protocol-welcome", WELCOME),
     if n.startswith("protocol-reports"):
         put("fuzz_reports", n, b)
 
-NC = 42  # counters of release 0.3.0 (33 in 0.2.0, 32 in 0.1.0)
+NC = 63  # counters of release 0.3.0 (33 in 0.2.0, 32 in 0.1.0)
+RETIRED = 62  # counter retired (PROTOCOL.md 5.6, 8.8)
 
 
 def report(origin, year, version, path, counters=None, level="commune",
            name="X\u00e3 A", updated=1750000000, ncounters=NC,
-           filed_by="", extra=()):
+           filed_by="", successor="", extra=()):
     """A report; filed_by None: the 8 fields of releases 0.1.0 and 0.2.0,
-    else field 9 (release 0.3.0), then any extra (future) fields."""
+    else field 9 (release 0.3.0); successor None: no field 10 (9 fields),
+    else field 10; then any extra (future) fields."""
     c = list(counters or [])
     c += [0] * (ncounters - len(c))
     r = [origin, level, name, year, version, updated, path, c]
     if filed_by is not None:
         r.append(filed_by)
+        if successor is not None:
+            r.append(successor)
     return r + list(extra)
+
+
+def retired(counters, last):
+    """counters with counter retired = last (all NC of them)."""
+    c = list(counters) + [0] * (NC - len(counters))
+    c[RETIRED] = last
+    return c
 
 
 def reports(seq, reps, removed=()):
@@ -152,12 +172,28 @@ seeds = {
                ncounters=33, filed_by=None),
         report("140102", 2025, 4, ["1401", "140102"], [5, 5],
                filed_by="xa-admin", extra=[{"future": 1}])]),
+    # retirement (8.8): copies re-issued below for retired communes, one
+    # merged into 140102 (a 16-byte successor too), one dissolved (""),
+    # the same key from a 9-field sender, and an 11th (future) field
+    "retired-successor": reports(5, [
+        report("140101", 2023, 12, ["1401", "140101"],
+               retired([40, 30], 2023), successor="140102"),
+        report("140101", 2024, 12, ["1401", "140101"],
+               retired([41, 31], 2024), successor="0123456789abcdef"),
+        report("140103", 2024, 12, ["1401", "140103"],
+               retired([7, 7], 2024), successor=""),
+        report("140103", 2024, 12, ["1401", "140103"],
+               retired([7, 7], 2024), successor=None),
+        report("140104", 2022, 3, ["1401", "140104"],
+               retired([2, 1], 2022), successor="140102",
+               extra=[[1, "x"]])]),
 }
 for n, b in seeds.items():
     put("fuzz_reports", n, b)
 put("fuzz_wire", "reports-2p40-at-bound", seeds["counters-2p40-at-bound"])
 put("fuzz_wire", "reports-deep-path", seeds["deep-path"])
 put("fuzz_wire", "reports-filed", seeds["filed"])
+put("fuzz_wire", "reports-retired-successor", seeds["retired-successor"])
 put("fuzz_wire", "hello-inventory", msgpack.packb(
     [1, 1, "1401", "district", "Huy\u1ec7n A",
      [["1401", 2025, 3], ["140101", 2030, 2**63]]]))

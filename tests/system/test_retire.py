@@ -9,7 +9,9 @@ reload.  After convergence the province's figures for 2021-2024 equal the
 model of what was recorded before the merge, to the person, 2025 equals the
 new communes' sum, the five-year streak holds across the merge and nothing
 is counted twice at any level; again after restarting every node and after
-restoring the province from a backup taken after the retirement."""
+restoring the province from a backup taken after the retirement.  A
+national node above the province learns every retirement, successor
+included, from the reports alone (PROTOCOL.md 8.8: report field 10)."""
 
 import csv
 import os
@@ -83,7 +85,8 @@ class Retire(HierTestCase):
         merges = read_csv("sonla_merges_2025.csv")
         self.assertTrue(any(m["type"] == "partial" for m in merges))
         rng = random.Random(2025)
-        prov = self.make("province", "14", units[0]["province_name"])
+        nat = self.make("national", "VN", "Vi\u1ec7t Nam")
+        prov = self.make("province", "14", units[0]["province_name"], nat)
         districts, communes = {}, {}
         for u in units:
             d = u["district_code"]
@@ -92,7 +95,8 @@ class Retire(HierTestCase):
                                          prov)
             communes[u["commune_code"]] = self.make(
                 "commune", u["commune_code"], u["commune_name"], districts[d])
-        old = [prov] + list(districts.values()) + list(communes.values())
+        old = [nat, prov] + list(districts.values()) + \
+            list(communes.values())
         for n in old:
             n.start()
 
@@ -227,8 +231,51 @@ class Retire(HierTestCase):
         want_prov[2025] = after
         empty = model.Model()
 
+        def retired_at(node, where):
+            """node shows every retirement as the province's file says:
+            the districts dissolved, 04027 merged into 03980, 04012 split
+            (no successor), 04078's old years into the new 04078."""
+            nodes = {n["id"]: n for n in node.nodes_doc()["nodes"]}
+            self.assertEqual(nodes["04027"]["retired"],
+                             {"last_year": 2024, "successor": "03980"},
+                             where)
+            self.assertEqual(nodes["04012"]["retired"],
+                             {"last_year": 2024, "successor": None}, where)
+            self.assertEqual(nodes["04078"]["retired"],
+                             {"last_year": 2024, "successor": "04078"},
+                             where)
+            for cid in communes:
+                s = succ[cid]
+                self.assertEqual(
+                    nodes[cid]["retired"],
+                    {"last_year": 2024,
+                     "successor": s[0] if len(s) == 1 else None},
+                    (where, cid))
+            for d in districts:
+                self.assertEqual(nodes[d]["retired"],
+                                 {"last_year": 2024, "successor": None},
+                                 (where, d))
+            self.assertNotIn("retired", nodes["03980"], where)
+            return nodes
+
         def check(what):
             self.converge(prov, want_prov, YEARS, what, timeout=40.0)
+            # the national node: the same figures, and every retirement
+            # learnt from the reports (it has no retired file)
+            self.converge(nat, want_prov, YEARS, what + " (national)",
+                          timeout=40.0)
+            retired_at(nat, what + " (national)")
+            doc = nat.progress_doc(2024, depth=3)
+            below = {}
+            todo = list(doc["children"])
+            while todo:
+                k = todo.pop()
+                below[k["node"]["id"]] = k
+                todo += k.get("children") or []
+            self.assertEqual(below["04027"]["retired"],
+                             {"last_year": 2024, "successor": "03980"},
+                             what + " (national drill-down)")
+            self.assertNotIn("retired", below["14"], what)
             for y in OLD_YEARS:
                 self.assertEqual(counts(prov.progress_doc(y)),
                                  counts(docs_before[y]), "%s %d" % (what, y))
@@ -276,19 +323,12 @@ class Retire(HierTestCase):
                         self.assertEqual(kids[d]["retired"],
                                          {"last_year": 2024,
                                           "successor": None})
-            nodes = {n["id"]: n for n in prov.nodes_doc()["nodes"]}
-            self.assertEqual(nodes["04027"]["retired"],
-                             {"last_year": 2024, "successor": "03980"})
-            self.assertEqual(nodes["04012"]["retired"],
-                             {"last_year": 2024, "successor": None})
-            self.assertEqual(nodes["04078"]["retired"],
-                             {"last_year": 2024, "successor": "04078"})
-            self.assertNotIn("retired", nodes["03980"])
+            retired_at(prov, what)
 
         check("after the merge")
 
         # -- every node restarts ----------------------------------------
-        for n in [prov] + list(new.values()):
+        for n in [nat, prov] + list(new.values()):
             n.restart(keep_port=True)
         check("after restarting every node")
 

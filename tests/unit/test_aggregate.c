@@ -6,7 +6,8 @@
  * reported under two children (highest version, ties to the lowest child id,
  * promotion on removal), HELLO (drops, want, own), the child-side outbox cycle
  * (collect, acked, WELCOME bumps), the node directory, retirement (kept
- * years re-issued and read-only, later years dropped, a reused code) and
+ * years re-issued and read-only, later years dropped, a reused code, the
+ * successor carried in report field 10 through winners and relays) and
  * counts_from, and a long random
  * sequence of applies/removes/HELLOs checked after every step against winners
  * and totals recomputed here by brute force.
@@ -684,16 +685,18 @@ assert_counted(struct store_txn *t, struct fx *f, const char *node, int year,
 	fx_assert_counters(&got, &want, "totals of %s/%d", node, year);
 }
 
-/* (origin, year)'s winner carries counter retired = last, above version. */
+/* (origin, year)'s winner carries counter retired = last and successor
+ * succ, above version. */
 static void
 assert_adopted(struct store_txn *t, const char *origin, int year,
-    const char *path0, int last, uint64_t above)
+    const char *path0, int last, const char *succ, uint64_t above)
 {
 	struct wire_report w;
 
 	assert_int_equal(aggregate_report_of(t, origin, year, &w), STORE_OK);
 	assert_string_equal(w.path[0], path0);
 	assert_int_equal(w.counters.v[CDHT_C_retired], last);
+	assert_string_equal(w.successor, succ); /* report field 10 */
 	assert_int_equal(w.ncounters, CDHT_NCOUNTERS);
 	if (w.version <= above)
 		fail_msg("%s/%d: version %llu not above %llu", origin, year,
@@ -717,7 +720,7 @@ test_retire(void **state)
 	struct conf_retired ret[3];
 	struct cdht_counters want[10];
 	uint64_t v0 = 100;
-	const char *succ;
+	char succ[WIRE_MAX_ID + 1];
 	int last, y;
 
 	memset(want, 0, sizeof(want));
@@ -798,10 +801,10 @@ test_retire(void **state)
 		add_seed(&d, 21);
 		assert_counted(t, f, "140101", 2022, d);
 	}
-	assert_adopted(t, "1401", 2024, "1401", 2024, v0);
-	assert_adopted(t, "140101", 2023, "1401", 2023, v0);
-	assert_adopted(t, "140102", 2021, "1401", 2024, v0);
-	assert_adopted(t, "140103", 2024, "1401", 2024, v0);
+	assert_adopted(t, "1401", 2024, "1401", 2024, "", v0);
+	assert_adopted(t, "140101", 2023, "1401", 2023, "140201", v0);
+	assert_adopted(t, "140102", 2021, "1401", 2024, "", v0);
+	assert_adopted(t, "140103", 2024, "1401", 2024, "140103", v0);
 	{
 		struct wire_report w;
 
@@ -847,18 +850,158 @@ test_retire(void **state)
 	    apply_live(t, f, "1402", "1402/140101", 2026, 9, 73), AGG_REFUSED);
 	for (y = 2021; y <= 2024; y++)
 		assert_counted(t, f, SELF, y, want[y - 2021]);
-	assert_true(aggregate_retired_of(t, &f->c, "140101", &last, &succ));
+	assert_true(aggregate_retired_of(t, &f->c, "140101", &last, succ));
 	assert_int_equal(last, 2023);
 	assert_string_equal(succ, "140201");
-	assert_true(aggregate_retired_of(t, &f->c, "1401", &last, &succ));
+	assert_true(aggregate_retired_of(t, &f->c, "1401", &last, succ));
 	assert_int_equal(last, 2024);
-	assert_null(succ);
+	assert_string_equal(succ, "");
 	/* not listed: learnt from the kept copies */
-	assert_true(aggregate_retired_of(t, &f->c, "140102", &last, &succ));
+	assert_true(aggregate_retired_of(t, &f->c, "140102", &last, succ));
 	assert_int_equal(last, 2024);
-	assert_null(succ);
-	assert_false(aggregate_retired_of(t, &f->c, "140201", &last, &succ));
+	assert_string_equal(succ, "");
+	assert_false(aggregate_retired_of(t, &f->c, "140201", &last, succ));
 	fx_commit(&t);
+	f->c.children = f->kids;
+	f->c.nchildren = 2;
+	f->c.retired = NULL;
+	f->c.nretired = 0;
+}
+
+/*
+ * Report field 10, successor (PROTOCOL.md 5.3.1, 8.8): a copy re-issued
+ * below for a retired unit (district 1401 retired commune 140101 into
+ * 140102 at 2023) keeps its successor as the winner, tells this node the
+ * unit is retired and into what (it is in no file here), and is forwarded
+ * upward with it.  When this node then retires the relay 1401 itself
+ * (successor 1402), the unit retired below keeps its own successor, the
+ * relay's own years get 1402 and a live commune of its subtree none;
+ * naming another successor on a reload re-issues the copy, a second run
+ * changes nothing.
+ */
+static void
+test_successor_travels(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = fx_wtxn(&f->s);
+	struct conf_child kids[1];
+	struct conf_retired ret[2];
+	struct wire_report r, w, a;
+	const struct wire_report *up;
+	struct wire_msg m;
+	char succ[WIRE_MAX_ID + 1];
+	int last;
+
+	mkrep(&r, "1401/140101", 2023, 500, 3);
+	r.counters.v[CDHT_C_retired] = 2023;
+	strcpy(r.successor, "140102");
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_APPLIED);
+	assert_int_equal(
+	    apply_live(t, f, "1401", "1401", 2023, 500, 4), AGG_APPLIED);
+	assert_int_equal(
+	    apply_live(t, f, "1401", "1401/140103", 2023, 500, 5), AGG_APPLIED);
+	assert_int_equal(aggregate_report_of(t, "140101", 2023, &w), STORE_OK);
+	assert_string_equal(w.successor, "140102");
+	assert_int_equal(aggregate_report_of(t, "140103", 2023, &w), STORE_OK);
+	assert_string_equal(w.successor, "");
+	assert_true(aggregate_retired_of(t, &f->c, "140101", &last, succ));
+	assert_int_equal(last, 2023);
+	assert_string_equal(succ, "140102");
+	assert_false(aggregate_retired_of(t, &f->c, "140103", &last, succ));
+	assert_string_equal(succ, "");
+
+	/* the same version with no more counters (another successor):
+	 * ignored, the successor too */
+	strcpy(r.successor, "140109");
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_IGNORED);
+	assert_int_equal(aggregate_report_of(t, "140101", 2023, &w), STORE_OK);
+	assert_string_equal(w.successor, "140102");
+
+	/* forwarded upward with it, the path prefixed */
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
+	up = find_report(&m, "140101", 2023);
+	assert_non_null(up);
+	assert_int_equal(up->path_len, 3);
+	assert_string_equal(up->path[0], SELF);
+	assert_string_equal(up->successor, "140102");
+	assert_int_equal(up->counters.v[CDHT_C_retired], 2023);
+	{
+		char *buf;
+		size_t len;
+		struct wire_msg d;
+
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+		assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
+		up = find_report(&d, "140101", 2023);
+		assert_non_null(up);
+		assert_string_equal(up->successor, "140102");
+		up = find_report(&d, "140103", 2023);
+		assert_non_null(up);
+		assert_string_equal(up->successor, "");
+		wire_msg_free(&d);
+		free(buf);
+	}
+	wire_msg_free(&m);
+	fx_commit(&t);
+
+	/* this node retires the relay 1401, into 1402 */
+	t = fx_wtxn(&f->s);
+	kids[0] = f->kids[0]; /* 1402 */
+	f->c.children = kids;
+	f->c.nchildren = 1;
+	memset(ret, 0, sizeof(ret));
+	strcpy(ret[0].id, "1401");
+	ret[0].last_year = 2023;
+	strcpy(ret[0].successor, "1402");
+	f->c.retired = ret;
+	f->c.nretired = 1;
+	assert_int_equal(aggregate_retire(t, &f->c), STORE_OK);
+	assert_adopted(t, "1401", 2023, "1401", 2023, "1402", 500);
+	/* retired below at the same last year: kept as it came (v500) */
+	assert_adopted(t, "140101", 2023, "1401", 2023, "140102", 499);
+	assert_adopted(t, "140103", 2023, "1401", 2023, "", 500);
+	assert_true(aggregate_retired_of(t, &f->c, "1401", &last, succ));
+	assert_string_equal(succ, "1402");
+	assert_true(aggregate_retired_of(t, &f->c, "140101", &last, succ));
+	assert_string_equal(succ, "140102");
+	assert_true(aggregate_retired_of(t, &f->c, "140103", &last, succ));
+	assert_string_equal(succ, "");
+	/* a second run changes nothing */
+	assert_int_equal(aggregate_report_of(t, "140101", 2023, &a), STORE_OK);
+	assert_int_equal(aggregate_retire(t, &f->c), STORE_OK);
+	assert_int_equal(aggregate_report_of(t, "140101", 2023, &w), STORE_OK);
+	assert_int_equal(w.version, a.version);
+	fx_commit(&t);
+
+	/* a reload listing 140101 itself with another successor: re-issued
+	 * (a new version, so that every ancestor learns it) */
+	t = fx_wtxn(&f->s);
+	strcpy(ret[1].id, "140101");
+	ret[1].last_year = 2023;
+	strcpy(ret[1].successor, "140105");
+	f->c.nretired = 2;
+	assert_int_equal(aggregate_retire(t, &f->c), STORE_OK);
+	assert_adopted(t, "140101", 2023, "1401", 2023, "140105", a.version);
+	assert_true(aggregate_retired_of(t, &f->c, "140101", &last, succ));
+	assert_string_equal(succ, "140105");
+	assert_int_equal(outbox_collect(t, &f->c, 100, &m), STORE_OK);
+	up = find_report(&m, "140101", 2023);
+	assert_non_null(up);
+	assert_string_equal(up->successor, "140105");
+	assert_true(up->version > a.version);
+	up = find_report(&m, "1401", 2023);
+	assert_non_null(up);
+	assert_string_equal(up->successor, "1402");
+	wire_msg_free(&m);
+	fx_commit(&t);
+
+	/* and it is stored: still there in a new transaction */
+	t = fx_rtxn(&f->s);
+	assert_int_equal(aggregate_report_of(t, "140101", 2023, &w), STORE_OK);
+	assert_string_equal(w.successor, "140105");
+	store_abort(&t);
 	f->c.children = f->kids;
 	f->c.nchildren = 2;
 	f->c.retired = NULL;
@@ -2174,6 +2317,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_drop_unconfigured, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retire, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_successor_travels, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counts_from, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_outbox_cycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -444,7 +444,7 @@ raw_value(struct store_txn *t, int tbl, const void *k, size_t kl,
 }
 
 /* What 1401's copy and winner must be after the migration: format 3, the
- * same fields, then filed_by "" (length 0). */
+ * same fields, then filed_by "" and successor "" (length 0 each). */
 static void
 assert_rec_v3(struct store_txn *t)
 {
@@ -454,6 +454,7 @@ assert_rec_v3(struct store_txn *t)
 
 	v2_rec(&want);
 	want.b[0] = 3;
+	tb_uint(&want, 0);
 	tb_uint(&want, 0);
 	memcpy(k + kl, "1401", 5);
 	n = raw_value(t, TBL_MIRROR, k, kl + 5, got, sizeof(got));

@@ -101,6 +101,8 @@ set_max_report(struct wire_report *r, unsigned salt)
 	for (int i = 0; i < CDHT_NCOUNTERS; i++)
 		r->counters.v[i] = INT64_MAX - i;
 	strcpy(r->filed_by, max_who);
+	snprintf(
+	    r->successor, sizeof r->successor, "S%015u", salt % 1000000000u);
 }
 
 static void
@@ -130,6 +132,7 @@ assert_report_equal(const struct wire_report *a, const struct wire_report *b)
 	for (int i = 0; i < CDHT_NCOUNTERS; i++)
 		assert_true(a->counters.v[i] == b->counters.v[i]);
 	assert_string_equal(a->filed_by, b->filed_by);
+	assert_string_equal(a->successor, b->successor);
 }
 
 /* Field-by-field comparison of what the type carries on the wire. */
@@ -396,9 +399,9 @@ test_counter_evolution(void **state)
 
 /*
  * Report field 9, filed_by (PROTOCOL.md 5.3.1, release 0.3.0): it round-
- * trips; an older sender's 8-field report decodes with filed_by ""; a 10th
- * field is skipped; a 9th that is not text of 0..63 bytes makes the message
- * malformed, and the encoder refuses to send one.
+ * trips; an older sender's 8-field report decodes with filed_by ""; an
+ * 11th field is skipped; a 9th that is not text of 0..63 bytes makes the
+ * message malformed, and the encoder refuses to send one.
  */
 static void
 test_filed_by(void **state)
@@ -446,16 +449,16 @@ test_filed_by(void **state)
 	raw_decode(&rr, &r);
 	assert_string_equal(r.filed_by, "xa-admin");
 
-	/* 10 fields: the 10th (here a map, then an array) is skipped */
-	rr.tail = "\xa8xa-admin\x81\x01\xc3";
-	rr.tail_len = 12;
-	rr.ntail = 2;
+	/* 11 fields: the 11th (here a map, then an array) is skipped */
+	rr.tail = "\xa8xa-admin\xa0\x81\x01\xc3";
+	rr.tail_len = 13;
+	rr.ntail = 3;
 	raw_decode(&rr, &r);
 	assert_string_equal(r.filed_by, "xa-admin");
 	assert_int_equal(r.counters.v[CDHT_NCOUNTERS - 1], CDHT_NCOUNTERS - 1);
-	rr.tail = "\xa0\x92\x01\xa1z\x07";
-	rr.tail_len = 6;
-	rr.ntail = 3;
+	rr.tail = "\xa0\xa0\x92\x01\xa1z\x07";
+	rr.tail_len = 7;
+	rr.ntail = 4;
 	raw_decode(&rr, &r);
 	assert_string_equal(r.filed_by, "");
 
@@ -503,7 +506,7 @@ test_filed_by(void **state)
 	m.nreports = 1;
 	strcpy(r.filed_by, "Nguy\xe1\xbb\x85n V\xc4\x83n A");
 	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
-	assert_int_equal((unsigned char)buf[5], 0x99); /* 9 fields */
+	assert_int_equal((unsigned char)buf[5], 0x9a); /* 10 fields */
 	assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
 	assert_string_equal(d.reports[0].filed_by, r.filed_by);
 	wire_msg_free(&d);
@@ -514,6 +517,140 @@ test_filed_by(void **state)
 	strcpy(r.filed_by, "\xc3");
 	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
 	memset(r.filed_by, 'a', sizeof r.filed_by); /* not NUL-terminated */
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+	assert_null(buf);
+}
+
+/*
+ * Report field 10, successor (PROTOCOL.md 5.3.1 and 8.8, release 0.3.0):
+ * it round-trips; a report of 8 or 9 fields decodes with successor ""; a
+ * 10th that is neither "" nor an id (3.3) makes the message malformed,
+ * even before a valid 11th, and the encoder refuses to send one; an 11th
+ * field is skipped.
+ */
+static void
+test_successor(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} bad[] = {
+	    {"\x05", 1},         /* an integer */
+	    {"\xc0", 1},         /* nil */
+	    {"\xc3", 1},         /* true */
+	    {"\xc4\x01\x41", 3}, /* bin "A" */
+	    {"\x91\xa1"
+	     "1",
+	        3},               /* an array */
+	    {"\x81\xa1x\x01", 4}, /* a map */
+	    {"\xa3"
+	     "1.2",
+	        4}, /* "." */
+	    {"\xa3"
+	     "1 2",
+	        4},              /* a space */
+	    {"\xa2\xc3\xa3", 3}, /* UTF-8 ("ã"), not [0-9A-Za-z_-] */
+	    {"\xa1\x00", 2},     /* NUL */
+	    {"\xb1"
+	     "0123456789abcdefg",
+	        18}, /* 17 bytes */
+	    {"\xa5"
+	     "03",
+	        3}, /* cut short */
+	};
+	static const char *const p[] = {"116", "03646"};
+	char tail[64], *buf;
+	struct raw_report rr;
+	struct wire_report r, reps[2];
+	struct wire_msg m, d;
+	size_t len;
+
+	(void)state;
+	/* 8 fields (0.1.0, 0.2.0) and 9 (a 0.3.0 development build) */
+	raw_default(&rr);
+	raw_decode(&rr, &r);
+	assert_string_equal(r.successor, "");
+	rr.tail = "\xa8xa-admin";
+	rr.tail_len = 9;
+	rr.ntail = 1;
+	raw_decode(&rr, &r);
+	assert_string_equal(r.filed_by, "xa-admin");
+	assert_string_equal(r.successor, "");
+
+	/* 10 fields: "" and ids, up to 16 bytes, in any string encoding */
+	rr.tail = "\xa0\xa0";
+	rr.tail_len = 2;
+	rr.ntail = 2;
+	raw_decode(&rr, &r);
+	assert_string_equal(r.successor, "");
+	rr.tail = "\xa0\xa5"
+	          "03647";
+	rr.tail_len = 7;
+	raw_decode(&rr, &r);
+	assert_string_equal(r.successor, "03647");
+	rr.tail = "\xa0\xb0"
+	          "0123456789aB_-xZ";
+	rr.tail_len = 18;
+	raw_decode(&rr, &r);
+	assert_string_equal(r.successor, "0123456789aB_-xZ");
+	rr.tail = "\xa0\xd9\x02"
+	          "14";
+	rr.tail_len = 5;
+	raw_decode(&rr, &r);
+	assert_string_equal(r.successor, "14");
+	/* 11 fields: the 11th skipped */
+	rr.tail = "\xa0\xa2"
+	          "14"
+	          "\x92\x01\xc0";
+	rr.tail_len = 7;
+	rr.ntail = 3;
+	raw_decode(&rr, &r);
+	assert_string_equal(r.successor, "14");
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		raw_default(&rr);
+		tail[0] = (char)0xa0; /* filed_by "" */
+		memcpy(tail + 1, bad[i].bytes, bad[i].len);
+		rr.tail = tail;
+		rr.tail_len = 1 + bad[i].len;
+		rr.ntail = 2;
+		if (raw_rc(&rr) != WIRE_EMALFORMED)
+			fail_msg("bad successor %zu accepted", i);
+		/* ...even with a valid 11th field after it */
+		memcpy(tail + 1 + bad[i].len, "\xa0", 1);
+		rr.tail_len = 2 + bad[i].len;
+		rr.ntail = 3;
+		if (raw_rc(&rr) != WIRE_EMALFORMED)
+			fail_msg(
+			    "bad successor %zu accepted before an 11th", i);
+	}
+
+	/* round trip, next to a report without one */
+	memset(&m, 0, sizeof m);
+	m.type = WIRE_REPORTS;
+	m.seq = 3;
+	set_report(&reps[0], "03646", "commune", "X\xc3\xa3 A", 2024, 9, 2, p);
+	strcpy(reps[0].successor, "03647");
+	set_report(&reps[1], "03649", "commune", "", 2025, 2, 2, p);
+	strcpy(reps[1].path[1], "03649");
+	m.reports = reps;
+	m.nreports = 2;
+	round_trip(&m);
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+	assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
+	assert_string_equal(d.reports[0].successor, "03647");
+	assert_string_equal(d.reports[1].successor, "");
+	wire_msg_free(&d);
+	free(buf);
+
+	/* the encoder refuses what a receiver would */
+	m.nreports = 1;
+	strcpy(reps[0].successor, "a.b");
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+	assert_null(buf);
+	strcpy(reps[0].successor, "X\xc3\xa3");
+	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
+	memset(reps[0].successor, 'a', sizeof reps[0].successor);
 	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_EMALFORMED);
 	assert_null(buf);
 }
@@ -703,9 +840,9 @@ test_roundtrip_small(void **state)
 	}
 }
 
-/* The size bounds promised in wire.h and PROTOCOL.md 4.1: 950 bytes per
+/* The size bounds promised in wire.h and PROTOCOL.md 4.1: 967 bytes per
  * report (1 + 17 + 9 + 130 + 3 + 9 + 9 + (1 + 8 x 17) + (3 + 63 x 9) +
- * (2 + 63)), 30 per key, the envelope 14 here (at most 32). */
+ * (2 + 63) + (1 + 16)), 30 per key, the envelope 14 here (at most 32). */
 static void
 test_encoded_sizes(void **state)
 {
@@ -724,8 +861,11 @@ test_encoded_sizes(void **state)
 	m.reports = &rep;
 	m.nreports = 1;
 	one = round_trip(&m);
-	assert_int_equal(CDHT_NCOUNTERS, 63); /* else recompute 950 */
-	assert_int_equal(one - base, 950);
+	assert_int_equal(CDHT_NCOUNTERS, 63); /* else recompute 967 */
+	assert_int_equal(one - base, 1 + 17 + 9 + 130 + 3 + 9 + 9 +
+	                                 (1 + 8 * 17) + (3 + 63 * 9) +
+	                                 (2 + 63) + (1 + 16));
+	assert_int_equal(one - base, 967);
 	assert_int_equal(one - base, WIRE_MAX_REPORT);
 	set_key(&key, "0123456789abcdef", 2030, UINT64_MAX);
 	m.keys = &key;
@@ -735,7 +875,7 @@ test_encoded_sizes(void **state)
 	assert_true(base <= WIRE_MAX_ENVELOPE);
 }
 
-/* The smallest report this release encodes (87 bytes) must decode, and so
+/* The smallest report this release encodes (88 bytes) must decode, and so
  * must the smallest an older release sends (8 fields, 32 counters: 55
  * bytes): the allocation bound in wire.c divides the bytes left by 55. */
 static void
@@ -767,10 +907,10 @@ test_minimal_report(void **state)
 	m.type = WIRE_REPORTS;
 	m.reports = reps;
 	m.nreports = 1;
-	assert_int_equal(round_trip(&m), 5 + 87 + 1);
+	assert_int_equal(round_trip(&m), 5 + 88 + 1);
 	m.nreports = n;
 	assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
-	assert_int_equal(len, 4 + 3 + 87 * n + 1);
+	assert_int_equal(len, 4 + 3 + 88 * n + 1);
 	assert_int_equal(wire_decode(buf, len, &d), WIRE_OK);
 	assert_int_equal(d.nreports, n);
 	wire_msg_free(&d);
@@ -791,10 +931,11 @@ test_minimal_report(void **state)
 	assert_int_equal(decode_copy(buf, len, &d), WIRE_OK);
 	assert_int_equal(d.nreports, n);
 	assert_string_equal(d.reports[n - 1].filed_by, "");
+	assert_string_equal(d.reports[n - 1].successor, "");
 	assert_int_equal(d.reports[n - 1].ncounters, 32);
 	wire_msg_free(&d);
-	/* what wire.h promises about the allocation: under 16.5 x input */
-	assert_true(sizeof(struct wire_report) * 2 <= 33 * 55);
+	/* what wire.h promises about the allocation: under 17 x input */
+	assert_true(sizeof(struct wire_report) <= 17 * 55);
 	free(buf);
 
 	/* Likewise the smallest key, [origin, year], is 6 bytes. */
@@ -911,9 +1052,10 @@ test_doc_examples(void **state)
 	    "\xa5"
 	    "03646"
 	    "\xdc\x00\x20\x78\x61";
-	/* the 0.3.0 example: 63 counters, filed by xa-admin (126 bytes) */
+	/* the 0.3.0 example: 63 counters, filed by xa-admin, no successor
+	 * (127 bytes) */
 	static const unsigned char reports3[] = {0x95, 0x01, 0x03, 0x09, 0x91,
-	    0x99, 0xa5, 0x30, 0x33, 0x36, 0x34, 0x36, 0xa7, 0x63, 0x6f, 0x6d,
+	    0x9a, 0xa5, 0x30, 0x33, 0x36, 0x34, 0x36, 0xa7, 0x63, 0x6f, 0x6d,
 	    0x6d, 0x75, 0x6e, 0x65, 0xa5, 0x58, 0xc3, 0xa3, 0x20, 0x41, 0xcd,
 	    0x07, 0xe9, 0x04, 0xce, 0x68, 0x4e, 0xe1, 0x80, 0x92, 0xa3, 0x31,
 	    0x31, 0x36, 0xa5, 0x30, 0x33, 0x36, 0x34, 0x36, 0xdc, 0x00, 0x3f,
@@ -923,8 +1065,9 @@ test_doc_examples(void **state)
 	    0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xce, 0x69, 0x2c, 0xda, 0x80,
 	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	    0x00, 0xa8, 0x78, 0x61, 0x2d, 0x61, 0x64, 0x6d, 0x69, 0x6e, 0x90};
-	char reports[82], forwarded[83];
+	    0x00, 0xa8, 0x78, 0x61, 0x2d, 0x61, 0x64, 0x6d, 0x69, 0x6e, 0xa0,
+	    0x90};
+	char reports[82], forwarded[84];
 	struct wire_msg m;
 
 	(void)state;
@@ -968,7 +1111,7 @@ test_doc_examples(void **state)
 	}
 	wire_msg_free(&m);
 
-	assert_int_equal(sizeof reports3, 126);
+	assert_int_equal(sizeof reports3, 127);
 	assert_int_equal(decode_copy(reports3, sizeof reports3, &m), WIRE_OK);
 	assert_int_equal(m.nreports, 1);
 	assert_int_equal(m.reports[0].ncounters, CDHT_NCOUNTERS);
@@ -979,12 +1122,25 @@ test_doc_examples(void **state)
 	assert_true(m.reports[0].counters.v[CDHT_C_filed_at] == 1764547200);
 	assert_true(m.reports[0].counters.v[CDHT_C_reopened] == 0);
 	assert_string_equal(m.reports[0].filed_by, "xa-admin");
+	assert_string_equal(m.reports[0].successor, "");
 	{
 		char *buf;
 		size_t len;
 		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
 		assert_int_equal(len, sizeof reports3);
 		assert_memory_equal(buf, reports3, len);
+		free(buf);
+		/* the copy of 8.8: re-issued for a retired commune merged
+		 * into 03647, "a5 30 33 36 34 37" instead of "a0" */
+		strcpy(m.reports[0].successor, "03647");
+		assert_int_equal(wire_encode(&m, &buf, &len), WIRE_OK);
+		assert_int_equal(len, sizeof reports3 + 5);
+		assert_memory_equal(buf, reports3, sizeof reports3 - 2);
+		assert_memory_equal(buf + sizeof reports3 - 2,
+		    "\xa5"
+		    "03647"
+		    "\x90",
+		    7);
 		free(buf);
 	}
 	wire_msg_free(&m);
@@ -993,13 +1149,16 @@ test_doc_examples(void **state)
 	memset(reports, 0, sizeof reports);
 	memcpy(reports, reports_head, sizeof reports_head - 1);
 	reports[81] = (char)0x90;
-	/* ...as this release forwards it: 9 fields, filed_by "" */
+	/* ...as this release forwards it: 10 fields, filed_by and
+	 * successor "" */
 	memcpy(forwarded, reports, 81);
-	forwarded[5] = (char)0x99;
+	forwarded[5] = (char)0x9a;
 	forwarded[81] = (char)0xa0;
-	forwarded[82] = (char)0x90;
+	forwarded[82] = (char)0xa0;
+	forwarded[83] = (char)0x90;
 	assert_int_equal(decode_copy(reports, sizeof reports, &m), WIRE_OK);
 	assert_string_equal(m.reports[0].filed_by, "");
+	assert_string_equal(m.reports[0].successor, "");
 	assert_int_equal(m.reports[0].ncounters, CDHT_WIRE_MIN_COUNTERS);
 	assert_int_equal(m.type, WIRE_REPORTS);
 	assert_true(m.seq == 9);
@@ -1011,7 +1170,7 @@ test_doc_examples(void **state)
 	assert_true(m.reports[0].counters.v[CDHT_C_recognized] == 97);
 	assert_true(m.reports[0].counters.v[CDHT_C_members_trained] == 0);
 	assert_int_equal(m.nkeys, 0);
-	/* ...and the encoder forwards it with an empty field 9. */
+	/* ...and the encoder forwards it with empty fields 9 and 10. */
 	{
 		char *buf;
 		size_t len;
@@ -1968,6 +2127,7 @@ main(void)
 	    cmocka_unit_test(test_field_rules),
 	    cmocka_unit_test(test_counter_evolution),
 	    cmocka_unit_test(test_filed_by),
+	    cmocka_unit_test(test_successor),
 	    cmocka_unit_test(test_peek_type),
 	    cmocka_unit_test(test_huge_counts),
 	    cmocka_unit_test(test_nesting),
