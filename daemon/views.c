@@ -248,6 +248,10 @@ cover_filing(json_t *cov, const struct filing_clock *fc, const char *id,
 {
 	int late;
 
+	/* imported results are that year's official figures, entered from
+	 * the report the unit filed then: neither to file nor late */
+	if (c != NULL && c->v[CDHT_C_imported] != 0 && c->v[CDHT_C_filed] == 0)
+		return;
 	if (c != NULL && c->v[CDHT_C_filed] != 0) {
 		json_object_set_new(json_object_get(cov, "filed"), id,
 		    iso_or_null(c->v[CDHT_C_filed_at]));
@@ -375,13 +379,16 @@ coverage_obj(struct store_txn *t, const struct conf *c,
 
 		if (root != NULL && !dir_below(nodes, n, nodes[i].id, root->id))
 			continue;
+		have = 0;
 		if (&nodes[i] != root) {
 			have = aggregate_report_of(t, nodes[i].id, year, &r) ==
 			       STORE_OK;
 			cover(cov, &fc, nodes[i].id, nodes[i].name, &r.counters,
 			    r.updated_at, have, r.filed_by);
 		}
-		if (nodes[i].last_report < now - c->stale_after_s)
+		/* a unit known by imported results runs no node: not stale */
+		if (nodes[i].last_report < now - c->stale_after_s &&
+		    !(have && r.counters.v[CDHT_C_imported] != 0))
 			json_array_append_new(json_object_get(cov, "stale"),
 			    json_string(nodes[i].id));
 		if (conf_child_by_id(c, nodes[i].id) >= 0 && link != NULL) {

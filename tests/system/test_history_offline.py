@@ -224,6 +224,11 @@ class HistoryOffline(HierTestCase):
             cov = doc["coverage"]
             for u in OFFLINE:
                 self.assertNotIn(u, cov.get("never_reported", []))
+                if (u, y) in self.bodies:
+                    # known by imported results: nothing to file, never
+                    # late, not a stale link
+                    for lst in ("not_filed", "late", "stale"):
+                        self.assertNotIn(u, cov[lst], (lst, y, cov))
         # the national root sees them below the province, level as given
         self.assertModel(N)
         doc = self.nodes[N].progress_doc(2022, depth=2)
