@@ -12,6 +12,7 @@
 #include "decisions.h"
 #include "titles.h"
 #include "value.h"
+#include "vec.h"
 
 #define DECISION_FMT 3
 
@@ -263,22 +264,17 @@ idlist_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
 	struct idlist *l = arg;
 	size_t len = kl - l->prefix;
+	void *p;
 
 	if (kl <= l->prefix || len > VALID_PID_MAX) {
 		l->oom = -1; /* a malformed key */
 		return 1;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		void *p = realloc(l->id, cap * sizeof(*l->id));
-
-		if (p == NULL) {
-			l->oom = 1;
-			return 1;
-		}
-		l->id = p;
-		l->cap = cap;
+	if ((p = vec_room(l->id, l->n, &l->cap, sizeof(*l->id))) == NULL) {
+		l->oom = 1;
+		return 1;
 	}
+	l->id = p;
 	l->title = ((const unsigned char *)k)[l->prefix - 1];
 	memcpy(l->id[l->n], (const char *)k + l->prefix, len);
 	l->id[l->n][len] = '\0';

@@ -13,6 +13,7 @@
 #include "outbox.h"
 #include "records.h"
 #include "value.h"
+#include "vec.h"
 #include "wire.h"
 
 /* Value formats (the first byte of each value; PROTOCOL.md "Stored data"). */
@@ -509,18 +510,13 @@ static int
 alist_cb(void *arg, const struct assessment *a)
 {
 	struct alist *l = arg;
+	struct assessment *p = vec_room(l->a, l->n, &l->cap, sizeof(*p));
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 256;
-		struct assessment *p = realloc(l->a, cap * sizeof(*p));
-
-		if (p == NULL) {
-			l->oom = 1;
-			return 1;
-		}
-		l->a = p;
-		l->cap = cap;
+	if (p == NULL) {
+		l->oom = 1;
+		return 1;
 	}
+	l->a = p;
 	l->a[l->n++] = *a;
 	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "titles.h"
 #include "value.h"
+#include "vec.h"
 
 #define TITLE_FMT 3
 
@@ -276,18 +277,13 @@ static int
 tlist_cb(void *arg, const struct title *ti)
 {
 	struct tlist *l = arg;
+	struct title *p = vec_room(l->a, l->n, &l->cap, sizeof(*p));
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct title *p = realloc(l->a, cap * sizeof(*p));
-
-		if (p == NULL) {
-			l->oom = 1;
-			return 1;
-		}
-		l->a = p;
-		l->cap = cap;
+	if (p == NULL) {
+		l->oom = 1;
+		return 1;
 	}
+	l->a = p;
 	l->a[l->n++] = *ti;
 	return 0;
 }

@@ -495,6 +495,24 @@ class DecisionMode(CycleTestCase):
                                      scores=LOW)), 409, "decided")
         self.everywhere("after the restarts:", timeout=20)
 
+    def test_9_mode_change_recounts(self):
+        """A commune switches to recognition by score and back: each start
+        recounts every year (none is filed here) under the new rule, and
+        the district and province follow."""
+        c, cm = self.nodes["03646"], self.ct["03646"]
+        conf = c.conf_text
+        c.conf_text = lambda: conf().replace("recognition = decision",
+                                             "recognition = score")
+        cm.mode = "score"
+        c.restart()
+        self.assertIn("recognition is now by score", c.stderr_text())
+        self.everywhere("by score at 03646:", timeout=20)
+        c.conf_text = conf
+        cm.mode = "decision"
+        c.restart()
+        self.assertIn("recognition is now by decision", c.stderr_text())
+        self.everywhere("by decision again:", timeout=20)
+
 
 if __name__ == "__main__":
     main()
