@@ -135,6 +135,9 @@ const char *cli_str(const json_t *o, const char *key, const char *dflt);
  */
 int cli_read_file(const char *path, char **buf, size_t *len);
 
+/* "[--dry-run] FILE.csv" POSTed whole to path (upload.c); an exit code. */
+int cli_import_whole(struct cli *cli, int argc, char **argv, const char *path);
+
 /*
  * Write s to fp with control characters (other than tab) replaced by '?',
  * so a hostile node cannot drive the terminal.

@@ -330,64 +330,7 @@ history_delete(struct cli *cli, int argc, char **argv)
 static int
 history_import(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const json_t *errs, *e, *l;
-	const char *label;
-	struct http_reply r;
-	json_int_t acc, rej;
-	char prefix[1024], *buf;
-	size_t len, i;
-	int c, rc, dry = 0;
-
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'n')
-			dry = 1;
-		else
-			return c == 'h' ? cli_help(cli)
-			                : cli_bad_usage(cli, NULL);
-	}
-	if (argc - optind != 1)
-		return cli_bad_usage(cli, "need one FILE.csv");
-	label = strcmp(argv[optind], "-") == 0 ? "<stdin>" : argv[optind];
-	if (cli_read_file(argv[optind], &buf, &len) == -1)
-		return CDHT_EXIT_REJECTED;
-	rc = http_call(cli_http(cli), "POST",
-	    dry ? "/v1/history?dry_run=1&results=0" : "/v1/history?results=0",
-	    "text/csv", buf, len, 0, &r);
-	free(buf);
-	if (rc != CDHT_EXIT_OK) {
-		http_reply_clear(&r);
-		return rc;
-	}
-	errs = json_object_get(r.json, "errors");
-	json_array_foreach(errs, i, e)
-	{
-		l = json_object_get(e, "line");
-		if (json_is_integer(l))
-			snprintf(prefix, sizeof(prefix),
-			    "%s:%" JSON_INTEGER_FORMAT, label,
-			    json_integer_value(l));
-		else
-			snprintf(prefix, sizeof(prefix), "%s", label);
-		http_print_error(stderr, prefix, e);
-	}
-	acc = json_integer_value(json_object_get(r.json, "accepted"));
-	rej = json_integer_value(json_object_get(r.json, "rejected"));
-	fflush(stderr);
-	printf(L("đã nhận %" JSON_INTEGER_FORMAT
-	         ", bị từ chối %" JSON_INTEGER_FORMAT "%s\n",
-	           "accepted %" JSON_INTEGER_FORMAT
-	           ", rejected %" JSON_INTEGER_FORMAT "%s\n"),
-	    acc, rej,
-	    dry ? L(" (chạy thử: không lưu gì)", " (dry run: nothing stored)")
-	        : "");
-	http_reply_clear(&r);
-	return rej > 0 || json_array_size(errs) > 0 ? CDHT_EXIT_REJECTED
-	                                            : CDHT_EXIT_OK;
+	return cli_import_whole(cli, argc, argv, "/v1/history");
 }
 
 /* cdht history set|show|delete|import. */

@@ -182,74 +182,7 @@ title_add(struct cli *cli, int argc, char **argv)
 static int
 title_import(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const json_t *errs, *e, *l, *ix;
-	const char *label;
-	struct http_reply r;
-	json_int_t acc, rej;
-	char prefix[1024], *buf;
-	size_t len, i;
-	int c, rc, dry = 0;
-
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			dry = 1;
-			break;
-		case 'h':
-			return cli_help(cli);
-		default:
-			return cli_bad_usage(cli, NULL);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_bad_usage(cli, "need one FILE.csv");
-	label = strcmp(argv[optind], "-") == 0 ? "<stdin>" : argv[optind];
-	if (cli_read_file(argv[optind], &buf, &len) == -1)
-		return CDHT_EXIT_REJECTED;
-	rc = http_call(cli_http(cli), "POST",
-	    dry ? "/v1/titles?dry_run=1" : "/v1/titles", "text/csv", buf, len,
-	    0, &r);
-	free(buf);
-	if (rc != CDHT_EXIT_OK) {
-		http_reply_clear(&r);
-		return rc;
-	}
-	/* The file goes as it is: the node's lines are the file's. */
-	errs = json_object_get(r.json, "errors");
-	json_array_foreach(errs, i, e)
-	{
-		l = json_object_get(e, "line");
-		ix = json_object_get(e, "index");
-		if (json_is_integer(l))
-			snprintf(prefix, sizeof(prefix),
-			    "%s:%" JSON_INTEGER_FORMAT, label,
-			    json_integer_value(l));
-		else if (json_is_integer(ix))
-			snprintf(prefix, sizeof(prefix),
-			    "%s: %s %" JSON_INTEGER_FORMAT, label,
-			    L("mục", "item"), json_integer_value(ix));
-		else
-			snprintf(prefix, sizeof(prefix), "%s", label);
-		http_print_error(stderr, prefix, e);
-	}
-	acc = json_integer_value(json_object_get(r.json, "accepted"));
-	rej = json_integer_value(json_object_get(r.json, "rejected"));
-	fflush(stderr);
-	printf(L("đã nhận %" JSON_INTEGER_FORMAT
-	         ", bị từ chối %" JSON_INTEGER_FORMAT "%s\n",
-	           "accepted %" JSON_INTEGER_FORMAT
-	           ", rejected %" JSON_INTEGER_FORMAT "%s\n"),
-	    acc, rej,
-	    dry ? L(" (chạy thử: không lưu gì)", " (dry run: nothing stored)")
-	        : "");
-	http_reply_clear(&r);
-	return rej > 0 || json_array_size(errs) > 0 ? CDHT_EXIT_REJECTED
-	                                            : CDHT_EXIT_OK;
+	return cli_import_whole(cli, argc, argv, "/v1/titles");
 }
 
 /* "[--json] YEAR KIND ID" into the record's path; NULL when over. */
