@@ -505,6 +505,18 @@ best_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	return 0;
 }
 
+/* 1 when a and b count into the same nodes (the same path). */
+static int
+same_path(const struct agg_rec *a, const struct agg_rec *b)
+{
+	if (a->path_len != b->path_len)
+		return 0;
+	for (int i = 0; i < a->path_len; i++)
+		if (strcmp(a->path[i], b->path[i]) != 0)
+			return 0;
+	return 1;
+}
+
 /* Re-elect the winner of (origin, year) and move totals if it changed. */
 static int
 rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
@@ -526,10 +538,22 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 	    old.ncounters == bs.best.ncounters &&
 	    strcmp(old.via, bs.best.via) == 0)
 		return STORE_OK;
-	if (had)
-		totals_along(t, c, year, &old, -1);
+	if (had && bs.found && same_path(&old, &bs.best)) {
+		/* the usual update, a newer version along the same path: move
+		 * the difference once (half the totals rewritten), or nothing
+		 * when the counts did not change */
+		struct agg_rec d = bs.best;
+
+		cdht_counters_add(&d.c, &old.c, -1);
+		if (!cdht_counters_is_zero(&d.c))
+			totals_along(t, c, year, &d, +1);
+	} else {
+		if (had)
+			totals_along(t, c, year, &old, -1);
+		if (bs.found)
+			totals_along(t, c, year, &bs.best, +1);
+	}
 	if (bs.found) {
-		totals_along(t, c, year, &bs.best, +1);
 		put_rec(t, TBL_WIN, k, kl, &bs.best);
 		/* a reused code: the directory describes the live unit, not
 		 * its retired namesake (unless it knows nothing else yet) */
