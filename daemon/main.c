@@ -1,7 +1,8 @@
 /*
  * main.c: cdhtd: flags, conf and preflight checks (the same for -n and the
  * start), the data directory's lock, wiring of store, committer, HTTP API,
- * uplink and downlink into one libevent loop, signals, and the service manager (service.c).
+ * uplink and downlink into one libevent loop, signals, and the service manager
+ * (service.c).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -358,11 +359,8 @@ main(int argc, char **argv)
 		    conf_where(&conf, "http", "listen", where, sizeof(where)),
 		    conf.http_listen);
 	sig_base = base;
-	sig_reload = (struct reload){.live = &conf,
-	    .auth = &auth,
-	    .http = http,
-	    .down = down,
-	    .cm = cm};
+	sig_reload = (struct reload){
+	    .live = &conf, .auth = &auth, .http = http, .down = down, .cm = cm};
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(base, signums[i], signal_cb, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)

@@ -54,8 +54,8 @@ chunk_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	vw_init(&w, buf, sizeof(buf));
 	rc = ch->fn(ch->arg, k, kl, v, vl, &w);
 	if (rc < 0 || w.err) {
-		store_corrupt(
-		    ch->t, ch->tbl, k, kl, "cannot be read in the schema it is migrated from");
+		store_corrupt(ch->t, ch->tbl, k, kl,
+		    "cannot be read in the schema it is migrated from");
 		ch->failed = -1;
 		return 1;
 	}

@@ -67,7 +67,8 @@ service_notify(const char *msg)
 static int64_t
 watchdog_ms(void)
 {
-	const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	const char *usec = getenv("WATCHDOG_USEC"),
+	           *pid = getenv("WATCHDOG_PID");
 	long long us;
 	char *end;
 
@@ -102,7 +103,8 @@ status_line(struct service *s, char *buf, size_t cap, const char *extra)
 		int connected = 0;
 		int64_t seen = 0;
 
-		downlink_child_state(s->down, c->children[i].id, &connected, &seen);
+		downlink_child_state(
+		    s->down, c->children[i].id, &connected, &seen);
 		up += connected != 0;
 	}
 	off = (size_t)snprintf(buf, cap, "STATUS=");
@@ -116,7 +118,9 @@ status_line(struct service *s, char *buf, size_t cap, const char *extra)
 		    queued);
 	if (off < cap)
 		off += (size_t)snprintf(buf + off, cap - off, "%d %s%s%s", year,
-		    filed > 0 ? "filed" : filed == 0 ? "open" : "unknown",
+		    filed > 0    ? "filed"
+		    : filed == 0 ? "open"
+		                 : "unknown",
 		    extra ? "; " : "", extra ? extra : "");
 }
 
@@ -166,8 +170,8 @@ service_ready(struct service *s)
 	int64_t every = s->watchdog_ms > 0 && s->watchdog_ms < STATUS_EVERY_MS
 	                    ? s->watchdog_ms
 	                    : STATUS_EVERY_MS;
-	struct timeval tv = {(time_t)(every / 1000),
-	    (suseconds_t)(every % 1000 * 1000)};
+	struct timeval tv = {
+	    (time_t)(every / 1000), (suseconds_t)(every % 1000 * 1000)};
 	char line[512] = "READY=1\n";
 
 	status_line(s, line + 8, sizeof(line) - 8, NULL);

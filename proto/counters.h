@@ -58,32 +58,32 @@
 	X(filed)         /* 1: the origin filed this year (units) */      \
 	X(filed_at)      /* origin's Unix time of filing; 0: open */      \
 	X(reopened)      /* times the origin reopened a filing */         \
-	X(filed_missing) /* units below not filed, when forced */ \
-	X(imported)      /* 1: the year holds imported results */ \
-	X(targets_own)   /* 1: the target_* counters are set */ \
-	CDHT_TARGET_COUNTERS(X)                                       \
+	X(filed_missing) /* units below not filed, when forced */         \
+	X(imported)      /* 1: the year holds imported results */         \
+	X(targets_own)   /* 1: the target_* counters are set */           \
+	CDHT_TARGET_COUNTERS(X)                                           \
 	X(retired) /* the last year counted, in a retired unit's copy */
 
 /* The origin's own targets (its [targets]), per indicator of rules.h in
  * order, 2025 then 2030: whole percent * 2, + 1 when strict ("above"). */
-#define CDHT_TARGET_COUNTERS(X)                                       \
-	X(target_adults_2025)                                         \
-	X(target_adults_2030)                                         \
-	X(target_staff_2025)                                          \
-	X(target_staff_2030)                                          \
-	X(target_digital_2025)                                        \
-	X(target_digital_2030)                                        \
-	X(target_proficient_2025)                                     \
-	X(target_proficient_2030)                                     \
-	X(target_trained_2025)                                        \
-	X(target_trained_2030)                                        \
-	X(target_families_2025)                                       \
-	X(target_families_2030)                                       \
-	X(target_clans_2025)                                          \
-	X(target_clans_2030)                                          \
-	X(target_communities_2025)                                    \
-	X(target_communities_2030)                                    \
-	X(target_units_2025)                                          \
+#define CDHT_TARGET_COUNTERS(X)    \
+	X(target_adults_2025)      \
+	X(target_adults_2030)      \
+	X(target_staff_2025)       \
+	X(target_staff_2030)       \
+	X(target_digital_2025)     \
+	X(target_digital_2030)     \
+	X(target_proficient_2025)  \
+	X(target_proficient_2030)  \
+	X(target_trained_2025)     \
+	X(target_trained_2030)     \
+	X(target_families_2025)    \
+	X(target_families_2030)    \
+	X(target_clans_2025)       \
+	X(target_clans_2030)       \
+	X(target_communities_2025) \
+	X(target_communities_2030) \
+	X(target_units_2025)       \
 	X(target_units_2030)
 
 enum cdht_counter {

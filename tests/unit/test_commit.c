@@ -23,7 +23,8 @@
 
 #define SELF "04108"
 
-static const struct records_actor actor = {SELF, "clerk-test", 1700000000, RECOGNITION_SCORE};
+static const struct records_actor actor = {
+    SELF, "clerk-test", 1700000000, RECOGNITION_SCORE};
 
 struct loop {
 	struct fx_store s;
