@@ -135,6 +135,14 @@ const char *cli_str(const json_t *o, const char *key, const char *dflt);
  */
 int cli_read_file(const char *path, char **buf, size_t *len);
 
+/*
+ * Options [--json] (only when json is not NULL: it is set then) and
+ * --help, then exactly nargs operands from optind: 0, or -1 with *rc the
+ * exit code after the help or a usage error saying need.
+ */
+int cli_json_operands(struct cli *cli, int argc, char **argv, int *json,
+    int nargs, const char *need, int *rc);
+
 /* "[--dry-run] FILE.csv" POSTed whole to path (upload.c); an exit code. */
 int cli_import_whole(struct cli *cli, int argc, char **argv, const char *path);
 

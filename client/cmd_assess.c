@@ -286,35 +286,12 @@ static char *
 assess_path(
     struct cli *cli, int argc, char **argv, int with_json, int *json, int *rc)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	long long year;
 	char *id, *path = NULL;
-	int c;
 
-	*rc = CDHT_EXIT_USAGE;
-	/* Without --json, the table starts after its entry. */
-	while ((c = getopt_long(argc, argv, "h", with_json ? opts : opts + 1,
-	            NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			*json = 1;
-			break;
-		case 'h':
-			*rc = cli_help(cli);
-			return NULL;
-		default:
-			cli_bad_usage(cli, NULL);
-			return NULL;
-		}
-	}
-	if (argc - optind != 2) {
-		cli_bad_usage(cli, "need YEAR and PERSON_ID");
+	if (cli_json_operands(cli, argc, argv, with_json ? json : NULL, 2,
+	        "need YEAR and PERSON_ID", rc) != 0)
 		return NULL;
-	}
 	if (cli_year_arg(cli, "YEAR", argv[optind], &year) != 0)
 		return NULL;
 	if (argv[optind + 1][0] == '\0') {

@@ -448,30 +448,12 @@ decision_list(struct cli *cli, int argc, char **argv)
 static char *
 decision_path(struct cli *cli, int argc, char **argv, int *json, int *rc)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	long long year;
 	char *path;
-	int c;
 
-	*rc = CDHT_EXIT_USAGE;
-	/* Without --json, the table starts after its entry. */
-	while ((c = getopt_long(
-	            argc, argv, "h", json ? opts : opts + 1, NULL)) != -1) {
-		if (c == 'j') {
-			*json = 1;
-			continue;
-		}
-		*rc = c == 'h' ? cli_help(cli) : cli_bad_usage(cli, NULL);
+	if (cli_json_operands(
+	        cli, argc, argv, json, 2, "need YEAR and NUMBER", rc) != 0)
 		return NULL;
-	}
-	if (argc - optind != 2) {
-		cli_bad_usage(cli, "need YEAR and NUMBER");
-		return NULL;
-	}
 	if ((*rc = cli_year_arg(cli, "YEAR", argv[optind], &year)) != 0)
 		return NULL;
 	if (argv[optind + 1][0] == '\0') {

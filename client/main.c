@@ -265,6 +265,35 @@ cli_help(const struct cli *cli)
 }
 
 int
+cli_json_operands(struct cli *cli, int argc, char **argv, int *json, int nargs,
+    const char *need, int *rc)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*rc = CDHT_EXIT_USAGE;
+	/* Without --json, the table starts after its entry. */
+	while ((c = getopt_long(
+	            argc, argv, "h", json ? opts : opts + 1, NULL)) != -1) {
+		if (c == 'j') {
+			*json = 1;
+			continue;
+		}
+		*rc = c == 'h' ? cli_help(cli) : cli_bad_usage(cli, NULL);
+		return -1;
+	}
+	if (argc - optind != nargs) {
+		*rc = cli_bad_usage(cli, "%s", need);
+		return -1;
+	}
+	return 0;
+}
+
+int
 cli_bad_usage(const struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;
