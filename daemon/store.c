@@ -27,10 +27,18 @@ struct store {
 	char dir[256];
 };
 
+#define STORE_MAX_PENDING 4
+
 struct store_txn {
 	struct store *st;
 	MDB_txn *txn;
 	int err;
+	/* writes kept beside the transaction (store_pending_add), in order */
+	struct {
+		const struct store_pending_ops *ops;
+		void *arg;
+	} pend[STORE_MAX_PENDING];
+	int npend;
 };
 
 /* The one place LMDB codes become ours. */
@@ -237,12 +245,65 @@ store_begin(struct store *st, int write)
 	return begin(st, write);
 }
 
+/* Drop every pending set of t without writing it. */
+static void
+drop_pending(struct store_txn *t)
+{
+	for (int i = 0; i < t->npend; i++)
+		t->pend[i].ops->drop(t->pend[i].arg);
+	t->npend = 0;
+}
+
+int
+store_pending_flush(struct store_txn *t)
+{
+	int rc = STORE_OK;
+
+	/* flush in order; a flush may not add a pending set of its own */
+	for (int i = 0; i < t->npend && rc == STORE_OK && !t->err; i++)
+		rc = t->pend[i].ops->flush(t, t->pend[i].arg);
+	if (rc != STORE_OK && !t->err)
+		t->err = rc;
+	drop_pending(t);
+	return t->err ? t->err : rc;
+}
+
+void *
+store_pending(struct store_txn *t, const struct store_pending_ops *ops)
+{
+	for (int i = 0; i < t->npend; i++)
+		if (t->pend[i].ops == ops)
+			return t->pend[i].arg;
+	return NULL;
+}
+
+int
+store_pending_add(
+    struct store_txn *t, const struct store_pending_ops *ops, void *arg)
+{
+	if (t->npend == STORE_MAX_PENDING) {
+		log_warnx(
+		    "store: more than %d pending sets", STORE_MAX_PENDING);
+		ops->drop(arg);
+		if (!t->err)
+			t->err = STORE_EIO;
+		return STORE_EIO;
+	}
+	t->pend[t->npend].ops = ops;
+	t->pend[t->npend].arg = arg;
+	t->npend++;
+	return STORE_OK;
+}
+
 struct store_txn *
 store_begin_nested(struct store_txn *parent)
 {
 	struct store_txn *t;
 	int rc;
 
+	/* the child must see what the parent keeps aside */
+	if (parent != NULL && parent->npend > 0)
+		store_pending_flush(parent);
 	if (parent == NULL || parent->err ||
 	    (t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
@@ -265,6 +326,8 @@ store_commit(struct store_txn **tp)
 	if (t == NULL)
 		return STORE_EIO;
 	*tp = NULL;
+	if (t->npend > 0)
+		store_pending_flush(t);
 	if (t->err) {
 		mdb_txn_abort(t->txn);
 		rc = t->err;
@@ -281,6 +344,7 @@ store_abort(struct store_txn **tp)
 {
 	if (tp == NULL || *tp == NULL)
 		return;
+	drop_pending(*tp);
 	mdb_txn_abort((*tp)->txn);
 	free(*tp);
 	*tp = NULL;

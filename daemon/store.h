@@ -100,6 +100,28 @@ void store_abort(struct store_txn **t);
 int store_txn_err(const struct store_txn *t);
 
 /*
+ * Pending writes: a module that rewrites the same keys many times in one
+ * transaction (the totals of aggregate.c) keeps them in memory beside the
+ * transaction and writes each once.  store_pending_add attaches arg (the
+ * transaction owns it from then on, even on failure); store_pending finds it
+ * again by ops (NULL if none).  Every pending set is flushed into its
+ * transaction, in the order attached, before the transaction commits and
+ * before a nested transaction begins (the child reads what the parent
+ * wrote), then dropped; an abort drops without flushing.  A flush error
+ * becomes the transaction's sticky error.  The owner of a cached table
+ * reads through its cache, and calls store_pending_flush before scanning it.
+ */
+struct store_pending_ops {
+	int (*flush)(struct store_txn *t, void *arg); /* STORE_OK or error */
+	void (*drop)(void *arg);                      /* free arg */
+};
+void *store_pending(struct store_txn *t, const struct store_pending_ops *ops);
+int store_pending_add(
+    struct store_txn *t, const struct store_pending_ops *ops, void *arg);
+/* Flush and drop every pending set of t now; the sticky error or STORE_OK. */
+int store_pending_flush(struct store_txn *t);
+
+/*
  * A value of tbl under key k cannot be decoded: log it (table, key, what)
  * and make STORE_CORRUPT the transaction's sticky error, so the write
  * stops.  Returns STORE_CORRUPT.
