@@ -3,6 +3,12 @@
  * trail (owner of TBL_ASSESS, TBL_LOCAL and TBL_AUDIT, and of their value
  * encodings).  Every write adjusts the local counters in the same
  * transaction (never a rescan) and queues the year's report for the parent.
+ *
+ * In a write transaction the local reports live in a cache beside it (a
+ * pending set of store.h, created by the first write): every reader of a
+ * local report (records_local) reads through it, and each year written gets
+ * one new version and its outbox entry when first written in the
+ * transaction, and is put once, when the transaction commits (or nests).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,8 +211,9 @@ put_assessment(struct store_txn *t, const struct assessment *a)
 	    akey(k, a->year, a->person_id, a->pid_len), buf, w.len);
 }
 
-int
-records_local(struct store_txn *t, int year, struct local_report *out)
+/* Read year's local report from the store (zeroed if never written). */
+static int
+local_read(struct store_txn *t, int year, struct local_report *out)
 {
 	unsigned char k[2];
 	const void *v;
@@ -227,6 +234,94 @@ records_local(struct store_txn *t, int year, struct local_report *out)
 	return STORE_OK;
 }
 
+/*
+ * The cache of a write transaction's local reports (see the top): one slot
+ * per report year, loaded on first use.  fresh: the slot's version was
+ * issued in this transaction (later writes keep it).  counts_from: the
+ * stored [node] counts_from, 0 until read.
+ */
+#define CACHE_YEARS (RULES_YEAR_MAX - VALID_REPORT_YEAR_MIN + 1)
+
+struct local_cache {
+	struct {
+		uint8_t loaded, dirty, fresh;
+		char self[WIRE_MAX_ID + 1]; /* the outbox origin */
+		struct local_report lr;
+	} y[CACHE_YEARS];
+	int counts_from;
+};
+
+static int
+local_flush(struct store_txn *t, void *arg)
+{
+	struct local_cache *lc = arg;
+
+	for (int i = 0; i < CACHE_YEARS; i++) {
+		unsigned char k[2], buf[VALUE_MAX];
+		struct vw w;
+		int year = VALID_REPORT_YEAR_MIN + i;
+
+		if (!lc->y[i].dirty)
+			continue;
+		store_be16(k, (uint16_t)year);
+		vw_init(&w, buf, sizeof(buf));
+		enc_local(&w, &lc->y[i].lr);
+		store_put(t, TBL_LOCAL, k, 2, buf, w.len);
+	}
+	return store_txn_err(t);
+}
+
+static const struct store_pending_ops local_ops = {local_flush, free};
+
+/* t's cache, created when create is set; NULL if none (or out of memory:
+ * the callers then read and write the store directly). */
+static struct local_cache *
+cache_of(struct store_txn *t, int create)
+{
+	struct local_cache *lc = store_pending(t, &local_ops);
+
+	if (lc != NULL || !create || store_txn_err(t) != STORE_OK)
+		return lc;
+	if ((lc = calloc(1, sizeof(*lc))) == NULL)
+		return NULL;
+	if (store_pending_add(t, &local_ops, lc) != STORE_OK)
+		return NULL; /* freed by store_pending_add */
+	return lc;
+}
+
+/* The cached report of year, loaded if needed; NULL when year has no slot
+ * or the load failed (the error is then sticky in t). */
+static struct local_report *
+cache_year(struct store_txn *t, struct local_cache *lc, int year)
+{
+	int i = year - VALID_REPORT_YEAR_MIN;
+
+	if (lc == NULL || i < 0 || i >= CACHE_YEARS)
+		return NULL;
+	if (!lc->y[i].loaded) {
+		if (local_read(t, year, &lc->y[i].lr) != STORE_OK)
+			return NULL;
+		lc->y[i].loaded = 1;
+	}
+	return &lc->y[i].lr;
+}
+
+int
+records_local(struct store_txn *t, int year, struct local_report *out)
+{
+	struct local_cache *lc = store_pending(t, &local_ops);
+	struct local_report *lr;
+
+	if (lc == NULL || year < VALID_REPORT_YEAR_MIN || year > RULES_YEAR_MAX)
+		return local_read(t, year, out);
+	if ((lr = cache_year(t, lc, year)) == NULL) {
+		memset(out, 0, sizeof(*out));
+		return store_txn_err(t) ? store_txn_err(t) : STORE_EIO;
+	}
+	*out = *lr;
+	return STORE_OK;
+}
+
 /* The first year whose records count (TBL_META "counts_from", 2 bytes
  * big-endian; absent: every year). */
 #define META_COUNTS_FROM "counts_from"
@@ -234,19 +329,28 @@ records_local(struct store_txn *t, int year, struct local_report *out)
 static int
 counts_from_stored(struct store_txn *t)
 {
+	struct local_cache *lc = store_pending(t, &local_ops);
 	const void *v;
 	size_t vl;
-	int rc = store_get(t, TBL_META, META_COUNTS_FROM,
-	    sizeof(META_COUNTS_FROM) - 1, &v, &vl);
+	int rc, year;
 
-	if (rc != STORE_OK)
+	if (lc != NULL && lc->counts_from != 0)
+		return lc->counts_from;
+	rc = store_get(t, TBL_META, META_COUNTS_FROM,
+	    sizeof(META_COUNTS_FROM) - 1, &v, &vl);
+	if (rc == STORE_NOTFOUND)
+		year = RULES_YEAR_MIN;
+	else if (rc != STORE_OK)
 		return RULES_YEAR_MIN;
-	if (vl != 2) {
+	else if (vl != 2) {
 		store_corrupt(t, TBL_META, META_COUNTS_FROM,
 		    sizeof(META_COUNTS_FROM) - 1, "counts_from");
 		return RULES_YEAR_MIN;
-	}
-	return store_rd16(v);
+	} else
+		year = store_rd16(v);
+	if (lc != NULL && year != 0)
+		lc->counts_from = year;
+	return year;
 }
 
 /*
@@ -263,14 +367,38 @@ count(struct store_txn *t, struct cdht_counters *c, const struct assessment *a,
 		rules_apply(c, a, sign);
 }
 
-/* Write the local report of year with a new version and queue it upward. */
+/*
+ * Write the local report of year with a new version and queue it upward:
+ * into the cache (the version and the outbox entry on the year's first
+ * write in the transaction, the put at commit), or, without one, into the
+ * store now.
+ */
 static int
 local_write(struct store_txn *t, const char *self, int year,
     struct local_report *lr, int64_t now)
 {
+	struct local_cache *lc = cache_of(t, 1);
+	int i = year - VALID_REPORT_YEAR_MIN;
 	unsigned char k[2], buf[VALUE_MAX];
 	struct vw w;
 
+	if (lc != NULL && i >= 0 && i < CACHE_YEARS) {
+		/* queued now, so that the outbox's readers in this
+		 * transaction see it: no ack removes it before the commit,
+		 * as no parent has seen this version */
+		if (!lc->y[i].fresh || strcmp(lc->y[i].self, self) != 0) {
+			lr->version = store_next_seq(t);
+			lc->y[i].fresh = 1;
+			snprintf(
+			    lc->y[i].self, sizeof(lc->y[i].self), "%s", self);
+			outbox_queue(t, self, year);
+		} else
+			lr->version = lc->y[i].lr.version;
+		lr->updated_at = now;
+		lc->y[i].lr = *lr;
+		lc->y[i].loaded = lc->y[i].dirty = 1;
+		return store_txn_err(t);
+	}
 	lr->version = store_next_seq(t);
 	lr->updated_at = now;
 	store_be16(k, (uint16_t)year);
@@ -307,6 +435,23 @@ records_outstanding(struct store_txn *t, const struct assessment *a)
  * After (year, pid) changed, re-evaluate the outstanding flag of the same
  * person in the next four years and fix their records and counters.
  */
+/*
+ * Year y holds no assessment, as its counted report says (a year from
+ * [node] counts_from on counts every record it holds): the lookups of
+ * refresh_later skip it.  0 when unsure (no cache, or an uncounted year).
+ */
+static int
+year_empty(struct store_txn *t, int y)
+{
+	struct local_cache *lc = store_pending(t, &local_ops);
+	const struct local_report *lr;
+
+	if (lc == NULL || y < counts_from_stored(t) ||
+	    (lr = cache_year(t, lc, y)) == NULL)
+		return 0;
+	return lr->c.v[CDHT_C_assessed] == 0 && lr->c.v[CDHT_C_imported] == 0;
+}
+
 static int
 refresh_later(struct store_txn *t, const struct records_actor *act, int year,
     const char *pid, size_t plen)
@@ -315,7 +460,8 @@ refresh_later(struct store_txn *t, const struct records_actor *act, int year,
 	     y < year + RULES_OUTSTANDING_YEARS && y <= RULES_YEAR_MAX; y++) {
 		struct assessment r;
 		struct local_report lr;
-		int rc = records_get(t, y, pid, plen, &r);
+		int rc = year_empty(t, y) ? STORE_NOTFOUND
+		                          : records_get(t, y, pid, plen, &r);
 		bool out;
 
 		if (rc == STORE_NOTFOUND)
@@ -376,8 +522,13 @@ records_put(struct store_txn *t, const struct records_actor *act,
 	int rc;
 
 	rules_score(a);
-	if ((rc = records_writable(t, a->year)) != 0)
+	cache_of(t, 1); /* the year's report and counts_from, read once */
+	if ((rc = records_local(t, a->year, &lr)) != STORE_OK)
 		return rc;
+	if (lr.c.v[CDHT_C_filed] != 0)
+		return RECORDS_FILED;
+	if (lr.c.v[CDHT_C_imported] != 0)
+		return RECORDS_IMPORTED;
 	rc = records_get(t, a->year, a->person_id, a->pid_len, &old);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return rc;
@@ -388,7 +539,6 @@ records_put(struct store_txn *t, const struct records_actor *act,
 	}
 	a->decision[0] = '\0';
 	a->recognized = recognized_now(act, a->eligible, a->decision);
-	records_local(t, a->year, &lr);
 	if (*replaced)
 		count(t, &lr.c, &old, -1);
 	a->outstanding = records_outstanding(t, a);
@@ -649,7 +799,11 @@ int
 records_bump_all(
     struct store_txn *t, const char *self, uint64_t floor, int64_t now)
 {
+	struct local_cache *lc = store_pending(t, &local_ops);
+
 	store_raise_seq(t, floor);
+	for (int i = 0; lc != NULL && i < CACHE_YEARS; i++)
+		lc->y[i].fresh = 0; /* versions above floor: issue new ones */
 	for (int y = VALID_REPORT_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
 		struct local_report lr;
 
@@ -816,6 +970,7 @@ records_migrate_v1(struct store_txn *t, const char *self)
 	size_t na = 0, nl = 0, nau = 0;
 	int rc;
 
+	store_pending_flush(t); /* migrate_table scans TBL_LOCAL */
 	if ((rc = migrate_table(t, TBL_ASSESS, v1_assessment_cb, NULL, &na)) ||
 	    (rc = migrate_table(t, TBL_LOCAL, v1_local_cb, NULL, &nl)) ||
 	    (rc = migrate_table(t, TBL_AUDIT, v1_audit_cb, NULL, &nau)))
@@ -906,6 +1061,7 @@ records_migrate_v2(struct store_txn *t, const char *self)
 	size_t na = 0, nl = 0;
 	int rc;
 
+	store_pending_flush(t); /* migrate_table scans TBL_LOCAL */
 	if ((rc = migrate_table(t, TBL_ASSESS, v2_assessment_cb, NULL, &na)) ||
 	    (rc = migrate_table(t, TBL_LOCAL, v2_local_cb, NULL, &nl)))
 		return rc;
@@ -964,5 +1120,7 @@ records_counts_from(struct store_txn *t, const struct records_actor *act,
 	store_be16(b, (uint16_t)year);
 	store_put(
 	    t, TBL_META, META_COUNTS_FROM, sizeof(META_COUNTS_FROM) - 1, b, 2);
+	if (cache_of(t, 0) != NULL)
+		cache_of(t, 0)->counts_from = year;
 	return rc != STORE_OK ? rc : store_txn_err(t);
 }

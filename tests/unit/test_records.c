@@ -426,6 +426,9 @@ test_outstanding_five_years(void **state)
 		assert_true(get(t, 2025, "A").outstanding);
 		assert_int_equal(counter(t, 2025, "outstanding"), 1);
 
+		/* the cached report is written, a later write gets a new
+		 * version (one per transaction otherwise) */
+		assert_int_equal(store_pending_flush(t), STORE_OK);
 		v0 = fx_local(t, 2025).version;
 		assert_int_equal(put(t, y, "A", 0), 1);
 		assert_false(get(t, 2025, "A").outstanding);
@@ -537,18 +540,27 @@ test_random_against_model(void **state)
 
 	assert_non_null(m);
 	srand(seed);
+	/* the versions and the outbox are checked after every window of
+	 * up to 3 steps: the cached local reports are written then */
+	struct local_report before[NYEARS];
+	int touched[NYEARS], any = 0, open = 0;
+
 	t = fx_wtxn(f);
 	for (int step = 0; step < 2000; step++) {
 		int p = rand() % NPERSONS, yi = rand() % NYEARS;
 		int y = RULES_YEAR_MIN + yi, op = rand() % 20;
-		struct local_report before[NYEARS];
 		char when[64];
 		int changed = 1;
 
 		snprintf(when, sizeof(when), "step %d (seed %u)", step, seed);
-		for (int k = 0; k < NYEARS; k++) {
-			before[k] = fx_local(t, RULES_YEAR_MIN + k);
-			fx_outbox_clear(t, SELF, RULES_YEAR_MIN + k);
+		if (!open) {
+			for (int k = 0; k < NYEARS; k++) {
+				before[k] = fx_local(t, RULES_YEAR_MIN + k);
+				fx_outbox_clear(t, SELF, RULES_YEAR_MIN + k);
+				touched[k] = 0;
+			}
+			any = 0;
+			open = 1;
 		}
 		if (op < 12) {
 			struct assessment a;
@@ -601,16 +613,22 @@ test_random_against_model(void **state)
 		}
 		assert_int_equal(store_txn_err(t), STORE_OK);
 		m_verify(t, m, when);
-		/* the touched year gets a new, higher version and is queued;
-		 * so does every year whose counters moved; nothing else */
+		touched[yi] |= changed;
+		any |= changed;
+		if (step % 3 != 2 && step % 37 != 36)
+			continue;
+		/* the window's touched years get a new, higher version and
+		 * are queued; so does every year whose counters moved;
+		 * nothing else */
+		assert_int_equal(store_pending_flush(t), STORE_OK);
+		open = 0;
 		for (int k = 0; k < NYEARS; k++) {
 			struct local_report lr =
 			    fx_local(t, RULES_YEAR_MIN + k);
 			int moved =
 			    memcmp(&lr.c, &before[k].c, sizeof(lr.c)) != 0;
-			int touched = changed && k == yi;
 
-			if (moved || touched) {
+			if (moved || touched[k]) {
 				if (lr.version <= before[k].version ||
 				    !fx_outbox_has(t, SELF, RULES_YEAR_MIN + k))
 					fail_msg("%s: year %d changed but "
@@ -623,7 +641,7 @@ test_random_against_model(void **state)
 					    fx_outbox_has(
 					        t, SELF, RULES_YEAR_MIN + k));
 			}
-			if (!changed)
+			if (!any)
 				assert_int_equal(lr.version, before[k].version);
 		}
 		if (step % 37 == 36) {
@@ -783,6 +801,9 @@ test_versions_outbox_audit(void **state)
 	put(t, 2027, "V", 1);
 	v1 = fx_local(t, 2027).version;
 	assert_true(v1 > 0);
+	assert_true(fx_outbox_has(t, SELF, 2027)); /* queued at once */
+	assert_int_equal(store_pending_flush(t), STORE_OK);
+	assert_int_equal(fx_local(t, 2027).version, v1);
 	assert_true(fx_outbox_has(t, SELF, 2027));
 	assert_false(fx_outbox_has(t, SELF, 2026));
 	assert_int_equal(fx_local(t, 2026).version, 0);
@@ -795,6 +816,7 @@ test_versions_outbox_audit(void **state)
 
 	t = fx_wtxn(f);
 	put(t, 2027, "V", 0);
+	assert_int_equal(store_pending_flush(t), STORE_OK);
 	v2 = fx_local(t, 2027).version;
 	assert_true(v2 > v1);
 	assert_true(fx_outbox_has(t, SELF, 2027));
@@ -805,6 +827,7 @@ test_versions_outbox_audit(void **state)
 
 	assert_int_equal(
 	    records_withdraw(t, &actor, 2027, "V", 1, NULL), STORE_OK);
+	assert_int_equal(store_pending_flush(t), STORE_OK);
 	v3 = fx_local(t, 2027).version;
 	assert_true(v3 > v2);
 	assert_true(fx_outbox_has(t, SELF, 2027));
@@ -817,6 +840,7 @@ test_versions_outbox_audit(void **state)
 	den[0] = 10;
 	assert_int_equal(
 	    records_put_population(t, &actor, 2027, den, 0), STORE_OK);
+	assert_int_equal(store_pending_flush(t), STORE_OK);
 	v4 = fx_local(t, 2027).version;
 	assert_true(v4 > v3);
 	assert_true(fx_outbox_has(t, SELF, 2027));
@@ -828,6 +852,7 @@ test_versions_outbox_audit(void **state)
 	fx_outbox_clear(t, SELF, 2027);
 	assert_int_equal(
 	    records_withdraw(t, &actor, 2027, "V", 1, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_pending_flush(t), STORE_OK);
 	assert_int_equal(fx_local(t, 2027).version, v4);
 	assert_false(fx_outbox_has(t, SELF, 2027));
 	assert_int_equal(fx_count_table(t, TBL_AUDIT), n0 + 1);
@@ -926,9 +951,11 @@ test_ensure_years(void **state)
 	struct ver_scan vs = {0};
 
 	put(t, 2023, "E", 1);
+	assert_int_equal(store_pending_flush(t), STORE_OK);
 	pre = fx_local(t, 2023).version;
 	fx_outbox_clear(t, SELF, 2023);
 	assert_int_equal(records_ensure_years(t, SELF, 1700000500), STORE_OK);
+	assert_int_equal(store_pending_flush(t), STORE_OK);
 	for (int k = 0; k < NYEARS; k++) {
 		struct local_report lr = fx_local(t, RULES_YEAR_MIN + k);
 
@@ -964,6 +991,7 @@ test_ensure_years(void **state)
 	for (int k = 0; k < NYEARS; k++)
 		fx_outbox_clear(t, SELF, RULES_YEAR_MIN + k);
 	assert_int_equal(records_ensure_years(t, SELF, 1700000999), STORE_OK);
+	assert_int_equal(store_pending_flush(t), STORE_OK);
 	for (int k = 0; k < NYEARS; k++) {
 		assert_int_equal(fx_local(t, RULES_YEAR_MIN + k).version, v[k]);
 		assert_false(fx_outbox_has(t, SELF, RULES_YEAR_MIN + k));
@@ -982,6 +1010,7 @@ test_bump_all(void **state)
 	put(t, 2024, "Q", 1);
 	c2024 = fx_local(t, 2024).c;
 	assert_int_equal(records_bump_all(t, SELF, 5000, 1700000777), STORE_OK);
+	assert_int_equal(store_pending_flush(t), STORE_OK);
 	for (int k = 0; k < NYEARS; k++) {
 		struct local_report lr = fx_local(t, RULES_YEAR_MIN + k);
 
@@ -1005,7 +1034,93 @@ test_bump_all(void **state)
 			assert_true(
 			    fx_local(t, RULES_YEAR_MIN + k).version > top);
 	}
+	/* a year written earlier in the same transaction (its version
+	 * issued, its report not yet stored) still ends above the floor */
+	{
+		uint64_t floor;
+
+		assert_int_equal(store_pending_flush(t), STORE_OK);
+		put(t, 2024, "R", 1);
+		floor = fx_local(t, 2024).version + 1000000;
+		assert_int_equal(
+		    records_bump_all(t, SELF, floor, 1700000779), STORE_OK);
+		assert_true(fx_local(t, 2024).version > floor);
+		assert_int_equal(store_pending_flush(t), STORE_OK);
+		for (int k = 0; k < NYEARS; k++)
+			assert_true(
+			    fx_local(t, RULES_YEAR_MIN + k).version > floor);
+	}
 	fx_commit(&t);
+}
+
+/*
+ * Many writes of one year in one transaction: every read in it sees the
+ * latest counters, the year gets one new version, and the report and its
+ * outbox entry are stored once, at commit (or before a nested transaction,
+ * which sees them); an abort leaves the stored report as it was.
+ */
+static void
+test_one_version_per_transaction(void **state)
+{
+	struct fx_store *f = *state;
+	struct store_txn *t = fx_wtxn(f), *child;
+	uint64_t v0, v1;
+	char pid[8];
+
+	put(t, 2026, "base", 1);
+	fx_commit(&t);
+	t = fx_rtxn(f);
+	v0 = fx_local(t, 2026).version;
+	store_abort(&t);
+
+	t = fx_wtxn(f);
+	fx_outbox_clear(t, SELF, 2026);
+	put(t, 2026, "a0", 1);
+	v1 = fx_local(t, 2026).version;
+	assert_true(v1 > v0);
+	for (int i = 1; i < 20; i++) {
+		snprintf(pid, sizeof(pid), "a%d", i);
+		put(t, 2026, pid, i % 2);
+		assert_int_equal(counter(t, 2026, "assessed"), 1 + i + 1);
+		assert_int_equal(fx_local(t, 2026).version, v1);
+	}
+	assert_int_equal(counter(t, 2026, "recognized"), 2 + 10);
+	/* queued on the first write (the outbox's readers see it) */
+	assert_true(fx_outbox_has(t, SELF, 2026));
+
+	/* a nested transaction sees the cached writes, and its own writes
+	 * go with it when it is aborted */
+	child = store_begin_nested(t);
+	assert_non_null(child);
+	assert_int_equal(fx_local(child, 2026).version, v1);
+	assert_int_equal(counter(child, 2026, "assessed"), 21);
+	assert_true(fx_outbox_has(child, SELF, 2026));
+	put(child, 2026, "dry", 1);
+	assert_int_equal(counter(child, 2026, "assessed"), 22);
+	assert_true(fx_local(child, 2026).version > v1);
+	store_abort(&child);
+	assert_int_equal(counter(t, 2026, "assessed"), 21);
+	assert_int_equal(fx_local(t, 2026).version, v1);
+	put(t, 2026, "after", 0);
+	assert_int_equal(counter(t, 2026, "assessed"), 22);
+	fx_commit(&t);
+
+	t = fx_rtxn(f);
+	assert_int_equal(counter(t, 2026, "assessed"), 22);
+	assert_int_equal(counter(t, 2026, "recognized"), 12);
+	assert_true(fx_local(t, 2026).version > v1); /* after the nesting */
+	assert_true(fx_outbox_has(t, SELF, 2026));
+	store_abort(&t);
+
+	/* an aborted transaction leaves nothing */
+	t = fx_wtxn(f);
+	v1 = fx_local(t, 2026).version;
+	put(t, 2026, "gone", 1);
+	store_abort(&t);
+	t = fx_rtxn(f);
+	assert_int_equal(counter(t, 2026, "assessed"), 22);
+	assert_int_equal(fx_local(t, 2026).version, v1);
+	store_abort(&t);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1130,6 +1245,8 @@ main(void)
 	        test_ensure_years, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_bump_all, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_one_version_per_transaction, setup, fx_store_teardown),
 	    cmocka_unit_test(test_store_sticky_full),
 	};
 
