@@ -326,7 +326,15 @@ cell_int(const char *s, const char *col, json_int_t *out, struct input_err *e)
 {
 	char *end, q[33];
 	long long v;
+	size_t i;
 
+	/* plain digits (what a spreadsheet writes): strtoll's value */
+	for (i = 0, v = 0; i < 18 && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (s[i] - '0');
+	if (i > 0 && s[i] == '\0') {
+		*out = v;
+		return 0;
+	}
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || errno) {
