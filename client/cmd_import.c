@@ -109,8 +109,10 @@ import_post(const struct import *im, struct http *h, const char *data,
 
 	if ((body = malloc(im->hdr_len + len)) == NULL) {
 		memset(r, 0, sizeof(*r));
+		r->status =
+		    -1; /* not "cannot reach": http_print_failure says why */
 		snprintf(r->why, sizeof(r->why), "out of memory");
-		return CDHT_EXIT_UNREACHABLE;
+		return CDHT_EXIT_REJECTED;
 	}
 	memcpy(body, im->hdr, im->hdr_len);
 	memcpy(body + im->hdr_len, data, len);
