@@ -18,9 +18,20 @@
  * too, but only within one request): the later line is reported with the
  * node's message and blanked before sending (its line breaks kept, so
  * every line keeps its number).
+ *
+ * The first chunk goes alone (a refused header or token is said once);
+ * then up to IMPORT_INFLIGHT chunks are on the wire at once, each sender a
+ * thread with its own connection, so the node reads the next chunks while
+ * it commits one (and commits those that arrived meanwhile together).  The
+ * replies are taken in file order: progress, counts and errors are those of
+ * one chunk at a time.  At the first failed chunk nothing more is sent; the
+ * chunks already sent (at most IMPORT_INFLIGHT - 1 past it) are waited for,
+ * and those stored are counted, their errors reported and their lines
+ * named: no line is sent twice, nor stored without being counted.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,7 +44,8 @@
 #include "rowset.h"
 #include "valid.h"
 
-#define IMPORT_CHUNK 1000 /* data records per request */
+#define IMPORT_CHUNK    1000 /* data records per request */
+#define IMPORT_INFLIGHT 4    /* requests on the wire at once */
 
 /* Where a chunk starts: a byte offset into the file and its line. */
 struct import_cut {
@@ -85,40 +97,54 @@ import_errors(struct import *im, const json_t *errs, long first)
 }
 
 /*
- * Send data[0..len) (whole records starting at file line first) with the
- * header.  Returns an exit code; 0 even when rows were rejected.
+ * POST data[0..len) (whole records) with the header through h, into *r.
+ * Returns the exit code http_request maps the outcome to.
  */
 static int
-import_chunk(struct import *im, const char *data, size_t len, long first)
+import_post(const struct import *im, struct http *h, const char *data,
+    size_t len, struct http_reply *r)
 {
-	struct http_reply r;
 	char *body;
 	int rc;
 
 	if ((body = malloc(im->hdr_len + len)) == NULL) {
-		fprintf(stderr, "cdht: out of memory\n");
+		memset(r, 0, sizeof(*r));
+		r->status =
+		    -1; /* not "cannot reach": http_print_failure says why */
+		snprintf(r->why, sizeof(r->why), "out of memory");
 		return CDHT_EXIT_REJECTED;
 	}
 	memcpy(body, im->hdr, im->hdr_len);
 	memcpy(body + im->hdr_len, data, len);
-	rc = http_request(cli_http(im->cli), "POST",
+	rc = http_request(h, "POST",
 	    im->dry ? "/v1/assessments?dry_run=1&results=0"
 	            : "/v1/assessments?results=0",
-	    "text/csv", body, im->hdr_len + len, 0, &r);
+	    "text/csv", body, im->hdr_len + len, 0, r);
 	free(body);
+	return rc;
+}
+
+/*
+ * Take the reply r (outcome rc) of the chunk whose first data line is file
+ * line first: count it and record its errors, or print why it failed.
+ * Returns rc; 0 even when rows were rejected.
+ */
+static int
+import_reply(struct import *im, struct http_reply *r, int rc, long first)
+{
 	if (rc == CDHT_EXIT_OK) {
 		im->accepted +=
-		    json_integer_value(json_object_get(r.json, "accepted"));
+		    json_integer_value(json_object_get(r->json, "accepted"));
 		im->rejected +=
-		    json_integer_value(json_object_get(r.json, "rejected"));
-		import_errors(im, json_object_get(r.json, "errors"), first);
+		    json_integer_value(json_object_get(r->json, "rejected"));
+		import_errors(im, json_object_get(r->json, "errors"), first);
 	} else {
 		if (im->midline)
 			fputc('\n', stderr);
 		im->midline = 0;
-		http_print_failure(cli_http(im->cli), &r, rc);
+		http_print_failure(cli_http(im->cli), r, rc);
 	}
-	http_reply_clear(&r);
+	http_reply_clear(r);
 	return rc;
 }
 
@@ -285,36 +311,182 @@ oom:
 	return -1;
 }
 
+/* One chunk's request and its outcome, for the senders (import_sender). */
+struct import_job {
+	int done, rc;
+	struct http_reply r;
+};
+
 /*
- * Send the chunks im->cuts of buf, showing progress.  Returns the first
- * chunk's failure (and stops there), or 0.
+ * The chunks im->cuts[from..] in flight: IMPORT_INFLIGHT senders, each a
+ * thread with its own connection, take the next chunk not yet taken (in
+ * file order) until every chunk is taken or stop is set; the main thread
+ * takes the replies in file order (import_send).  So the next chunks are
+ * on the wire, and queued at the node, while it stores and commits one.
+ */
+struct import_flight {
+	struct import *im;
+	const char *buf;
+	struct import_job *jobs; /* one per chunk */
+	size_t next, njobs;      /* the next chunk to take; chunks in all */
+	size_t taken;            /* chunks whose replies the main thread took */
+	int stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a job is done */
+};
+
+struct import_sender {
+	struct import_flight *f;
+	struct http *h; /* this sender's connection (owned) */
+	pthread_t tid;
+};
+
+static void *
+import_sender(void *arg)
+{
+	struct import_sender *s = arg;
+	struct import_flight *f = s->f;
+
+	for (;;) {
+		const struct import_cut *c;
+		struct http_reply r;
+		size_t i;
+		int rc;
+
+		pthread_mutex_lock(&f->mu);
+		/* never more than IMPORT_INFLIGHT chunks past the last reply
+		 * taken: what a failure leaves stored beyond it is bounded */
+		while (!f->stop && f->next < f->njobs &&
+		       f->next >= f->taken + IMPORT_INFLIGHT)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (f->stop || f->next >= f->njobs) {
+			pthread_mutex_unlock(&f->mu);
+			return NULL;
+		}
+		i = f->next++;
+		pthread_mutex_unlock(&f->mu);
+		c = &f->im->cuts[i];
+		rc = import_post(
+		    f->im, s->h, f->buf + c->off, c[1].off - c->off, &r);
+		pthread_mutex_lock(&f->mu);
+		f->jobs[i].r = r;
+		f->jobs[i].rc = rc;
+		f->jobs[i].done = 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+	}
+}
+
+/* Show the progress after done of total lines. */
+static void
+import_progress(struct import *im, long done, long total, int show, int tty)
+{
+	if (show)
+		fprintf(stderr,
+		    L("%s%s %ld/%ld dòng%s", "%s%s %ld/%ld lines%s"),
+		    tty ? "\r" : "",
+		    im->dry ? L("đã kiểm tra", "checked")
+		            : L("đã nhập", "imported"),
+		    done, total, tty ? "" : "\n");
+	im->midline = show && tty;
+}
+
+/* The data lines of chunk i (of total data records). */
+static long
+import_rows(const struct import *im, size_t i, long total)
+{
+	return i + 2 < im->ncuts ? IMPORT_CHUNK
+	                         : total - (long)i * IMPORT_CHUNK;
+}
+
+/*
+ * Send the chunks im->cuts of buf, showing progress: the first alone (a
+ * refused header or token is said once), then the others IMPORT_INFLIGHT
+ * at a time, their replies taken in file order.  At the first chunk that
+ * fails no further chunk is sent; the chunks then still in flight are
+ * waited for and those stored are counted (their errors reported) and
+ * said.  Returns the first failure, or 0.
  */
 static int
 import_send(struct import *im, const char *buf, long total)
 {
-	long done = 0, n;
+	struct import_sender snd[IMPORT_INFLIGHT];
+	struct import_flight f = {.im = im, .buf = buf};
+	long done = 0;
 	int rc = CDHT_EXIT_OK, tty = isatty(STDERR_FILENO);
 	int show = tty || total > IMPORT_CHUNK;
+	size_t nsnd = 0, i = 0, nchunks = im->ncuts ? im->ncuts - 1 : 0;
 
-	for (size_t i = 0; i + 1 < im->ncuts; i++) {
-		const struct import_cut *c = &im->cuts[i];
+	if (nchunks > 0) {
+		struct http_reply r;
+		const struct import_cut *c = &im->cuts[0];
 
-		n = i + 2 < im->ncuts ? IMPORT_CHUNK : total - done;
-		if ((rc = import_chunk(
-		         im, buf + c->off, c[1].off - c->off, c->line)) != 0)
-			break;
-		done += n;
-		if (show)
-			fprintf(stderr,
-			    L("%s%s %ld/%ld dòng%s", "%s%s %ld/%ld lines%s"),
-			    tty ? "\r" : "",
-			    im->dry ? L("đã kiểm tra", "checked")
-			            : L("đã nhập", "imported"),
-			    done, total, tty ? "" : "\n");
-		im->midline = show && tty;
+		rc = import_reply(im, &r,
+		    import_post(im, cli_http(im->cli), buf + c->off,
+		        c[1].off - c->off, &r),
+		    c->line);
+		if (rc == CDHT_EXIT_OK) {
+			done = import_rows(im, 0, total);
+			import_progress(im, done, total, show, tty);
+			i = 1;
+		}
+	}
+	if (rc == CDHT_EXIT_OK && i < nchunks) {
+		f.next = f.taken = i;
+		f.njobs = nchunks;
+		if ((f.jobs = calloc(nchunks, sizeof(*f.jobs))) == NULL) {
+			fprintf(stderr, "cdht: out of memory\n");
+			rc = CDHT_EXIT_REJECTED;
+			goto out;
+		}
+		pthread_mutex_init(&f.mu, NULL);
+		pthread_cond_init(&f.cv, NULL);
+		for (nsnd = 0; nsnd < IMPORT_INFLIGHT && nsnd + i < nchunks;
+		     nsnd++) {
+			snd[nsnd].f = &f;
+			snd[nsnd].h = http_new(im->cli->server, im->cli->token);
+			if (snd[nsnd].h == NULL ||
+			    pthread_create(&snd[nsnd].tid, NULL, import_sender,
+			        &snd[nsnd]) != 0) {
+				http_free(&snd[nsnd].h);
+				break;
+			}
+		}
+		if (nsnd == 0) {
+			fprintf(stderr, "cdht: cannot start libcurl\n");
+			rc = CDHT_EXIT_UNREACHABLE;
+		}
+		for (; nsnd > 0 && i < nchunks; i++) {
+			struct import_job *j = &f.jobs[i];
+
+			pthread_mutex_lock(&f.mu);
+			while (!j->done)
+				pthread_cond_wait(&f.cv, &f.mu);
+			pthread_mutex_unlock(&f.mu);
+			if (j->rc == CDHT_EXIT_OK) {
+				pthread_mutex_lock(&f.mu);
+				f.taken = i + 1;
+				pthread_cond_broadcast(&f.cv);
+				pthread_mutex_unlock(&f.mu);
+			}
+			if ((rc = import_reply(
+			         im, &j->r, j->rc, im->cuts[i].line)) != 0)
+				break;
+			done += import_rows(im, i, total);
+			import_progress(im, done, total, show, tty);
+		}
+		pthread_mutex_lock(&f.mu);
+		f.stop = 1;
+		pthread_cond_broadcast(&f.cv);
+		pthread_mutex_unlock(&f.mu);
+		for (size_t k = 0; k < nsnd; k++) {
+			pthread_join(snd[k].tid, NULL);
+			http_free(&snd[k].h);
+		}
 	}
 	if (im->midline)
 		fputc('\n', stderr);
+	im->midline = 0;
 	if (rc != CDHT_EXIT_OK && done > 0)
 		fprintf(stderr,
 		    L("cdht: %s: dừng ở dòng %ld; các dòng trước đó đã được "
@@ -324,6 +496,40 @@ import_send(struct import *im, const char *buf, long total)
 		        "%s\n"),
 		    im->label, im->cuts[done / IMPORT_CHUNK].line,
 		    im->dry ? L("kiểm tra", "checked") : L("nhập", "imported"));
+	/* chunks sent before the failure was known, answered after it */
+	for (size_t k = i + 1; f.jobs != NULL && rc != CDHT_EXIT_OK &&
+	                       k < nchunks && f.jobs[k].done;
+	     k++) {
+		struct import_job *j = &f.jobs[k];
+
+		if (j->rc == CDHT_EXIT_OK) {
+			fprintf(stderr,
+			    L("cdht: %s: các dòng %ld..%ld sau đó cũng đã được "
+			      "%s\n",
+			        "cdht: %s: lines %ld..%ld after it were %s "
+			        "too\n"),
+			    im->label, im->cuts[k].line,
+			    im->cuts[k + 1].line - 1,
+			    im->dry ? L("kiểm tra", "checked")
+			            : L("nhập", "imported"));
+			import_errors(im, json_object_get(j->r.json, "errors"),
+			    im->cuts[k].line);
+			im->accepted += json_integer_value(
+			    json_object_get(j->r.json, "accepted"));
+			im->rejected += json_integer_value(
+			    json_object_get(j->r.json, "rejected"));
+			done += import_rows(im, k, total);
+		}
+	}
+	for (size_t k = 0; f.jobs != NULL && k < nchunks; k++)
+		if (f.jobs[k].done)
+			http_reply_clear(&f.jobs[k].r);
+	if (f.jobs != NULL) {
+		pthread_mutex_destroy(&f.mu);
+		pthread_cond_destroy(&f.cv);
+	}
+out:
+	free(f.jobs);
 	im->sent = done;
 	return rc;
 }

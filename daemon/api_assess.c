@@ -27,6 +27,13 @@ assess_parse(
 	return input_assessment(obj, h->c->level, item, e);
 }
 
+static int
+assess_csv_parse(struct http_api *h, char *const *hdr, char *const *cells,
+    size_t n, void *item, struct input_err *e)
+{
+	return input_csv_assessment(hdr, cells, n, h->c->level, item, e);
+}
+
 static size_t
 assess_key(const void *item, long *year, char *buf, size_t cap)
 {
@@ -71,7 +78,7 @@ assess_result(const void *item)
 static const struct batch_kind assess_kind = {
     .item_size = sizeof(struct assessment),
     .csv_header = input_csv_header,
-    .csv_row = input_csv_row,
+    .csv_parse = assess_csv_parse,
     .parse = assess_parse,
     .key = assess_key,
     .store = assess_store,

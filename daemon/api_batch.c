@@ -82,27 +82,17 @@ batch_reject(struct batch *b, json_int_t pos, const struct input_err *e)
 		b->rejected++;
 }
 
+/* Check b->item (just parsed, item pos) for a CSV repeat, store it and
+ * count it. */
 static void
-batch_item(struct http_api *h, struct batch *b, const json_t *obj,
-    json_int_t pos, const char *who, int dry_run)
+batch_add(struct http_api *h, struct batch *b, json_int_t pos, const char *who,
+    int dry_run)
 {
 	const struct batch_kind *k = b->k;
 	struct input_err e;
 	json_t *r;
-	int si, rc;
+	int rc;
 
-	memset(b->item, 0, k->item_size);
-	if (k->parse(h, obj, b->item, &e) != 0) {
-		/* a CSV row names its score columns s1..s10 */
-		if (strcmp(b->poskey, "line") == 0 &&
-		    sscanf(e.field, "scores[%d]", &si) == 1) {
-			snprintf(e.field, sizeof(e.field), "s%d", si + 1);
-			snprintf(e.message, sizeof(e.message),
-			    "s%d must be an integer 1..10", si + 1);
-		}
-		batch_reject(b, pos, &e);
-		return;
-	}
 	if (b->rows != NULL) {
 		char key[2 * VALID_PID_MAX + 16];
 		long year;
@@ -144,6 +134,21 @@ batch_item(struct http_api *h, struct batch *b, const json_t *obj,
 	else
 		b->accepted++;
 	json_decref(r);
+}
+
+/* One item of an array (or a CSV row as an object): parsed, then added. */
+static void
+batch_item(struct http_api *h, struct batch *b, const json_t *obj,
+    json_int_t pos, const char *who, int dry_run)
+{
+	struct input_err e;
+
+	memset(b->item, 0, b->k->item_size);
+	if (b->k->parse(h, obj, b->item, &e) != 0) {
+		batch_reject(b, pos, &e);
+		return;
+	}
+	batch_add(h, b, pos, who, dry_run);
 }
 
 static void
@@ -255,6 +260,14 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 			input_fail(&e, "bad_request", NULL,
 			    "%zu columns where the header has %zu", n, nh);
 			batch_reject(&b, line, &e);
+			continue;
+		}
+		if (b.k->csv_parse != NULL) {
+			memset(b.item, 0, b.k->item_size);
+			if (b.k->csv_parse(h, hdr, cells, n, b.item, &e) != 0)
+				batch_reject(&b, line, &e);
+			else
+				batch_add(h, &b, line, who, dry_run);
 			continue;
 		}
 		if ((obj = b.k->csv_row(hdr, cells, n, &e)) == NULL) {

@@ -15,9 +15,13 @@ struct batch_kind {
 	size_t item_size; /* bytes of one parsed item */
 	/* the CSV header is valid for this kind: 0, or -1 with e */
 	int (*csv_header)(char *const *hdr, size_t n, struct input_err *e);
-	/* a CSV row as the object parse takes (new reference), NULL with e */
+	/* a CSV row as the object parse takes (new reference), NULL with e;
+	 * unused when csv_parse is set */
 	json_t *(*csv_row)(char *const *hdr, char *const *cells, size_t n,
 	    struct input_err *e);
+	/* or a CSV row straight into item (no JSON between): 0, -1 with e */
+	int (*csv_parse)(struct http_api *h, char *const *hdr,
+	    char *const *cells, size_t n, void *item, struct input_err *e);
 	/* the object into item: 0, or -1 with e */
 	int (*parse)(struct http_api *h, const json_t *obj, void *item,
 	    struct input_err *e);

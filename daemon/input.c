@@ -1,6 +1,10 @@
 /*
  * input.c: validating assessments (JSON, CSV rows) and denominators, with
- * the field rules of proto/valid.h; every error names its field.
+ * the field rules of proto/valid.h; every error names its field.  An
+ * assessment's rules are the field_* functions, one per field, which the
+ * JSON object (input_assessment) and the CSV row (input_csv_assessment)
+ * both go through.  Errors are written into the caller's struct input_err;
+ * nothing returned is owned by the caller.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -50,6 +54,123 @@ unknown(struct input_err *e, const char *what, const char *name)
 	    e, "unknown_field", name, "unknown %s \"%s\"", what, q);
 }
 
+/*
+ * The field rules of an assessment, one function per field, shared by the
+ * JSON object (input_assessment) and the CSV row (input_csv_assessment):
+ * each gets the value as read (NULL / !is_int: present but of the wrong
+ * type), checks it and fills a, or fails with e.
+ */
+
+/* v in [lo, hi] into *out, else invalid_field. */
+static int
+int_in_range(const char *key, json_int_t v, long lo, long hi, long *out,
+    struct input_err *e)
+{
+	if (v < lo || v > hi)
+		return input_fail(e, "invalid_field", key,
+		    "%s must be %ld..%ld", key, lo, hi);
+	*out = (long)v;
+	return 0;
+}
+
+static int
+field_year(json_int_t v, struct assessment *a, struct input_err *e)
+{
+	long n = 0;
+
+	if (int_in_range("year", v, RULES_YEAR_MIN, RULES_YEAR_MAX, &n, e))
+		return -1;
+	a->year = (uint16_t)n;
+	return 0;
+}
+
+static int
+field_person_id(
+    const char *s, size_t len, struct assessment *a, struct input_err *e)
+{
+	if (s == NULL || valid_person_id(s, len) != 0)
+		return input_fail(e, "invalid_field", "person_id",
+		    "person_id must be a string of 1..%d bytes without "
+		    "control characters",
+		    VALID_PID_MAX);
+	a->pid_len = (uint8_t)len;
+	memcpy(a->person_id, s, len);
+	return 0;
+}
+
+static int
+field_name(const char *s, size_t len, struct assessment *a, struct input_err *e)
+{
+	if (s == NULL || valid_person_name(s, len) != 0)
+		return input_fail(e, "invalid_field", "name",
+		    "name must be a string of at most %d bytes "
+		    "without control characters",
+		    RULES_NAME_MAX);
+	memcpy(a->name, s, len);
+	return 0;
+}
+
+/* After field_year. */
+static int
+field_birth_year(json_int_t v, struct assessment *a, struct input_err *e)
+{
+	long n = 0;
+
+	if (int_in_range("birth_year", v, 1900, a->year, &n, e))
+		return -1;
+	a->birth_year = (int16_t)n;
+	return 0;
+}
+
+/* s (NUL-terminated, or NULL) one of names[0..n). */
+static int
+field_enum(const char *key, const char *s, const char *const *names, int n,
+    uint8_t *out, struct input_err *e)
+{
+	char list[128] = "";
+	int i;
+
+	if (s != NULL && (i = rules_lookup(names, n, s)) >= 0) {
+		*out = (uint8_t)i;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		strcat(list, names[i]);
+		strcat(list, i + 1 < n ? ", " : "");
+	}
+	return input_fail(
+	    e, "invalid_field", key, "%s must be one of: %s", key, list);
+}
+
+/* After the population field. */
+static int
+field_level(const struct assessment *a, int level, struct input_err *e)
+{
+	if (a->population == POP_ADULT && level != LEVEL_COMMUNE)
+		return input_fail(e, "invalid_field", "population",
+		    "population \"adult\" is only accepted at commune level "
+		    "(this node is a %s)",
+		    rules_level_names[level]);
+	return 0;
+}
+
+/* Score i; the field is named as the input names it: scores[i] in JSON,
+ * its column s1..s10 in CSV. */
+static int
+field_score(int i, int is_int, json_int_t v, int csv, struct assessment *a,
+    struct input_err *e)
+{
+	char f[16];
+
+	if (is_int && valid_score(v) == 0) {
+		a->scores[i] = (uint8_t)v;
+		return 0;
+	}
+	snprintf(f, sizeof(f), csv ? "s%d" : "scores[%d]", csv ? i + 1 : i);
+	return input_fail(e, "invalid_field", f, "%s must be an integer %d..%d",
+	    f, VALID_SCORE_MIN, VALID_SCORE_MAX);
+}
+
 /* A required integer in [lo, hi]; JSON reals and booleans are rejected. */
 static int
 get_int(const json_t *obj, const char *key, int required, long lo, long hi,
@@ -66,11 +187,7 @@ get_int(const json_t *obj, const char *key, int required, long lo, long hi,
 	if (!json_is_integer(v))
 		return input_fail(
 		    e, "invalid_field", key, "%s must be an integer", key);
-	if (json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return input_fail(e, "invalid_field", key,
-		    "%s must be %ld..%ld", key, lo, hi);
-	*out = (long)json_integer_value(v);
-	return 0;
+	return int_in_range(key, json_integer_value(v), lo, hi, out, e);
 }
 
 /* A required string that must be one of names[0..n). */
@@ -79,23 +196,12 @@ get_enum(const json_t *obj, const char *key, const char *const *names, int n,
     uint8_t *out, struct input_err *e)
 {
 	json_t *v = json_object_get(obj, key);
-	char list[128] = "";
-	int i;
 
 	if (v == NULL)
 		return input_fail(
 		    e, "missing_field", key, "%s is required", key);
-	if (json_is_string(v) &&
-	    (i = rules_lookup(names, n, json_string_value(v))) >= 0) {
-		*out = (uint8_t)i;
-		return 0;
-	}
-	for (i = 0; i < n; i++) {
-		strcat(list, names[i]);
-		strcat(list, i + 1 < n ? ", " : "");
-	}
-	return input_fail(
-	    e, "invalid_field", key, "%s must be one of: %s", key, list);
+	return field_enum(key, json_is_string(v) ? json_string_value(v) : NULL,
+	    names, n, out, e);
 }
 
 int
@@ -104,7 +210,6 @@ input_assessment(
 {
 	const char *key;
 	json_t *v;
-	long n;
 
 	memset(a, 0, sizeof(*a));
 	if (!json_is_object(obj))
@@ -119,49 +224,42 @@ input_assessment(
 		if (i == NFIELDS)
 			return unknown(e, "field", key);
 	}
-	if (get_int(obj, "year", 1, RULES_YEAR_MIN, RULES_YEAR_MAX, &n, e) != 0)
+	v = json_object_get(obj, "year");
+	if (v == NULL)
+		return input_fail(
+		    e, "missing_field", "year", "year is required");
+	if (!json_is_integer(v))
+		return input_fail(
+		    e, "invalid_field", "year", "year must be an integer");
+	if (field_year(json_integer_value(v), a, e) != 0)
 		return -1;
-	a->year = (uint16_t)n;
 	v = json_object_get(obj, "person_id");
 	if (v == NULL)
 		return input_fail(
 		    e, "missing_field", "person_id", "person_id is required");
-	if (!json_is_string(v) ||
-	    valid_person_id(json_string_value(v), json_string_length(v)) != 0)
-		return input_fail(e, "invalid_field", "person_id",
-		    "person_id must be a string of 1..%d bytes without "
-		    "control characters",
-		    VALID_PID_MAX);
-	a->pid_len = (uint8_t)json_string_length(v);
-	memcpy(a->person_id, json_string_value(v), a->pid_len);
-	v = json_object_get(obj, "name");
-	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_string(v) ||
-		    valid_person_name(
-		        json_string_value(v), json_string_length(v)) != 0)
-			return input_fail(e, "invalid_field", "name",
-			    "name must be a string of at most %d bytes "
-			    "without control characters",
-			    RULES_NAME_MAX);
-		memcpy(a->name, json_string_value(v), json_string_length(v));
-	}
-	switch (get_int(obj, "birth_year", 0, 1900, a->year, &n, e)) {
-	case -1:
+	if (field_person_id(json_is_string(v) ? json_string_value(v) : NULL,
+	        json_is_string(v) ? json_string_length(v) : 0, a, e) != 0)
 		return -1;
-	case 0:
-		a->birth_year = (int16_t)n;
+	v = json_object_get(obj, "name");
+	if (v != NULL && !json_is_null(v) &&
+	    field_name(json_is_string(v) ? json_string_value(v) : NULL,
+	        json_is_string(v) ? json_string_length(v) : 0, a, e) != 0)
+		return -1;
+	v = json_object_get(obj, "birth_year");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v))
+			return input_fail(e, "invalid_field", "birth_year",
+			    "birth_year must be an integer");
+		if (field_birth_year(json_integer_value(v), a, e) != 0)
+			return -1;
 	}
 	if (get_enum(
 	        obj, "group", rules_group_names, GROUP_COUNT, &a->group, e) ||
 	    get_enum(obj, "population", rules_population_names, 2,
 	        &a->population, e) ||
-	    get_enum(obj, "digital", rules_digital_names, 3, &a->digital, e))
+	    get_enum(obj, "digital", rules_digital_names, 3, &a->digital, e) ||
+	    field_level(a, level, e))
 		return -1;
-	if (a->population == POP_ADULT && level != LEVEL_COMMUNE)
-		return input_fail(e, "invalid_field", "population",
-		    "population \"adult\" is only accepted at commune level "
-		    "(this node is a %s)",
-		    rules_level_names[level]);
 	v = json_object_get(obj, "scores");
 	if (v == NULL)
 		return input_fail(
@@ -172,15 +270,10 @@ input_assessment(
 		    RULES_NSCORES);
 	for (int i = 0; i < RULES_NSCORES; i++) {
 		json_t *s = json_array_get(v, (size_t)i);
-		char f[16];
 
-		snprintf(f, sizeof(f), "scores[%d]", i);
-		if (!json_is_integer(s) ||
-		    valid_score(json_integer_value(s)) != 0)
-			return input_fail(e, "invalid_field", f,
-			    "%s must be an integer %d..%d", f, VALID_SCORE_MIN,
-			    VALID_SCORE_MAX);
-		a->scores[i] = (uint8_t)json_integer_value(s);
+		if (field_score(i, json_is_integer(s), json_integer_value(s), 0,
+		        a, e) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -233,7 +326,15 @@ cell_int(const char *s, const char *col, json_int_t *out, struct input_err *e)
 {
 	char *end, q[33];
 	long long v;
+	size_t i;
 
+	/* plain digits (what a spreadsheet writes): strtoll's value */
+	for (i = 0, v = 0; i < 18 && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (s[i] - '0');
+	if (i > 0 && s[i] == '\0') {
+		*out = v;
+		return 0;
+	}
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || errno) {
@@ -245,65 +346,136 @@ cell_int(const char *s, const char *col, json_int_t *out, struct input_err *e)
 	return 0;
 }
 
-json_t *
-input_csv_row(
-    char *const *hdr, char *const *cells, size_t n, struct input_err *e)
+/* The column of a header cell: its index in csv_columns, or -1.  The
+ * header was accepted by input_csv_header (every cell one of csv_columns),
+ * so the first bytes tell the column: no string compare per cell. */
+static int
+csv_column(const char *col)
 {
-	json_t *obj = json_object(), *scores = json_array();
+	int c;
 
-	if (obj == NULL || scores == NULL)
-		goto oom;
-	for (int i = 0; i < RULES_NSCORES; i++)
-		json_array_append_new(scores, json_integer(0));
-	json_object_set_new(obj, "scores", scores);
-	for (size_t i = 0; i < n; i++) {
-		const char *col = hdr[i], *val = cells[i];
-		json_int_t iv = 0; /* gcc -O3: maybe-uninitialized */
-
-		if (col[0] == 's' && col[1] >= '1' && col[1] <= '9') {
-			if (cell_int(val, col, &iv, e))
-				goto fail;
-			json_array_set_new(scores, (size_t)atoi(col + 1) - 1,
-			    json_integer(iv));
-		} else if (strcmp(col, "year") == 0 ||
-		           strcmp(col, "birth_year") == 0) {
-			if (val[0] == '\0' && col[0] == 'b')
-				continue;
-			if (cell_int(val, col, &iv, e))
-				goto fail;
-			json_object_set_new(obj, col, json_integer(iv));
-		} else {
-			size_t at, len = strlen(val);
-			const char *why;
-			json_t *s;
-
-			if (val[0] == '\0' && strcmp(col, "name") == 0)
-				continue;
-			/* a clerk's label ("nông dân") stands for its code */
-			if ((strcmp(col, "group") == 0 ||
-			        strcmp(col, "population") == 0 ||
-			        strcmp(col, "digital") == 0) &&
-			    valid_label_code(col, val, len) != NULL) {
-				val = valid_label_code(col, val, len);
-				len = strlen(val);
-			}
-			if ((why = valid_utf8_why(val, len, &at)) != NULL) {
-				input_fail(e, "invalid_field", col,
-				    "%s is not valid UTF-8: %s at byte %zu",
-				    col, why, at + 1);
-				goto fail;
-			}
-			if ((s = json_stringn_nocheck(val, len)) == NULL)
-				goto oom;
-			json_object_set_new(obj, col, s);
-		}
+	switch (col[0]) {
+	case 'y':
+		c = 0;
+		break;
+	case 'p':
+		c = col[1] == 'e' ? 1 : 5;
+		break;
+	case 'n':
+		c = 2;
+		break;
+	case 'b':
+		c = 3;
+		break;
+	case 'g':
+		c = 4;
+		break;
+	case 's':
+		c = col[1] == '1' && col[2] == '0' ? 15 : 5 + (col[1] - '0');
+		break;
+	case 'd':
+		c = 16;
+		break;
+	default:
+		return -1;
 	}
-	return obj;
-oom:
-	input_fail(e, "internal", NULL, "out of memory");
-fail:
-	json_decref(obj);
-	return NULL;
+	return c >= 0 && c < (int)NCSV ? c : -1;
+}
+
+/* An enumerated cell: its code (a clerk's label, "nông dân", stands for
+ * it), or the cell itself when it is neither. */
+static const char *
+csv_code(const char *col, const char *const *names, int n, const char *val,
+    size_t *len)
+{
+	const char *code;
+
+	if (rules_lookup(names, n, val) >= 0)
+		return val; /* the code itself: valid_label_code's answer too */
+	if ((code = valid_label_code(col, val, *len)) != NULL)
+		*len = strlen(code);
+	return code != NULL ? code : val;
+}
+
+int
+input_csv_assessment(char *const *hdr, char *const *cells, size_t n, int level,
+    struct assessment *a, struct input_err *e)
+{
+	/* the cells as read, by column of csv_columns (NULL: absent) */
+	const char *text[NCSV] = {NULL};
+	size_t tlen[NCSV] = {0};
+	json_int_t num[NCSV] = {0};
+	int have[NCSV] = {0};
+
+	memset(a, 0, sizeof(*a));
+	/* each cell read as its column's type, in the header's order */
+	for (size_t i = 0; i < n; i++) {
+		const char *col = hdr[i], *val = cells[i], *why;
+		int c = csv_column(col);
+		size_t at, len;
+
+		if (c < 0)
+			return unknown(e, "column", col);
+		if (c == 0 || c == 3 || (c >= 6 && c <= 15)) {
+			if (val[0] == '\0' && c == 3)
+				continue;
+			if (cell_int(val, col, &num[c], e))
+				return -1;
+			have[c] = 1;
+			continue;
+		}
+		len = strlen(val);
+		if (val[0] == '\0' && c == 2)
+			continue;
+		if (c == 4)
+			val = csv_code(
+			    col, rules_group_names, GROUP_COUNT, val, &len);
+		else if (c == 5)
+			val =
+			    csv_code(col, rules_population_names, 2, val, &len);
+		else if (c == 16)
+			val = csv_code(col, rules_digital_names, 3, val, &len);
+		if ((why = valid_utf8_why(val, len, &at)) != NULL)
+			return input_fail(e, "invalid_field", col,
+			    "%s is not valid UTF-8: %s at byte %zu", col, why,
+			    at + 1);
+		text[c] = val;
+		tlen[c] = len;
+		have[c] = 1;
+	}
+	/* then the rules of input_assessment, in its order */
+	if (!have[0])
+		return input_fail(
+		    e, "missing_field", "year", "year is required");
+	if (field_year(num[0], a, e) != 0)
+		return -1;
+	if (!have[1])
+		return input_fail(
+		    e, "missing_field", "person_id", "person_id is required");
+	if (field_person_id(text[1], tlen[1], a, e) != 0 ||
+	    (have[2] && field_name(text[2], tlen[2], a, e) != 0) ||
+	    (have[3] && field_birth_year(num[3], a, e) != 0))
+		return -1;
+	if (!have[4] || !have[5] || !have[16]) {
+		const char *f = !have[4]   ? "group"
+		                : !have[5] ? "population"
+		                           : "digital";
+		return input_fail(e, "missing_field", f, "%s is required", f);
+	}
+	if (field_enum("group", text[4], rules_group_names, GROUP_COUNT,
+	        &a->group, e) ||
+	    field_enum("population", text[5], rules_population_names, 2,
+	        &a->population, e) ||
+	    field_enum(
+	        "digital", text[16], rules_digital_names, 3, &a->digital, e) ||
+	    field_level(a, level, e))
+		return -1;
+	/* a score column left out reads as 0 (input_csv_header requires
+	 * them all) */
+	for (int i = 0; i < RULES_NSCORES; i++)
+		if (field_score(i, 1, num[6 + i], 1, a, e) != 0)
+			return -1;
+	return 0;
 }
 
 /* Only these keys in obj; 0, or -1 with e naming the first other one. */
@@ -366,7 +538,7 @@ input_title(const json_t *obj, struct title *ti, struct input_err *e)
 {
 	const char *members;
 	json_t *v;
-	long n;
+	long n = 0;
 
 	memset(ti, 0, sizeof(*ti));
 	if (!json_is_object(obj))
@@ -422,7 +594,7 @@ input_decision(const json_t *obj, struct decision *d, const json_t **ids,
 {
 	const json_t *p, *q;
 	json_t *v;
-	long n;
+	long n = 0;
 	size_t i;
 
 	memset(d, 0, sizeof(*d));

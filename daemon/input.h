@@ -33,11 +33,17 @@ int input_assessment(
     const json_t *obj, int level, struct assessment *a, struct input_err *e);
 
 /*
- * Turn one CSV row (cells under header hdr, n columns) into the JSON object
- * input_assessment takes.  Returns a new reference, or NULL with e filled.
+ * Validate one CSV row (cells under header hdr, n columns; hdr accepted by
+ * input_csv_header) into *a for a node of the given level: each cell read
+ * as its column's type (an integer, UTF-8 text, a code or its label, an
+ * empty name or birth_year absent), in the header's order, then the field
+ * rules of input_assessment, through the same functions and in its order,
+ * so a row and the object of the same values give the same *a or the same
+ * error; only a score is named by its column (s3, not scores[2]).
+ * 0, or -1 with e.
  */
-json_t *input_csv_row(
-    char *const *hdr, char *const *cells, size_t n, struct input_err *e);
+int input_csv_assessment(char *const *hdr, char *const *cells, size_t n,
+    int level, struct assessment *a, struct input_err *e);
 
 /* Check a CSV header row: known columns, no duplicates, required present. */
 int input_csv_header(char *const *hdr, size_t n, struct input_err *e);

@@ -111,6 +111,24 @@ csv_put(struct csv *r, size_t *len, char ch)
 	return 0;
 }
 
+/* Room for need more bytes in the cell buffer; -1 when out of memory. */
+static int
+csv_reserve(struct csv *r, size_t len, size_t need)
+{
+	size_t cap = r->cap ? r->cap : 256;
+	char *b;
+
+	while (cap - len < need)
+		cap *= 2;
+	if (cap == r->cap)
+		return 0;
+	if ((b = realloc(r->buf, cap)) == NULL)
+		return -1;
+	r->buf = b;
+	r->cap = cap;
+	return 0;
+}
+
 /*
  * The record starting at rec (on line first) is bad: note why and resume at
  * the line after its first.
@@ -180,22 +198,28 @@ csv_next(struct csv *r, char **cells, size_t *ncells, int *line)
 				    "text after the closing quote of a field",
 				    n - 1);
 		} else {
-			for (; r->p < r->end && *r->p != r->sep &&
-			       csv_eol(r->p, r->end) == 0;
-			     r->p++) {
-				if (*r->p == '"')
-					return csv_bad(r, rec, *line,
-					    "a quote inside an unquoted field "
-					    "(to keep it, quote the whole "
-					    "field "
-					    "and double the quote)",
-					    n - 1);
-				if (*r->p == '\0')
-					return csv_bad(
-					    r, rec, *line, "a NUL byte", n - 1);
-				if (csv_put(r, &len, *r->p) == -1)
-					return CSV_ENOMEM;
-			}
+			/* up to the separator or a line break, copied at once
+			 */
+			const char *q = r->p;
+			char sep = r->sep;
+
+			while (q < r->end && *q != sep && *q != '\n' &&
+			       *q != '\r' && *q != '"' && *q != '\0')
+				q++;
+			if (q < r->end && *q == '"')
+				return csv_bad(r, rec, *line,
+				    "a quote inside an unquoted field "
+				    "(to keep it, quote the whole field "
+				    "and double the quote)",
+				    n - 1);
+			if (q < r->end && *q == '\0')
+				return csv_bad(
+				    r, rec, *line, "a NUL byte", n - 1);
+			if (csv_reserve(r, len, (size_t)(q - r->p)) == -1)
+				return CSV_ENOMEM;
+			memcpy(r->buf + len, r->p, (size_t)(q - r->p));
+			len += (size_t)(q - r->p);
+			r->p = q;
 		}
 		if (csv_put(r, &len, '\0') == -1)
 			return CSV_ENOMEM;

@@ -3,7 +3,8 @@
  * of an assessment object (missing fields, wrong types including the real
  * 2021.0 and booleans, ranges, unknown fields, adults only at communes, name
  * and person_id byte limits, control characters), the CSV header checks, the
- * CSV row conversion (errors name the column: "s3", "year", ...), the
+ * CSV row (errors name the column: "s3", "year", ...; a row gives the
+ * struct or the error the object of the same values gives), the
  * population object, and input_valid_pid.  Every rejection checks the error
  * code and the field it names.
  */
@@ -512,9 +513,10 @@ test_csv_header(void **state)
 	expect_header_err(h, 0, "missing_field", "year");
 }
 
-/* Convert one row (cells in full_hdr order) and validate it. */
-static json_t *
-row(const char *const *cells, struct input_err *e)
+/* Validate one row (cells in full_hdr order) at level. */
+static int
+row(const char *const *cells, int level, struct assessment *a,
+    struct input_err *e)
 {
 	char *h[NHDR], *c[NHDR];
 
@@ -523,22 +525,22 @@ row(const char *const *cells, struct input_err *e)
 		c[i] = (char *)cells[i];
 	}
 	memset(e, 0, sizeof(*e));
-	return input_csv_row(h, c, NHDR, e);
+	return input_csv_assessment(h, c, NHDR, level, a, e);
 }
 
 static const char *const good_row[NHDR] = {"2025", "P-7", "Tr\xe1\xba\xa7n B",
     "1975", "farmer", "adult", "9", "8", "7", "10", "6", "9", "8", "9", "8",
     "5", "proficient"};
 
-/* good_row with cell col replaced by val, converted (see row()). */
-static json_t *
-row_with(int col, const char *val, struct input_err *e)
+/* good_row with cell col replaced by val, validated at commune level. */
+static int
+row_with(int col, const char *val, struct assessment *a, struct input_err *e)
 {
 	const char *c[NHDR];
 
 	memcpy(c, good_row, sizeof(c));
 	c[col] = val;
-	return row(c, e);
+	return row(c, LEVEL_COMMUNE, a, e);
 }
 
 static void
@@ -546,12 +548,11 @@ test_csv_row_valid(void **state)
 {
 	struct input_err e;
 	struct assessment a;
-	json_t *o = row(good_row, &e);
 	static const uint8_t sc[RULES_NSCORES] = {
 	    9, 8, 7, 10, 6, 9, 8, 9, 8, 5};
 
-	assert_non_null(o);
-	expect_ok(o, LEVEL_COMMUNE, &a);
+	if (row(good_row, LEVEL_COMMUNE, &a, &e) != 0)
+		fail_msg("good row: %s/%s: %s", e.code, e.field, e.message);
 	fx_assert_assessment(&a, 2025, "P-7", "Tr\xe1\xba\xa7n B", 1975,
 	    GROUP_FARMER, POP_ADULT, DIGITAL_PROFICIENT, sc);
 
@@ -564,12 +565,9 @@ test_csv_row_valid(void **state)
 			h[i] = (char *)full_hdr[NHDR - 1 - i];
 			c[i] = (char *)good_row[NHDR - 1 - i];
 		}
-		o = input_csv_row(h, c, NHDR, &e);
-		assert_non_null(o);
-		expect_ok(o, LEVEL_COMMUNE, &b);
-		assert_memory_equal(b.scores, sc, sizeof(sc));
-		assert_int_equal(b.year, 2025);
-		assert_string_equal(b.name, a.name);
+		assert_int_equal(
+		    input_csv_assessment(h, c, NHDR, LEVEL_COMMUNE, &b, &e), 0);
+		assert_memory_equal(&b, &a, sizeof(a));
 	}
 
 	/* empty name and birth_year cells mean absent */
@@ -579,13 +577,23 @@ test_csv_row_valid(void **state)
 		memcpy(c, good_row, sizeof(c));
 		c[2] = "";
 		c[3] = "";
-		o = row(c, &e);
-		assert_non_null(o);
-		assert_null(json_object_get(o, "name"));
-		assert_null(json_object_get(o, "birth_year"));
-		expect_ok(o, LEVEL_COMMUNE, &a);
+		assert_int_equal(row(c, LEVEL_COMMUNE, &a, &e), 0);
 		assert_string_equal(a.name, "");
 		assert_int_equal(a.birth_year, 0);
+	}
+
+	/* labels and codes, blanks and ASCII case around a label ignored */
+	{
+		const char *c[NHDR];
+
+		memcpy(c, good_row, sizeof(c));
+		c[4] = " N\xc3\xb4ng d\xc3\xa2n "; /* nông dân */
+		c[5] = "ng\xc6\xb0\xe1\xbb\x9di l\xe1\xbb\x9bn"; /* người lớn */
+		c[16] = "th\xc3\xa0nh th\xe1\xba\xa1o k\xe1\xbb\xb9 "
+		        "n\xc4\x83ng s\xe1\xbb\x91"; /* thành thạo kỹ năng số */
+		assert_int_equal(row(c, LEVEL_COMMUNE, &a, &e), 0);
+		fx_assert_assessment(&a, 2025, "P-7", "Tr\xe1\xba\xa7n B", 1975,
+		    GROUP_FARMER, POP_ADULT, DIGITAL_PROFICIENT, sc);
 	}
 }
 
@@ -616,10 +624,10 @@ test_csv_row_errors(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct input_err e;
-		json_t *o = row_with(cases[i].col, cases[i].val, &e);
+		struct assessment a;
 
-		if (o != NULL)
-			fail_msg("row with %s=\"%s\" converted",
+		if (row_with(cases[i].col, cases[i].val, &a, &e) != -1)
+			fail_msg("row with %s=\"%s\" accepted",
 			    full_hdr[cases[i].col], cases[i].val);
 		assert_non_null(e.code);
 		assert_string_equal(e.code, "invalid_field");
@@ -628,38 +636,172 @@ test_csv_row_errors(void **state)
 	}
 }
 
-/* Rows that convert but fail validation name the assessment field. */
+/* Cells that read as their type but break a rule name the column. */
 static void
 test_csv_row_then_validation(void **state)
 {
 	static const struct {
 		int col;
-		const char *val, *code, *field;
+		const char *val, *code, *field, *message;
 	} cases[] = {
-	    {8, "11", "invalid_field", "scores[2]"},
-	    {15, "0", "invalid_field", "scores[9]"},
-	    {0, "2031", "invalid_field", "year"},
-	    {3, "2026", "invalid_field", "birth_year"},
-	    {4, "", "invalid_field", "group"},
-	    {5, "citizen", "invalid_field", "population"},
-	    {16, "", "invalid_field", "digital"},
-	    {1, "", "invalid_field", "person_id"},
+	    {8, "11", "invalid_field", "s3", "s3 must be an integer 1..10"},
+	    {15, "0", "invalid_field", "s10", "s10 must be an integer 1..10"},
+	    {0, "2031", "invalid_field", "year", NULL},
+	    {3, "2026", "invalid_field", "birth_year", NULL},
+	    {4, "", "invalid_field", "group", NULL},
+	    {5, "citizen", "invalid_field", "population", NULL},
+	    {16, "", "invalid_field", "digital", NULL},
+	    {1, "", "invalid_field", "person_id", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct input_err e;
-		json_t *o = row_with(cases[i].col, cases[i].val, &e);
+		struct assessment a;
 
-		assert_non_null(o);
-		expect_err(o, LEVEL_COMMUNE, cases[i].code, cases[i].field);
+		assert_int_equal(
+		    row_with(cases[i].col, cases[i].val, &a, &e), -1);
+		assert_string_equal(e.code, cases[i].code);
+		assert_string_equal(e.field, cases[i].field);
+		if (cases[i].message != NULL)
+			assert_string_equal(e.message, cases[i].message);
 	}
 	/* adults at a district, from CSV too */
 	{
 		struct input_err e;
-		json_t *o = row(good_row, &e);
+		struct assessment a;
 
-		assert_non_null(o);
-		expect_err(o, LEVEL_DISTRICT, "invalid_field", "population");
+		assert_int_equal(row(good_row, LEVEL_DISTRICT, &a, &e), -1);
+		assert_string_equal(e.code, "invalid_field");
+		assert_string_equal(e.field, "population");
+	}
+}
+
+/*
+ * The object a row's cells stand for, built here on their own terms: an
+ * integer column as a JSON integer (the cell's digits), an empty name or
+ * birth_year left out, a label as its code (labels[] of this test), the
+ * score columns as the scores array.  Only rows whose cells read as their
+ * type (no cell-level error) are built.
+ */
+static json_t *
+row_as_json(const char *const *cells)
+{
+	static const char *const labels[][2] = {
+	    {" N\xc3\xb4ng d\xc3\xa2n ", "farmer"},
+	    {"ng\xc6\xb0\xe1\xbb\x9di l\xe1\xbb\x9bn", "adult"},
+	    {"Kh\xc3\xb4ng", "none"}, /* Không */
+	};
+	json_t *o = json_object(), *sc = json_array();
+
+	for (size_t i = 0; i < NHDR; i++) {
+		const char *col = full_hdr[i], *v = cells[i];
+
+		if (col[0] == 's' && col[1] >= '0' && col[1] <= '9') {
+			assert_int_equal(
+			    json_array_append_new(sc, json_integer(atoll(v))),
+			    0);
+			continue;
+		}
+		if ((strcmp(col, "name") == 0 ||
+		        strcmp(col, "birth_year") == 0) &&
+		    v[0] == '\0')
+			continue;
+		if (strcmp(col, "year") == 0 ||
+		    strcmp(col, "birth_year") == 0) {
+			json_object_set_new(o, col, json_integer(atoll(v)));
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(labels) / sizeof(labels[0]); k++)
+			if (strcmp(v, labels[k][0]) == 0)
+				v = labels[k][1];
+		json_object_set_new(o, col, json_string_nocheck(v));
+	}
+	json_object_set_new(o, "scores", sc);
+	return o;
+}
+
+/*
+ * A row and the object of the same values: the same struct, or the same
+ * error (code, field, message), a score named s3 in CSV for scores[2].
+ */
+static void
+test_csv_same_as_json(void **state)
+{
+	static const struct {
+		int col[3];
+		const char *val[3];
+	} cases[] = {
+	    {{-1}, {NULL}}, {{2, 3, -1}, {"", ""}},
+	    {{4, 5, 16},
+	        {" N\xc3\xb4ng d\xc3\xa2n ",
+	            "ng\xc6\xb0\xe1\xbb\x9di l\xe1\xbb\x9bn", "Kh\xc3\xb4ng"}},
+	    {{5, -1}, {"staff"}}, {{0, -1}, {"2031"}}, {{0, -1}, {"2020"}},
+	    {{0, 3, -1}, {"2022", "2022"}}, {{3, -1}, {"2026"}},
+	    {{3, -1}, {"1899"}}, {{3, -1}, {"1900"}}, {{1, -1}, {""}},
+	    {{1, -1}, {"P\x01Q"}},
+	    {{1, -1}, {"0123456789012345678901234567890123456789012345678901234"
+	               "5678901234"}},
+	    {{2, -1}, {"A\tB"}}, {{4, -1}, {"citizen"}}, {{4, -1}, {"Farmer"}},
+	    {{5, -1}, {""}}, {{16, -1}, {"expert"}},
+	    {{6, 7, 8}, {" 7", "+7", "007"}}, /* as strtoll reads them */
+	    {{9, 0, -1}, {"0000000000000000007", "0002025"}}, {{6, -1}, {"0"}},
+	    {{15, -1}, {"11"}},
+	    {{10, 7, -1}, {"0", "11"}},   /* s5 and s2: s2 first */
+	    {{0, 15, -1}, {"1999", "0"}}, /* year before scores */
+	    {{4, 3, -1}, {"x", "1800"}},  /* birth_year before group */
+	    {{16, 5, -1}, {"x", "x"}},    /* population before digital */
+	};
+	char name[RULES_NAME_MAX + 2];
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) + 1; i++) {
+		for (int level = LEVEL_COMMUNE; level <= LEVEL_DISTRICT;
+		     level++) {
+			const char *c[NHDR];
+			struct assessment a, b;
+			struct input_err e, f;
+			json_t *o;
+			int rc, rj;
+
+			memcpy(c, good_row, sizeof(c));
+			if (i < sizeof(cases) / sizeof(cases[0]))
+				for (int k = 0; k < 3 && cases[i].col[k] >= 0;
+				     k++)
+					c[cases[i].col[k]] = cases[i].val[k];
+			else
+				c[2] = name; /* a name one byte too long */
+			o = row_as_json(c);
+			memset(&a, 0xa5, sizeof(a));
+			memset(&b, 0x5a, sizeof(b));
+			rc = row(c, level, &a, &e);
+			memset(&f, 0, sizeof(f));
+			rj = input_assessment(o, level, &b, &f);
+			json_decref(o);
+			if (rc != rj)
+				fail_msg("case %zu level %d: csv %d, json %d "
+				         "(%s / %s)",
+				    i, level, rc, rj, rc ? e.message : "",
+				    rj ? f.message : "");
+			if (rc == 0) {
+				assert_memory_equal(&a, &b, sizeof(a));
+				continue;
+			}
+			assert_string_equal(e.code, f.code);
+			if (strncmp(f.field, "scores[", 7) == 0) {
+				char fld[16], msg[64];
+				int si = atoi(f.field + 7);
+
+				snprintf(fld, sizeof(fld), "s%d", si + 1);
+				snprintf(msg, sizeof(msg),
+				    "s%d must be an integer 1..10", si + 1);
+				assert_string_equal(e.field, fld);
+				assert_string_equal(e.message, msg);
+			} else {
+				assert_string_equal(e.field, f.field);
+				assert_string_equal(e.message, f.message);
+			}
+		}
 	}
 }
 
@@ -752,6 +894,7 @@ main(void)
 	    cmocka_unit_test(test_csv_row_valid),
 	    cmocka_unit_test(test_csv_row_errors),
 	    cmocka_unit_test(test_csv_row_then_validation),
+	    cmocka_unit_test(test_csv_same_as_json),
 	    cmocka_unit_test(test_population),
 	};
 
