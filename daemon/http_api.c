@@ -70,6 +70,42 @@ api_send_json(struct evhttp_request *req, int code, json_t *body)
 	json_decref(body);
 }
 
+static void
+free_text(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+void
+api_send_json_text(struct evhttp_request *req, int code, char *text, size_t len)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	const char *reason = code == 200   ? "OK"
+	                     : code == 507 ? "Insufficient Storage"
+	                                   : NULL;
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json; charset=utf-8");
+	/* the text itself goes out: no copy of a large document */
+	if (text == NULL ||
+	    evbuffer_add_reference(out, text, len, free_text, NULL) != 0) {
+		free(text);
+		log_warnx("http: reply %d: body could not be built", code);
+		evbuffer_drain(out, evbuffer_get_length(out));
+		evbuffer_add(out, internal_body, sizeof(internal_body) - 1);
+		code = 500;
+		reason = NULL;
+	} else if (evbuffer_add(out, "\n", 1) != 0) {
+		evbuffer_drain(out, evbuffer_get_length(out));
+		evbuffer_add(out, internal_body, sizeof(internal_body) - 1);
+		code = 500;
+		reason = NULL;
+	}
+	evhttp_send_reply(req, code, reason, NULL);
+}
+
 static json_t *
 error_obj(const char *code, const char *message, const char *field)
 {

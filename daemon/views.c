@@ -1,5 +1,8 @@
 /* views.c: JSON documents for progress, nodes and assessments.  Units
- * retired at this node or below carry "retired" (PROTOCOL.md 8.8). */
+ * retired at this node or below carry "retired" (PROTOCOL.md 8.8).  The
+ * large ones (progress with its drill-down and coverage, the node list)
+ * are written as text by jsonw.c, with no jansson value tree; their
+ * jansson forms are that text parsed. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +11,7 @@
 
 #include "aggregate.h"
 #include "history.h"
+#include "jsonw.h"
 #include "records.h"
 #include "views.h"
 
@@ -21,54 +25,94 @@ views_iso_time(int64_t t, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json_t *
-iso_or_null(int64_t t)
+/* "2026-11-21T10:00:00Z", or null when t <= 0. */
+static void
+w_iso_or_null(struct jsonw *w, int64_t t)
 {
 	char buf[32];
 
-	if (t <= 0)
-		return json_null();
+	if (t <= 0) {
+		jsonw_null(w);
+		return;
+	}
 	views_iso_time(t, buf, sizeof(buf));
-	return json_string(buf);
+	jsonw_str(w, buf);
 }
 
 /*
  * A report version (1..2^64-1) as JSON, exactly: an integer up to INT64_MAX
- * (json_int_t is signed), above it a string of its decimal digits (no JSON
- * integer type would hold it in jansson, nor in most parsers).
+ * (as jansson's signed json_int_t held it), above it a string of its
+ * decimal digits (no JSON integer type would hold it in most parsers).
  */
-static json_t *
-version_json(uint64_t v)
+static void
+w_version(struct jsonw *w, uint64_t v)
 {
 	char buf[24];
 
-	if (v <= (uint64_t)INT64_MAX)
-		return json_integer((json_int_t)v);
+	if (v <= (uint64_t)INT64_MAX) {
+		jsonw_uint(w, v);
+		return;
+	}
 	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	return json_string(buf);
+	jsonw_str(w, buf);
 }
 
-static json_t *
-node_obj(const char *id, const char *level, const char *name)
+static void
+w_node(struct jsonw *w, const char *id, const char *level, const char *name)
 {
-	return json_pack(
-	    "{s:s, s:s, s:s}", "id", id, "level", level, "name", name);
+	jsonw_obj_begin(w);
+	jsonw_key(w, "id");
+	jsonw_str(w, id);
+	jsonw_key(w, "level");
+	jsonw_str(w, level);
+	jsonw_key(w, "name");
+	jsonw_str(w, name);
+	jsonw_obj_end(w);
+}
+
+/* {"2025": a, "2030": b} of two booleans or two integers. */
+static void
+w_pair_bool(struct jsonw *w, const char *key, int a, int b)
+{
+	jsonw_key(w, key);
+	jsonw_obj_begin(w);
+	jsonw_key(w, "2025");
+	jsonw_bool(w, a);
+	jsonw_key(w, "2030");
+	jsonw_bool(w, b);
+	jsonw_obj_end(w);
+}
+
+static void
+w_pair_int(struct jsonw *w, const char *key, int64_t a, int64_t b)
+{
+	jsonw_key(w, key);
+	jsonw_obj_begin(w);
+	jsonw_key(w, "2025");
+	jsonw_int(w, a);
+	jsonw_key(w, "2030");
+	jsonw_int(w, b);
+	jsonw_obj_end(w);
 }
 
 /* Indicator ind of totals c against a unit's own targets (drill-down's
  * own_targets). */
-static json_t *
-own_targets_obj(
-    const struct cdht_counters *c, const struct rules_targets *own, int ind)
+static void
+w_own_targets(struct jsonw *w, const struct cdht_counters *c,
+    const struct rules_targets *own, int ind)
 {
 	struct rules_progress p;
 
 	rules_indicator(c, own, ind, &p);
-	return json_pack("{s:i, s:i, s:{s:b, s:b}, s:{s:b, s:b}, s:{s:I, s:I}}",
-	    "2025", p.target[0], "2030", p.target[1], "strict", "2025",
-	    p.strict[0], "2030", p.strict[1], "met", "2025", p.met[0], "2030",
-	    p.met[1], "needed", "2025", (json_int_t)p.needed[0], "2030",
-	    (json_int_t)p.needed[1]);
+	jsonw_obj_begin(w);
+	jsonw_key(w, "2025");
+	jsonw_int(w, p.target[0]);
+	jsonw_key(w, "2030");
+	jsonw_int(w, p.target[1]);
+	w_pair_bool(w, "strict", p.strict[0], p.strict[1]);
+	w_pair_bool(w, "met", p.met[0], p.met[1]);
+	w_pair_int(w, "needed", p.needed[0], p.needed[1]);
+	jsonw_obj_end(w);
 }
 
 /*
@@ -77,64 +121,93 @@ own_targets_obj(
  * totals against own, the unit's own targets, or null when own is NULL
  * (its release does not send them).
  */
-static json_t *
-indicators_obj(const struct cdht_counters *c, const struct rules_targets *tg,
-    int with_own, const struct rules_targets *own)
+static void
+w_indicators(struct jsonw *w, const struct cdht_counters *c,
+    const struct rules_targets *tg, int with_own,
+    const struct rules_targets *own)
 {
-	json_t *o = json_object();
-
+	jsonw_obj_begin(w);
 	for (int i = 0; i < IND_COUNT; i++) {
 		struct rules_progress p;
-		json_t *e;
 
 		rules_indicator(c, tg, i, &p);
-		e = json_pack("{s:I, s:I, s:o, s:{s:i, s:i}, s:{s:b, s:b}, "
-		              "s:{s:b, s:b}, s:{s:I, s:I}}",
-		    "numerator", (json_int_t)p.numerator, "denominator",
-		    (json_int_t)p.denominator, "percent",
-		    p.has_percent ? json_real(p.percent) : json_null(),
-		    "targets", "2025", p.target[0], "2030", p.target[1],
-		    "strict", "2025", p.strict[0], "2030", p.strict[1], "met",
-		    "2025", p.met[0], "2030", p.met[1], "needed", "2025",
-		    (json_int_t)p.needed[0], "2030", (json_int_t)p.needed[1]);
-		if (e != NULL && with_own)
-			json_object_set_new(e, "own_targets",
-			    own != NULL ? own_targets_obj(c, own, i)
-			                : json_null());
-		json_object_set_new(o, rules_indicator_names[i], e);
+		jsonw_key(w, rules_indicator_names[i]);
+		jsonw_obj_begin(w);
+		jsonw_key(w, "numerator");
+		jsonw_int(w, p.numerator);
+		jsonw_key(w, "denominator");
+		jsonw_int(w, p.denominator);
+		jsonw_key(w, "percent");
+		if (p.has_percent)
+			jsonw_real(w, p.percent);
+		else
+			jsonw_null(w);
+		w_pair_int(w, "targets", p.target[0], p.target[1]);
+		w_pair_bool(w, "strict", p.strict[0], p.strict[1]);
+		w_pair_bool(w, "met", p.met[0], p.met[1]);
+		w_pair_int(w, "needed", p.needed[0], p.needed[1]);
+		if (with_own) {
+			jsonw_key(w, "own_targets");
+			if (own != NULL)
+				w_own_targets(w, c, own, i);
+			else
+				jsonw_null(w);
+		}
+		jsonw_obj_end(w);
 	}
-	return o;
+	jsonw_obj_end(w);
 }
 
-static json_t *
-counts_obj(const struct cdht_counters *c)
+static void
+w_kint(struct jsonw *w, const char *key, int64_t v)
+{
+	jsonw_key(w, key);
+	jsonw_int(w, v);
+}
+
+static void
+w_counts(struct jsonw *w, const struct cdht_counters *c)
 {
 	const int64_t *v = c->v;
-	json_t *groups = json_object();
 
-	for (int g = 0; g < GROUP_COUNT; g++)
-		json_object_set_new(groups, rules_group_names[g],
-		    json_pack("{s:I, s:I, s:I}", "assessed",
-		        (json_int_t)v[CDHT_C_farmer_assessed + 2 * g],
-		        "recognized",
-		        (json_int_t)v[CDHT_C_farmer_recognized + 2 * g],
-		        "eligible", (json_int_t)v[CDHT_C_farmer_eligible + g]));
-	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:o, s:{s:{s:I, s:I}, s:{s:I, s:I}}, "
-	    "s:{s:I, s:I}, s:I, s:I, s:I}",
-	    "assessed", (json_int_t)v[CDHT_C_assessed], "recognized",
-	    (json_int_t)v[CDHT_C_recognized], "eligible",
-	    (json_int_t)v[CDHT_C_eligible], "outstanding",
-	    (json_int_t)v[CDHT_C_outstanding], "by_group", groups,
-	    "by_population", "adult", "assessed",
-	    (json_int_t)v[CDHT_C_adult_assessed], "recognized",
-	    (json_int_t)v[CDHT_C_adult_recognized], "staff", "assessed",
-	    (json_int_t)v[CDHT_C_staff_assessed], "recognized",
-	    (json_int_t)v[CDHT_C_staff_recognized], "digital", "skilled",
-	    (json_int_t)v[CDHT_C_digital_skilled], "proficient",
-	    (json_int_t)v[CDHT_C_digital_proficient], "units_with_denominators",
-	    (json_int_t)v[CDHT_C_den_set], "filed", (json_int_t)v[CDHT_C_filed],
-	    "imported", (json_int_t)v[CDHT_C_imported]);
+	jsonw_obj_begin(w);
+	w_kint(w, "assessed", v[CDHT_C_assessed]);
+	w_kint(w, "recognized", v[CDHT_C_recognized]);
+	w_kint(w, "eligible", v[CDHT_C_eligible]);
+	w_kint(w, "outstanding", v[CDHT_C_outstanding]);
+	jsonw_key(w, "by_group");
+	jsonw_obj_begin(w);
+	for (int g = 0; g < GROUP_COUNT; g++) {
+		jsonw_key(w, rules_group_names[g]);
+		jsonw_obj_begin(w);
+		w_kint(w, "assessed", v[CDHT_C_farmer_assessed + 2 * g]);
+		w_kint(w, "recognized", v[CDHT_C_farmer_recognized + 2 * g]);
+		w_kint(w, "eligible", v[CDHT_C_farmer_eligible + g]);
+		jsonw_obj_end(w);
+	}
+	jsonw_obj_end(w);
+	jsonw_key(w, "by_population");
+	jsonw_obj_begin(w);
+	jsonw_key(w, "adult");
+	jsonw_obj_begin(w);
+	w_kint(w, "assessed", v[CDHT_C_adult_assessed]);
+	w_kint(w, "recognized", v[CDHT_C_adult_recognized]);
+	jsonw_obj_end(w);
+	jsonw_key(w, "staff");
+	jsonw_obj_begin(w);
+	w_kint(w, "assessed", v[CDHT_C_staff_assessed]);
+	w_kint(w, "recognized", v[CDHT_C_staff_recognized]);
+	jsonw_obj_end(w);
+	jsonw_obj_end(w);
+	jsonw_key(w, "digital");
+	jsonw_obj_begin(w);
+	w_kint(w, "skilled", v[CDHT_C_digital_skilled]);
+	w_kint(w, "proficient", v[CDHT_C_digital_proficient]);
+	jsonw_obj_end(w);
+	w_kint(w, "units_with_denominators", v[CDHT_C_den_set]);
+	w_kint(w, "filed", v[CDHT_C_filed]);
+	w_kint(w, "imported", v[CDHT_C_imported]);
+	jsonw_obj_end(w);
 }
 
 static int
@@ -144,71 +217,77 @@ node_cmp(const void *a, const void *b)
 	    ((const struct agg_node *)a)->id, ((const struct agg_node *)b)->id);
 }
 
-/* "retired": {"last_year", "successor"} on o when id is a retired unit
- * (aggregate_retired_of: at every ancestor, the successor comes with the
- * reports); nothing otherwise. */
+/* "retired": {"last_year", "successor"} in the open object when id is a
+ * retired unit (aggregate_retired_of: at every ancestor, the successor
+ * comes with the reports); nothing otherwise. */
 static void
-set_retired(
-    struct store_txn *t, const struct conf *c, json_t *o, const char *id)
+w_retired(
+    struct jsonw *w, struct store_txn *t, const struct conf *c, const char *id)
 {
 	char succ[WIRE_MAX_ID + 1];
 	int last;
 
-	if (o != NULL && aggregate_retired_of(t, c, id, &last, succ))
-		json_object_set_new(o, "retired",
-		    json_pack("{s:i, s:o}", "last_year", last, "successor",
-		        succ[0] ? json_string(succ) : json_null()));
+	if (!aggregate_retired_of(t, c, id, &last, succ))
+		return;
+	jsonw_key(w, "retired");
+	jsonw_obj_begin(w);
+	w_kint(w, "last_year", last);
+	jsonw_key(w, "successor");
+	jsonw_str_or_null(w, succ[0] ? succ : NULL);
+	jsonw_obj_end(w);
 }
 
-/* "offline": true on o when id is an offline unit of this node (a child
- * in the directory that no node runs: history.c's bulk CSV). */
+/* "offline": true in the open object when id is an offline unit of this
+ * node (a child in the directory that no node runs: history.c's bulk
+ * CSV). */
 static void
-set_offline(struct store_txn *t, const struct conf *c, json_t *o,
+w_offline(struct jsonw *w, struct store_txn *t, const struct conf *c,
     const struct agg_node *nd)
 {
-	if (o != NULL && nd->depth == 1 && conf_child_by_id(c, nd->id) < 0 &&
-	    history_offline_has(t, nd->id, 0))
-		json_object_set_new(o, "offline", json_true());
+	if (nd->depth == 1 && conf_child_by_id(c, nd->id) < 0 &&
+	    history_offline_has(t, nd->id, 0)) {
+		jsonw_key(w, "offline");
+		jsonw_bool(w, 1);
+	}
 }
 
-/* Children of parent down to depth levels, from the sorted directory. */
-static json_t *
-children_arr(struct store_txn *t, const struct conf *c,
-    const struct agg_node *nodes, size_t n, const char *parent, int year,
-    int depth)
+/* Children down to depth levels, from the sorted directory: head, the
+ * first of them, and its siblings by next (child_links). */
+static void
+w_children(struct jsonw *w, struct store_txn *t, const struct conf *c,
+    const struct agg_node *nodes, const size_t *first, const size_t *next,
+    size_t head, int year, int depth)
 {
-	json_t *arr = json_array();
-
-	for (size_t i = 0; i < n; i++) {
+	jsonw_arr_begin(w);
+	for (size_t i = head; i != SIZE_MAX; i = next[i]) {
 		struct cdht_counters sum;
 		struct wire_report r;
 		struct rules_targets own;
 		int have_own;
-		json_t *o;
 
-		if (strcmp(nodes[i].parent, parent) != 0)
-			continue;
 		if (aggregate_totals(t, c, nodes[i].id, year, &sum) != STORE_OK)
 			continue;
 		/* the unit's own targets: from its own report, not the sum */
 		have_own =
 		    aggregate_report_of(t, nodes[i].id, year, &r) == STORE_OK &&
 		    rules_targets_of(&r.counters, &own) == 0;
-		o = json_pack("{s:o, s:o, s:o}", "node",
-		    node_obj(nodes[i].id, nodes[i].level, nodes[i].name),
-		    "indicators",
-		    indicators_obj(
-		        &sum, &c->targets, 1, have_own ? &own : NULL),
-		    "counts", counts_obj(&sum));
-		set_retired(t, c, o, nodes[i].id);
-		set_offline(t, c, o, &nodes[i]);
-		if (depth > 1)
-			json_object_set_new(o, "children",
-			    children_arr(
-			        t, c, nodes, n, nodes[i].id, year, depth - 1));
-		json_array_append_new(arr, o);
+		jsonw_obj_begin(w);
+		jsonw_key(w, "node");
+		w_node(w, nodes[i].id, nodes[i].level, nodes[i].name);
+		jsonw_key(w, "indicators");
+		w_indicators(w, &sum, &c->targets, 1, have_own ? &own : NULL);
+		jsonw_key(w, "counts");
+		w_counts(w, &sum);
+		w_retired(w, t, c, nodes[i].id);
+		w_offline(w, t, c, &nodes[i]);
+		if (depth > 1) {
+			jsonw_key(w, "children");
+			w_children(w, t, c, nodes, first, next, first[i], year,
+			    depth - 1);
+		}
+		jsonw_obj_end(w);
 	}
-	return arr;
+	jsonw_arr_end(w);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's). */
@@ -234,17 +313,46 @@ local_day(const struct conf *c, int64_t t)
 	return (local >= 0 ? local : local - 86399) / 86400;
 }
 
-/* What coverage needs to judge a filing: the deadline's day and today. */
-struct filing_clock {
-	const struct conf *c;
-	int64_t due, today;
+/*
+ * Coverage being gathered: each list's elements (an array's values or an
+ * object's "key":value pairs, commas included) in a writer of its own,
+ * joined in the document's order at the end.
+ */
+enum {
+	COV_MISSING,
+	COV_NO_DEN,
+	COV_LAST_REPORT,
+	COV_DOWN,
+	COV_STALE,
+	COV_NEVER,
+	COV_NAMES,
+	COV_FILED,
+	COV_FILED_BY,
+	COV_NOT_FILED,
+	COV_REOPENED,
+	COV_LATE,
+	COV_IMPORTED,
+	COV_LISTS
 };
+
+struct cov {
+	const struct conf *c;
+	int64_t due, today; /* the deadline's day and today */
+	int64_t units, reported;
+	struct jsonw l[COV_LISTS];
+};
+
+static void
+cov_id(struct cov *cv, int list, const char *id)
+{
+	jsonw_str(&cv->l[list], id);
+}
 
 /* Add one unit's filing state of year (c: its counters, NULL when it never
  * reported) to the coverage lists. */
 static void
-cover_filing(json_t *cov, const struct filing_clock *fc, const char *id,
-    const struct cdht_counters *c, const char *filed_by)
+cover_filing(struct cov *cv, const char *id, const struct cdht_counters *c,
+    const char *filed_by)
 {
 	int late;
 
@@ -253,55 +361,49 @@ cover_filing(json_t *cov, const struct filing_clock *fc, const char *id,
 	if (c != NULL && c->v[CDHT_C_imported] != 0 && c->v[CDHT_C_filed] == 0)
 		return;
 	if (c != NULL && c->v[CDHT_C_filed] != 0) {
-		json_object_set_new(json_object_get(cov, "filed"), id,
-		    iso_or_null(c->v[CDHT_C_filed_at]));
-		json_object_set_new(json_object_get(cov, "filed_by"), id,
-		    json_string(filed_by ? filed_by : ""));
-		late = local_day(fc->c, c->v[CDHT_C_filed_at]) > fc->due;
+		jsonw_key_str(&cv->l[COV_FILED], id);
+		w_iso_or_null(&cv->l[COV_FILED], c->v[CDHT_C_filed_at]);
+		jsonw_key_str(&cv->l[COV_FILED_BY], id);
+		jsonw_str(&cv->l[COV_FILED_BY], filed_by ? filed_by : "");
+		late = local_day(cv->c, c->v[CDHT_C_filed_at]) > cv->due;
 	} else {
-		json_array_append_new(
-		    json_object_get(cov, "not_filed"), json_string(id));
-		late = fc->today > fc->due;
+		cov_id(cv, COV_NOT_FILED, id);
+		late = cv->today > cv->due;
 	}
-	if (c != NULL && c->v[CDHT_C_reopened] > 0)
-		json_object_set_new(json_object_get(cov, "reopened"), id,
-		    json_integer(c->v[CDHT_C_reopened]));
+	if (c != NULL && c->v[CDHT_C_reopened] > 0) {
+		jsonw_key_str(&cv->l[COV_REOPENED], id);
+		jsonw_int(&cv->l[COV_REOPENED], c->v[CDHT_C_reopened]);
+	}
 	if (late)
-		json_array_append_new(
-		    json_object_get(cov, "late"), json_string(id));
+		cov_id(cv, COV_LATE, id);
 }
 
 /* Add one unit's report of year to the coverage lists. */
 static void
-cover(json_t *cov, const struct filing_clock *fc, const char *id,
-    const char *name, const struct cdht_counters *c, int64_t updated_at,
-    int have, const char *filed_by)
+cover(struct cov *cv, const char *id, const char *name,
+    const struct cdht_counters *c, int64_t updated_at, int have,
+    const char *filed_by)
 {
-	cover_filing(cov, fc, id, have ? c : NULL, filed_by);
+	cover_filing(cv, id, have ? c : NULL, filed_by);
 	int reported =
 	    have && (c->v[CDHT_C_assessed] > 0 || c->v[CDHT_C_den_set] > 0);
 
-	json_object_set_new(cov, "units",
-	    json_integer(
-	        json_integer_value(json_object_get(cov, "units")) + 1));
+	cv->units++;
 	if (reported)
-		json_object_set_new(cov, "reported",
-		    json_integer(
-		        json_integer_value(json_object_get(cov, "reported")) +
-		        1));
+		cv->reported++;
 	else
-		json_array_append_new(
-		    json_object_get(cov, "missing"), json_string(id));
+		cov_id(cv, COV_MISSING, id);
 	if (!have || c->v[CDHT_C_den_set] == 0)
-		json_array_append_new(
-		    json_object_get(cov, "no_denominators"), json_string(id));
+		cov_id(cv, COV_NO_DEN, id);
 	if (have && c->v[CDHT_C_imported] != 0)
-		json_array_append_new(
-		    json_object_get(cov, "imported"), json_string(id));
-	json_object_set_new(json_object_get(cov, "last_report"), id,
-	    have ? iso_or_null(updated_at) : json_null());
-	json_object_set_new(
-	    json_object_get(cov, "names"), id, json_string(name));
+		cov_id(cv, COV_IMPORTED, id);
+	jsonw_key_str(&cv->l[COV_LAST_REPORT], id);
+	if (have)
+		w_iso_or_null(&cv->l[COV_LAST_REPORT], updated_at);
+	else
+		jsonw_null(&cv->l[COV_LAST_REPORT]);
+	jsonw_key_str(&cv->l[COV_NAMES], id);
+	jsonw_str(&cv->l[COV_NAMES], name);
 }
 
 static const struct agg_node *
@@ -332,45 +434,58 @@ dir_below(
 	return 0;
 }
 
+/* One list of cv as "key":[...] or "key":{...}. */
+static void
+w_cov_list(
+    struct jsonw *w, struct cov *cv, const char *key, int list, int object)
+{
+	struct jsonw *l = &cv->l[list];
+
+	jsonw_key(w, key);
+	if (jsonw_failed(l)) {
+		w->failed = 1;
+		return;
+	}
+	jsonw_value_raw(w, object ? "{" : "[", 1);
+	jsonw_raw(w, l->buf, l->len);
+	jsonw_raw(w, object ? "}" : "]", 1);
+}
+
 /*
  * Coverage of root's subtree (root: this node or a unit below it) for
  * year: every unit's report, which direct children's links are down, who
  * is stale (last report of any year older than stale_after) and which
- * configured children were never heard from.
+ * configured children were never heard from.  Then the deadline of year's
+ * filings: its date, days left from today (in the node's time zone;
+ * negative once passed) and the late units: those of coverage not filed
+ * by it (coverage's "late").  Writes "coverage":{...},"deadline":{...}.
  */
-static json_t *
-coverage_obj(struct store_txn *t, const struct conf *c,
+static void
+w_coverage_deadline(struct jsonw *w, struct store_txn *t, const struct conf *c,
     const struct agg_node *nodes, size_t n, const struct agg_node *root,
     int year, int64_t now, views_link_fn link, void *link_arg)
 {
-	json_t *cov = json_pack(
-	    "{s:i, s:i, s:[], s:[], s:{}, s:[], s:[], s:[], s:{}, s:i, s:{}, "
-	    "s:{}, s:[], s:{}, s:[]}",
-	    "units", 0, "reported", 0, "missing", "no_denominators",
-	    "last_report", "down", "stale", "never_reported", "names",
-	    "stale_after", c->stale_after_s, "filed", "filed_by", "not_filed",
-	    "reopened", "late");
-	struct filing_clock fc = {c,
+	struct cov cv = {c,
 	    days_from_civil(year, c->deadline_month, c->deadline_day),
-	    local_day(c, now)};
+	    local_day(c, now), 0, 0, {{0}}};
 	struct wire_report r;
 	char due[16];
 
+	for (int l = 0; l < COV_LISTS; l++)
+		jsonw_init(&cv.l[l],
+		    l == COV_LAST_REPORT || l == COV_NAMES ? 64 * (n + 1) : 0);
 	snprintf(due, sizeof(due), "%04d-%02d-%02d", year, c->deadline_month,
 	    c->deadline_day);
-	json_object_set_new(cov, "deadline", json_string(due));
-	/* units whose figures of year are imported results (history.c) */
-	json_object_set_new(cov, "imported", json_array());
 	if (root == NULL) {
 		struct local_report lr;
 
 		records_local(t, year, &lr);
-		cover(cov, &fc, c->id, c->name, &lr.c, lr.updated_at, 1,
-		    lr.filed_by);
+		cover(
+		    &cv, c->id, c->name, &lr.c, lr.updated_at, 1, lr.filed_by);
 	} else {
 		int have =
 		    aggregate_report_of(t, root->id, year, &r) == STORE_OK;
-		cover(cov, &fc, root->id, root->name, &r.counters, r.updated_at,
+		cover(&cv, root->id, root->name, &r.counters, r.updated_at,
 		    have, r.filed_by);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -383,212 +498,357 @@ coverage_obj(struct store_txn *t, const struct conf *c,
 		if (&nodes[i] != root) {
 			have = aggregate_report_of(t, nodes[i].id, year, &r) ==
 			       STORE_OK;
-			cover(cov, &fc, nodes[i].id, nodes[i].name, &r.counters,
+			cover(&cv, nodes[i].id, nodes[i].name, &r.counters,
 			    r.updated_at, have, r.filed_by);
 		}
 		/* a unit known by imported results runs no node: not stale */
 		if (nodes[i].last_report < now - c->stale_after_s &&
 		    !(have && r.counters.v[CDHT_C_imported] != 0))
-			json_array_append_new(json_object_get(cov, "stale"),
-			    json_string(nodes[i].id));
+			cov_id(&cv, COV_STALE, nodes[i].id);
 		if (conf_child_by_id(c, nodes[i].id) >= 0 && link != NULL) {
 			link(link_arg, nodes[i].id, &connected, &seen);
 			if (!connected)
-				json_array_append_new(
-				    json_object_get(cov, "down"),
-				    json_string(nodes[i].id));
+				cov_id(&cv, COV_DOWN, nodes[i].id);
 		}
 	}
-	if (root != NULL)
-		return cov;
 	/* configured children never heard from: missing, and named by the
 	 * children file */
-	for (size_t i = 0; i < c->nchildren; i++) {
+	for (size_t i = 0; root == NULL && i < c->nchildren; i++) {
 		int connected = 0;
 		int64_t seen = 0;
 
 		if (dir_find(nodes, n, c->children[i].id) != NULL)
 			continue;
-		cover(cov, &fc, c->children[i].id, c->children[i].name, NULL, 0,
-		    0, NULL);
-		json_array_append_new(json_object_get(cov, "never_reported"),
-		    json_string(c->children[i].id));
+		cover(&cv, c->children[i].id, c->children[i].name, NULL, 0, 0,
+		    NULL);
+		cov_id(&cv, COV_NEVER, c->children[i].id);
 		if (link != NULL)
 			link(link_arg, c->children[i].id, &connected, &seen);
 		if (!connected)
-			json_array_append_new(json_object_get(cov, "down"),
-			    json_string(c->children[i].id));
+			cov_id(&cv, COV_DOWN, c->children[i].id);
 	}
-	return cov;
-}
-
-/* The deadline of year's filings: its date, days left from today (in the
- * node's time zone; negative once passed) and the late units: those of
- * coverage not filed by it (coverage's "late"). */
-static json_t *
-deadline_obj(const struct conf *c, int year, int64_t now, json_t *cov)
-{
-	int64_t today = local_day(c, now);
-	int64_t due = days_from_civil(year, c->deadline_month, c->deadline_day);
-	char date[16];
-	json_t *late = json_array();
-
-	snprintf(date, sizeof(date), "%04d-%02d-%02d", year, c->deadline_month,
-	    c->deadline_day);
-	if (cov != NULL)
-		json_array_extend(late, json_object_get(cov, "late"));
-	return json_pack("{s:s, s:I, s:b, s:o}", "date", date, "days_left",
-	    (json_int_t)(due - today), "passed", today > due, "late", late);
+	jsonw_key(w, "coverage");
+	jsonw_obj_begin(w);
+	w_kint(w, "units", cv.units);
+	w_kint(w, "reported", cv.reported);
+	w_cov_list(w, &cv, "missing", COV_MISSING, 0);
+	w_cov_list(w, &cv, "no_denominators", COV_NO_DEN, 0);
+	w_cov_list(w, &cv, "last_report", COV_LAST_REPORT, 1);
+	w_cov_list(w, &cv, "down", COV_DOWN, 0);
+	w_cov_list(w, &cv, "stale", COV_STALE, 0);
+	w_cov_list(w, &cv, "never_reported", COV_NEVER, 0);
+	w_cov_list(w, &cv, "names", COV_NAMES, 1);
+	w_kint(w, "stale_after", c->stale_after_s);
+	w_cov_list(w, &cv, "filed", COV_FILED, 1);
+	w_cov_list(w, &cv, "filed_by", COV_FILED_BY, 1);
+	w_cov_list(w, &cv, "not_filed", COV_NOT_FILED, 0);
+	w_cov_list(w, &cv, "reopened", COV_REOPENED, 1);
+	w_cov_list(w, &cv, "late", COV_LATE, 0);
+	jsonw_key(w, "deadline");
+	jsonw_str(w, due);
+	w_cov_list(w, &cv, "imported", COV_IMPORTED, 0);
+	jsonw_obj_end(w);
+	jsonw_key(w, "deadline");
+	jsonw_obj_begin(w);
+	jsonw_key(w, "date");
+	jsonw_str(w, due);
+	w_kint(w, "days_left", cv.due - cv.today);
+	jsonw_key(w, "passed");
+	jsonw_bool(w, cv.today > cv.due);
+	w_cov_list(w, &cv, "late", COV_LATE, 0);
+	jsonw_obj_end(w);
+	for (int l = 0; l < COV_LISTS; l++)
+		jsonw_free(&cv.l[l]);
 }
 
 /* The chain of units from this node down to (not including) node. */
-static json_t *
-ancestors_arr(const struct conf *c, const struct agg_node *nodes, size_t n,
-    const struct agg_node *node)
+static void
+w_ancestors(struct jsonw *w, const struct conf *c, const struct agg_node *nodes,
+    size_t n, const struct agg_node *node)
 {
-	json_t *arr = json_array();
+	const struct agg_node *chain[WIRE_MAX_PATH + 1];
 	const char *id = node->parent;
 	const struct agg_node *a;
+	int k = 0, self = 0;
 
 	for (int hops = 0; hops <= WIRE_MAX_PATH; hops++) {
 		if (strcmp(id, c->id) == 0) {
-			json_array_insert_new(arr, 0,
-			    node_obj(
-			        c->id, rules_level_names[c->level], c->name));
+			self = 1;
 			break;
 		}
 		if ((a = dir_find(nodes, n, id)) == NULL)
 			break;
-		json_array_insert_new(
-		    arr, 0, node_obj(a->id, a->level, a->name));
+		chain[k++] = a;
 		id = a->parent;
 	}
-	return arr;
+	jsonw_arr_begin(w);
+	if (self)
+		w_node(w, c->id, rules_level_names[c->level], c->name);
+	while (k-- > 0)
+		w_node(w, chain[k]->id, chain[k]->level, chain[k]->name);
+	jsonw_arr_end(w);
+}
+
+/*
+ * The children lists of the sorted directory, in its order: first[i] the
+ * index of node i's first child (a node whose parent is nodes[i].id),
+ * first[n] the first of self's (parent self), next[i] node i's next
+ * sibling; SIZE_MAX: none.  NULL when out of memory; first and next are
+ * one allocation (free first).
+ */
+static size_t *
+child_links(
+    const struct agg_node *nodes, size_t n, const char *self, size_t **next)
+{
+	size_t *first = malloc(sizeof(size_t) * (3 * n + 2)), *last;
+
+	if (first == NULL)
+		return NULL;
+	*next = first + n + 1;
+	last = *next + n;
+	for (size_t i = 0; i <= n; i++)
+		first[i] = last[i] = SIZE_MAX;
+	for (size_t i = 0; i < n; i++)
+		(*next)[i] = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct agg_node *p;
+		size_t pi;
+
+		if (strcmp(nodes[i].parent, self) == 0)
+			pi = n;
+		else if ((p = dir_find(nodes, n, nodes[i].parent)) != NULL)
+			pi = (size_t)(p - nodes);
+		else
+			continue; /* a parent outside the directory */
+		if (last[pi] == SIZE_MAX)
+			first[pi] = i;
+		else
+			(*next)[last[pi]] = i;
+		last[pi] = i;
+	}
+	return first;
+}
+
+int
+views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
+    int year, int depth, const char *node, int64_t now, views_link_fn link,
+    void *link_arg)
+{
+	struct cdht_counters sum;
+	struct agg_node *nodes = NULL;
+	const struct agg_node *root = NULL;
+	size_t n = 0, *first = NULL, *next = NULL;
+	char asof[32], off[16];
+	int m = c->utc_offset_min < 0 ? -c->utc_offset_min : c->utc_offset_min;
+
+	if (node != NULL && strcmp(node, c->id) == 0)
+		node = NULL;
+	if ((node != NULL || depth >= 0) &&
+	    aggregate_nodes(t, &nodes, &n) != STORE_OK)
+		return STORE_EIO;
+	if (n > 0) /* nodes is NULL when n == 0 */
+		qsort(nodes, n, sizeof(*nodes), node_cmp);
+	if (node != NULL && (root = dir_find(nodes, n, node)) == NULL) {
+		free(nodes);
+		return STORE_NOTFOUND;
+	}
+	if (aggregate_totals(t, c, root ? root->id : c->id, year, &sum) !=
+	    STORE_OK) {
+		free(nodes);
+		return STORE_EIO;
+	}
+	views_iso_time(now, asof, sizeof(asof));
+	snprintf(off, sizeof(off), "%c%02d:%02d",
+	    c->utc_offset_min < 0 ? '-' : '+', m / 60, m % 60);
+	jsonw_obj_begin(w);
+	jsonw_key(w, "node");
+	if (root != NULL)
+		w_node(w, root->id, root->level, root->name);
+	else
+		w_node(w, c->id, rules_level_names[c->level], c->name);
+	w_kint(w, "year", year);
+	jsonw_key(w, "as_of");
+	jsonw_str(w, asof);
+	jsonw_key(w, "indicators");
+	w_indicators(w, &sum, &c->targets, 0, NULL);
+	jsonw_key(w, "counts");
+	w_counts(w, &sum);
+	jsonw_key(w, "timezone");
+	jsonw_obj_begin(w);
+	jsonw_key(w, "name");
+	jsonw_str(w, c->timezone);
+	jsonw_key(w, "utc_offset");
+	jsonw_str(w, off);
+	w_kint(w, "utc_offset_minutes", c->utc_offset_min);
+	jsonw_obj_end(w);
+	jsonw_key(w, "recognition");
+	jsonw_str(
+	    w, c->recognition == RECOGNITION_DECISION ? "decision" : "score");
+	if (root != NULL) {
+		jsonw_key(w, "ancestors");
+		w_ancestors(w, c, nodes, n, root);
+	}
+	if (depth > 0) {
+		if ((first = child_links(nodes, n, c->id, &next)) == NULL) {
+			free(nodes);
+			return STORE_EIO;
+		}
+		jsonw_key(w, "children");
+		w_children(w, t, c, nodes, first, next,
+		    first[root ? (size_t)(root - nodes) : n], year, depth);
+		free(first);
+	}
+	if (depth >= 0)
+		w_coverage_deadline(
+		    w, t, c, nodes, n, root, year, now, link, link_arg);
+	jsonw_obj_end(w);
+	free(nodes);
+	return jsonw_failed(w) ? STORE_EIO : STORE_OK;
 }
 
 json_t *
 views_progress(struct store_txn *t, const struct conf *c, int year, int depth,
     const char *node, int64_t now, views_link_fn link, void *link_arg, int *rc)
 {
-	struct cdht_counters sum;
-	struct agg_node *nodes = NULL;
-	const struct agg_node *root = NULL;
-	size_t n = 0;
-	char asof[32], off[16];
-	json_t *o, *cov;
-	int m = c->utc_offset_min < 0 ? -c->utc_offset_min : c->utc_offset_min;
+	struct jsonw w;
+	json_t *o = NULL;
+	char *s;
+	size_t len;
 
-	*rc = STORE_EIO;
-	if (node != NULL && strcmp(node, c->id) == 0)
-		node = NULL;
-	if ((node != NULL || depth >= 0) &&
-	    aggregate_nodes(t, &nodes, &n) != STORE_OK)
+	jsonw_init(&w, 0);
+	*rc = views_progress_write(
+	    &w, t, c, year, depth, node, now, link, link_arg);
+	if (*rc != STORE_OK) {
+		jsonw_free(&w);
 		return NULL;
+	}
+	if ((s = jsonw_take(&w, &len)) != NULL)
+		o = json_loadb(s, len, 0, NULL);
+	free(s);
+	if (o == NULL)
+		*rc = STORE_EIO;
+	return o;
+}
+
+int
+views_nodes_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
+    views_link_fn link, void *link_arg, json_t *uplink)
+{
+	struct agg_node *nodes = NULL;
+	size_t n = 0;
+
+	if (aggregate_nodes(t, &nodes, &n) != STORE_OK)
+		return STORE_EIO;
 	if (n > 0) /* nodes is NULL when n == 0 */
 		qsort(nodes, n, sizeof(*nodes), node_cmp);
-	if (node != NULL && (root = dir_find(nodes, n, node)) == NULL) {
-		free(nodes);
-		*rc = STORE_NOTFOUND;
-		return NULL;
+	jsonw_obj_begin(w);
+	jsonw_key(w, "node");
+	w_node(w, c->id, rules_level_names[c->level], c->name);
+	jsonw_key(w, "nodes");
+	jsonw_arr_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		int connected = 0;
+		int64_t seen = 0;
+
+		jsonw_obj_begin(w);
+		jsonw_key(w, "id");
+		jsonw_str(w, nodes[i].id);
+		jsonw_key(w, "level");
+		jsonw_str(w, nodes[i].level);
+		jsonw_key(w, "name");
+		jsonw_str(w, nodes[i].name);
+		jsonw_key(w, "parent");
+		jsonw_str(w, nodes[i].parent);
+		w_kint(w, "depth", nodes[i].depth);
+		jsonw_key(w, "version");
+		w_version(w, nodes[i].version);
+		jsonw_key(w, "last_report");
+		w_iso_or_null(w, nodes[i].last_report);
+		/* counters: how many its release reports (fewer than this
+		 * node knows: the missing ones count as zero for it) */
+		w_kint(w, "counters", nodes[i].ncounters);
+		jsonw_key(w, "link");
+		if (conf_child_by_id(c, nodes[i].id) >= 0 && link != NULL) {
+			link(link_arg, nodes[i].id, &connected, &seen);
+			jsonw_str(w, connected ? "up" : "down");
+		} else
+			jsonw_null(w);
+		w_retired(w, t, c, nodes[i].id);
+		w_offline(w, t, c, &nodes[i]);
+		jsonw_obj_end(w);
 	}
-	if (aggregate_totals(t, c, root ? root->id : c->id, year, &sum) !=
-	    STORE_OK) {
-		free(nodes);
-		return NULL;
+	for (size_t i = 0; i < c->nchildren; i++) {
+		int connected = 0;
+		int64_t seen = 0;
+
+		if (dir_find(nodes, n, c->children[i].id) != NULL)
+			continue;
+		if (link != NULL)
+			link(link_arg, c->children[i].id, &connected, &seen);
+		jsonw_obj_begin(w);
+		jsonw_key(w, "id");
+		jsonw_str(w, c->children[i].id);
+		jsonw_key(w, "level");
+		jsonw_null(w);
+		jsonw_key(w, "name");
+		jsonw_str(w, c->children[i].name);
+		jsonw_key(w, "parent");
+		jsonw_str(w, c->id);
+		w_kint(w, "depth", 1);
+		w_kint(w, "version", 0);
+		jsonw_key(w, "last_report");
+		jsonw_null(w);
+		jsonw_key(w, "link");
+		jsonw_str(w, connected ? "up" : "down");
+		jsonw_obj_end(w);
 	}
-	views_iso_time(now, asof, sizeof(asof));
-	snprintf(off, sizeof(off), "%c%02d:%02d",
-	    c->utc_offset_min < 0 ? '-' : '+', m / 60, m % 60);
-	o = json_pack("{s:o, s:i, s:s, s:o, s:o, s:{s:s, s:s, s:i}}", "node",
-	    root ? node_obj(root->id, root->level, root->name)
-	         : node_obj(c->id, rules_level_names[c->level], c->name),
-	    "year", year, "as_of", asof, "indicators",
-	    indicators_obj(&sum, &c->targets, 0, NULL), "counts",
-	    counts_obj(&sum), "timezone", "name", c->timezone, "utc_offset",
-	    off, "utc_offset_minutes", c->utc_offset_min);
-	if (o != NULL)
-		json_object_set_new(o, "recognition",
-		    json_string(c->recognition == RECOGNITION_DECISION
-		                    ? "decision"
-		                    : "score"));
-	if (o != NULL && root != NULL)
-		json_object_set_new(
-		    o, "ancestors", ancestors_arr(c, nodes, n, root));
-	if (o == NULL || depth < 0) {
-		free(nodes);
-		*rc = o ? STORE_OK : STORE_EIO;
-		return o;
-	}
-	if (depth > 0)
-		json_object_set_new(o, "children",
-		    children_arr(
-		        t, c, nodes, n, root ? root->id : c->id, year, depth));
-	cov = coverage_obj(t, c, nodes, n, root, year, now, link, link_arg);
-	json_object_set_new(o, "coverage", cov);
-	json_object_set_new(o, "deadline", deadline_obj(c, year, now, cov));
+	jsonw_arr_end(w);
 	free(nodes);
-	*rc = STORE_OK;
-	return o;
+	if (uplink != NULL) {
+		char *u = json_dumps(uplink,
+		    JSON_COMPACT | JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY);
+
+		if (u == NULL) {
+			w->failed = 1;
+			return STORE_EIO;
+		}
+		jsonw_key(w, "uplink");
+		jsonw_value_raw(w, u, strlen(u));
+		free(u);
+	}
+	jsonw_obj_end(w);
+	return jsonw_failed(w) ? STORE_EIO : STORE_OK;
 }
 
 json_t *
 views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
     void *link_arg)
 {
-	struct agg_node *nodes = NULL;
-	size_t n = 0;
-	json_t *arr, *o;
+	struct jsonw w;
+	json_t *o = NULL;
+	char *s;
+	size_t len;
 
-	if (aggregate_nodes(t, &nodes, &n) != STORE_OK)
+	jsonw_init(&w, 0);
+	if (views_nodes_write(&w, t, c, link, link_arg, NULL) != STORE_OK) {
+		jsonw_free(&w);
 		return NULL;
-	if (n > 0) /* nodes is NULL when n == 0 */
-		qsort(nodes, n, sizeof(*nodes), node_cmp);
-	arr = json_array();
-	for (size_t i = 0; i < n; i++) {
-		/* counters: how many its release reports (fewer than this
-		 * node knows: the missing ones count as zero for it) */
-		json_t *e = json_pack(
-		    "{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:i}", "id",
-		    nodes[i].id, "level", nodes[i].level, "name", nodes[i].name,
-		    "parent", nodes[i].parent, "depth", nodes[i].depth,
-		    "version", version_json(nodes[i].version), "last_report",
-		    iso_or_null(nodes[i].last_report), "counters",
-		    nodes[i].ncounters);
-		int connected = 0;
-		int64_t seen = 0;
-
-		if (conf_child_by_id(c, nodes[i].id) >= 0 && link != NULL) {
-			link(link_arg, nodes[i].id, &connected, &seen);
-			json_object_set_new(
-			    e, "link", json_string(connected ? "up" : "down"));
-		} else
-			json_object_set_new(e, "link", json_null());
-		set_retired(t, c, e, nodes[i].id);
-		set_offline(t, c, e, &nodes[i]);
-		json_array_append_new(arr, e);
 	}
-	for (size_t i = 0; i < c->nchildren; i++) {
-		struct agg_node key;
-		int connected = 0;
-		int64_t seen = 0;
-
-		snprintf(key.id, sizeof(key.id), "%s", c->children[i].id);
-		if (n > 0 &&
-		    bsearch(&key, nodes, n, sizeof(*nodes), node_cmp) != NULL)
-			continue;
-		if (link != NULL)
-			link(link_arg, key.id, &connected, &seen);
-		json_array_append_new(
-		    arr, json_pack("{s:s, s:n, s:s, s:s, s:i, s:i, s:n, s:s}",
-		             "id", key.id, "level", "name", c->children[i].name,
-		             "parent", c->id, "depth", 1, "version", 0,
-		             "last_report", "link", connected ? "up" : "down"));
-	}
-	free(nodes);
-	o = json_pack("{s:o, s:o}", "node",
-	    node_obj(c->id, rules_level_names[c->level], c->name), "nodes",
-	    arr);
+	if ((s = jsonw_take(&w, &len)) != NULL)
+		o = json_loadb(s, len, 0, NULL);
+	free(s);
 	return o;
+}
+
+static json_t *
+iso_or_null(int64_t t)
+{
+	char buf[32];
+
+	if (t <= 0)
+		return json_null();
+	views_iso_time(t, buf, sizeof(buf));
+	return json_string(buf);
 }
 
 json_t *
