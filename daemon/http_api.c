@@ -27,6 +27,7 @@
 #include "api.h"
 #include "http_api.h"
 #include "input.h"
+#include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
 #include "valid.h"
@@ -75,7 +76,7 @@ free_text(const void *data, size_t len, void *arg)
 {
 	(void)len;
 	(void)arg;
-	free((void *)data);
+	jsonw_text_free((char *)data);
 }
 
 void
@@ -91,7 +92,7 @@ api_send_json_text(struct evhttp_request *req, int code, char *text, size_t len)
 	/* the text itself goes out: no copy of a large document */
 	if (text == NULL ||
 	    evbuffer_add_reference(out, text, len, free_text, NULL) != 0) {
-		free(text);
+		jsonw_text_free(text);
 		log_warnx("http: reply %d: body could not be built", code);
 		evbuffer_drain(out, evbuffer_get_length(out));
 		evbuffer_add(out, internal_body, sizeof(internal_body) - 1);

@@ -1,21 +1,119 @@
 /*
  * jsonw.c: the direct JSON writer (see jsonw.h): one buffer grown by
- * doubling, commas tracked per open container, integers by a two-digit
- * table, strings escaped as jansson's dump does.  The buffer is the
- * writer's until jsonw_take.
+ * doubling (large ones mapped on their own, with huge pages), commas tracked
+ * per open container, integers by a two-digit table, strings escaped as
+ * jansson's dump does.  The buffer is the writer's until jsonw_take.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "jsonw.h"
+
+/*
+ * Every buffer starts JSONW_HDR bytes into its allocation, after a header
+ * that says how it was made, so jsonw_text_free needs only the text.
+ * From JSONW_MAP_MIN on a buffer is a mapping of its own (grown by
+ * mremap, no copy) that asks for transparent huge pages: a drill-down of
+ * megabytes then takes a few page faults instead of thousands, and its
+ * memory goes back to the system when it is freed instead of staying in
+ * malloc's heap.
+ */
+#define JSONW_HDR     64
+#define JSONW_MAP_MIN ((size_t)1 << 20)
+#define JSONW_HUGE    ((size_t)2 << 20)
+
+struct hdr {
+	size_t size; /* of the allocation, header included */
+	int mapped;
+};
+
+static char *
+hdr_text(void *base)
+{
+	return (char *)base + JSONW_HDR;
+}
+
+static struct hdr *
+text_hdr(const char *text)
+{
+	return (struct hdr *)(void *)(text - JSONW_HDR);
+}
+
+static void *
+map_new(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, size, MADV_HUGEPAGE); /* a hint: fine if refused */
+#endif
+	return p;
+}
+
+/* A buffer of at least cap text bytes: the text's address, NULL when out
+ * of memory.  old (a text or NULL) keeps its first len bytes. */
+static char *
+buf_realloc(char *old, size_t len, size_t cap)
+{
+	size_t size = cap + JSONW_HDR;
+	struct hdr *h = old ? text_hdr(old) : NULL;
+	void *base;
+
+	if (cap > SIZE_MAX - JSONW_HDR - JSONW_HUGE)
+		return NULL;
+	if (size < JSONW_MAP_MIN) {
+		if ((base = realloc(h, size)) == NULL)
+			return NULL;
+		((struct hdr *)base)->size = size;
+		((struct hdr *)base)->mapped = 0;
+		return hdr_text(base);
+	}
+	size = (size + JSONW_HUGE - 1) / JSONW_HUGE * JSONW_HUGE;
+	if (h != NULL && h->mapped) {
+		base = mremap(h, h->size, size, MREMAP_MAYMOVE);
+		if (base == MAP_FAILED)
+			return NULL;
+#ifdef MADV_HUGEPAGE
+		madvise(base, size, MADV_HUGEPAGE);
+#endif
+	} else {
+		if ((base = map_new(size)) == NULL)
+			return NULL;
+		if (h != NULL) {
+			memcpy(hdr_text(base), old, len);
+			free(h);
+		}
+	}
+	((struct hdr *)base)->size = size;
+	((struct hdr *)base)->mapped = 1;
+	return hdr_text(base);
+}
+
+void
+jsonw_text_free(char *text)
+{
+	struct hdr *h;
+
+	if (text == NULL)
+		return;
+	h = text_hdr(text);
+	if (h->mapped)
+		munmap(h, h->size);
+	else
+		free(h);
+}
 
 void
 jsonw_init(struct jsonw *w, size_t hint)
 {
 	memset(w, 0, sizeof(*w));
 	w->cap = hint > 256 ? hint : 256;
-	if ((w->buf = malloc(w->cap)) == NULL) {
+	if ((w->buf = buf_realloc(NULL, 0, w->cap)) == NULL) {
 		w->cap = 0;
 		w->failed = 1;
 	}
@@ -24,7 +122,7 @@ jsonw_init(struct jsonw *w, size_t hint)
 void
 jsonw_free(struct jsonw *w)
 {
-	free(w->buf);
+	jsonw_text_free(w->buf);
 	memset(w, 0, sizeof(*w));
 	w->failed = 1;
 }
@@ -55,13 +153,13 @@ jsonw_grow(struct jsonw *w, size_t n)
 	if (w->failed)
 		return -1;
 	while (cap - w->len <= n) {
-		if (cap > SIZE_MAX / 2) {
+		if (cap > SIZE_MAX / 4) {
 			w->failed = 1;
 			return -1;
 		}
 		cap *= 2;
 	}
-	if ((b = realloc(w->buf, cap)) == NULL) {
+	if ((b = buf_realloc(w->buf, w->len, cap)) == NULL) {
 		w->failed = 1;
 		return -1;
 	}
@@ -77,17 +175,10 @@ put1(struct jsonw *w, char c)
 		w->buf[w->len++] = c;
 }
 
-/* The comma before a value or key, if one is due. */
 static inline void
 sep(struct jsonw *w)
 {
-	if (w->after_key) {
-		w->after_key = 0;
-		return;
-	}
-	if (w->more[w->depth])
-		put1(w, ',');
-	w->more[w->depth] = 1;
+	jsonw_sep(w);
 }
 
 static void

@@ -10,7 +10,8 @@
  * failure (out of memory, nesting beyond JSONW_MAX_DEPTH, a non-finite
  * real) is sticky: jsonw_failed says so and jsonw_take answers NULL.
  * The buffer is the writer's until jsonw_take hands it to the caller
- * (free() it); jsonw_free releases it otherwise.
+ * (release it with jsonw_text_free, not free()); jsonw_free releases it
+ * otherwise.
  */
 #ifndef CDHT_JSONW_H
 #define CDHT_JSONW_H
@@ -37,6 +38,8 @@ void jsonw_free(struct jsonw *w);
 /* The text (NUL-terminated, *len without it) or NULL when it failed; the
  * writer is empty afterwards. */
 char *jsonw_take(struct jsonw *w, size_t *len);
+/* Release a text jsonw_take gave (NULL: nothing). */
+void jsonw_text_free(char *text);
 
 static inline int
 jsonw_failed(const struct jsonw *w)
@@ -61,6 +64,40 @@ jsonw_raw(struct jsonw *w, const char *s, size_t n)
 		return;
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
+}
+
+/* The comma before a value or key, if one is due (for the inline writers
+ * below). */
+static inline void
+jsonw_sep(struct jsonw *w)
+{
+	if (w->after_key) {
+		w->after_key = 0;
+		return;
+	}
+	if (w->more[w->depth])
+		jsonw_raw(w, ",", 1);
+	w->more[w->depth] = 1;
+}
+
+/* A prepared key: s is "\"key\":" of n bytes (JSONW_KEY builds it from a
+ * literal, its length known when compiled). */
+static inline void
+jsonw_key_raw(struct jsonw *w, const char *s, size_t n)
+{
+	jsonw_sep(w);
+	jsonw_raw(w, s, n);
+	w->after_key = 1;
+}
+#define JSONW_KEY(w, lit) \
+	jsonw_key_raw((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1)
+
+/* A prepared value (a literal of JSON text, e.g. a constant object). */
+static inline void
+jsonw_value_lit(struct jsonw *w, const char *s, size_t n)
+{
+	jsonw_sep(w);
+	jsonw_raw(w, s, n);
 }
 
 void jsonw_obj_begin(struct jsonw *w);

@@ -61,39 +61,51 @@ static void
 w_node(struct jsonw *w, const char *id, const char *level, const char *name)
 {
 	jsonw_obj_begin(w);
-	jsonw_key(w, "id");
+	JSONW_KEY(w, "id");
 	jsonw_str(w, id);
-	jsonw_key(w, "level");
+	JSONW_KEY(w, "level");
 	jsonw_str(w, level);
-	jsonw_key(w, "name");
+	JSONW_KEY(w, "name");
 	jsonw_str(w, name);
 	jsonw_obj_end(w);
 }
 
-/* {"2025": a, "2030": b} of two booleans or two integers. */
-static void
-w_pair_bool(struct jsonw *w, const char *key, int a, int b)
+/* {"2025": a, "2030": b} of two booleans or two integers, after the
+ * prepared key (JSONW_KEY's) k of kl bytes. */
+static inline void
+w_pair_bool(struct jsonw *w, const char *k, size_t kl, int a, int b)
 {
-	jsonw_key(w, key);
-	jsonw_obj_begin(w);
-	jsonw_key(w, "2025");
-	jsonw_bool(w, a);
-	jsonw_key(w, "2030");
-	jsonw_bool(w, b);
-	jsonw_obj_end(w);
+	static const struct {
+		const char *s;
+		size_t n;
+	} v[4] = {
+#define B(x) {x, sizeof(x) - 1}
+	    B("{\"2025\":false,\"2030\":false}"),
+	    B("{\"2025\":false,\"2030\":true}"),
+	    B("{\"2025\":true,\"2030\":false}"),
+	    B("{\"2025\":true,\"2030\":true}"),
+#undef B
+	};
+	int i = (a ? 2 : 0) + (b ? 1 : 0);
+
+	jsonw_key_raw(w, k, kl);
+	jsonw_value_lit(w, v[i].s, v[i].n);
 }
 
-static void
-w_pair_int(struct jsonw *w, const char *key, int64_t a, int64_t b)
+static inline void
+w_pair_int(struct jsonw *w, const char *k, size_t kl, int64_t a, int64_t b)
 {
-	jsonw_key(w, key);
+	jsonw_key_raw(w, k, kl);
 	jsonw_obj_begin(w);
-	jsonw_key(w, "2025");
+	JSONW_KEY(w, "2025");
 	jsonw_int(w, a);
-	jsonw_key(w, "2030");
+	JSONW_KEY(w, "2030");
 	jsonw_int(w, b);
 	jsonw_obj_end(w);
 }
+
+#define W_PAIR(fn, w, key, a, b) \
+	fn((w), "\"" key "\":", sizeof("\"" key "\":") - 1, (a), (b))
 
 /* Indicator ind of totals c against a unit's own targets (drill-down's
  * own_targets). */
@@ -105,13 +117,13 @@ w_own_targets(struct jsonw *w, const struct cdht_counters *c,
 
 	rules_indicator(c, own, ind, &p);
 	jsonw_obj_begin(w);
-	jsonw_key(w, "2025");
+	JSONW_KEY(w, "2025");
 	jsonw_int(w, p.target[0]);
-	jsonw_key(w, "2030");
+	JSONW_KEY(w, "2030");
 	jsonw_int(w, p.target[1]);
-	w_pair_bool(w, "strict", p.strict[0], p.strict[1]);
-	w_pair_bool(w, "met", p.met[0], p.met[1]);
-	w_pair_int(w, "needed", p.needed[0], p.needed[1]);
+	W_PAIR(w_pair_bool, w, "strict", p.strict[0], p.strict[1]);
+	W_PAIR(w_pair_bool, w, "met", p.met[0], p.met[1]);
+	W_PAIR(w_pair_int, w, "needed", p.needed[0], p.needed[1]);
 	jsonw_obj_end(w);
 }
 
@@ -133,21 +145,21 @@ w_indicators(struct jsonw *w, const struct cdht_counters *c,
 		rules_indicator(c, tg, i, &p);
 		jsonw_key(w, rules_indicator_names[i]);
 		jsonw_obj_begin(w);
-		jsonw_key(w, "numerator");
+		JSONW_KEY(w, "numerator");
 		jsonw_int(w, p.numerator);
-		jsonw_key(w, "denominator");
+		JSONW_KEY(w, "denominator");
 		jsonw_int(w, p.denominator);
-		jsonw_key(w, "percent");
+		JSONW_KEY(w, "percent");
 		if (p.has_percent)
 			jsonw_real(w, p.percent);
 		else
 			jsonw_null(w);
-		w_pair_int(w, "targets", p.target[0], p.target[1]);
-		w_pair_bool(w, "strict", p.strict[0], p.strict[1]);
-		w_pair_bool(w, "met", p.met[0], p.met[1]);
-		w_pair_int(w, "needed", p.needed[0], p.needed[1]);
+		W_PAIR(w_pair_int, w, "targets", p.target[0], p.target[1]);
+		W_PAIR(w_pair_bool, w, "strict", p.strict[0], p.strict[1]);
+		W_PAIR(w_pair_bool, w, "met", p.met[0], p.met[1]);
+		W_PAIR(w_pair_int, w, "needed", p.needed[0], p.needed[1]);
 		if (with_own) {
-			jsonw_key(w, "own_targets");
+			JSONW_KEY(w, "own_targets");
 			if (own != NULL)
 				w_own_targets(w, c, own, i);
 			else
@@ -158,12 +170,11 @@ w_indicators(struct jsonw *w, const struct cdht_counters *c,
 	jsonw_obj_end(w);
 }
 
-static void
-w_kint(struct jsonw *w, const char *key, int64_t v)
-{
-	jsonw_key(w, key);
-	jsonw_int(w, v);
-}
+#define W_KINT(w, key, v)          \
+	do {                       \
+		JSONW_KEY(w, key); \
+		jsonw_int(w, v);   \
+	} while (0)
 
 static void
 w_counts(struct jsonw *w, const struct cdht_counters *c)
@@ -171,42 +182,42 @@ w_counts(struct jsonw *w, const struct cdht_counters *c)
 	const int64_t *v = c->v;
 
 	jsonw_obj_begin(w);
-	w_kint(w, "assessed", v[CDHT_C_assessed]);
-	w_kint(w, "recognized", v[CDHT_C_recognized]);
-	w_kint(w, "eligible", v[CDHT_C_eligible]);
-	w_kint(w, "outstanding", v[CDHT_C_outstanding]);
-	jsonw_key(w, "by_group");
+	W_KINT(w, "assessed", v[CDHT_C_assessed]);
+	W_KINT(w, "recognized", v[CDHT_C_recognized]);
+	W_KINT(w, "eligible", v[CDHT_C_eligible]);
+	W_KINT(w, "outstanding", v[CDHT_C_outstanding]);
+	JSONW_KEY(w, "by_group");
 	jsonw_obj_begin(w);
 	for (int g = 0; g < GROUP_COUNT; g++) {
 		jsonw_key(w, rules_group_names[g]);
 		jsonw_obj_begin(w);
-		w_kint(w, "assessed", v[CDHT_C_farmer_assessed + 2 * g]);
-		w_kint(w, "recognized", v[CDHT_C_farmer_recognized + 2 * g]);
-		w_kint(w, "eligible", v[CDHT_C_farmer_eligible + g]);
+		W_KINT(w, "assessed", v[CDHT_C_farmer_assessed + 2 * g]);
+		W_KINT(w, "recognized", v[CDHT_C_farmer_recognized + 2 * g]);
+		W_KINT(w, "eligible", v[CDHT_C_farmer_eligible + g]);
 		jsonw_obj_end(w);
 	}
 	jsonw_obj_end(w);
-	jsonw_key(w, "by_population");
+	JSONW_KEY(w, "by_population");
 	jsonw_obj_begin(w);
-	jsonw_key(w, "adult");
+	JSONW_KEY(w, "adult");
 	jsonw_obj_begin(w);
-	w_kint(w, "assessed", v[CDHT_C_adult_assessed]);
-	w_kint(w, "recognized", v[CDHT_C_adult_recognized]);
+	W_KINT(w, "assessed", v[CDHT_C_adult_assessed]);
+	W_KINT(w, "recognized", v[CDHT_C_adult_recognized]);
 	jsonw_obj_end(w);
-	jsonw_key(w, "staff");
+	JSONW_KEY(w, "staff");
 	jsonw_obj_begin(w);
-	w_kint(w, "assessed", v[CDHT_C_staff_assessed]);
-	w_kint(w, "recognized", v[CDHT_C_staff_recognized]);
+	W_KINT(w, "assessed", v[CDHT_C_staff_assessed]);
+	W_KINT(w, "recognized", v[CDHT_C_staff_recognized]);
 	jsonw_obj_end(w);
 	jsonw_obj_end(w);
-	jsonw_key(w, "digital");
+	JSONW_KEY(w, "digital");
 	jsonw_obj_begin(w);
-	w_kint(w, "skilled", v[CDHT_C_digital_skilled]);
-	w_kint(w, "proficient", v[CDHT_C_digital_proficient]);
+	W_KINT(w, "skilled", v[CDHT_C_digital_skilled]);
+	W_KINT(w, "proficient", v[CDHT_C_digital_proficient]);
 	jsonw_obj_end(w);
-	w_kint(w, "units_with_denominators", v[CDHT_C_den_set]);
-	w_kint(w, "filed", v[CDHT_C_filed]);
-	w_kint(w, "imported", v[CDHT_C_imported]);
+	W_KINT(w, "units_with_denominators", v[CDHT_C_den_set]);
+	W_KINT(w, "filed", v[CDHT_C_filed]);
+	W_KINT(w, "imported", v[CDHT_C_imported]);
 	jsonw_obj_end(w);
 }
 
@@ -229,10 +240,10 @@ w_retired(
 
 	if (!aggregate_retired_of(t, c, id, &last, succ))
 		return;
-	jsonw_key(w, "retired");
+	JSONW_KEY(w, "retired");
 	jsonw_obj_begin(w);
-	w_kint(w, "last_year", last);
-	jsonw_key(w, "successor");
+	W_KINT(w, "last_year", last);
+	JSONW_KEY(w, "successor");
 	jsonw_str_or_null(w, succ[0] ? succ : NULL);
 	jsonw_obj_end(w);
 }
@@ -246,7 +257,7 @@ w_offline(struct jsonw *w, struct store_txn *t, const struct conf *c,
 {
 	if (nd->depth == 1 && conf_child_by_id(c, nd->id) < 0 &&
 	    history_offline_has(t, nd->id, 0)) {
-		jsonw_key(w, "offline");
+		JSONW_KEY(w, "offline");
 		jsonw_bool(w, 1);
 	}
 }
@@ -272,16 +283,16 @@ w_children(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		    aggregate_report_of(t, nodes[i].id, year, &r) == STORE_OK &&
 		    rules_targets_of(&r.counters, &own) == 0;
 		jsonw_obj_begin(w);
-		jsonw_key(w, "node");
+		JSONW_KEY(w, "node");
 		w_node(w, nodes[i].id, nodes[i].level, nodes[i].name);
-		jsonw_key(w, "indicators");
+		JSONW_KEY(w, "indicators");
 		w_indicators(w, &sum, &c->targets, 1, have_own ? &own : NULL);
-		jsonw_key(w, "counts");
+		JSONW_KEY(w, "counts");
 		w_counts(w, &sum);
 		w_retired(w, t, c, nodes[i].id);
 		w_offline(w, t, c, &nodes[i]);
 		if (depth > 1) {
-			jsonw_key(w, "children");
+			JSONW_KEY(w, "children");
 			w_children(w, t, c, nodes, first, next, first[i], year,
 			    depth - 1);
 		}
@@ -527,10 +538,10 @@ w_coverage_deadline(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		if (!connected)
 			cov_id(&cv, COV_DOWN, c->children[i].id);
 	}
-	jsonw_key(w, "coverage");
+	JSONW_KEY(w, "coverage");
 	jsonw_obj_begin(w);
-	w_kint(w, "units", cv.units);
-	w_kint(w, "reported", cv.reported);
+	W_KINT(w, "units", cv.units);
+	W_KINT(w, "reported", cv.reported);
 	w_cov_list(w, &cv, "missing", COV_MISSING, 0);
 	w_cov_list(w, &cv, "no_denominators", COV_NO_DEN, 0);
 	w_cov_list(w, &cv, "last_report", COV_LAST_REPORT, 1);
@@ -538,22 +549,22 @@ w_coverage_deadline(struct jsonw *w, struct store_txn *t, const struct conf *c,
 	w_cov_list(w, &cv, "stale", COV_STALE, 0);
 	w_cov_list(w, &cv, "never_reported", COV_NEVER, 0);
 	w_cov_list(w, &cv, "names", COV_NAMES, 1);
-	w_kint(w, "stale_after", c->stale_after_s);
+	W_KINT(w, "stale_after", c->stale_after_s);
 	w_cov_list(w, &cv, "filed", COV_FILED, 1);
 	w_cov_list(w, &cv, "filed_by", COV_FILED_BY, 1);
 	w_cov_list(w, &cv, "not_filed", COV_NOT_FILED, 0);
 	w_cov_list(w, &cv, "reopened", COV_REOPENED, 1);
 	w_cov_list(w, &cv, "late", COV_LATE, 0);
-	jsonw_key(w, "deadline");
+	JSONW_KEY(w, "deadline");
 	jsonw_str(w, due);
 	w_cov_list(w, &cv, "imported", COV_IMPORTED, 0);
 	jsonw_obj_end(w);
-	jsonw_key(w, "deadline");
+	JSONW_KEY(w, "deadline");
 	jsonw_obj_begin(w);
-	jsonw_key(w, "date");
+	JSONW_KEY(w, "date");
 	jsonw_str(w, due);
-	w_kint(w, "days_left", cv.due - cv.today);
-	jsonw_key(w, "passed");
+	W_KINT(w, "days_left", cv.due - cv.today);
+	JSONW_KEY(w, "passed");
 	jsonw_bool(w, cv.today > cv.due);
 	w_cov_list(w, &cv, "late", COV_LATE, 0);
 	jsonw_obj_end(w);
@@ -661,31 +672,31 @@ views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 	snprintf(off, sizeof(off), "%c%02d:%02d",
 	    c->utc_offset_min < 0 ? '-' : '+', m / 60, m % 60);
 	jsonw_obj_begin(w);
-	jsonw_key(w, "node");
+	JSONW_KEY(w, "node");
 	if (root != NULL)
 		w_node(w, root->id, root->level, root->name);
 	else
 		w_node(w, c->id, rules_level_names[c->level], c->name);
-	w_kint(w, "year", year);
-	jsonw_key(w, "as_of");
+	W_KINT(w, "year", year);
+	JSONW_KEY(w, "as_of");
 	jsonw_str(w, asof);
-	jsonw_key(w, "indicators");
+	JSONW_KEY(w, "indicators");
 	w_indicators(w, &sum, &c->targets, 0, NULL);
-	jsonw_key(w, "counts");
+	JSONW_KEY(w, "counts");
 	w_counts(w, &sum);
-	jsonw_key(w, "timezone");
+	JSONW_KEY(w, "timezone");
 	jsonw_obj_begin(w);
-	jsonw_key(w, "name");
+	JSONW_KEY(w, "name");
 	jsonw_str(w, c->timezone);
-	jsonw_key(w, "utc_offset");
+	JSONW_KEY(w, "utc_offset");
 	jsonw_str(w, off);
-	w_kint(w, "utc_offset_minutes", c->utc_offset_min);
+	W_KINT(w, "utc_offset_minutes", c->utc_offset_min);
 	jsonw_obj_end(w);
-	jsonw_key(w, "recognition");
+	JSONW_KEY(w, "recognition");
 	jsonw_str(
 	    w, c->recognition == RECOGNITION_DECISION ? "decision" : "score");
 	if (root != NULL) {
-		jsonw_key(w, "ancestors");
+		JSONW_KEY(w, "ancestors");
 		w_ancestors(w, c, nodes, n, root);
 	}
 	if (depth > 0) {
@@ -693,7 +704,7 @@ views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 			free(nodes);
 			return STORE_EIO;
 		}
-		jsonw_key(w, "children");
+		JSONW_KEY(w, "children");
 		w_children(w, t, c, nodes, first, next,
 		    first[root ? (size_t)(root - nodes) : n], year, depth);
 		free(first);
@@ -724,7 +735,7 @@ views_progress(struct store_txn *t, const struct conf *c, int year, int depth,
 	}
 	if ((s = jsonw_take(&w, &len)) != NULL)
 		o = json_loadb(s, len, 0, NULL);
-	free(s);
+	jsonw_text_free(s);
 	if (o == NULL)
 		*rc = STORE_EIO;
 	return o;
@@ -742,32 +753,32 @@ views_nodes_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 	if (n > 0) /* nodes is NULL when n == 0 */
 		qsort(nodes, n, sizeof(*nodes), node_cmp);
 	jsonw_obj_begin(w);
-	jsonw_key(w, "node");
+	JSONW_KEY(w, "node");
 	w_node(w, c->id, rules_level_names[c->level], c->name);
-	jsonw_key(w, "nodes");
+	JSONW_KEY(w, "nodes");
 	jsonw_arr_begin(w);
 	for (size_t i = 0; i < n; i++) {
 		int connected = 0;
 		int64_t seen = 0;
 
 		jsonw_obj_begin(w);
-		jsonw_key(w, "id");
+		JSONW_KEY(w, "id");
 		jsonw_str(w, nodes[i].id);
-		jsonw_key(w, "level");
+		JSONW_KEY(w, "level");
 		jsonw_str(w, nodes[i].level);
-		jsonw_key(w, "name");
+		JSONW_KEY(w, "name");
 		jsonw_str(w, nodes[i].name);
-		jsonw_key(w, "parent");
+		JSONW_KEY(w, "parent");
 		jsonw_str(w, nodes[i].parent);
-		w_kint(w, "depth", nodes[i].depth);
-		jsonw_key(w, "version");
+		W_KINT(w, "depth", nodes[i].depth);
+		JSONW_KEY(w, "version");
 		w_version(w, nodes[i].version);
-		jsonw_key(w, "last_report");
+		JSONW_KEY(w, "last_report");
 		w_iso_or_null(w, nodes[i].last_report);
 		/* counters: how many its release reports (fewer than this
 		 * node knows: the missing ones count as zero for it) */
-		w_kint(w, "counters", nodes[i].ncounters);
-		jsonw_key(w, "link");
+		W_KINT(w, "counters", nodes[i].ncounters);
+		JSONW_KEY(w, "link");
 		if (conf_child_by_id(c, nodes[i].id) >= 0 && link != NULL) {
 			link(link_arg, nodes[i].id, &connected, &seen);
 			jsonw_str(w, connected ? "up" : "down");
@@ -786,19 +797,19 @@ views_nodes_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		if (link != NULL)
 			link(link_arg, c->children[i].id, &connected, &seen);
 		jsonw_obj_begin(w);
-		jsonw_key(w, "id");
+		JSONW_KEY(w, "id");
 		jsonw_str(w, c->children[i].id);
-		jsonw_key(w, "level");
+		JSONW_KEY(w, "level");
 		jsonw_null(w);
-		jsonw_key(w, "name");
+		JSONW_KEY(w, "name");
 		jsonw_str(w, c->children[i].name);
-		jsonw_key(w, "parent");
+		JSONW_KEY(w, "parent");
 		jsonw_str(w, c->id);
-		w_kint(w, "depth", 1);
-		w_kint(w, "version", 0);
-		jsonw_key(w, "last_report");
+		W_KINT(w, "depth", 1);
+		W_KINT(w, "version", 0);
+		JSONW_KEY(w, "last_report");
 		jsonw_null(w);
-		jsonw_key(w, "link");
+		JSONW_KEY(w, "link");
 		jsonw_str(w, connected ? "up" : "down");
 		jsonw_obj_end(w);
 	}
@@ -812,7 +823,7 @@ views_nodes_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 			w->failed = 1;
 			return STORE_EIO;
 		}
-		jsonw_key(w, "uplink");
+		JSONW_KEY(w, "uplink");
 		jsonw_value_raw(w, u, strlen(u));
 		free(u);
 	}
@@ -836,7 +847,7 @@ views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
 	}
 	if ((s = jsonw_take(&w, &len)) != NULL)
 		o = json_loadb(s, len, 0, NULL);
-	free(s);
+	jsonw_text_free(s);
 	return o;
 }
 
