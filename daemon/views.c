@@ -228,16 +228,41 @@ node_cmp(const void *a, const void *b)
 	    ((const struct agg_node *)a)->id, ((const struct agg_node *)b)->id);
 }
 
+/*
+ * 1 when some unit of id's subtree (id included) may be retired: when a
+ * winning copy of any programme year counts "retired".  Counters are never
+ * negative (wire.c refuses them), so the subtree's totals of a year count
+ * 0 exactly when none of its copies does: 10 reads answer for a whole
+ * subtree what aggregate_retired_of answers with 10 reads per unit.  A
+ * store error answers 1 (ask each unit then).
+ */
+static int
+subtree_may_retire(struct store_txn *t, const struct conf *c, const char *id)
+{
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+		struct cdht_counters s;
+
+		if (aggregate_totals(t, c, id, y, &s) != STORE_OK ||
+		    s.v[CDHT_C_retired] != 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* "retired": {"last_year", "successor"} in the open object when id is a
  * retired unit (aggregate_retired_of: at every ancestor, the successor
- * comes with the reports); nothing otherwise. */
+ * comes with the reports); nothing otherwise.  may: 0 when no copy of
+ * id's subtree counts retired (subtree_may_retire), so only this node's
+ * retired file can retire it. */
 static void
-w_retired(
-    struct jsonw *w, struct store_txn *t, const struct conf *c, const char *id)
+w_retired(struct jsonw *w, struct store_txn *t, const struct conf *c,
+    const char *id, int may)
 {
 	char succ[WIRE_MAX_ID + 1];
 	int last;
 
+	if (!may && (c->nretired == 0 || conf_retired_by_id(c, id) == NULL))
+		return;
 	if (!aggregate_retired_of(t, c, id, &last, succ))
 		return;
 	JSONW_KEY(w, "retired");
@@ -267,17 +292,20 @@ w_offline(struct jsonw *w, struct store_txn *t, const struct conf *c,
 static void
 w_children(struct jsonw *w, struct store_txn *t, const struct conf *c,
     const struct agg_node *nodes, const size_t *first, const size_t *next,
-    size_t head, int year, int depth)
+    size_t head, int year, int depth, int may)
 {
 	jsonw_arr_begin(w);
 	for (size_t i = head; i != SIZE_MAX; i = next[i]) {
 		struct cdht_counters sum;
 		struct wire_report r;
 		struct rules_targets own;
-		int have_own;
+		int have_own, may_i = may;
 
 		if (aggregate_totals(t, c, nodes[i].id, year, &sum) != STORE_OK)
 			continue;
+		/* a unit with children listed answers for its subtree once */
+		if (may && depth > 1 && first[i] != SIZE_MAX)
+			may_i = subtree_may_retire(t, c, nodes[i].id);
 		/* the unit's own targets: from its own report, not the sum */
 		have_own =
 		    aggregate_report_of(t, nodes[i].id, year, &r) == STORE_OK &&
@@ -289,12 +317,12 @@ w_children(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		w_indicators(w, &sum, &c->targets, 1, have_own ? &own : NULL);
 		JSONW_KEY(w, "counts");
 		w_counts(w, &sum);
-		w_retired(w, t, c, nodes[i].id);
+		w_retired(w, t, c, nodes[i].id, may_i);
 		w_offline(w, t, c, &nodes[i]);
 		if (depth > 1) {
 			JSONW_KEY(w, "children");
 			w_children(w, t, c, nodes, first, next, first[i], year,
-			    depth - 1);
+			    depth - 1, may_i);
 		}
 		jsonw_obj_end(w);
 	}
@@ -706,7 +734,8 @@ views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		}
 		JSONW_KEY(w, "children");
 		w_children(w, t, c, nodes, first, next,
-		    first[root ? (size_t)(root - nodes) : n], year, depth);
+		    first[root ? (size_t)(root - nodes) : n], year, depth,
+		    subtree_may_retire(t, c, root ? root->id : c->id));
 		free(first);
 	}
 	if (depth >= 0)
@@ -747,6 +776,7 @@ views_nodes_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 {
 	struct agg_node *nodes = NULL;
 	size_t n = 0;
+	int may = subtree_may_retire(t, c, c->id);
 
 	if (aggregate_nodes(t, &nodes, &n) != STORE_OK)
 		return STORE_EIO;
@@ -784,7 +814,7 @@ views_nodes_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 			jsonw_str(w, connected ? "up" : "down");
 		} else
 			jsonw_null(w);
-		w_retired(w, t, c, nodes[i].id);
+		w_retired(w, t, c, nodes[i].id, may);
 		w_offline(w, t, c, &nodes[i]);
 		jsonw_obj_end(w);
 	}
