@@ -287,12 +287,54 @@ w_offline(struct jsonw *w, struct store_txn *t, const struct conf *c,
 	}
 }
 
+/* What coverage needs of a unit's report of the year: state 0 not read
+ * yet, 1 read, 2 none (never reported). */
+enum { U_ASSESSED, U_DEN, U_IMPORTED, U_FILED, U_FILED_AT, U_REOPENED, U_N };
+
+struct urep {
+	int state;
+	int64_t v[U_N];
+	int64_t updated_at;
+	char filed_by[WIRE_MAX_WHO + 1];
+};
+
+static void
+urep_set(struct urep *u, const struct cdht_counters *c, int64_t updated_at,
+    const char *filed_by)
+{
+	u->state = 1;
+	u->v[U_ASSESSED] = c->v[CDHT_C_assessed];
+	u->v[U_DEN] = c->v[CDHT_C_den_set];
+	u->v[U_IMPORTED] = c->v[CDHT_C_imported];
+	u->v[U_FILED] = c->v[CDHT_C_filed];
+	u->v[U_FILED_AT] = c->v[CDHT_C_filed_at];
+	u->v[U_REOPENED] = c->v[CDHT_C_reopened];
+	u->updated_at = updated_at;
+	snprintf(u->filed_by, sizeof(u->filed_by), "%s", filed_by);
+}
+
+/* u: the report of origin in year, read once (reps[i] for nodes[i]: the
+ * drill-down reads it, coverage again). */
+static const struct urep *
+urep_of(struct store_txn *t, const char *origin, int year, struct urep *u)
+{
+	struct wire_report r;
+
+	if (u->state == 0) {
+		if (aggregate_report_of(t, origin, year, &r) == STORE_OK)
+			urep_set(u, &r.counters, r.updated_at, r.filed_by);
+		else
+			u->state = 2;
+	}
+	return u->state == 1 ? u : NULL;
+}
+
 /* Children down to depth levels, from the sorted directory: head, the
  * first of them, and its siblings by next (child_links). */
 static void
 w_children(struct jsonw *w, struct store_txn *t, const struct conf *c,
     const struct agg_node *nodes, const size_t *first, const size_t *next,
-    size_t head, int year, int depth, int may)
+    size_t head, int year, int depth, int may, struct urep *reps)
 {
 	jsonw_arr_begin(w);
 	for (size_t i = head; i != SIZE_MAX; i = next[i]) {
@@ -307,9 +349,16 @@ w_children(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		if (may && depth > 1 && first[i] != SIZE_MAX)
 			may_i = subtree_may_retire(t, c, nodes[i].id);
 		/* the unit's own targets: from its own report, not the sum */
-		have_own =
-		    aggregate_report_of(t, nodes[i].id, year, &r) == STORE_OK &&
-		    rules_targets_of(&r.counters, &own) == 0;
+		if (aggregate_report_of(t, nodes[i].id, year, &r) == STORE_OK) {
+			have_own = rules_targets_of(&r.counters, &own) == 0;
+			if (reps != NULL)
+				urep_set(&reps[i], &r.counters, r.updated_at,
+				    r.filed_by);
+		} else {
+			have_own = 0;
+			if (reps != NULL)
+				reps[i].state = 2;
+		}
 		jsonw_obj_begin(w);
 		JSONW_KEY(w, "node");
 		w_node(w, nodes[i].id, nodes[i].level, nodes[i].name);
@@ -322,7 +371,7 @@ w_children(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		if (depth > 1) {
 			JSONW_KEY(w, "children");
 			w_children(w, t, c, nodes, first, next, first[i], year,
-			    depth - 1, may_i);
+			    depth - 1, may_i, reps);
 		}
 		jsonw_obj_end(w);
 	}
@@ -387,58 +436,54 @@ cov_id(struct cov *cv, int list, const char *id)
 	jsonw_str(&cv->l[list], id);
 }
 
-/* Add one unit's filing state of year (c: its counters, NULL when it never
+/* Add one unit's filing state of year (u: its report, NULL when it never
  * reported) to the coverage lists. */
 static void
-cover_filing(struct cov *cv, const char *id, const struct cdht_counters *c,
-    const char *filed_by)
+cover_filing(struct cov *cv, const char *id, const struct urep *u)
 {
 	int late;
 
 	/* imported results are that year's official figures, entered from
 	 * the report the unit filed then: neither to file nor late */
-	if (c != NULL && c->v[CDHT_C_imported] != 0 && c->v[CDHT_C_filed] == 0)
+	if (u != NULL && u->v[U_IMPORTED] != 0 && u->v[U_FILED] == 0)
 		return;
-	if (c != NULL && c->v[CDHT_C_filed] != 0) {
+	if (u != NULL && u->v[U_FILED] != 0) {
 		jsonw_key_str(&cv->l[COV_FILED], id);
-		w_iso_or_null(&cv->l[COV_FILED], c->v[CDHT_C_filed_at]);
+		w_iso_or_null(&cv->l[COV_FILED], u->v[U_FILED_AT]);
 		jsonw_key_str(&cv->l[COV_FILED_BY], id);
-		jsonw_str(&cv->l[COV_FILED_BY], filed_by ? filed_by : "");
-		late = local_day(cv->c, c->v[CDHT_C_filed_at]) > cv->due;
+		jsonw_str(&cv->l[COV_FILED_BY], u->filed_by);
+		late = local_day(cv->c, u->v[U_FILED_AT]) > cv->due;
 	} else {
 		cov_id(cv, COV_NOT_FILED, id);
 		late = cv->today > cv->due;
 	}
-	if (c != NULL && c->v[CDHT_C_reopened] > 0) {
+	if (u != NULL && u->v[U_REOPENED] > 0) {
 		jsonw_key_str(&cv->l[COV_REOPENED], id);
-		jsonw_int(&cv->l[COV_REOPENED], c->v[CDHT_C_reopened]);
+		jsonw_int(&cv->l[COV_REOPENED], u->v[U_REOPENED]);
 	}
 	if (late)
 		cov_id(cv, COV_LATE, id);
 }
 
-/* Add one unit's report of year to the coverage lists. */
+/* Add one unit's report of year (u; NULL: none) to the coverage lists. */
 static void
-cover(struct cov *cv, const char *id, const char *name,
-    const struct cdht_counters *c, int64_t updated_at, int have,
-    const char *filed_by)
+cover(struct cov *cv, const char *id, const char *name, const struct urep *u)
 {
-	cover_filing(cv, id, have ? c : NULL, filed_by);
-	int reported =
-	    have && (c->v[CDHT_C_assessed] > 0 || c->v[CDHT_C_den_set] > 0);
+	cover_filing(cv, id, u);
+	int reported = u != NULL && (u->v[U_ASSESSED] > 0 || u->v[U_DEN] > 0);
 
 	cv->units++;
 	if (reported)
 		cv->reported++;
 	else
 		cov_id(cv, COV_MISSING, id);
-	if (!have || c->v[CDHT_C_den_set] == 0)
+	if (u == NULL || u->v[U_DEN] == 0)
 		cov_id(cv, COV_NO_DEN, id);
-	if (have && c->v[CDHT_C_imported] != 0)
+	if (u != NULL && u->v[U_IMPORTED] != 0)
 		cov_id(cv, COV_IMPORTED, id);
 	jsonw_key_str(&cv->l[COV_LAST_REPORT], id);
-	if (have)
-		w_iso_or_null(&cv->l[COV_LAST_REPORT], updated_at);
+	if (u != NULL)
+		w_iso_or_null(&cv->l[COV_LAST_REPORT], u->updated_at);
 	else
 		jsonw_null(&cv->l[COV_LAST_REPORT]);
 	jsonw_key_str(&cv->l[COV_NAMES], id);
@@ -502,12 +547,13 @@ w_cov_list(
 static void
 w_coverage_deadline(struct jsonw *w, struct store_txn *t, const struct conf *c,
     const struct agg_node *nodes, size_t n, const struct agg_node *root,
-    int year, int64_t now, views_link_fn link, void *link_arg)
+    int year, int64_t now, views_link_fn link, void *link_arg,
+    struct urep *reps)
 {
 	struct cov cv = {c,
 	    days_from_civil(year, c->deadline_month, c->deadline_day),
 	    local_day(c, now), 0, 0, {{0}}};
-	struct wire_report r;
+	struct urep one = {0};
 	char due[16];
 
 	for (int l = 0; l < COV_LISTS; l++)
@@ -519,30 +565,25 @@ w_coverage_deadline(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		struct local_report lr;
 
 		records_local(t, year, &lr);
-		cover(
-		    &cv, c->id, c->name, &lr.c, lr.updated_at, 1, lr.filed_by);
-	} else {
-		int have =
-		    aggregate_report_of(t, root->id, year, &r) == STORE_OK;
-		cover(&cv, root->id, root->name, &r.counters, r.updated_at,
-		    have, r.filed_by);
-	}
+		urep_set(&one, &lr.c, lr.updated_at, lr.filed_by);
+		cover(&cv, c->id, c->name, &one);
+	} else
+		cover(&cv, root->id, root->name,
+		    urep_of(t, root->id, year, &reps[root - nodes]));
 	for (size_t i = 0; i < n; i++) {
-		int have, connected = 0;
+		int connected = 0;
 		int64_t seen = 0;
+		const struct urep *u = NULL;
 
 		if (root != NULL && !dir_below(nodes, n, nodes[i].id, root->id))
 			continue;
-		have = 0;
 		if (&nodes[i] != root) {
-			have = aggregate_report_of(t, nodes[i].id, year, &r) ==
-			       STORE_OK;
-			cover(&cv, nodes[i].id, nodes[i].name, &r.counters,
-			    r.updated_at, have, r.filed_by);
+			u = urep_of(t, nodes[i].id, year, &reps[i]);
+			cover(&cv, nodes[i].id, nodes[i].name, u);
 		}
 		/* a unit known by imported results runs no node: not stale */
 		if (nodes[i].last_report < now - c->stale_after_s &&
-		    !(have && r.counters.v[CDHT_C_imported] != 0))
+		    !(u != NULL && u->v[U_IMPORTED] != 0))
 			cov_id(&cv, COV_STALE, nodes[i].id);
 		if (conf_child_by_id(c, nodes[i].id) >= 0 && link != NULL) {
 			link(link_arg, nodes[i].id, &connected, &seen);
@@ -558,8 +599,7 @@ w_coverage_deadline(struct jsonw *w, struct store_txn *t, const struct conf *c,
 
 		if (dir_find(nodes, n, c->children[i].id) != NULL)
 			continue;
-		cover(&cv, c->children[i].id, c->children[i].name, NULL, 0, 0,
-		    NULL);
+		cover(&cv, c->children[i].id, c->children[i].name, NULL);
 		cov_id(&cv, COV_NEVER, c->children[i].id);
 		if (link != NULL)
 			link(link_arg, c->children[i].id, &connected, &seen);
@@ -677,6 +717,7 @@ views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 	struct agg_node *nodes = NULL;
 	const struct agg_node *root = NULL;
 	size_t n = 0, *first = NULL, *next = NULL;
+	struct urep *reps = NULL;
 	char asof[32], off[16];
 	int m = c->utc_offset_min < 0 ? -c->utc_offset_min : c->utc_offset_min;
 
@@ -727,21 +768,37 @@ views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		JSONW_KEY(w, "ancestors");
 		w_ancestors(w, c, nodes, n, root);
 	}
+	/* each unit's report of year, read once for drill-down and coverage */
+	if (depth >= 0 && (reps = calloc(n + 1, sizeof(*reps))) == NULL) {
+		free(nodes);
+		return STORE_EIO;
+	}
 	if (depth > 0) {
 		if ((first = child_links(nodes, n, c->id, &next)) == NULL) {
+			free(reps);
 			free(nodes);
 			return STORE_EIO;
+		}
+		/* about 2,600 bytes per unit listed: one mapping from the
+		 * start rather than growing it (this node's drill-down) */
+		if (root == NULL) {
+			size_t listed = 0;
+
+			for (size_t i = 0; i < n; i++)
+				listed += nodes[i].depth <= depth;
+			jsonw_reserve(w, 2700 * listed);
 		}
 		JSONW_KEY(w, "children");
 		w_children(w, t, c, nodes, first, next,
 		    first[root ? (size_t)(root - nodes) : n], year, depth,
-		    subtree_may_retire(t, c, root ? root->id : c->id));
+		    subtree_may_retire(t, c, root ? root->id : c->id), reps);
 		free(first);
 	}
 	if (depth >= 0)
 		w_coverage_deadline(
-		    w, t, c, nodes, n, root, year, now, link, link_arg);
+		    w, t, c, nodes, n, root, year, now, link, link_arg, reps);
 	jsonw_obj_end(w);
+	free(reps);
 	free(nodes);
 	return jsonw_failed(w) ? STORE_EIO : STORE_OK;
 }
