@@ -494,17 +494,13 @@ real_slow(char *buf, size_t size, double v)
 	return len;
 }
 
-void
-jsonw_real(struct jsonw *w, double v)
+size_t
+jsonw_fmt_real(char *buf, double v)
 {
-	char buf[40];
 	size_t n = 0;
 
-	sep(w);
-	if (!isfinite(v)) {
-		w->failed = 1;
-		return;
-	}
+	if (!isfinite(v))
+		return 0;
 	/* the fast path: hundredths below 1e7 (a percent from rules.c), which
 	 * "%.10g" prints exactly, trailing zeros dropped */
 	if (fabs(v) < 1e7) {
@@ -522,11 +518,20 @@ jsonw_real(struct jsonw *w, double v)
 			buf[n++] = (char)('0' + frac / 10);
 			if (frac % 10 != 0)
 				buf[n++] = (char)('0' + frac % 10);
-			jsonw_raw(w, buf, n);
-			return;
+			return n;
 		}
 	}
-	if ((n = real_slow(buf, sizeof(buf), v)) == 0) {
+	return real_slow(buf, 40, v);
+}
+
+void
+jsonw_real(struct jsonw *w, double v)
+{
+	char buf[40];
+	size_t n;
+
+	sep(w);
+	if ((n = jsonw_fmt_real(buf, v)) == 0) {
 		w->failed = 1;
 		return;
 	}

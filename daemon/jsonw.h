@@ -100,6 +100,45 @@ jsonw_value_lit(struct jsonw *w, const char *s, size_t n)
 	jsonw_raw(w, s, n);
 }
 
+/*
+ * A value of known shape written in one go: jsonw_open_raw takes the
+ * comma due and room for max bytes, and answers where to write (NULL when
+ * the writer failed: write nothing); jsonw_close_raw(w, end) ends it.
+ * JSONW_LIT, jsonw_put_int and jsonw_put_real append to such a cursor
+ * (they check nothing: max must hold them).
+ */
+static inline char *
+jsonw_open_raw(struct jsonw *w, size_t max)
+{
+	jsonw_sep(w);
+	return jsonw_reserve(w, max) == 0 ? w->buf + w->len : NULL;
+}
+
+static inline void
+jsonw_close_raw(struct jsonw *w, char *end)
+{
+	w->len = (size_t)(end - w->buf);
+}
+
+static inline char *
+jsonw_put(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+#define JSONW_LIT(o, lit) jsonw_put((o), (lit), sizeof(lit) - 1)
+
+size_t jsonw_fmt_int(char *buf, int64_t v);
+/* "%.10g" as jansson prints it into buf (>= 40 bytes): the length, 0 for
+ * a non-finite v. */
+size_t jsonw_fmt_real(char *buf, double v);
+
+static inline char *
+jsonw_put_int(char *o, int64_t v)
+{
+	return o + jsonw_fmt_int(o, v);
+}
+
 void jsonw_obj_begin(struct jsonw *w);
 void jsonw_obj_end(struct jsonw *w);
 void jsonw_arr_begin(struct jsonw *w);
@@ -125,8 +164,7 @@ void jsonw_real(struct jsonw *w, double v);
 /* A value already written as JSON text (e.g. another writer's buffer). */
 void jsonw_value_raw(struct jsonw *w, const char *s, size_t n);
 
-/* Decimal digits of v into buf (>= 21 bytes); the length.  Not
- * terminated. */
-size_t jsonw_fmt_int(char *buf, int64_t v);
+/* jsonw_fmt_int: the decimal digits of v into buf (>= 21 bytes); the
+ * length.  Not terminated. */
 
 #endif

@@ -70,104 +70,100 @@ w_node(struct jsonw *w, const char *id, const char *level, const char *name)
 	jsonw_obj_end(w);
 }
 
-/* {"2025": a, "2030": b} of two booleans or two integers, after the
- * prepared key (JSONW_KEY's) k of kl bytes. */
-static inline void
-w_pair_bool(struct jsonw *w, const char *k, size_t kl, int a, int b)
+/* {"2025":a,"2030":b} of two booleans or two integers at o. */
+static inline char *
+put_bools(char *o, bool a, bool b)
 {
-	static const struct {
-		const char *s;
-		size_t n;
-	} v[4] = {
-#define B(x) {x, sizeof(x) - 1}
-	    B("{\"2025\":false,\"2030\":false}"),
-	    B("{\"2025\":false,\"2030\":true}"),
-	    B("{\"2025\":true,\"2030\":false}"),
-	    B("{\"2025\":true,\"2030\":true}"),
-#undef B
-	};
-	int i = (a ? 2 : 0) + (b ? 1 : 0);
-
-	jsonw_key_raw(w, k, kl);
-	jsonw_value_lit(w, v[i].s, v[i].n);
+	o = a ? JSONW_LIT(o, "{\"2025\":true,")
+	      : JSONW_LIT(o, "{\"2025\":false,");
+	return b ? JSONW_LIT(o, "\"2030\":true}")
+	         : JSONW_LIT(o, "\"2030\":false}");
 }
 
-static inline void
-w_pair_int(struct jsonw *w, const char *k, size_t kl, int64_t a, int64_t b)
+static inline char *
+put_ints(char *o, int64_t a, int64_t b)
 {
-	jsonw_key_raw(w, k, kl);
-	jsonw_obj_begin(w);
-	JSONW_KEY(w, "2025");
-	jsonw_int(w, a);
-	JSONW_KEY(w, "2030");
-	jsonw_int(w, b);
-	jsonw_obj_end(w);
+	o = JSONW_LIT(o, "{\"2025\":");
+	o = jsonw_put_int(o, a);
+	o = JSONW_LIT(o, ",\"2030\":");
+	o = jsonw_put_int(o, b);
+	*o++ = '}';
+	return o;
 }
 
-#define W_PAIR(fn, w, key, a, b) \
-	fn((w), "\"" key "\":", sizeof("\"" key "\":") - 1, (a), (b))
-
-/* Indicator ind of totals c against a unit's own targets (drill-down's
- * own_targets). */
-static void
-w_own_targets(struct jsonw *w, const struct cdht_counters *c,
-    const struct rules_targets *own, int ind)
-{
-	struct rules_progress p;
-
-	rules_indicator(c, own, ind, &p);
-	jsonw_obj_begin(w);
-	JSONW_KEY(w, "2025");
-	jsonw_int(w, p.target[0]);
-	JSONW_KEY(w, "2030");
-	jsonw_int(w, p.target[1]);
-	W_PAIR(w_pair_bool, w, "strict", p.strict[0], p.strict[1]);
-	W_PAIR(w_pair_bool, w, "met", p.met[0], p.met[1]);
-	W_PAIR(w_pair_int, w, "needed", p.needed[0], p.needed[1]);
-	jsonw_obj_end(w);
-}
+/* The most one indicator takes: its name (at most 64 bytes written), 9
+ * integers of up to 20 bytes, a real of up to 40 and the keys. */
+#define IND_MAX 768
 
 /*
  * The indicators of totals c against targets tg (the asking node's).  With
  * with_own (a drill-down child), each also carries own_targets: the same
  * totals against own, the unit's own targets, or null when own is NULL
- * (its release does not send them).
+ * (its release does not send them).  Written in one go: the shape is
+ * fixed.
  */
 static void
 w_indicators(struct jsonw *w, const struct cdht_counters *c,
     const struct rules_targets *tg, int with_own,
     const struct rules_targets *own)
 {
-	jsonw_obj_begin(w);
+	char *o = jsonw_open_raw(w, IND_COUNT * IND_MAX + 2);
+
+	if (o == NULL)
+		return;
+	*o++ = '{';
 	for (int i = 0; i < IND_COUNT; i++) {
 		struct rules_progress p;
+		const char *name = rules_indicator_names[i];
+		size_t nl = strlen(name);
+		size_t r;
 
 		rules_indicator(c, tg, i, &p);
-		jsonw_key(w, rules_indicator_names[i]);
-		jsonw_obj_begin(w);
-		JSONW_KEY(w, "numerator");
-		jsonw_int(w, p.numerator);
-		JSONW_KEY(w, "denominator");
-		jsonw_int(w, p.denominator);
-		JSONW_KEY(w, "percent");
-		if (p.has_percent)
-			jsonw_real(w, p.percent);
-		else
-			jsonw_null(w);
-		W_PAIR(w_pair_int, w, "targets", p.target[0], p.target[1]);
-		W_PAIR(w_pair_bool, w, "strict", p.strict[0], p.strict[1]);
-		W_PAIR(w_pair_bool, w, "met", p.met[0], p.met[1]);
-		W_PAIR(w_pair_int, w, "needed", p.needed[0], p.needed[1]);
-		if (with_own) {
-			JSONW_KEY(w, "own_targets");
-			if (own != NULL)
-				w_own_targets(w, c, own, i);
-			else
-				jsonw_null(w);
+		if (i > 0)
+			*o++ = ',';
+		*o++ = '"';
+		o = jsonw_put(o, name, nl < 64 ? nl : 64);
+		o = JSONW_LIT(o, "\":{\"numerator\":");
+		o = jsonw_put_int(o, p.numerator);
+		o = JSONW_LIT(o, ",\"denominator\":");
+		o = jsonw_put_int(o, p.denominator);
+		o = JSONW_LIT(o, ",\"percent\":");
+		if (!p.has_percent)
+			o = JSONW_LIT(o, "null");
+		else if ((r = jsonw_fmt_real(o, p.percent)) > 0)
+			o += r;
+		else {
+			w->failed = 1; /* jansson makes no such real */
+			return;
 		}
-		jsonw_obj_end(w);
+		o = JSONW_LIT(o, ",\"targets\":");
+		o = put_ints(o, p.target[0], p.target[1]);
+		o = JSONW_LIT(o, ",\"strict\":");
+		o = put_bools(o, p.strict[0], p.strict[1]);
+		o = JSONW_LIT(o, ",\"met\":");
+		o = put_bools(o, p.met[0], p.met[1]);
+		o = JSONW_LIT(o, ",\"needed\":");
+		o = put_ints(o, p.needed[0], p.needed[1]);
+		if (with_own && own == NULL)
+			o = JSONW_LIT(o, ",\"own_targets\":null");
+		else if (with_own) {
+			rules_indicator(c, own, i, &p);
+			o = JSONW_LIT(o, ",\"own_targets\":{\"2025\":");
+			o = jsonw_put_int(o, p.target[0]);
+			o = JSONW_LIT(o, ",\"2030\":");
+			o = jsonw_put_int(o, p.target[1]);
+			o = JSONW_LIT(o, ",\"strict\":");
+			o = put_bools(o, p.strict[0], p.strict[1]);
+			o = JSONW_LIT(o, ",\"met\":");
+			o = put_bools(o, p.met[0], p.met[1]);
+			o = JSONW_LIT(o, ",\"needed\":");
+			o = put_ints(o, p.needed[0], p.needed[1]);
+			*o++ = '}';
+		}
+		*o++ = '}';
 	}
-	jsonw_obj_end(w);
+	*o++ = '}';
+	jsonw_close_raw(w, o);
 }
 
 #define W_KINT(w, key, v)          \
@@ -176,49 +172,50 @@ w_indicators(struct jsonw *w, const struct cdht_counters *c,
 		jsonw_int(w, v);   \
 	} while (0)
 
+/* key (a literal of JSON text ending in ':') and the integer v at o */
+#define PUT_KINT(o, key, v) ((o) = jsonw_put_int(JSONW_LIT((o), key), (v)))
+
+/* The counts of totals c, in one go (a fixed shape of integers). */
 static void
 w_counts(struct jsonw *w, const struct cdht_counters *c)
 {
 	const int64_t *v = c->v;
+	char *o = jsonw_open_raw(w, 1024 + GROUP_COUNT * 256);
 
-	jsonw_obj_begin(w);
-	W_KINT(w, "assessed", v[CDHT_C_assessed]);
-	W_KINT(w, "recognized", v[CDHT_C_recognized]);
-	W_KINT(w, "eligible", v[CDHT_C_eligible]);
-	W_KINT(w, "outstanding", v[CDHT_C_outstanding]);
-	JSONW_KEY(w, "by_group");
-	jsonw_obj_begin(w);
+	if (o == NULL)
+		return;
+	PUT_KINT(o, "{\"assessed\":", v[CDHT_C_assessed]);
+	PUT_KINT(o, ",\"recognized\":", v[CDHT_C_recognized]);
+	PUT_KINT(o, ",\"eligible\":", v[CDHT_C_eligible]);
+	PUT_KINT(o, ",\"outstanding\":", v[CDHT_C_outstanding]);
+	o = JSONW_LIT(o, ",\"by_group\":{");
 	for (int g = 0; g < GROUP_COUNT; g++) {
-		jsonw_key(w, rules_group_names[g]);
-		jsonw_obj_begin(w);
-		W_KINT(w, "assessed", v[CDHT_C_farmer_assessed + 2 * g]);
-		W_KINT(w, "recognized", v[CDHT_C_farmer_recognized + 2 * g]);
-		W_KINT(w, "eligible", v[CDHT_C_farmer_eligible + g]);
-		jsonw_obj_end(w);
+		const char *name = rules_group_names[g];
+		size_t nl = strlen(name);
+
+		if (g > 0)
+			*o++ = ',';
+		*o++ = '"';
+		o = jsonw_put(o, name, nl < 64 ? nl : 64);
+		PUT_KINT(
+		    o, "\":{\"assessed\":", v[CDHT_C_farmer_assessed + 2 * g]);
+		PUT_KINT(
+		    o, ",\"recognized\":", v[CDHT_C_farmer_recognized + 2 * g]);
+		PUT_KINT(o, ",\"eligible\":", v[CDHT_C_farmer_eligible + g]);
+		*o++ = '}';
 	}
-	jsonw_obj_end(w);
-	JSONW_KEY(w, "by_population");
-	jsonw_obj_begin(w);
-	JSONW_KEY(w, "adult");
-	jsonw_obj_begin(w);
-	W_KINT(w, "assessed", v[CDHT_C_adult_assessed]);
-	W_KINT(w, "recognized", v[CDHT_C_adult_recognized]);
-	jsonw_obj_end(w);
-	JSONW_KEY(w, "staff");
-	jsonw_obj_begin(w);
-	W_KINT(w, "assessed", v[CDHT_C_staff_assessed]);
-	W_KINT(w, "recognized", v[CDHT_C_staff_recognized]);
-	jsonw_obj_end(w);
-	jsonw_obj_end(w);
-	JSONW_KEY(w, "digital");
-	jsonw_obj_begin(w);
-	W_KINT(w, "skilled", v[CDHT_C_digital_skilled]);
-	W_KINT(w, "proficient", v[CDHT_C_digital_proficient]);
-	jsonw_obj_end(w);
-	W_KINT(w, "units_with_denominators", v[CDHT_C_den_set]);
-	W_KINT(w, "filed", v[CDHT_C_filed]);
-	W_KINT(w, "imported", v[CDHT_C_imported]);
-	jsonw_obj_end(w);
+	PUT_KINT(o, "},\"by_population\":{\"adult\":{\"assessed\":",
+	    v[CDHT_C_adult_assessed]);
+	PUT_KINT(o, ",\"recognized\":", v[CDHT_C_adult_recognized]);
+	PUT_KINT(o, "},\"staff\":{\"assessed\":", v[CDHT_C_staff_assessed]);
+	PUT_KINT(o, ",\"recognized\":", v[CDHT_C_staff_recognized]);
+	PUT_KINT(o, "}},\"digital\":{\"skilled\":", v[CDHT_C_digital_skilled]);
+	PUT_KINT(o, ",\"proficient\":", v[CDHT_C_digital_proficient]);
+	PUT_KINT(o, "},\"units_with_denominators\":", v[CDHT_C_den_set]);
+	PUT_KINT(o, ",\"filed\":", v[CDHT_C_filed]);
+	PUT_KINT(o, ",\"imported\":", v[CDHT_C_imported]);
+	*o++ = '}';
+	jsonw_close_raw(w, o);
 }
 
 static int
