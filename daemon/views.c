@@ -498,6 +498,43 @@ dir_find(const struct agg_node *nodes, size_t n, const char *id)
 	return bsearch(&key, nodes, n, sizeof(*nodes), node_cmp);
 }
 
+/* The configured children's ids, sorted: conf_child_by_id for every unit
+ * of a large directory in log time (the children file is not sorted). */
+struct kid_index {
+	const char **id;
+	size_t n;
+};
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+kid_index_init(struct kid_index *k, const struct conf *c)
+{
+	k->n = 0;
+	if (c->nchildren == 0 ||
+	    (k->id = malloc(c->nchildren * sizeof(*k->id))) == NULL) {
+		k->id = NULL;
+		return;
+	}
+	for (size_t i = 0; i < c->nchildren; i++)
+		k->id[i] = c->children[i].id;
+	k->n = c->nchildren;
+	qsort(k->id, k->n, sizeof(*k->id), str_cmp);
+}
+
+/* 1 when id is a configured child (k failed to build: conf's answer). */
+static int
+kid_is(const struct kid_index *k, const struct conf *c, const char *id)
+{
+	if (k->id == NULL)
+		return conf_child_by_id(c, id) >= 0;
+	return bsearch(&id, k->id, k->n, sizeof(*k->id), str_cmp) != NULL;
+}
+
 /* 1 if id is root or lies below root, by the directory's parent links. */
 static int
 dir_below(
@@ -551,6 +588,7 @@ w_coverage_deadline(struct jsonw *w, struct store_txn *t, const struct conf *c,
 	    days_from_civil(year, c->deadline_month, c->deadline_day),
 	    local_day(c, now), 0, 0, {{0}}};
 	struct urep one = {0};
+	struct kid_index kids;
 	char due[16];
 
 	for (int l = 0; l < COV_LISTS; l++)
@@ -558,6 +596,7 @@ w_coverage_deadline(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		    l == COV_LAST_REPORT || l == COV_NAMES ? 64 * (n + 1) : 0);
 	snprintf(due, sizeof(due), "%04d-%02d-%02d", year, c->deadline_month,
 	    c->deadline_day);
+	kid_index_init(&kids, c);
 	if (root == NULL) {
 		struct local_report lr;
 
@@ -582,7 +621,7 @@ w_coverage_deadline(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		if (nodes[i].last_report < now - c->stale_after_s &&
 		    !(u != NULL && u->v[U_IMPORTED] != 0))
 			cov_id(&cv, COV_STALE, nodes[i].id);
-		if (conf_child_by_id(c, nodes[i].id) >= 0 && link != NULL) {
+		if (link != NULL && kid_is(&kids, c, nodes[i].id)) {
 			link(link_arg, nodes[i].id, &connected, &seen);
 			if (!connected)
 				cov_id(&cv, COV_DOWN, nodes[i].id);
@@ -603,6 +642,7 @@ w_coverage_deadline(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		if (!connected)
 			cov_id(&cv, COV_DOWN, c->children[i].id);
 	}
+	free(kids.id);
 	JSONW_KEY(w, "coverage");
 	jsonw_obj_begin(w);
 	W_KINT(w, "units", cv.units);
