@@ -66,6 +66,12 @@ typedef void (*api_handler)(struct http_api *h, struct evhttp_request *req,
  * not be built", "field": null}}.
  */
 void api_send_json(struct evhttp_request *req, int code, json_t *body);
+/* The same reply with a body already written as JSON text: text (from
+ * jsonw_take, len bytes, without the final newline) is the reply's from
+ * now on and is released once sent; NULL answers 500 as a body that cannot
+ * be built. */
+void api_send_json_text(
+    struct evhttp_request *req, int code, char *text, size_t len);
 
 /*
  * Reply {"error": {code, message, field}}; field NULL or "" is null.  The

@@ -17,6 +17,7 @@
 #include "api.h"
 #include "cdht_version.h"
 #include "history.h"
+#include "jsonw.h"
 #include "metrics.h"
 #include "outbox.h"
 #include "records.h"
@@ -81,7 +82,9 @@ api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
 	char node[WIRE_MAX_ID + 1];
 	int year, depth = -1, rc;
 	struct store_txn *t;
-	json_t *o;
+	struct jsonw w;
+	char *text;
+	size_t len = 0;
 
 	if (api_query_view_year_depth(h, req, &year, &depth) != 0)
 		return;
@@ -100,16 +103,23 @@ api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
 		api_send_store_error(req, STORE_EIO);
 		return;
 	}
-	o = views_progress(t, h->c, year, depth, ns ? node : NULL,
-	    (int64_t)time(NULL), h->link, h->link_arg, &rc);
+	/* the document as text, written straight from the store: a full
+	 * drill-down is megabytes, no value tree is built for it */
+	jsonw_init(&w, depth > 0 ? 256 * 1024 : 0);
+	rc = views_progress_write(&w, t, h->c, year, depth, ns ? node : NULL,
+	    (int64_t)time(NULL), h->link, h->link_arg);
 	store_abort(&t);
-	if (o == NULL && rc == STORE_NOTFOUND)
+	if (rc == STORE_NOTFOUND) {
+		jsonw_free(&w);
 		api_send_error(req, 404, "not_found", "node",
 		    "no unit %s in this node's subtree", node);
-	else if (o == NULL)
+	} else if (rc != STORE_OK) {
+		jsonw_free(&w);
 		api_send_store_error(req, rc);
-	else
-		api_send_json(req, 200, o);
+	} else {
+		text = jsonw_take(&w, &len);
+		api_send_json_text(req, 200, text, len);
+	}
 }
 
 /* The link to the parent, or null at the root. */
@@ -138,15 +148,25 @@ api_nodes(struct http_api *h, struct evhttp_request *req, const char *rest,
     const char *who)
 {
 	struct store_txn *t = store_begin(h->st, 0);
-	json_t *o = t ? views_nodes(t, h->c, h->link, h->link_arg) : NULL;
+	json_t *up = uplink_obj(h);
+	struct jsonw w;
+	char *text;
+	size_t len = 0;
+	int rc = STORE_EIO;
 
+	jsonw_init(&w, 0);
+	if (t != NULL)
+		rc = views_nodes_write(
+		    &w, t, h->c, h->link, h->link_arg, up ? up : json_null());
 	store_abort(&t);
-	if (o != NULL)
-		json_object_set_new(o, "uplink", uplink_obj(h));
-	if (o == NULL)
+	json_decref(up);
+	if (rc != STORE_OK) {
+		jsonw_free(&w);
 		api_send_store_error(req, STORE_EIO);
-	else
-		api_send_json(req, 200, o);
+		return;
+	}
+	text = jsonw_take(&w, &len);
+	api_send_json_text(req, 200, text, len);
 }
 
 static int

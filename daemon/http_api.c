@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
@@ -27,6 +28,7 @@
 #include "api.h"
 #include "http_api.h"
 #include "input.h"
+#include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
 #include "valid.h"
@@ -68,6 +70,49 @@ api_send_json(struct evhttp_request *req, int code, json_t *body)
 	evhttp_send_reply(req, code, reason, NULL);
 	free(s);
 	json_decref(body);
+}
+
+static void
+free_text(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	jsonw_text_free((char *)data);
+}
+
+void
+api_send_json_text(struct evhttp_request *req, int code, char *text, size_t len)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	struct evhttp_connection *evcon;
+	struct bufferevent *bev;
+	const char *reason = code == 200   ? "OK"
+	                     : code == 507 ? "Insufficient Storage"
+	                                   : NULL;
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json; charset=utf-8");
+	/* a document of megabytes in writes of up to 4 MiB, not libevent's
+	 * default 16 KiB (one loop turn and syscall each) */
+	if (len > 65536 && (evcon = evhttp_request_get_connection(req)) &&
+	    (bev = evhttp_connection_get_bufferevent(evcon)))
+		bufferevent_set_max_single_write(bev, (size_t)4 << 20);
+	/* the text itself goes out: no copy of a large document */
+	if (text == NULL ||
+	    evbuffer_add_reference(out, text, len, free_text, NULL) != 0) {
+		jsonw_text_free(text);
+		log_warnx("http: reply %d: body could not be built", code);
+		evbuffer_drain(out, evbuffer_get_length(out));
+		evbuffer_add(out, internal_body, sizeof(internal_body) - 1);
+		code = 500;
+		reason = NULL;
+	} else if (evbuffer_add(out, "\n", 1) != 0) {
+		evbuffer_drain(out, evbuffer_get_length(out));
+		evbuffer_add(out, internal_body, sizeof(internal_body) - 1);
+		code = 500;
+		reason = NULL;
+	}
+	evhttp_send_reply(req, code, reason, NULL);
 }
 
 static json_t *

@@ -1,5 +1,8 @@
 /* views.c: JSON documents for progress, nodes and assessments.  Units
- * retired at this node or below carry "retired" (PROTOCOL.md 8.8). */
+ * retired at this node or below carry "retired" (PROTOCOL.md 8.8).  The
+ * large ones (progress with its drill-down and coverage, the node list)
+ * are written as text by jsonw.c, with no jansson value tree; their
+ * jansson forms are that text parsed. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +11,7 @@
 
 #include "aggregate.h"
 #include "history.h"
+#include "jsonw.h"
 #include "records.h"
 #include "views.h"
 
@@ -21,120 +25,197 @@ views_iso_time(int64_t t, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json_t *
-iso_or_null(int64_t t)
+/* "2026-11-21T10:00:00Z", or null when t <= 0. */
+static void
+w_iso_or_null(struct jsonw *w, int64_t t)
 {
 	char buf[32];
 
-	if (t <= 0)
-		return json_null();
+	if (t <= 0) {
+		jsonw_null(w);
+		return;
+	}
 	views_iso_time(t, buf, sizeof(buf));
-	return json_string(buf);
+	jsonw_str(w, buf);
 }
 
 /*
  * A report version (1..2^64-1) as JSON, exactly: an integer up to INT64_MAX
- * (json_int_t is signed), above it a string of its decimal digits (no JSON
- * integer type would hold it in jansson, nor in most parsers).
+ * (as jansson's signed json_int_t held it), above it a string of its
+ * decimal digits (no JSON integer type would hold it in most parsers).
  */
-static json_t *
-version_json(uint64_t v)
+static void
+w_version(struct jsonw *w, uint64_t v)
 {
 	char buf[24];
 
-	if (v <= (uint64_t)INT64_MAX)
-		return json_integer((json_int_t)v);
+	if (v <= (uint64_t)INT64_MAX) {
+		jsonw_uint(w, v);
+		return;
+	}
 	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	return json_string(buf);
+	jsonw_str(w, buf);
 }
 
-static json_t *
-node_obj(const char *id, const char *level, const char *name)
+static void
+w_node(struct jsonw *w, const char *id, const char *level, const char *name)
 {
-	return json_pack(
-	    "{s:s, s:s, s:s}", "id", id, "level", level, "name", name);
+	jsonw_obj_begin(w);
+	JSONW_KEY(w, "id");
+	jsonw_str(w, id);
+	JSONW_KEY(w, "level");
+	jsonw_str(w, level);
+	JSONW_KEY(w, "name");
+	jsonw_str(w, name);
+	jsonw_obj_end(w);
 }
 
-/* Indicator ind of totals c against a unit's own targets (drill-down's
- * own_targets). */
-static json_t *
-own_targets_obj(
-    const struct cdht_counters *c, const struct rules_targets *own, int ind)
+/* {"2025":a,"2030":b} of two booleans or two integers at o. */
+static inline char *
+put_bools(char *o, bool a, bool b)
 {
-	struct rules_progress p;
-
-	rules_indicator(c, own, ind, &p);
-	return json_pack("{s:i, s:i, s:{s:b, s:b}, s:{s:b, s:b}, s:{s:I, s:I}}",
-	    "2025", p.target[0], "2030", p.target[1], "strict", "2025",
-	    p.strict[0], "2030", p.strict[1], "met", "2025", p.met[0], "2030",
-	    p.met[1], "needed", "2025", (json_int_t)p.needed[0], "2030",
-	    (json_int_t)p.needed[1]);
+	o = a ? JSONW_LIT(o, "{\"2025\":true,")
+	      : JSONW_LIT(o, "{\"2025\":false,");
+	return b ? JSONW_LIT(o, "\"2030\":true}")
+	         : JSONW_LIT(o, "\"2030\":false}");
 }
+
+static inline char *
+put_ints(char *o, int64_t a, int64_t b)
+{
+	o = JSONW_LIT(o, "{\"2025\":");
+	o = jsonw_put_int(o, a);
+	o = JSONW_LIT(o, ",\"2030\":");
+	o = jsonw_put_int(o, b);
+	*o++ = '}';
+	return o;
+}
+
+/* The most one indicator takes: its name (at most 64 bytes written), 9
+ * integers of up to 20 bytes, a real of up to 40 and the keys. */
+#define IND_MAX 768
 
 /*
  * The indicators of totals c against targets tg (the asking node's).  With
  * with_own (a drill-down child), each also carries own_targets: the same
  * totals against own, the unit's own targets, or null when own is NULL
- * (its release does not send them).
+ * (its release does not send them).  Written in one go: the shape is
+ * fixed.
  */
-static json_t *
-indicators_obj(const struct cdht_counters *c, const struct rules_targets *tg,
-    int with_own, const struct rules_targets *own)
+static void
+w_indicators(struct jsonw *w, const struct cdht_counters *c,
+    const struct rules_targets *tg, int with_own,
+    const struct rules_targets *own)
 {
-	json_t *o = json_object();
+	char *o = jsonw_open_raw(w, IND_COUNT * IND_MAX + 2);
 
+	if (o == NULL)
+		return;
+	*o++ = '{';
 	for (int i = 0; i < IND_COUNT; i++) {
 		struct rules_progress p;
-		json_t *e;
+		const char *name = rules_indicator_names[i];
+		size_t nl = strlen(name);
+		size_t r;
 
 		rules_indicator(c, tg, i, &p);
-		e = json_pack("{s:I, s:I, s:o, s:{s:i, s:i}, s:{s:b, s:b}, "
-		              "s:{s:b, s:b}, s:{s:I, s:I}}",
-		    "numerator", (json_int_t)p.numerator, "denominator",
-		    (json_int_t)p.denominator, "percent",
-		    p.has_percent ? json_real(p.percent) : json_null(),
-		    "targets", "2025", p.target[0], "2030", p.target[1],
-		    "strict", "2025", p.strict[0], "2030", p.strict[1], "met",
-		    "2025", p.met[0], "2030", p.met[1], "needed", "2025",
-		    (json_int_t)p.needed[0], "2030", (json_int_t)p.needed[1]);
-		if (e != NULL && with_own)
-			json_object_set_new(e, "own_targets",
-			    own != NULL ? own_targets_obj(c, own, i)
-			                : json_null());
-		json_object_set_new(o, rules_indicator_names[i], e);
+		if (i > 0)
+			*o++ = ',';
+		*o++ = '"';
+		o = jsonw_put(o, name, nl < 64 ? nl : 64);
+		o = JSONW_LIT(o, "\":{\"numerator\":");
+		o = jsonw_put_int(o, p.numerator);
+		o = JSONW_LIT(o, ",\"denominator\":");
+		o = jsonw_put_int(o, p.denominator);
+		o = JSONW_LIT(o, ",\"percent\":");
+		if (!p.has_percent)
+			o = JSONW_LIT(o, "null");
+		else if ((r = jsonw_fmt_real(o, p.percent)) > 0)
+			o += r;
+		else {
+			w->failed = 1; /* jansson makes no such real */
+			return;
+		}
+		o = JSONW_LIT(o, ",\"targets\":");
+		o = put_ints(o, p.target[0], p.target[1]);
+		o = JSONW_LIT(o, ",\"strict\":");
+		o = put_bools(o, p.strict[0], p.strict[1]);
+		o = JSONW_LIT(o, ",\"met\":");
+		o = put_bools(o, p.met[0], p.met[1]);
+		o = JSONW_LIT(o, ",\"needed\":");
+		o = put_ints(o, p.needed[0], p.needed[1]);
+		if (with_own && own == NULL)
+			o = JSONW_LIT(o, ",\"own_targets\":null");
+		else if (with_own) {
+			rules_indicator(c, own, i, &p);
+			o = JSONW_LIT(o, ",\"own_targets\":{\"2025\":");
+			o = jsonw_put_int(o, p.target[0]);
+			o = JSONW_LIT(o, ",\"2030\":");
+			o = jsonw_put_int(o, p.target[1]);
+			o = JSONW_LIT(o, ",\"strict\":");
+			o = put_bools(o, p.strict[0], p.strict[1]);
+			o = JSONW_LIT(o, ",\"met\":");
+			o = put_bools(o, p.met[0], p.met[1]);
+			o = JSONW_LIT(o, ",\"needed\":");
+			o = put_ints(o, p.needed[0], p.needed[1]);
+			*o++ = '}';
+		}
+		*o++ = '}';
 	}
-	return o;
+	*o++ = '}';
+	jsonw_close_raw(w, o);
 }
 
-static json_t *
-counts_obj(const struct cdht_counters *c)
+#define W_KINT(w, key, v)          \
+	do {                       \
+		JSONW_KEY(w, key); \
+		jsonw_int(w, v);   \
+	} while (0)
+
+/* key (a literal of JSON text ending in ':') and the integer v at o */
+#define PUT_KINT(o, key, v) ((o) = jsonw_put_int(JSONW_LIT((o), key), (v)))
+
+/* The counts of totals c, in one go (a fixed shape of integers). */
+static void
+w_counts(struct jsonw *w, const struct cdht_counters *c)
 {
 	const int64_t *v = c->v;
-	json_t *groups = json_object();
+	char *o = jsonw_open_raw(w, 1024 + GROUP_COUNT * 256);
 
-	for (int g = 0; g < GROUP_COUNT; g++)
-		json_object_set_new(groups, rules_group_names[g],
-		    json_pack("{s:I, s:I, s:I}", "assessed",
-		        (json_int_t)v[CDHT_C_farmer_assessed + 2 * g],
-		        "recognized",
-		        (json_int_t)v[CDHT_C_farmer_recognized + 2 * g],
-		        "eligible", (json_int_t)v[CDHT_C_farmer_eligible + g]));
-	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:o, s:{s:{s:I, s:I}, s:{s:I, s:I}}, "
-	    "s:{s:I, s:I}, s:I, s:I, s:I}",
-	    "assessed", (json_int_t)v[CDHT_C_assessed], "recognized",
-	    (json_int_t)v[CDHT_C_recognized], "eligible",
-	    (json_int_t)v[CDHT_C_eligible], "outstanding",
-	    (json_int_t)v[CDHT_C_outstanding], "by_group", groups,
-	    "by_population", "adult", "assessed",
-	    (json_int_t)v[CDHT_C_adult_assessed], "recognized",
-	    (json_int_t)v[CDHT_C_adult_recognized], "staff", "assessed",
-	    (json_int_t)v[CDHT_C_staff_assessed], "recognized",
-	    (json_int_t)v[CDHT_C_staff_recognized], "digital", "skilled",
-	    (json_int_t)v[CDHT_C_digital_skilled], "proficient",
-	    (json_int_t)v[CDHT_C_digital_proficient], "units_with_denominators",
-	    (json_int_t)v[CDHT_C_den_set], "filed", (json_int_t)v[CDHT_C_filed],
-	    "imported", (json_int_t)v[CDHT_C_imported]);
+	if (o == NULL)
+		return;
+	PUT_KINT(o, "{\"assessed\":", v[CDHT_C_assessed]);
+	PUT_KINT(o, ",\"recognized\":", v[CDHT_C_recognized]);
+	PUT_KINT(o, ",\"eligible\":", v[CDHT_C_eligible]);
+	PUT_KINT(o, ",\"outstanding\":", v[CDHT_C_outstanding]);
+	o = JSONW_LIT(o, ",\"by_group\":{");
+	for (int g = 0; g < GROUP_COUNT; g++) {
+		const char *name = rules_group_names[g];
+		size_t nl = strlen(name);
+
+		if (g > 0)
+			*o++ = ',';
+		*o++ = '"';
+		o = jsonw_put(o, name, nl < 64 ? nl : 64);
+		PUT_KINT(
+		    o, "\":{\"assessed\":", v[CDHT_C_farmer_assessed + 2 * g]);
+		PUT_KINT(
+		    o, ",\"recognized\":", v[CDHT_C_farmer_recognized + 2 * g]);
+		PUT_KINT(o, ",\"eligible\":", v[CDHT_C_farmer_eligible + g]);
+		*o++ = '}';
+	}
+	PUT_KINT(o, "},\"by_population\":{\"adult\":{\"assessed\":",
+	    v[CDHT_C_adult_assessed]);
+	PUT_KINT(o, ",\"recognized\":", v[CDHT_C_adult_recognized]);
+	PUT_KINT(o, "},\"staff\":{\"assessed\":", v[CDHT_C_staff_assessed]);
+	PUT_KINT(o, ",\"recognized\":", v[CDHT_C_staff_recognized]);
+	PUT_KINT(o, "}},\"digital\":{\"skilled\":", v[CDHT_C_digital_skilled]);
+	PUT_KINT(o, ",\"proficient\":", v[CDHT_C_digital_proficient]);
+	PUT_KINT(o, "},\"units_with_denominators\":", v[CDHT_C_den_set]);
+	PUT_KINT(o, ",\"filed\":", v[CDHT_C_filed]);
+	PUT_KINT(o, ",\"imported\":", v[CDHT_C_imported]);
+	*o++ = '}';
+	jsonw_close_raw(w, o);
 }
 
 static int
@@ -144,71 +225,154 @@ node_cmp(const void *a, const void *b)
 	    ((const struct agg_node *)a)->id, ((const struct agg_node *)b)->id);
 }
 
-/* "retired": {"last_year", "successor"} on o when id is a retired unit
- * (aggregate_retired_of: at every ancestor, the successor comes with the
- * reports); nothing otherwise. */
+/*
+ * 1 when some unit of id's subtree (id included) may be retired: when a
+ * winning copy of any programme year counts "retired".  Counters are never
+ * negative (wire.c refuses them), so the subtree's totals of a year count
+ * 0 exactly when none of its copies does: 10 reads answer for a whole
+ * subtree what aggregate_retired_of answers with 10 reads per unit.  A
+ * store error answers 1 (ask each unit then).
+ */
+static int
+subtree_may_retire(struct store_txn *t, const struct conf *c, const char *id)
+{
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+		struct cdht_counters s;
+
+		if (aggregate_totals(t, c, id, y, &s) != STORE_OK ||
+		    s.v[CDHT_C_retired] != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* "retired": {"last_year", "successor"} in the open object when id is a
+ * retired unit (aggregate_retired_of: at every ancestor, the successor
+ * comes with the reports); nothing otherwise.  may: 0 when no copy of
+ * id's subtree counts retired (subtree_may_retire), so only this node's
+ * retired file can retire it. */
 static void
-set_retired(
-    struct store_txn *t, const struct conf *c, json_t *o, const char *id)
+w_retired(struct jsonw *w, struct store_txn *t, const struct conf *c,
+    const char *id, int may)
 {
 	char succ[WIRE_MAX_ID + 1];
 	int last;
 
-	if (o != NULL && aggregate_retired_of(t, c, id, &last, succ))
-		json_object_set_new(o, "retired",
-		    json_pack("{s:i, s:o}", "last_year", last, "successor",
-		        succ[0] ? json_string(succ) : json_null()));
+	if (!may && (c->nretired == 0 || conf_retired_by_id(c, id) == NULL))
+		return;
+	if (!aggregate_retired_of(t, c, id, &last, succ))
+		return;
+	JSONW_KEY(w, "retired");
+	jsonw_obj_begin(w);
+	W_KINT(w, "last_year", last);
+	JSONW_KEY(w, "successor");
+	jsonw_str_or_null(w, succ[0] ? succ : NULL);
+	jsonw_obj_end(w);
 }
 
-/* "offline": true on o when id is an offline unit of this node (a child
- * in the directory that no node runs: history.c's bulk CSV). */
+/* "offline": true in the open object when id is an offline unit of this
+ * node (a child in the directory that no node runs: history.c's bulk
+ * CSV). */
 static void
-set_offline(struct store_txn *t, const struct conf *c, json_t *o,
+w_offline(struct jsonw *w, struct store_txn *t, const struct conf *c,
     const struct agg_node *nd)
 {
-	if (o != NULL && nd->depth == 1 && conf_child_by_id(c, nd->id) < 0 &&
-	    history_offline_has(t, nd->id, 0))
-		json_object_set_new(o, "offline", json_true());
+	if (nd->depth == 1 && conf_child_by_id(c, nd->id) < 0 &&
+	    history_offline_has(t, nd->id, 0)) {
+		JSONW_KEY(w, "offline");
+		jsonw_bool(w, 1);
+	}
 }
 
-/* Children of parent down to depth levels, from the sorted directory. */
-static json_t *
-children_arr(struct store_txn *t, const struct conf *c,
-    const struct agg_node *nodes, size_t n, const char *parent, int year,
-    int depth)
-{
-	json_t *arr = json_array();
+/* What coverage needs of a unit's report of the year: state 0 not read
+ * yet, 1 read, 2 none (never reported). */
+enum { U_ASSESSED, U_DEN, U_IMPORTED, U_FILED, U_FILED_AT, U_REOPENED, U_N };
 
-	for (size_t i = 0; i < n; i++) {
+struct urep {
+	int state;
+	int64_t v[U_N];
+	int64_t updated_at;
+	char filed_by[WIRE_MAX_WHO + 1];
+};
+
+static void
+urep_set(struct urep *u, const struct cdht_counters *c, int64_t updated_at,
+    const char *filed_by)
+{
+	u->state = 1;
+	u->v[U_ASSESSED] = c->v[CDHT_C_assessed];
+	u->v[U_DEN] = c->v[CDHT_C_den_set];
+	u->v[U_IMPORTED] = c->v[CDHT_C_imported];
+	u->v[U_FILED] = c->v[CDHT_C_filed];
+	u->v[U_FILED_AT] = c->v[CDHT_C_filed_at];
+	u->v[U_REOPENED] = c->v[CDHT_C_reopened];
+	u->updated_at = updated_at;
+	snprintf(u->filed_by, sizeof(u->filed_by), "%s", filed_by);
+}
+
+/* u: the report of origin in year, read once (reps[i] for nodes[i]: the
+ * drill-down reads it, coverage again). */
+static const struct urep *
+urep_of(struct store_txn *t, const char *origin, int year, struct urep *u)
+{
+	struct wire_report r;
+
+	if (u->state == 0) {
+		if (aggregate_report_of(t, origin, year, &r) == STORE_OK)
+			urep_set(u, &r.counters, r.updated_at, r.filed_by);
+		else
+			u->state = 2;
+	}
+	return u->state == 1 ? u : NULL;
+}
+
+/* Children down to depth levels, from the sorted directory: head, the
+ * first of them, and its siblings by next (child_links). */
+static void
+w_children(struct jsonw *w, struct store_txn *t, const struct conf *c,
+    const struct agg_node *nodes, const size_t *first, const size_t *next,
+    size_t head, int year, int depth, int may, struct urep *reps)
+{
+	jsonw_arr_begin(w);
+	for (size_t i = head; i != SIZE_MAX; i = next[i]) {
 		struct cdht_counters sum;
 		struct wire_report r;
 		struct rules_targets own;
-		int have_own;
-		json_t *o;
+		int have_own, may_i = may;
 
-		if (strcmp(nodes[i].parent, parent) != 0)
-			continue;
 		if (aggregate_totals(t, c, nodes[i].id, year, &sum) != STORE_OK)
 			continue;
+		/* a unit with children listed answers for its subtree once */
+		if (may && depth > 1 && first[i] != SIZE_MAX)
+			may_i = subtree_may_retire(t, c, nodes[i].id);
 		/* the unit's own targets: from its own report, not the sum */
-		have_own =
-		    aggregate_report_of(t, nodes[i].id, year, &r) == STORE_OK &&
-		    rules_targets_of(&r.counters, &own) == 0;
-		o = json_pack("{s:o, s:o, s:o}", "node",
-		    node_obj(nodes[i].id, nodes[i].level, nodes[i].name),
-		    "indicators",
-		    indicators_obj(
-		        &sum, &c->targets, 1, have_own ? &own : NULL),
-		    "counts", counts_obj(&sum));
-		set_retired(t, c, o, nodes[i].id);
-		set_offline(t, c, o, &nodes[i]);
-		if (depth > 1)
-			json_object_set_new(o, "children",
-			    children_arr(
-			        t, c, nodes, n, nodes[i].id, year, depth - 1));
-		json_array_append_new(arr, o);
+		if (aggregate_report_of(t, nodes[i].id, year, &r) == STORE_OK) {
+			have_own = rules_targets_of(&r.counters, &own) == 0;
+			if (reps != NULL)
+				urep_set(&reps[i], &r.counters, r.updated_at,
+				    r.filed_by);
+		} else {
+			have_own = 0;
+			if (reps != NULL)
+				reps[i].state = 2;
+		}
+		jsonw_obj_begin(w);
+		JSONW_KEY(w, "node");
+		w_node(w, nodes[i].id, nodes[i].level, nodes[i].name);
+		JSONW_KEY(w, "indicators");
+		w_indicators(w, &sum, &c->targets, 1, have_own ? &own : NULL);
+		JSONW_KEY(w, "counts");
+		w_counts(w, &sum);
+		w_retired(w, t, c, nodes[i].id, may_i);
+		w_offline(w, t, c, &nodes[i]);
+		if (depth > 1) {
+			JSONW_KEY(w, "children");
+			w_children(w, t, c, nodes, first, next, first[i], year,
+			    depth - 1, may_i, reps);
+		}
+		jsonw_obj_end(w);
 	}
-	return arr;
+	jsonw_arr_end(w);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's). */
@@ -234,74 +398,93 @@ local_day(const struct conf *c, int64_t t)
 	return (local >= 0 ? local : local - 86399) / 86400;
 }
 
-/* What coverage needs to judge a filing: the deadline's day and today. */
-struct filing_clock {
-	const struct conf *c;
-	int64_t due, today;
+/*
+ * Coverage being gathered: each list's elements (an array's values or an
+ * object's "key":value pairs, commas included) in a writer of its own,
+ * joined in the document's order at the end.
+ */
+enum {
+	COV_MISSING,
+	COV_NO_DEN,
+	COV_LAST_REPORT,
+	COV_DOWN,
+	COV_STALE,
+	COV_NEVER,
+	COV_NAMES,
+	COV_FILED,
+	COV_FILED_BY,
+	COV_NOT_FILED,
+	COV_REOPENED,
+	COV_LATE,
+	COV_IMPORTED,
+	COV_LISTS
 };
 
-/* Add one unit's filing state of year (c: its counters, NULL when it never
+struct cov {
+	const struct conf *c;
+	int64_t due, today; /* the deadline's day and today */
+	int64_t units, reported;
+	struct jsonw l[COV_LISTS];
+};
+
+static void
+cov_id(struct cov *cv, int list, const char *id)
+{
+	jsonw_str(&cv->l[list], id);
+}
+
+/* Add one unit's filing state of year (u: its report, NULL when it never
  * reported) to the coverage lists. */
 static void
-cover_filing(json_t *cov, const struct filing_clock *fc, const char *id,
-    const struct cdht_counters *c, const char *filed_by)
+cover_filing(struct cov *cv, const char *id, const struct urep *u)
 {
 	int late;
 
 	/* imported results are that year's official figures, entered from
 	 * the report the unit filed then: neither to file nor late */
-	if (c != NULL && c->v[CDHT_C_imported] != 0 && c->v[CDHT_C_filed] == 0)
+	if (u != NULL && u->v[U_IMPORTED] != 0 && u->v[U_FILED] == 0)
 		return;
-	if (c != NULL && c->v[CDHT_C_filed] != 0) {
-		json_object_set_new(json_object_get(cov, "filed"), id,
-		    iso_or_null(c->v[CDHT_C_filed_at]));
-		json_object_set_new(json_object_get(cov, "filed_by"), id,
-		    json_string(filed_by ? filed_by : ""));
-		late = local_day(fc->c, c->v[CDHT_C_filed_at]) > fc->due;
+	if (u != NULL && u->v[U_FILED] != 0) {
+		jsonw_key_str(&cv->l[COV_FILED], id);
+		w_iso_or_null(&cv->l[COV_FILED], u->v[U_FILED_AT]);
+		jsonw_key_str(&cv->l[COV_FILED_BY], id);
+		jsonw_str(&cv->l[COV_FILED_BY], u->filed_by);
+		late = local_day(cv->c, u->v[U_FILED_AT]) > cv->due;
 	} else {
-		json_array_append_new(
-		    json_object_get(cov, "not_filed"), json_string(id));
-		late = fc->today > fc->due;
+		cov_id(cv, COV_NOT_FILED, id);
+		late = cv->today > cv->due;
 	}
-	if (c != NULL && c->v[CDHT_C_reopened] > 0)
-		json_object_set_new(json_object_get(cov, "reopened"), id,
-		    json_integer(c->v[CDHT_C_reopened]));
+	if (u != NULL && u->v[U_REOPENED] > 0) {
+		jsonw_key_str(&cv->l[COV_REOPENED], id);
+		jsonw_int(&cv->l[COV_REOPENED], u->v[U_REOPENED]);
+	}
 	if (late)
-		json_array_append_new(
-		    json_object_get(cov, "late"), json_string(id));
+		cov_id(cv, COV_LATE, id);
 }
 
-/* Add one unit's report of year to the coverage lists. */
+/* Add one unit's report of year (u; NULL: none) to the coverage lists. */
 static void
-cover(json_t *cov, const struct filing_clock *fc, const char *id,
-    const char *name, const struct cdht_counters *c, int64_t updated_at,
-    int have, const char *filed_by)
+cover(struct cov *cv, const char *id, const char *name, const struct urep *u)
 {
-	cover_filing(cov, fc, id, have ? c : NULL, filed_by);
-	int reported =
-	    have && (c->v[CDHT_C_assessed] > 0 || c->v[CDHT_C_den_set] > 0);
+	cover_filing(cv, id, u);
+	int reported = u != NULL && (u->v[U_ASSESSED] > 0 || u->v[U_DEN] > 0);
 
-	json_object_set_new(cov, "units",
-	    json_integer(
-	        json_integer_value(json_object_get(cov, "units")) + 1));
+	cv->units++;
 	if (reported)
-		json_object_set_new(cov, "reported",
-		    json_integer(
-		        json_integer_value(json_object_get(cov, "reported")) +
-		        1));
+		cv->reported++;
 	else
-		json_array_append_new(
-		    json_object_get(cov, "missing"), json_string(id));
-	if (!have || c->v[CDHT_C_den_set] == 0)
-		json_array_append_new(
-		    json_object_get(cov, "no_denominators"), json_string(id));
-	if (have && c->v[CDHT_C_imported] != 0)
-		json_array_append_new(
-		    json_object_get(cov, "imported"), json_string(id));
-	json_object_set_new(json_object_get(cov, "last_report"), id,
-	    have ? iso_or_null(updated_at) : json_null());
-	json_object_set_new(
-	    json_object_get(cov, "names"), id, json_string(name));
+		cov_id(cv, COV_MISSING, id);
+	if (u == NULL || u->v[U_DEN] == 0)
+		cov_id(cv, COV_NO_DEN, id);
+	if (u != NULL && u->v[U_IMPORTED] != 0)
+		cov_id(cv, COV_IMPORTED, id);
+	jsonw_key_str(&cv->l[COV_LAST_REPORT], id);
+	if (u != NULL)
+		w_iso_or_null(&cv->l[COV_LAST_REPORT], u->updated_at);
+	else
+		jsonw_null(&cv->l[COV_LAST_REPORT]);
+	jsonw_key_str(&cv->l[COV_NAMES], id);
+	jsonw_str(&cv->l[COV_NAMES], name);
 }
 
 static const struct agg_node *
@@ -313,6 +496,43 @@ dir_find(const struct agg_node *nodes, size_t n, const char *id)
 		return NULL;
 	snprintf(key.id, sizeof(key.id), "%s", id);
 	return bsearch(&key, nodes, n, sizeof(*nodes), node_cmp);
+}
+
+/* The configured children's ids, sorted: conf_child_by_id for every unit
+ * of a large directory in log time (the children file is not sorted). */
+struct kid_index {
+	const char **id;
+	size_t n;
+};
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+kid_index_init(struct kid_index *k, const struct conf *c)
+{
+	k->n = 0;
+	if (c->nchildren == 0 ||
+	    (k->id = malloc(c->nchildren * sizeof(*k->id))) == NULL) {
+		k->id = NULL;
+		return;
+	}
+	for (size_t i = 0; i < c->nchildren; i++)
+		k->id[i] = c->children[i].id;
+	k->n = c->nchildren;
+	qsort(k->id, k->n, sizeof(*k->id), str_cmp);
+}
+
+/* 1 when id is a configured child (k failed to build: conf's answer). */
+static int
+kid_is(const struct kid_index *k, const struct conf *c, const char *id)
+{
+	if (k->id == NULL)
+		return conf_child_by_id(c, id) >= 0;
+	return bsearch(&id, k->id, k->n, sizeof(*k->id), str_cmp) != NULL;
 }
 
 /* 1 if id is root or lies below root, by the directory's parent links. */
@@ -332,263 +552,438 @@ dir_below(
 	return 0;
 }
 
+/* One list of cv as "key":[...] or "key":{...}. */
+static void
+w_cov_list(
+    struct jsonw *w, struct cov *cv, const char *key, int list, int object)
+{
+	struct jsonw *l = &cv->l[list];
+
+	jsonw_key(w, key);
+	if (jsonw_failed(l)) {
+		w->failed = 1;
+		return;
+	}
+	jsonw_value_raw(w, object ? "{" : "[", 1);
+	jsonw_raw(w, l->buf, l->len);
+	jsonw_raw(w, object ? "}" : "]", 1);
+}
+
 /*
  * Coverage of root's subtree (root: this node or a unit below it) for
  * year: every unit's report, which direct children's links are down, who
  * is stale (last report of any year older than stale_after) and which
- * configured children were never heard from.
+ * configured children were never heard from.  Then the deadline of year's
+ * filings: its date, days left from today (in the node's time zone;
+ * negative once passed) and the late units: those of coverage not filed
+ * by it (coverage's "late").  Writes "coverage":{...},"deadline":{...}.
  */
-static json_t *
-coverage_obj(struct store_txn *t, const struct conf *c,
+static void
+w_coverage_deadline(struct jsonw *w, struct store_txn *t, const struct conf *c,
     const struct agg_node *nodes, size_t n, const struct agg_node *root,
-    int year, int64_t now, views_link_fn link, void *link_arg)
+    int year, int64_t now, views_link_fn link, void *link_arg,
+    struct urep *reps)
 {
-	json_t *cov = json_pack(
-	    "{s:i, s:i, s:[], s:[], s:{}, s:[], s:[], s:[], s:{}, s:i, s:{}, "
-	    "s:{}, s:[], s:{}, s:[]}",
-	    "units", 0, "reported", 0, "missing", "no_denominators",
-	    "last_report", "down", "stale", "never_reported", "names",
-	    "stale_after", c->stale_after_s, "filed", "filed_by", "not_filed",
-	    "reopened", "late");
-	struct filing_clock fc = {c,
+	struct cov cv = {c,
 	    days_from_civil(year, c->deadline_month, c->deadline_day),
-	    local_day(c, now)};
-	struct wire_report r;
+	    local_day(c, now), 0, 0, {{0}}};
+	struct urep one = {0};
+	struct kid_index kids;
 	char due[16];
 
+	for (int l = 0; l < COV_LISTS; l++)
+		jsonw_init(&cv.l[l],
+		    l == COV_LAST_REPORT || l == COV_NAMES ? 64 * (n + 1) : 0);
 	snprintf(due, sizeof(due), "%04d-%02d-%02d", year, c->deadline_month,
 	    c->deadline_day);
-	json_object_set_new(cov, "deadline", json_string(due));
-	/* units whose figures of year are imported results (history.c) */
-	json_object_set_new(cov, "imported", json_array());
+	kid_index_init(&kids, c);
 	if (root == NULL) {
 		struct local_report lr;
 
 		records_local(t, year, &lr);
-		cover(cov, &fc, c->id, c->name, &lr.c, lr.updated_at, 1,
-		    lr.filed_by);
-	} else {
-		int have =
-		    aggregate_report_of(t, root->id, year, &r) == STORE_OK;
-		cover(cov, &fc, root->id, root->name, &r.counters, r.updated_at,
-		    have, r.filed_by);
-	}
+		urep_set(&one, &lr.c, lr.updated_at, lr.filed_by);
+		cover(&cv, c->id, c->name, &one);
+	} else
+		cover(&cv, root->id, root->name,
+		    urep_of(t, root->id, year, &reps[root - nodes]));
 	for (size_t i = 0; i < n; i++) {
-		int have, connected = 0;
+		int connected = 0;
 		int64_t seen = 0;
+		const struct urep *u = NULL;
 
 		if (root != NULL && !dir_below(nodes, n, nodes[i].id, root->id))
 			continue;
-		have = 0;
 		if (&nodes[i] != root) {
-			have = aggregate_report_of(t, nodes[i].id, year, &r) ==
-			       STORE_OK;
-			cover(cov, &fc, nodes[i].id, nodes[i].name, &r.counters,
-			    r.updated_at, have, r.filed_by);
+			u = urep_of(t, nodes[i].id, year, &reps[i]);
+			cover(&cv, nodes[i].id, nodes[i].name, u);
 		}
 		/* a unit known by imported results runs no node: not stale */
 		if (nodes[i].last_report < now - c->stale_after_s &&
-		    !(have && r.counters.v[CDHT_C_imported] != 0))
-			json_array_append_new(json_object_get(cov, "stale"),
-			    json_string(nodes[i].id));
-		if (conf_child_by_id(c, nodes[i].id) >= 0 && link != NULL) {
+		    !(u != NULL && u->v[U_IMPORTED] != 0))
+			cov_id(&cv, COV_STALE, nodes[i].id);
+		if (link != NULL && kid_is(&kids, c, nodes[i].id)) {
 			link(link_arg, nodes[i].id, &connected, &seen);
 			if (!connected)
-				json_array_append_new(
-				    json_object_get(cov, "down"),
-				    json_string(nodes[i].id));
+				cov_id(&cv, COV_DOWN, nodes[i].id);
 		}
 	}
-	if (root != NULL)
-		return cov;
 	/* configured children never heard from: missing, and named by the
 	 * children file */
-	for (size_t i = 0; i < c->nchildren; i++) {
+	for (size_t i = 0; root == NULL && i < c->nchildren; i++) {
 		int connected = 0;
 		int64_t seen = 0;
 
 		if (dir_find(nodes, n, c->children[i].id) != NULL)
 			continue;
-		cover(cov, &fc, c->children[i].id, c->children[i].name, NULL, 0,
-		    0, NULL);
-		json_array_append_new(json_object_get(cov, "never_reported"),
-		    json_string(c->children[i].id));
+		cover(&cv, c->children[i].id, c->children[i].name, NULL);
+		cov_id(&cv, COV_NEVER, c->children[i].id);
 		if (link != NULL)
 			link(link_arg, c->children[i].id, &connected, &seen);
 		if (!connected)
-			json_array_append_new(json_object_get(cov, "down"),
-			    json_string(c->children[i].id));
+			cov_id(&cv, COV_DOWN, c->children[i].id);
 	}
-	return cov;
-}
-
-/* The deadline of year's filings: its date, days left from today (in the
- * node's time zone; negative once passed) and the late units: those of
- * coverage not filed by it (coverage's "late"). */
-static json_t *
-deadline_obj(const struct conf *c, int year, int64_t now, json_t *cov)
-{
-	int64_t today = local_day(c, now);
-	int64_t due = days_from_civil(year, c->deadline_month, c->deadline_day);
-	char date[16];
-	json_t *late = json_array();
-
-	snprintf(date, sizeof(date), "%04d-%02d-%02d", year, c->deadline_month,
-	    c->deadline_day);
-	if (cov != NULL)
-		json_array_extend(late, json_object_get(cov, "late"));
-	return json_pack("{s:s, s:I, s:b, s:o}", "date", date, "days_left",
-	    (json_int_t)(due - today), "passed", today > due, "late", late);
+	free(kids.id);
+	JSONW_KEY(w, "coverage");
+	jsonw_obj_begin(w);
+	W_KINT(w, "units", cv.units);
+	W_KINT(w, "reported", cv.reported);
+	w_cov_list(w, &cv, "missing", COV_MISSING, 0);
+	w_cov_list(w, &cv, "no_denominators", COV_NO_DEN, 0);
+	w_cov_list(w, &cv, "last_report", COV_LAST_REPORT, 1);
+	w_cov_list(w, &cv, "down", COV_DOWN, 0);
+	w_cov_list(w, &cv, "stale", COV_STALE, 0);
+	w_cov_list(w, &cv, "never_reported", COV_NEVER, 0);
+	w_cov_list(w, &cv, "names", COV_NAMES, 1);
+	W_KINT(w, "stale_after", c->stale_after_s);
+	w_cov_list(w, &cv, "filed", COV_FILED, 1);
+	w_cov_list(w, &cv, "filed_by", COV_FILED_BY, 1);
+	w_cov_list(w, &cv, "not_filed", COV_NOT_FILED, 0);
+	w_cov_list(w, &cv, "reopened", COV_REOPENED, 1);
+	w_cov_list(w, &cv, "late", COV_LATE, 0);
+	JSONW_KEY(w, "deadline");
+	jsonw_str(w, due);
+	w_cov_list(w, &cv, "imported", COV_IMPORTED, 0);
+	jsonw_obj_end(w);
+	JSONW_KEY(w, "deadline");
+	jsonw_obj_begin(w);
+	JSONW_KEY(w, "date");
+	jsonw_str(w, due);
+	W_KINT(w, "days_left", cv.due - cv.today);
+	JSONW_KEY(w, "passed");
+	jsonw_bool(w, cv.today > cv.due);
+	w_cov_list(w, &cv, "late", COV_LATE, 0);
+	jsonw_obj_end(w);
+	for (int l = 0; l < COV_LISTS; l++)
+		jsonw_free(&cv.l[l]);
 }
 
 /* The chain of units from this node down to (not including) node. */
-static json_t *
-ancestors_arr(const struct conf *c, const struct agg_node *nodes, size_t n,
-    const struct agg_node *node)
+static void
+w_ancestors(struct jsonw *w, const struct conf *c, const struct agg_node *nodes,
+    size_t n, const struct agg_node *node)
 {
-	json_t *arr = json_array();
+	const struct agg_node *chain[WIRE_MAX_PATH + 1];
 	const char *id = node->parent;
 	const struct agg_node *a;
+	int k = 0, self = 0;
 
 	for (int hops = 0; hops <= WIRE_MAX_PATH; hops++) {
 		if (strcmp(id, c->id) == 0) {
-			json_array_insert_new(arr, 0,
-			    node_obj(
-			        c->id, rules_level_names[c->level], c->name));
+			self = 1;
 			break;
 		}
 		if ((a = dir_find(nodes, n, id)) == NULL)
 			break;
-		json_array_insert_new(
-		    arr, 0, node_obj(a->id, a->level, a->name));
+		chain[k++] = a;
 		id = a->parent;
 	}
-	return arr;
+	jsonw_arr_begin(w);
+	if (self)
+		w_node(w, c->id, rules_level_names[c->level], c->name);
+	while (k-- > 0)
+		w_node(w, chain[k]->id, chain[k]->level, chain[k]->name);
+	jsonw_arr_end(w);
+}
+
+/*
+ * The children lists of the sorted directory, in its order: first[i] the
+ * index of node i's first child (a node whose parent is nodes[i].id),
+ * first[n] the first of self's (parent self), next[i] node i's next
+ * sibling; SIZE_MAX: none.  NULL when out of memory; first and next are
+ * one allocation (free first).
+ */
+static size_t *
+child_links(
+    const struct agg_node *nodes, size_t n, const char *self, size_t **next)
+{
+	size_t *first = malloc(sizeof(size_t) * (3 * n + 2)), *last;
+
+	if (first == NULL)
+		return NULL;
+	*next = first + n + 1;
+	last = *next + n;
+	for (size_t i = 0; i <= n; i++)
+		first[i] = last[i] = SIZE_MAX;
+	for (size_t i = 0; i < n; i++)
+		(*next)[i] = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct agg_node *p;
+		size_t pi;
+
+		if (strcmp(nodes[i].parent, self) == 0)
+			pi = n;
+		else if ((p = dir_find(nodes, n, nodes[i].parent)) != NULL)
+			pi = (size_t)(p - nodes);
+		else
+			continue; /* a parent outside the directory */
+		if (last[pi] == SIZE_MAX)
+			first[pi] = i;
+		else
+			(*next)[last[pi]] = i;
+		last[pi] = i;
+	}
+	return first;
+}
+
+int
+views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
+    int year, int depth, const char *node, int64_t now, views_link_fn link,
+    void *link_arg)
+{
+	struct cdht_counters sum;
+	struct agg_node *nodes = NULL;
+	const struct agg_node *root = NULL;
+	size_t n = 0, *first = NULL, *next = NULL;
+	struct urep *reps = NULL;
+	char asof[32], off[16];
+	int m = c->utc_offset_min < 0 ? -c->utc_offset_min : c->utc_offset_min;
+
+	if (node != NULL && strcmp(node, c->id) == 0)
+		node = NULL;
+	if ((node != NULL || depth >= 0) &&
+	    aggregate_nodes(t, &nodes, &n) != STORE_OK)
+		return STORE_EIO;
+	if (n > 0) /* nodes is NULL when n == 0 */
+		qsort(nodes, n, sizeof(*nodes), node_cmp);
+	if (node != NULL && (root = dir_find(nodes, n, node)) == NULL) {
+		free(nodes);
+		return STORE_NOTFOUND;
+	}
+	if (aggregate_totals(t, c, root ? root->id : c->id, year, &sum) !=
+	    STORE_OK) {
+		free(nodes);
+		return STORE_EIO;
+	}
+	views_iso_time(now, asof, sizeof(asof));
+	snprintf(off, sizeof(off), "%c%02d:%02d",
+	    c->utc_offset_min < 0 ? '-' : '+', m / 60, m % 60);
+	jsonw_obj_begin(w);
+	JSONW_KEY(w, "node");
+	if (root != NULL)
+		w_node(w, root->id, root->level, root->name);
+	else
+		w_node(w, c->id, rules_level_names[c->level], c->name);
+	W_KINT(w, "year", year);
+	JSONW_KEY(w, "as_of");
+	jsonw_str(w, asof);
+	JSONW_KEY(w, "indicators");
+	w_indicators(w, &sum, &c->targets, 0, NULL);
+	JSONW_KEY(w, "counts");
+	w_counts(w, &sum);
+	JSONW_KEY(w, "timezone");
+	jsonw_obj_begin(w);
+	JSONW_KEY(w, "name");
+	jsonw_str(w, c->timezone);
+	JSONW_KEY(w, "utc_offset");
+	jsonw_str(w, off);
+	W_KINT(w, "utc_offset_minutes", c->utc_offset_min);
+	jsonw_obj_end(w);
+	JSONW_KEY(w, "recognition");
+	jsonw_str(
+	    w, c->recognition == RECOGNITION_DECISION ? "decision" : "score");
+	if (root != NULL) {
+		JSONW_KEY(w, "ancestors");
+		w_ancestors(w, c, nodes, n, root);
+	}
+	/* each unit's report of year, read once for drill-down and coverage */
+	if (depth >= 0 && (reps = calloc(n + 1, sizeof(*reps))) == NULL) {
+		free(nodes);
+		return STORE_EIO;
+	}
+	if (depth > 0) {
+		if ((first = child_links(nodes, n, c->id, &next)) == NULL) {
+			free(reps);
+			free(nodes);
+			return STORE_EIO;
+		}
+		/* about 2,600 bytes per unit listed: one mapping from the
+		 * start rather than growing it (this node's drill-down) */
+		if (root == NULL) {
+			size_t listed = 0;
+
+			for (size_t i = 0; i < n; i++)
+				listed += nodes[i].depth <= depth;
+			jsonw_reserve(w, 2700 * listed);
+		}
+		JSONW_KEY(w, "children");
+		w_children(w, t, c, nodes, first, next,
+		    first[root ? (size_t)(root - nodes) : n], year, depth,
+		    subtree_may_retire(t, c, root ? root->id : c->id), reps);
+		free(first);
+	}
+	if (depth >= 0)
+		w_coverage_deadline(
+		    w, t, c, nodes, n, root, year, now, link, link_arg, reps);
+	jsonw_obj_end(w);
+	free(reps);
+	free(nodes);
+	return jsonw_failed(w) ? STORE_EIO : STORE_OK;
 }
 
 json_t *
 views_progress(struct store_txn *t, const struct conf *c, int year, int depth,
     const char *node, int64_t now, views_link_fn link, void *link_arg, int *rc)
 {
-	struct cdht_counters sum;
-	struct agg_node *nodes = NULL;
-	const struct agg_node *root = NULL;
-	size_t n = 0;
-	char asof[32], off[16];
-	json_t *o, *cov;
-	int m = c->utc_offset_min < 0 ? -c->utc_offset_min : c->utc_offset_min;
+	struct jsonw w;
+	json_t *o = NULL;
+	char *s;
+	size_t len;
 
-	*rc = STORE_EIO;
-	if (node != NULL && strcmp(node, c->id) == 0)
-		node = NULL;
-	if ((node != NULL || depth >= 0) &&
-	    aggregate_nodes(t, &nodes, &n) != STORE_OK)
+	jsonw_init(&w, 0);
+	*rc = views_progress_write(
+	    &w, t, c, year, depth, node, now, link, link_arg);
+	if (*rc != STORE_OK) {
+		jsonw_free(&w);
 		return NULL;
+	}
+	if ((s = jsonw_take(&w, &len)) != NULL)
+		o = json_loadb(s, len, 0, NULL);
+	jsonw_text_free(s);
+	if (o == NULL)
+		*rc = STORE_EIO;
+	return o;
+}
+
+int
+views_nodes_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
+    views_link_fn link, void *link_arg, json_t *uplink)
+{
+	struct agg_node *nodes = NULL;
+	size_t n = 0;
+	int may = subtree_may_retire(t, c, c->id);
+
+	if (aggregate_nodes(t, &nodes, &n) != STORE_OK)
+		return STORE_EIO;
 	if (n > 0) /* nodes is NULL when n == 0 */
 		qsort(nodes, n, sizeof(*nodes), node_cmp);
-	if (node != NULL && (root = dir_find(nodes, n, node)) == NULL) {
-		free(nodes);
-		*rc = STORE_NOTFOUND;
-		return NULL;
+	jsonw_obj_begin(w);
+	JSONW_KEY(w, "node");
+	w_node(w, c->id, rules_level_names[c->level], c->name);
+	JSONW_KEY(w, "nodes");
+	jsonw_arr_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		int connected = 0;
+		int64_t seen = 0;
+
+		jsonw_obj_begin(w);
+		JSONW_KEY(w, "id");
+		jsonw_str(w, nodes[i].id);
+		JSONW_KEY(w, "level");
+		jsonw_str(w, nodes[i].level);
+		JSONW_KEY(w, "name");
+		jsonw_str(w, nodes[i].name);
+		JSONW_KEY(w, "parent");
+		jsonw_str(w, nodes[i].parent);
+		W_KINT(w, "depth", nodes[i].depth);
+		JSONW_KEY(w, "version");
+		w_version(w, nodes[i].version);
+		JSONW_KEY(w, "last_report");
+		w_iso_or_null(w, nodes[i].last_report);
+		/* counters: how many its release reports (fewer than this
+		 * node knows: the missing ones count as zero for it) */
+		W_KINT(w, "counters", nodes[i].ncounters);
+		JSONW_KEY(w, "link");
+		if (conf_child_by_id(c, nodes[i].id) >= 0 && link != NULL) {
+			link(link_arg, nodes[i].id, &connected, &seen);
+			jsonw_str(w, connected ? "up" : "down");
+		} else
+			jsonw_null(w);
+		w_retired(w, t, c, nodes[i].id, may);
+		w_offline(w, t, c, &nodes[i]);
+		jsonw_obj_end(w);
 	}
-	if (aggregate_totals(t, c, root ? root->id : c->id, year, &sum) !=
-	    STORE_OK) {
-		free(nodes);
-		return NULL;
+	for (size_t i = 0; i < c->nchildren; i++) {
+		int connected = 0;
+		int64_t seen = 0;
+
+		if (dir_find(nodes, n, c->children[i].id) != NULL)
+			continue;
+		if (link != NULL)
+			link(link_arg, c->children[i].id, &connected, &seen);
+		jsonw_obj_begin(w);
+		JSONW_KEY(w, "id");
+		jsonw_str(w, c->children[i].id);
+		JSONW_KEY(w, "level");
+		jsonw_null(w);
+		JSONW_KEY(w, "name");
+		jsonw_str(w, c->children[i].name);
+		JSONW_KEY(w, "parent");
+		jsonw_str(w, c->id);
+		W_KINT(w, "depth", 1);
+		W_KINT(w, "version", 0);
+		JSONW_KEY(w, "last_report");
+		jsonw_null(w);
+		JSONW_KEY(w, "link");
+		jsonw_str(w, connected ? "up" : "down");
+		jsonw_obj_end(w);
 	}
-	views_iso_time(now, asof, sizeof(asof));
-	snprintf(off, sizeof(off), "%c%02d:%02d",
-	    c->utc_offset_min < 0 ? '-' : '+', m / 60, m % 60);
-	o = json_pack("{s:o, s:i, s:s, s:o, s:o, s:{s:s, s:s, s:i}}", "node",
-	    root ? node_obj(root->id, root->level, root->name)
-	         : node_obj(c->id, rules_level_names[c->level], c->name),
-	    "year", year, "as_of", asof, "indicators",
-	    indicators_obj(&sum, &c->targets, 0, NULL), "counts",
-	    counts_obj(&sum), "timezone", "name", c->timezone, "utc_offset",
-	    off, "utc_offset_minutes", c->utc_offset_min);
-	if (o != NULL)
-		json_object_set_new(o, "recognition",
-		    json_string(c->recognition == RECOGNITION_DECISION
-		                    ? "decision"
-		                    : "score"));
-	if (o != NULL && root != NULL)
-		json_object_set_new(
-		    o, "ancestors", ancestors_arr(c, nodes, n, root));
-	if (o == NULL || depth < 0) {
-		free(nodes);
-		*rc = o ? STORE_OK : STORE_EIO;
-		return o;
-	}
-	if (depth > 0)
-		json_object_set_new(o, "children",
-		    children_arr(
-		        t, c, nodes, n, root ? root->id : c->id, year, depth));
-	cov = coverage_obj(t, c, nodes, n, root, year, now, link, link_arg);
-	json_object_set_new(o, "coverage", cov);
-	json_object_set_new(o, "deadline", deadline_obj(c, year, now, cov));
+	jsonw_arr_end(w);
 	free(nodes);
-	*rc = STORE_OK;
-	return o;
+	if (uplink != NULL) {
+		char *u = json_dumps(uplink,
+		    JSON_COMPACT | JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY);
+
+		if (u == NULL) {
+			w->failed = 1;
+			return STORE_EIO;
+		}
+		JSONW_KEY(w, "uplink");
+		jsonw_value_raw(w, u, strlen(u));
+		free(u);
+	}
+	jsonw_obj_end(w);
+	return jsonw_failed(w) ? STORE_EIO : STORE_OK;
 }
 
 json_t *
 views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
     void *link_arg)
 {
-	struct agg_node *nodes = NULL;
-	size_t n = 0;
-	json_t *arr, *o;
+	struct jsonw w;
+	json_t *o = NULL;
+	char *s;
+	size_t len;
 
-	if (aggregate_nodes(t, &nodes, &n) != STORE_OK)
+	jsonw_init(&w, 0);
+	if (views_nodes_write(&w, t, c, link, link_arg, NULL) != STORE_OK) {
+		jsonw_free(&w);
 		return NULL;
-	if (n > 0) /* nodes is NULL when n == 0 */
-		qsort(nodes, n, sizeof(*nodes), node_cmp);
-	arr = json_array();
-	for (size_t i = 0; i < n; i++) {
-		/* counters: how many its release reports (fewer than this
-		 * node knows: the missing ones count as zero for it) */
-		json_t *e = json_pack(
-		    "{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:i}", "id",
-		    nodes[i].id, "level", nodes[i].level, "name", nodes[i].name,
-		    "parent", nodes[i].parent, "depth", nodes[i].depth,
-		    "version", version_json(nodes[i].version), "last_report",
-		    iso_or_null(nodes[i].last_report), "counters",
-		    nodes[i].ncounters);
-		int connected = 0;
-		int64_t seen = 0;
-
-		if (conf_child_by_id(c, nodes[i].id) >= 0 && link != NULL) {
-			link(link_arg, nodes[i].id, &connected, &seen);
-			json_object_set_new(
-			    e, "link", json_string(connected ? "up" : "down"));
-		} else
-			json_object_set_new(e, "link", json_null());
-		set_retired(t, c, e, nodes[i].id);
-		set_offline(t, c, e, &nodes[i]);
-		json_array_append_new(arr, e);
 	}
-	for (size_t i = 0; i < c->nchildren; i++) {
-		struct agg_node key;
-		int connected = 0;
-		int64_t seen = 0;
-
-		snprintf(key.id, sizeof(key.id), "%s", c->children[i].id);
-		if (n > 0 &&
-		    bsearch(&key, nodes, n, sizeof(*nodes), node_cmp) != NULL)
-			continue;
-		if (link != NULL)
-			link(link_arg, key.id, &connected, &seen);
-		json_array_append_new(
-		    arr, json_pack("{s:s, s:n, s:s, s:s, s:i, s:i, s:n, s:s}",
-		             "id", key.id, "level", "name", c->children[i].name,
-		             "parent", c->id, "depth", 1, "version", 0,
-		             "last_report", "link", connected ? "up" : "down"));
-	}
-	free(nodes);
-	o = json_pack("{s:o, s:o}", "node",
-	    node_obj(c->id, rules_level_names[c->level], c->name), "nodes",
-	    arr);
+	if ((s = jsonw_take(&w, &len)) != NULL)
+		o = json_loadb(s, len, 0, NULL);
+	jsonw_text_free(s);
 	return o;
+}
+
+static json_t *
+iso_or_null(int64_t t)
+{
+	char buf[32];
+
+	if (t <= 0)
+		return json_null();
+	views_iso_time(t, buf, sizeof(buf));
+	return json_string(buf);
 }
 
 json_t *

@@ -1,8 +1,9 @@
 /*
  * views.h: the JSON documents the API answers with, built from the store:
  * progress (with drill-down and coverage), the node list, one assessment.
- * Every function returns a new jansson reference the caller owns, or NULL
- * when out of memory or the store failed.
+ * The *_write functions append the document as JSON text to a writer the
+ * caller owns (jsonw.h); the others return a new jansson reference the
+ * caller owns, or NULL when out of memory or the store failed.
  */
 #ifndef CDHT_VIEWS_H
 #define CDHT_VIEWS_H
@@ -10,6 +11,7 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "jsonw.h"
 #include "rules.h"
 #include "store.h"
 
@@ -31,9 +33,21 @@ json_t *views_progress(struct store_txn *t, const struct conf *c, int year,
     int depth, const char *node, int64_t now, views_link_fn link,
     void *link_arg, int *rc);
 
+/* The same document written to w: STORE_OK, STORE_NOTFOUND (node is not
+ * in the subtree) or STORE_EIO (the store, or w failed).  On an error w
+ * may hold part of a document: free it. */
+int views_progress_write(struct jsonw *w, struct store_txn *t,
+    const struct conf *c, int year, int depth, const char *node, int64_t now,
+    views_link_fn link, void *link_arg);
+
 /* GET /v1/nodes. */
 json_t *views_nodes(struct store_txn *t, const struct conf *c,
     views_link_fn link, void *link_arg);
+
+/* The same written to w, with "uplink": uplink last when not NULL (the
+ * caller keeps it): STORE_OK or STORE_EIO. */
+int views_nodes_write(struct jsonw *w, struct store_txn *t,
+    const struct conf *c, views_link_fn link, void *link_arg, json_t *uplink);
 
 /* One stored assessment as the API shows it. */
 json_t *views_assessment(const struct assessment *a);
