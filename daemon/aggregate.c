@@ -4,7 +4,9 @@
  * its index by child TBL_BYVIA,
  * TBL_WIN (the winner per origin and year), TBL_TOTALS (incremental sums)
  * and TBL_NODES (the node directory), and of their value encodings.  The
- * child side (what goes up) is outbox.c.
+ * child side (what goes up) is outbox.c.  The totals a write transaction
+ * adds to are kept decoded beside it and written once each (the totals
+ * cache, below); the cache is the transaction's (store_pending_add).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,18 +296,206 @@ put_totals(struct store_txn *t, const void *k, size_t kl,
 	store_put(t, TBL_TOTALS, k, kl, buf, w.len);
 }
 
+/*
+ * The totals cache: every TBL_TOTALS value a write transaction adds to is
+ * kept here decoded, beside the transaction (store_pending_add), and
+ * written once when the transaction commits or a nested one begins
+ * (tc_flush), or dropped unwritten with an abort.  A batch of reports thus
+ * rewrites this node's and the sending child's totals once, not once per
+ * report.  Reads of totals in a write transaction go through it
+ * (aggregate_totals); a scan of TBL_TOTALS calls store_pending_flush first.
+ * What is written is what the uncached sums would have left: the sum
+ * encoded as put_totals does, or no value when it is zero.
+ */
+#define TC_MAX 65536 /* entries held before they are written out early */
+static size_t tc_max = TC_MAX;
+
+void
+aggregate_totals_cache_max(size_t n)
+{
+	tc_max = n > 0 && n <= TC_MAX ? n : TC_MAX;
+}
+
+struct tc_ent {
+	struct cdht_counters c;
+	unsigned char k[OKEY_MAX];
+	uint8_t kl;
+	uint8_t stored; /* the store holds a value of k beneath the cache */
+};
+
+struct tot_cache {
+	struct tc_ent *e; /* n entries (the cache owns them) */
+	size_t n, cap;
+	uint32_t *slot; /* open addressing: entry index + 1, 0 empty */
+	size_t nslot;   /* a power of two, 0 or >= 2 * cap */
+};
+
+static int tc_flush(struct store_txn *t, void *arg);
+static void tc_drop(void *arg);
+static const struct store_pending_ops tc_ops = {tc_flush, tc_drop};
+
+static uint32_t
+tc_hash(const unsigned char *k, size_t kl)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < kl; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h;
+}
+
+static struct tc_ent *
+tc_find(struct tot_cache *tc, const unsigned char *k, size_t kl, uint32_t h)
+{
+	if (tc->nslot == 0)
+		return NULL;
+	for (size_t i = h & (tc->nslot - 1);; i = (i + 1) & (tc->nslot - 1)) {
+		struct tc_ent *e;
+
+		if (tc->slot[i] == 0)
+			return NULL;
+		e = &tc->e[tc->slot[i] - 1];
+		if (e->kl == kl && memcmp(e->k, k, kl) == 0)
+			return e;
+	}
+}
+
+static void
+tc_index(struct tot_cache *tc, size_t idx, uint32_t h)
+{
+	size_t i = h & (tc->nslot - 1);
+
+	while (tc->slot[i] != 0)
+		i = (i + 1) & (tc->nslot - 1);
+	tc->slot[i] = (uint32_t)idx + 1;
+}
+
+/* Write every entry into t and empty the cache; the sticky error. */
+static int
+tc_write(struct store_txn *t, struct tot_cache *tc)
+{
+	for (size_t i = 0; i < tc->n && !store_txn_err(t); i++) {
+		struct tc_ent *e = &tc->e[i];
+
+		if (!cdht_counters_is_zero(&e->c))
+			put_totals(t, e->k, e->kl, &e->c);
+		else if (e->stored)
+			store_del(t, TBL_TOTALS, e->k, e->kl);
+	}
+	tc->n = 0;
+	if (tc->nslot > 0)
+		memset(tc->slot, 0, tc->nslot * sizeof(*tc->slot));
+	return store_txn_err(t);
+}
+
+static int
+tc_flush(struct store_txn *t, void *arg)
+{
+	return tc_write(t, arg);
+}
+
+static void
+tc_drop(void *arg)
+{
+	struct tot_cache *tc = arg;
+
+	free(tc->e);
+	free(tc->slot);
+	free(tc);
+}
+
+/* A new entry for k (not in the cache), or NULL when out of memory (the
+ * caller then works on the store directly). */
+static struct tc_ent *
+tc_insert(struct store_txn *t, struct tot_cache *tc, const unsigned char *k,
+    size_t kl, uint32_t h)
+{
+	struct tc_ent *e;
+
+	if (tc->n >= tc_max && tc_write(t, tc) != STORE_OK)
+		return NULL;
+	if (tc->n == tc->cap) {
+		size_t cap = tc->cap ? 2 * tc->cap : 64;
+		struct tc_ent *ne = realloc(tc->e, cap * sizeof(*ne));
+		uint32_t *ns;
+
+		if (ne == NULL)
+			return NULL;
+		tc->e = ne;
+		if ((ns = calloc(2 * cap, sizeof(*ns))) == NULL)
+			return NULL;
+		free(tc->slot);
+		tc->slot = ns;
+		tc->nslot = 2 * cap;
+		tc->cap = cap;
+		for (size_t i = 0; i < tc->n; i++)
+			tc_index(tc, i, tc_hash(tc->e[i].k, tc->e[i].kl));
+	}
+	e = &tc->e[tc->n];
+	memcpy(e->k, k, kl);
+	e->kl = (uint8_t)kl;
+	tc_index(tc, tc->n++, h);
+	return e;
+}
+
+/* t's totals cache, attached on first use; NULL when out of memory. */
+static struct tot_cache *
+tc_of(struct store_txn *t)
+{
+	struct tot_cache *tc = store_pending(t, &tc_ops);
+
+	if (tc != NULL)
+		return tc;
+	if ((tc = calloc(1, sizeof(*tc))) == NULL)
+		return NULL;
+	if (store_pending_add(t, &tc_ops, tc) != STORE_OK)
+		return NULL; /* dropped by store_pending_add */
+	return tc;
+}
+
+/* The totals under k as t sees them: the cache's, else the store's. */
+static int
+totals_get(
+    struct store_txn *t, const void *k, size_t kl, struct cdht_counters *out)
+{
+	struct tot_cache *tc = store_pending(t, &tc_ops);
+	struct tc_ent *e;
+
+	if (tc != NULL && (e = tc_find(tc, k, kl, tc_hash(k, kl))) != NULL) {
+		*out = e->c;
+		return cdht_counters_is_zero(out) ? STORE_NOTFOUND : STORE_OK;
+	}
+	return get_totals(t, k, kl, out);
+}
+
 static void
 totals_add(struct store_txn *t, const char *node, int year,
     const struct cdht_counters *c, int sign)
 {
 	unsigned char k[OKEY_MAX];
 	size_t kl = records_okey(k, node, year);
+	uint32_t h = tc_hash(k, kl);
+	struct tot_cache *tc;
+	struct tc_ent *e = NULL;
 	struct cdht_counters sum;
+	int rc;
 
-	if (get_totals(t, k, kl, &sum) == STORE_CORRUPT)
+	if (store_txn_err(t))
+		return;
+	if ((tc = tc_of(t)) != NULL && (e = tc_find(tc, k, kl, h)) != NULL) {
+		cdht_counters_add(&e->c, c, sign);
+		return;
+	}
+	rc = get_totals(t, k, kl, &sum);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return;
 	cdht_counters_add(&sum, c, sign);
-	if (cdht_counters_is_zero(&sum))
+	if (tc != NULL && (e = tc_insert(t, tc, k, kl, h)) != NULL) {
+		e->c = sum;
+		e->stored = rc == STORE_OK;
+	} else if (store_txn_err(t))
+		return;
+	else if (cdht_counters_is_zero(&sum))
 		store_del(t, TBL_TOTALS, k, kl);
 	else
 		put_totals(t, k, kl, &sum);
@@ -1308,7 +1498,7 @@ aggregate_totals(struct store_txn *t, const struct conf *c, const char *node,
 	unsigned char k[OKEY_MAX];
 	int rc;
 
-	rc = get_totals(t, k, records_okey(k, node, year), out);
+	rc = totals_get(t, k, records_okey(k, node, year), out);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return rc;
 	if (strcmp(node, c->id) == 0) {
@@ -1544,6 +1734,7 @@ aggregate_migrate_v1(struct store_txn *t, const struct conf *c)
 	if ((rc = migrate_table(t, TBL_MIRROR, v1_rec_cb, NULL, &nm)) ||
 	    (rc = store_scan(t, TBL_MIRROR, NULL, 0, index_cb, t)) ||
 	    (rc = migrate_table(t, TBL_WIN, v1_rec_cb, NULL, &nw)) ||
+	    (rc = store_pending_flush(t)) || /* before a scan of totals */
 	    (rc = migrate_table(t, TBL_TOTALS, v1_totals_cb, NULL, &nt)) ||
 	    (rc = migrate_table(t, TBL_NODES, v1_node_cb, NULL, &nn)) ||
 	    (rc = aggregate_winners(t, winner_origin_cb, &origins))) {
