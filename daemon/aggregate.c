@@ -308,12 +308,12 @@ put_totals(struct store_txn *t, const void *k, size_t kl,
  * encoded as put_totals does, or no value when it is zero.
  */
 #define TC_MAX 65536 /* entries held before they are written out early */
-static size_t tc_max = TC_MAX;
+static long tc_max = TC_MAX; /* -1: no cache (aggregate_totals_cache_max) */
 
 void
-aggregate_totals_cache_max(size_t n)
+aggregate_totals_cache_max(long n)
 {
-	tc_max = n > 0 && n <= TC_MAX ? n : TC_MAX;
+	tc_max = n < 0 ? -1 : n > 0 && n <= TC_MAX ? n : TC_MAX;
 }
 
 struct tc_ent {
@@ -412,7 +412,7 @@ tc_insert(struct store_txn *t, struct tot_cache *tc, const unsigned char *k,
 {
 	struct tc_ent *e;
 
-	if (tc->n >= tc_max && tc_write(t, tc) != STORE_OK)
+	if (tc->n >= (size_t)tc_max && tc_write(t, tc) != STORE_OK)
 		return NULL;
 	if (tc->n == tc->cap) {
 		size_t cap = tc->cap ? 2 * tc->cap : 64;
@@ -444,7 +444,7 @@ tc_of(struct store_txn *t)
 {
 	struct tot_cache *tc = store_pending(t, &tc_ops);
 
-	if (tc != NULL)
+	if (tc != NULL || tc_max < 0)
 		return tc;
 	if ((tc = calloc(1, sizeof(*tc))) == NULL)
 		return NULL;

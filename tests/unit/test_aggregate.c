@@ -2421,10 +2421,10 @@ all_totals(struct store_txn *t, struct fx *f, struct cdht_counters *out)
 
 /*
  * The same sequence (a) in one transaction, (b) one transaction per step
- * (every totals value written as it changes) and (c) in one transaction
- * with a cache of 2 entries written out early, every 5th step in a nested
- * transaction committed into it and aborted nested runs between: the same
- * TBL_TOTALS, byte for byte, and (a) read its cached totals back before
+ * without the cache (every totals value written as it changes) and (c) in one
+ * transaction with a cache of 2 entries written out early, every 5th step in a
+ * nested transaction committed into it and aborted nested runs between: the
+ * same TBL_TOTALS, byte for byte, and (a) read its cached totals back before
  * the commit and scans them after store_pending_flush.
  */
 static void
@@ -2439,13 +2439,15 @@ test_totals_cache_same_bytes(void **state)
 
 	assert_int_equal(fx_store_open(&sb, "agg-cache-b"), 0);
 	assert_int_equal(fx_store_open(&sc, "agg-cache-c"), 0);
-	/* (b): every step committed */
+	/* (b): every step committed, and no cache: every change written */
+	aggregate_totals_cache_max(-1);
 	st = 4242;
 	for (int i = 0; i < CACHE_STEPS; i++) {
 		t = fx_wtxn(&sb);
 		cache_step(t, f, &st);
 		fx_commit(&t);
 	}
+	aggregate_totals_cache_max(0);
 	tdump_store(&sb, &db);
 	assert_true(db.entries > 10);
 	stb = st;
@@ -2472,9 +2474,11 @@ test_totals_cache_same_bytes(void **state)
 	fx_commit(&t);
 	tdump_store(&f->s, &da);
 	/* (b) one step further: the same bytes again */
+	aggregate_totals_cache_max(-1);
 	t = fx_wtxn(&sb);
 	cache_step(t, f, &stb);
 	fx_commit(&t);
+	aggregate_totals_cache_max(0);
 	tdump_store(&sb, &db1);
 	assert_tdump_equal(&da, &db1, "a step after the flush");
 	/* (c): tiny cache, nested transactions committed and aborted */
