@@ -657,39 +657,68 @@ adopted(const struct conf *c, const struct agg_rec *r)
 	return r->c.v[CDHT_C_retired] != 0 && retired_via(c, r->via);
 }
 
+/*
+ * The copy store_copy has just written, for rewin: its TBL_MIRROR key and
+ * value (decoded and encoded), and the bytes and decoding of the copy it
+ * replaced (ol 0: none).  The usual update (the winner's newer copy) then
+ * decodes and encodes one report, not three and two: the scan takes the
+ * fresh copy as it is, the old winner is the replaced copy when their
+ * bytes are equal, and the new winner's value is the copy's encoding.
+ */
+struct fresh {
+	const unsigned char *k;
+	size_t kl;
+	const struct agg_rec *rec;
+	const unsigned char *v;
+	size_t vl;
+	const unsigned char *ov;
+	size_t ol;
+	const struct agg_rec *orec;
+};
+
 struct best_scan {
 	struct store_txn *t;
 	const struct conf *c;
+	const struct fresh *fr;    /* NULL: decode every copy */
 	char pin[WIRE_MAX_ID + 1]; /* only copies via it may win */
 	struct agg_rec best;
 	int found;
-	int adopted; /* best is an adopted copy: only those may win then */
+	int adopted;    /* best is an adopted copy: only those may win then */
+	int best_fresh; /* best is fr->rec */
 };
 
 static int
 best_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
 	struct best_scan *bs = arg;
+	const struct fresh *fr = bs->fr;
+	const struct agg_rec *rp;
 	struct agg_rec r;
 
-	if (dec_rec(v, vl, &r) != 0) {
+	if (fr != NULL && kl == fr->kl && vl == fr->vl &&
+	    memcmp(k, fr->k, kl) == 0 && memcmp(v, fr->v, vl) == 0)
+		rp = fr->rec;
+	else if (dec_rec(v, vl, &r) != 0) {
 		store_corrupt(bs->t, TBL_MIRROR, k, kl, "report copy");
 		return 1;
-	}
-	if (adopted(bs->c, &r)) {
+	} else
+		rp = &r;
+	if (adopted(bs->c, rp)) {
 		if (!bs->adopted) { /* a retired unit's kept year */
-			bs->best = r;
+			bs->best = *rp;
+			bs->best_fresh = fr != NULL && rp == fr->rec;
 			bs->found = bs->adopted = 1;
 			return 0;
 		}
-	} else if (bs->adopted || strcmp(r.via, bs->pin) != 0)
+	} else if (bs->adopted || strcmp(rp->via, bs->pin) != 0)
 		return 0;
 	/* highest version, then most counters (7.1); keys are in via
 	 * order, so strictly greater keeps the lowest via */
-	if (!bs->found || r.version > bs->best.version ||
-	    (r.version == bs->best.version &&
-	        r.ncounters > bs->best.ncounters)) {
-		bs->best = r;
+	if (!bs->found || rp->version > bs->best.version ||
+	    (rp->version == bs->best.version &&
+	        rp->ncounters > bs->best.ncounters)) {
+		bs->best = *rp;
+		bs->best_fresh = fr != NULL && rp == fr->rec;
 		bs->found = 1;
 	}
 	return 0;
@@ -707,19 +736,27 @@ same_path(const struct agg_rec *a, const struct agg_rec *b)
 	return 1;
 }
 
-/* Re-elect the winner of (origin, year) and move totals if it changed. */
+/* Re-elect the winner of (origin, year) and move totals if it changed; fr:
+ * the copy just written (store_copy), or NULL. */
 static int
-rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
+rewin_fresh(struct store_txn *t, const struct conf *c, const char *origin,
+    int year, const struct fresh *fr)
 {
 	unsigned char k[OKEY_MAX];
-	size_t kl = records_okey(k, origin, year);
-	struct best_scan bs = {.t = t, .c = c, .found = 0};
+	size_t kl = records_okey(k, origin, year), wl;
+	struct best_scan bs = {.t = t, .c = c, .fr = fr, .found = 0};
 	struct agg_rec old;
+	const void *wv;
 	int had;
 
 	get_pin(t, origin, bs.pin);
 	store_scan(t, TBL_MIRROR, k, kl, best_cb, &bs);
-	had = get_rec(t, TBL_WIN, k, kl, &old) == STORE_OK;
+	had = store_get(t, TBL_WIN, k, kl, &wv, &wl) == STORE_OK;
+	if (had && fr != NULL && fr->ol > 0 && wl == fr->ol &&
+	    memcmp(wv, fr->ov, wl) == 0)
+		old = *fr->orec; /* the replaced copy was the winner */
+	else if (had && dec_rec(wv, wl, &old) != 0)
+		store_corrupt(t, TBL_WIN, k, kl, "report copy");
 	if (store_txn_err(t))
 		return store_txn_err(t);
 	/* the same copy still wins (an equal version with more counters is
@@ -744,7 +781,10 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 			totals_along(t, c, year, &bs.best, +1);
 	}
 	if (bs.found) {
-		put_rec(t, TBL_WIN, k, kl, &bs.best);
+		if (bs.best_fresh)
+			store_put(t, TBL_WIN, k, kl, fr->v, fr->vl);
+		else
+			put_rec(t, TBL_WIN, k, kl, &bs.best);
 		/* a reused code: the directory describes the live unit, not
 		 * its retired namesake (unless it knows nothing else yet) */
 		node_update(t, c, origin,
@@ -757,6 +797,12 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 		node_update(t, c, origin, NULL, -1);
 	}
 	return outbox_queue(t, origin, year);
+}
+
+static int
+rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
+{
+	return rewin_fresh(t, c, origin, year, NULL);
 }
 
 /* The largest version accepted at time now (seconds): versions are a
@@ -865,18 +911,29 @@ static int
 store_copy(struct store_txn *t, const struct conf *c, const char *via,
     const struct wire_report *r, int64_t now)
 {
-	unsigned char k[MKEY_MAX];
-	size_t kl;
-	struct agg_rec rec;
+	unsigned char k[MKEY_MAX], ov[VALUE_MAX], nv[VALUE_MAX];
+	size_t kl, vl, ol = 0;
+	struct agg_rec rec, old;
+	const void *v;
+	struct vw w;
+	struct fresh fr;
 
 	kl = mkey(k, r->origin, r->year, via);
 	/* keep the higher version; at an equal version, the copy with more
 	 * counters (an upgraded sender's, or relay's, fuller copy) */
-	if (get_rec(t, TBL_MIRROR, k, kl, &rec) == STORE_OK &&
-	    (rec.version > r->version ||
-	        (rec.version == r->version &&
-	            rec.ncounters >= wire_ncounters(r))))
-		return AGG_IGNORED;
+	if (store_get(t, TBL_MIRROR, k, kl, &v, &vl) == STORE_OK) {
+		if (dec_rec(v, vl, &old) != 0)
+			return store_corrupt(
+			    t, TBL_MIRROR, k, kl, "report copy");
+		if (old.version > r->version ||
+		    (old.version == r->version &&
+		        old.ncounters >= wire_ncounters(r)))
+			return AGG_IGNORED;
+		if (vl <= sizeof(ov)) { /* kept: the put below moves v */
+			memcpy(ov, v, vl);
+			ol = vl;
+		}
+	}
 	if (store_txn_err(t))
 		return store_txn_err(t);
 	memset(&rec, 0, sizeof(rec));
@@ -894,14 +951,20 @@ store_copy(struct store_txn *t, const struct conf *c, const char *via,
 	 * equal version replaces them with the rest */
 	memcpy(rec.filed_by, r->filed_by, sizeof(rec.filed_by));
 	memcpy(rec.successor, r->successor, sizeof(rec.successor));
-	put_rec(t, TBL_MIRROR, k, kl, &rec);
+	vw_init(&w, nv, sizeof(nv));
+	enc_rec(&w, &rec);
+	if (w.err)
+		return store_corrupt(
+		    t, TBL_MIRROR, k, kl, "report copy too long to store");
+	store_put(t, TBL_MIRROR, k, kl, nv, w.len);
 	{
 		unsigned char bk[MKEY_MAX];
 
 		store_put(
 		    t, TBL_BYVIA, bk, bkey(bk, via, r->origin, r->year), "", 0);
 	}
-	rewin(t, c, r->origin, r->year);
+	fr = (struct fresh){k, kl, &rec, nv, w.len, ov, ol, &old};
+	rewin_fresh(t, c, r->origin, r->year, &fr);
 	return store_txn_err(t) ? store_txn_err(t) : AGG_APPLIED;
 }
 
