@@ -663,9 +663,11 @@ adopted(const struct conf *c, const struct agg_rec *r)
  * replaced (ol 0: none).  The usual update (the winner's newer copy) then
  * decodes and encodes one report, not three and two: the scan takes the
  * fresh copy as it is, the old winner is the replaced copy when their
- * bytes are equal, and the new winner's value is the copy's encoding.
+ * bytes are equal, and the new winner's value is the copy's encoding;
+ * the pin is the one aggregate_apply has just read or set.
  */
 struct fresh {
+	const char *pin; /* the origin's holder (aggregate_apply read it) */
 	const unsigned char *k;
 	size_t kl;
 	const struct agg_rec *rec;
@@ -749,7 +751,10 @@ rewin_fresh(struct store_txn *t, const struct conf *c, const char *origin,
 	const void *wv;
 	int had;
 
-	get_pin(t, origin, bs.pin);
+	if (fr != NULL)
+		snprintf(bs.pin, sizeof(bs.pin), "%s", fr->pin);
+	else
+		get_pin(t, origin, bs.pin);
 	store_scan(t, TBL_MIRROR, k, kl, best_cb, &bs);
 	had = store_get(t, TBL_WIN, k, kl, &wv, &wl) == STORE_OK;
 	if (had && fr != NULL && fr->ol > 0 && wl == fr->ol &&
@@ -816,7 +821,7 @@ version_horizon(int64_t now)
 }
 
 static int store_copy(struct store_txn *t, const struct conf *c,
-    const char *via, const struct wire_report *r, int64_t now);
+    const char *via, const char *pin, const struct wire_report *r, int64_t now);
 static int release_pin(struct store_txn *t, const struct conf *c,
     const char *origin, const char *holder, int year);
 static int remove_copy(struct store_txn *t, const struct conf *c,
@@ -889,7 +894,7 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 			          "via child %s: not counted",
 			    via, r->origin, r->year,
 			    (unsigned long long)r->version, pin);
-		store_copy(t, c, via, r, now);
+		store_copy(t, c, via, pin, r, now);
 		return store_txn_err(t) ? store_txn_err(t) : AGG_REFUSED;
 	}
 	if (why != NULL) {
@@ -902,17 +907,18 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 			    via, why);
 		return AGG_REFUSED;
 	}
-	return store_copy(t, c, via, r, now);
+	return store_copy(t, c, via, via, r, now); /* held via `via` now */
 }
 
 /* Keep r as the copy via `via` if it is newer (or fuller) than the one
- * held, and re-elect the winner. */
+ * held, and re-elect the winner; pin: the child r's origin is held via. */
 static int
 store_copy(struct store_txn *t, const struct conf *c, const char *via,
-    const struct wire_report *r, int64_t now)
+    const char *pin, const struct wire_report *r, int64_t now)
 {
 	unsigned char k[MKEY_MAX], ov[VALUE_MAX], nv[VALUE_MAX];
 	size_t kl, vl, ol = 0;
+	int replaces = 0;
 	struct agg_rec rec, old;
 	const void *v;
 	struct vw w;
@@ -929,6 +935,7 @@ store_copy(struct store_txn *t, const struct conf *c, const char *via,
 		    (old.version == r->version &&
 		        old.ncounters >= wire_ncounters(r)))
 			return AGG_IGNORED;
+		replaces = 1;
 		if (vl <= sizeof(ov)) { /* kept: the put below moves v */
 			memcpy(ov, v, vl);
 			ol = vl;
@@ -957,13 +964,13 @@ store_copy(struct store_txn *t, const struct conf *c, const char *via,
 		return store_corrupt(
 		    t, TBL_MIRROR, k, kl, "report copy too long to store");
 	store_put(t, TBL_MIRROR, k, kl, nv, w.len);
-	{
+	if (!replaces) { /* a copy it replaces has its index entry */
 		unsigned char bk[MKEY_MAX];
 
 		store_put(
 		    t, TBL_BYVIA, bk, bkey(bk, via, r->origin, r->year), "", 0);
 	}
-	fr = (struct fresh){k, kl, &rec, nv, w.len, ov, ol, &old};
+	fr = (struct fresh){pin, k, kl, &rec, nv, w.len, ov, ol, &old};
 	rewin_fresh(t, c, r->origin, r->year, &fr);
 	return store_txn_err(t) ? store_txn_err(t) : AGG_APPLIED;
 }
