@@ -178,6 +178,16 @@ dec_node(const void *k, size_t kl, const void *v, size_t vl,
 	return 0;
 }
 
+/* snprintf(dst, n, "%s", src) without the formatting (on every update). */
+static void
+copy_str(char *dst, size_t n, const char *src)
+{
+	size_t l = strnlen(src, n - 1);
+
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
 #define OKEY_MAX (WIRE_MAX_ID + 3)
 /* No real count comes near it; 2^23 reports of it still fit an int64. */
 #define AGG_MAX_COUNTER (INT64_C(1) << 40)
@@ -533,10 +543,10 @@ node_update(struct store_txn *t, const struct conf *c, const char *origin,
 		return;
 	}
 	if (r != NULL) {
-		snprintf(nr.n.id, sizeof(nr.n.id), "%s", origin);
+		copy_str(nr.n.id, sizeof(nr.n.id), origin);
 		memcpy(nr.n.level, r->level, sizeof(nr.n.level));
 		memcpy(nr.n.name, r->name, sizeof(nr.n.name));
-		snprintf(nr.n.parent, sizeof(nr.n.parent), "%s",
+		copy_str(nr.n.parent, sizeof(nr.n.parent),
 		    r->path_len >= 2 ? r->path[r->path_len - 2] : c->id);
 		nr.n.depth = r->path_len;
 		if (r->version > nr.n.version)
@@ -752,7 +762,7 @@ rewin_fresh(struct store_txn *t, const struct conf *c, const char *origin,
 	int had;
 
 	if (fr != NULL)
-		snprintf(bs.pin, sizeof(bs.pin), "%s", fr->pin);
+		copy_str(bs.pin, sizeof(bs.pin), fr->pin);
 	else
 		get_pin(t, origin, bs.pin);
 	store_scan(t, TBL_MIRROR, k, kl, best_cb, &bs);
@@ -947,7 +957,7 @@ store_copy(struct store_txn *t, const struct conf *c, const char *via,
 	rec.version = r->version;
 	rec.updated_at = r->updated_at;
 	rec.received_at = now;
-	snprintf(rec.via, sizeof(rec.via), "%s", via);
+	copy_str(rec.via, sizeof(rec.via), via);
 	memcpy(rec.level, r->level, sizeof(rec.level));
 	memcpy(rec.name, r->name, sizeof(rec.name));
 	rec.path_len = r->path_len;
