@@ -765,14 +765,7 @@ rewin_fresh(struct store_txn *t, const struct conf *c, const char *origin,
 		copy_str(bs.pin, sizeof(bs.pin), fr->pin);
 	else
 		get_pin(t, origin, bs.pin);
-	if (fr != NULL && c->nretired == 0 &&
-	    strcmp(fr->rec->via, bs.pin) == 0) {
-		/* the fresh copy is via the holder and none can be adopted
-		 * (no retired units): it is the one copy that may win */
-		bs.best = *fr->rec;
-		bs.found = bs.best_fresh = 1;
-	} else
-		store_scan(t, TBL_MIRROR, k, kl, best_cb, &bs);
+	store_scan(t, TBL_MIRROR, k, kl, best_cb, &bs);
 	had = store_get(t, TBL_WIN, k, kl, &wv, &wl) == STORE_OK;
 	if (had && fr != NULL && fr->ol > 0 && wl == fr->ol &&
 	    memcmp(wv, fr->ov, wl) == 0)
