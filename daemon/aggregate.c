@@ -4,7 +4,9 @@
  * its index by child TBL_BYVIA,
  * TBL_WIN (the winner per origin and year), TBL_TOTALS (incremental sums)
  * and TBL_NODES (the node directory), and of their value encodings.  The
- * child side (what goes up) is outbox.c.
+ * child side (what goes up) is outbox.c.  The totals a write transaction
+ * adds to are kept decoded beside it and written once each (the totals
+ * cache, below); the cache is the transaction's (store_pending_add).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +178,16 @@ dec_node(const void *k, size_t kl, const void *v, size_t vl,
 	return 0;
 }
 
+/* snprintf(dst, n, "%s", src) without the formatting (on every update). */
+static void
+copy_str(char *dst, size_t n, const char *src)
+{
+	size_t l = strnlen(src, n - 1);
+
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
 #define OKEY_MAX (WIRE_MAX_ID + 3)
 /* No real count comes near it; 2^23 reports of it still fit an int64. */
 #define AGG_MAX_COUNTER (INT64_C(1) << 40)
@@ -294,18 +306,206 @@ put_totals(struct store_txn *t, const void *k, size_t kl,
 	store_put(t, TBL_TOTALS, k, kl, buf, w.len);
 }
 
+/*
+ * The totals cache: every TBL_TOTALS value a write transaction adds to is
+ * kept here decoded, beside the transaction (store_pending_add), and
+ * written once when the transaction commits or a nested one begins
+ * (tc_flush), or dropped unwritten with an abort.  A batch of reports thus
+ * rewrites this node's and the sending child's totals once, not once per
+ * report.  Reads of totals in a write transaction go through it
+ * (aggregate_totals); a scan of TBL_TOTALS calls store_pending_flush first.
+ * What is written is what the uncached sums would have left: the sum
+ * encoded as put_totals does, or no value when it is zero.
+ */
+#define TC_MAX 65536 /* entries held before they are written out early */
+static long tc_max = TC_MAX; /* -1: no cache (aggregate_totals_cache_max) */
+
+void
+aggregate_totals_cache_max(long n)
+{
+	tc_max = n < 0 ? -1 : n > 0 && n <= TC_MAX ? n : TC_MAX;
+}
+
+struct tc_ent {
+	struct cdht_counters c;
+	unsigned char k[OKEY_MAX];
+	uint8_t kl;
+	uint8_t stored; /* the store holds a value of k beneath the cache */
+};
+
+struct tot_cache {
+	struct tc_ent *e; /* n entries (the cache owns them) */
+	size_t n, cap;
+	uint32_t *slot; /* open addressing: entry index + 1, 0 empty */
+	size_t nslot;   /* a power of two, 0 or >= 2 * cap */
+};
+
+static int tc_flush(struct store_txn *t, void *arg);
+static void tc_drop(void *arg);
+static const struct store_pending_ops tc_ops = {tc_flush, tc_drop};
+
+static uint32_t
+tc_hash(const unsigned char *k, size_t kl)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < kl; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h;
+}
+
+static struct tc_ent *
+tc_find(struct tot_cache *tc, const unsigned char *k, size_t kl, uint32_t h)
+{
+	if (tc->nslot == 0)
+		return NULL;
+	for (size_t i = h & (tc->nslot - 1);; i = (i + 1) & (tc->nslot - 1)) {
+		struct tc_ent *e;
+
+		if (tc->slot[i] == 0)
+			return NULL;
+		e = &tc->e[tc->slot[i] - 1];
+		if (e->kl == kl && memcmp(e->k, k, kl) == 0)
+			return e;
+	}
+}
+
+static void
+tc_index(struct tot_cache *tc, size_t idx, uint32_t h)
+{
+	size_t i = h & (tc->nslot - 1);
+
+	while (tc->slot[i] != 0)
+		i = (i + 1) & (tc->nslot - 1);
+	tc->slot[i] = (uint32_t)idx + 1;
+}
+
+/* Write every entry into t and empty the cache; the sticky error. */
+static int
+tc_write(struct store_txn *t, struct tot_cache *tc)
+{
+	for (size_t i = 0; i < tc->n && !store_txn_err(t); i++) {
+		struct tc_ent *e = &tc->e[i];
+
+		if (!cdht_counters_is_zero(&e->c))
+			put_totals(t, e->k, e->kl, &e->c);
+		else if (e->stored)
+			store_del(t, TBL_TOTALS, e->k, e->kl);
+	}
+	tc->n = 0;
+	if (tc->nslot > 0)
+		memset(tc->slot, 0, tc->nslot * sizeof(*tc->slot));
+	return store_txn_err(t);
+}
+
+static int
+tc_flush(struct store_txn *t, void *arg)
+{
+	return tc_write(t, arg);
+}
+
+static void
+tc_drop(void *arg)
+{
+	struct tot_cache *tc = arg;
+
+	free(tc->e);
+	free(tc->slot);
+	free(tc);
+}
+
+/* A new entry for k (not in the cache), or NULL when out of memory (the
+ * caller then works on the store directly). */
+static struct tc_ent *
+tc_insert(struct store_txn *t, struct tot_cache *tc, const unsigned char *k,
+    size_t kl, uint32_t h)
+{
+	struct tc_ent *e;
+
+	if (tc->n >= (size_t)tc_max && tc_write(t, tc) != STORE_OK)
+		return NULL;
+	if (tc->n == tc->cap) {
+		size_t cap = tc->cap ? 2 * tc->cap : 64;
+		struct tc_ent *ne = realloc(tc->e, cap * sizeof(*ne));
+		uint32_t *ns;
+
+		if (ne == NULL)
+			return NULL;
+		tc->e = ne;
+		if ((ns = calloc(2 * cap, sizeof(*ns))) == NULL)
+			return NULL;
+		free(tc->slot);
+		tc->slot = ns;
+		tc->nslot = 2 * cap;
+		tc->cap = cap;
+		for (size_t i = 0; i < tc->n; i++)
+			tc_index(tc, i, tc_hash(tc->e[i].k, tc->e[i].kl));
+	}
+	e = &tc->e[tc->n];
+	memcpy(e->k, k, kl);
+	e->kl = (uint8_t)kl;
+	tc_index(tc, tc->n++, h);
+	return e;
+}
+
+/* t's totals cache, attached on first use; NULL when out of memory. */
+static struct tot_cache *
+tc_of(struct store_txn *t)
+{
+	struct tot_cache *tc = store_pending(t, &tc_ops);
+
+	if (tc != NULL || tc_max < 0)
+		return tc;
+	if ((tc = calloc(1, sizeof(*tc))) == NULL)
+		return NULL;
+	if (store_pending_add(t, &tc_ops, tc) != STORE_OK)
+		return NULL; /* dropped by store_pending_add */
+	return tc;
+}
+
+/* The totals under k as t sees them: the cache's, else the store's. */
+static int
+totals_get(
+    struct store_txn *t, const void *k, size_t kl, struct cdht_counters *out)
+{
+	struct tot_cache *tc = store_pending(t, &tc_ops);
+	struct tc_ent *e;
+
+	if (tc != NULL && (e = tc_find(tc, k, kl, tc_hash(k, kl))) != NULL) {
+		*out = e->c;
+		return cdht_counters_is_zero(out) ? STORE_NOTFOUND : STORE_OK;
+	}
+	return get_totals(t, k, kl, out);
+}
+
 static void
 totals_add(struct store_txn *t, const char *node, int year,
     const struct cdht_counters *c, int sign)
 {
 	unsigned char k[OKEY_MAX];
 	size_t kl = records_okey(k, node, year);
+	uint32_t h = tc_hash(k, kl);
+	struct tot_cache *tc;
+	struct tc_ent *e = NULL;
 	struct cdht_counters sum;
+	int rc;
 
-	if (get_totals(t, k, kl, &sum) == STORE_CORRUPT)
+	if (store_txn_err(t))
+		return;
+	if ((tc = tc_of(t)) != NULL && (e = tc_find(tc, k, kl, h)) != NULL) {
+		cdht_counters_add(&e->c, c, sign);
+		return;
+	}
+	rc = get_totals(t, k, kl, &sum);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return;
 	cdht_counters_add(&sum, c, sign);
-	if (cdht_counters_is_zero(&sum))
+	if (tc != NULL && (e = tc_insert(t, tc, k, kl, h)) != NULL) {
+		e->c = sum;
+		e->stored = rc == STORE_OK;
+	} else if (store_txn_err(t))
+		return;
+	else if (cdht_counters_is_zero(&sum))
 		store_del(t, TBL_TOTALS, k, kl);
 	else
 		put_totals(t, k, kl, &sum);
@@ -343,10 +543,10 @@ node_update(struct store_txn *t, const struct conf *c, const char *origin,
 		return;
 	}
 	if (r != NULL) {
-		snprintf(nr.n.id, sizeof(nr.n.id), "%s", origin);
+		copy_str(nr.n.id, sizeof(nr.n.id), origin);
 		memcpy(nr.n.level, r->level, sizeof(nr.n.level));
 		memcpy(nr.n.name, r->name, sizeof(nr.n.name));
-		snprintf(nr.n.parent, sizeof(nr.n.parent), "%s",
+		copy_str(nr.n.parent, sizeof(nr.n.parent),
 		    r->path_len >= 2 ? r->path[r->path_len - 2] : c->id);
 		nr.n.depth = r->path_len;
 		if (r->version > nr.n.version)
@@ -467,39 +667,70 @@ adopted(const struct conf *c, const struct agg_rec *r)
 	return r->c.v[CDHT_C_retired] != 0 && retired_via(c, r->via);
 }
 
+/*
+ * The copy store_copy has just written, for rewin: its TBL_MIRROR key and
+ * value (decoded and encoded), and the bytes and decoding of the copy it
+ * replaced (ol 0: none).  The usual update (the winner's newer copy) then
+ * decodes and encodes one report, not three and two: the scan takes the
+ * fresh copy as it is, the old winner is the replaced copy when their
+ * bytes are equal, and the new winner's value is the copy's encoding;
+ * the pin is the one aggregate_apply has just read or set.
+ */
+struct fresh {
+	const char *pin; /* the origin's holder (aggregate_apply read it) */
+	const unsigned char *k;
+	size_t kl;
+	const struct agg_rec *rec;
+	const unsigned char *v;
+	size_t vl;
+	const unsigned char *ov;
+	size_t ol;
+	const struct agg_rec *orec;
+};
+
 struct best_scan {
 	struct store_txn *t;
 	const struct conf *c;
+	const struct fresh *fr;    /* NULL: decode every copy */
 	char pin[WIRE_MAX_ID + 1]; /* only copies via it may win */
 	struct agg_rec best;
 	int found;
-	int adopted; /* best is an adopted copy: only those may win then */
+	int adopted;    /* best is an adopted copy: only those may win then */
+	int best_fresh; /* best is fr->rec */
 };
 
 static int
 best_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
 	struct best_scan *bs = arg;
+	const struct fresh *fr = bs->fr;
+	const struct agg_rec *rp;
 	struct agg_rec r;
 
-	if (dec_rec(v, vl, &r) != 0) {
+	if (fr != NULL && kl == fr->kl && vl == fr->vl &&
+	    memcmp(k, fr->k, kl) == 0 && memcmp(v, fr->v, vl) == 0)
+		rp = fr->rec;
+	else if (dec_rec(v, vl, &r) != 0) {
 		store_corrupt(bs->t, TBL_MIRROR, k, kl, "report copy");
 		return 1;
-	}
-	if (adopted(bs->c, &r)) {
+	} else
+		rp = &r;
+	if (adopted(bs->c, rp)) {
 		if (!bs->adopted) { /* a retired unit's kept year */
-			bs->best = r;
+			bs->best = *rp;
+			bs->best_fresh = fr != NULL && rp == fr->rec;
 			bs->found = bs->adopted = 1;
 			return 0;
 		}
-	} else if (bs->adopted || strcmp(r.via, bs->pin) != 0)
+	} else if (bs->adopted || strcmp(rp->via, bs->pin) != 0)
 		return 0;
 	/* highest version, then most counters (7.1); keys are in via
 	 * order, so strictly greater keeps the lowest via */
-	if (!bs->found || r.version > bs->best.version ||
-	    (r.version == bs->best.version &&
-	        r.ncounters > bs->best.ncounters)) {
-		bs->best = r;
+	if (!bs->found || rp->version > bs->best.version ||
+	    (rp->version == bs->best.version &&
+	        rp->ncounters > bs->best.ncounters)) {
+		bs->best = *rp;
+		bs->best_fresh = fr != NULL && rp == fr->rec;
 		bs->found = 1;
 	}
 	return 0;
@@ -517,19 +748,30 @@ same_path(const struct agg_rec *a, const struct agg_rec *b)
 	return 1;
 }
 
-/* Re-elect the winner of (origin, year) and move totals if it changed. */
+/* Re-elect the winner of (origin, year) and move totals if it changed; fr:
+ * the copy just written (store_copy), or NULL. */
 static int
-rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
+rewin_fresh(struct store_txn *t, const struct conf *c, const char *origin,
+    int year, const struct fresh *fr)
 {
 	unsigned char k[OKEY_MAX];
-	size_t kl = records_okey(k, origin, year);
-	struct best_scan bs = {.t = t, .c = c, .found = 0};
+	size_t kl = records_okey(k, origin, year), wl;
+	struct best_scan bs = {.t = t, .c = c, .fr = fr, .found = 0};
 	struct agg_rec old;
+	const void *wv;
 	int had;
 
-	get_pin(t, origin, bs.pin);
+	if (fr != NULL)
+		copy_str(bs.pin, sizeof(bs.pin), fr->pin);
+	else
+		get_pin(t, origin, bs.pin);
 	store_scan(t, TBL_MIRROR, k, kl, best_cb, &bs);
-	had = get_rec(t, TBL_WIN, k, kl, &old) == STORE_OK;
+	had = store_get(t, TBL_WIN, k, kl, &wv, &wl) == STORE_OK;
+	if (had && fr != NULL && fr->ol > 0 && wl == fr->ol &&
+	    memcmp(wv, fr->ov, wl) == 0)
+		old = *fr->orec; /* the replaced copy was the winner */
+	else if (had && dec_rec(wv, wl, &old) != 0)
+		store_corrupt(t, TBL_WIN, k, kl, "report copy");
 	if (store_txn_err(t))
 		return store_txn_err(t);
 	/* the same copy still wins (an equal version with more counters is
@@ -554,7 +796,10 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 			totals_along(t, c, year, &bs.best, +1);
 	}
 	if (bs.found) {
-		put_rec(t, TBL_WIN, k, kl, &bs.best);
+		if (bs.best_fresh)
+			store_put(t, TBL_WIN, k, kl, fr->v, fr->vl);
+		else
+			put_rec(t, TBL_WIN, k, kl, &bs.best);
 		/* a reused code: the directory describes the live unit, not
 		 * its retired namesake (unless it knows nothing else yet) */
 		node_update(t, c, origin,
@@ -569,6 +814,12 @@ rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
 	return outbox_queue(t, origin, year);
 }
 
+static int
+rewin(struct store_txn *t, const struct conf *c, const char *origin, int year)
+{
+	return rewin_fresh(t, c, origin, year, NULL);
+}
+
 /* The largest version accepted at time now (seconds): versions are a
  * hybrid clock in microseconds (PROTOCOL.md 8.4), so one far above the
  * clock is forged or wrong, and taking it would push the origin's clock
@@ -580,7 +831,7 @@ version_horizon(int64_t now)
 }
 
 static int store_copy(struct store_txn *t, const struct conf *c,
-    const char *via, const struct wire_report *r, int64_t now);
+    const char *via, const char *pin, const struct wire_report *r, int64_t now);
 static int release_pin(struct store_txn *t, const struct conf *c,
     const char *origin, const char *holder, int year);
 static int remove_copy(struct store_txn *t, const struct conf *c,
@@ -653,7 +904,7 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 			          "via child %s: not counted",
 			    via, r->origin, r->year,
 			    (unsigned long long)r->version, pin);
-		store_copy(t, c, via, r, now);
+		store_copy(t, c, via, pin, r, now);
 		return store_txn_err(t) ? store_txn_err(t) : AGG_REFUSED;
 	}
 	if (why != NULL) {
@@ -666,34 +917,47 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 			    via, why);
 		return AGG_REFUSED;
 	}
-	return store_copy(t, c, via, r, now);
+	return store_copy(t, c, via, via, r, now); /* held via `via` now */
 }
 
 /* Keep r as the copy via `via` if it is newer (or fuller) than the one
- * held, and re-elect the winner. */
+ * held, and re-elect the winner; pin: the child r's origin is held via. */
 static int
 store_copy(struct store_txn *t, const struct conf *c, const char *via,
-    const struct wire_report *r, int64_t now)
+    const char *pin, const struct wire_report *r, int64_t now)
 {
-	unsigned char k[MKEY_MAX];
-	size_t kl;
-	struct agg_rec rec;
+	unsigned char k[MKEY_MAX], ov[VALUE_MAX], nv[VALUE_MAX];
+	size_t kl, vl, ol = 0;
+	int replaces = 0;
+	struct agg_rec rec, old;
+	const void *v;
+	struct vw w;
+	struct fresh fr;
 
 	kl = mkey(k, r->origin, r->year, via);
 	/* keep the higher version; at an equal version, the copy with more
 	 * counters (an upgraded sender's, or relay's, fuller copy) */
-	if (get_rec(t, TBL_MIRROR, k, kl, &rec) == STORE_OK &&
-	    (rec.version > r->version ||
-	        (rec.version == r->version &&
-	            rec.ncounters >= wire_ncounters(r))))
-		return AGG_IGNORED;
+	if (store_get(t, TBL_MIRROR, k, kl, &v, &vl) == STORE_OK) {
+		if (dec_rec(v, vl, &old) != 0)
+			return store_corrupt(
+			    t, TBL_MIRROR, k, kl, "report copy");
+		if (old.version > r->version ||
+		    (old.version == r->version &&
+		        old.ncounters >= wire_ncounters(r)))
+			return AGG_IGNORED;
+		replaces = 1;
+		if (vl <= sizeof(ov)) { /* kept: the put below moves v */
+			memcpy(ov, v, vl);
+			ol = vl;
+		}
+	}
 	if (store_txn_err(t))
 		return store_txn_err(t);
 	memset(&rec, 0, sizeof(rec));
 	rec.version = r->version;
 	rec.updated_at = r->updated_at;
 	rec.received_at = now;
-	snprintf(rec.via, sizeof(rec.via), "%s", via);
+	copy_str(rec.via, sizeof(rec.via), via);
 	memcpy(rec.level, r->level, sizeof(rec.level));
 	memcpy(rec.name, r->name, sizeof(rec.name));
 	rec.path_len = r->path_len;
@@ -704,14 +968,20 @@ store_copy(struct store_txn *t, const struct conf *c, const char *via,
 	 * equal version replaces them with the rest */
 	memcpy(rec.filed_by, r->filed_by, sizeof(rec.filed_by));
 	memcpy(rec.successor, r->successor, sizeof(rec.successor));
-	put_rec(t, TBL_MIRROR, k, kl, &rec);
-	{
+	vw_init(&w, nv, sizeof(nv));
+	enc_rec(&w, &rec);
+	if (w.err)
+		return store_corrupt(
+		    t, TBL_MIRROR, k, kl, "report copy too long to store");
+	store_put(t, TBL_MIRROR, k, kl, nv, w.len);
+	if (!replaces) { /* a copy it replaces has its index entry */
 		unsigned char bk[MKEY_MAX];
 
 		store_put(
 		    t, TBL_BYVIA, bk, bkey(bk, via, r->origin, r->year), "", 0);
 	}
-	rewin(t, c, r->origin, r->year);
+	fr = (struct fresh){pin, k, kl, &rec, nv, w.len, ov, ol, &old};
+	rewin_fresh(t, c, r->origin, r->year, &fr);
 	return store_txn_err(t) ? store_txn_err(t) : AGG_APPLIED;
 }
 
@@ -1308,7 +1578,7 @@ aggregate_totals(struct store_txn *t, const struct conf *c, const char *node,
 	unsigned char k[OKEY_MAX];
 	int rc;
 
-	rc = get_totals(t, k, records_okey(k, node, year), out);
+	rc = totals_get(t, k, records_okey(k, node, year), out);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return rc;
 	if (strcmp(node, c->id) == 0) {
@@ -1544,6 +1814,7 @@ aggregate_migrate_v1(struct store_txn *t, const struct conf *c)
 	if ((rc = migrate_table(t, TBL_MIRROR, v1_rec_cb, NULL, &nm)) ||
 	    (rc = store_scan(t, TBL_MIRROR, NULL, 0, index_cb, t)) ||
 	    (rc = migrate_table(t, TBL_WIN, v1_rec_cb, NULL, &nw)) ||
+	    (rc = store_pending_flush(t)) || /* before a scan of totals */
 	    (rc = migrate_table(t, TBL_TOTALS, v1_totals_cb, NULL, &nt)) ||
 	    (rc = migrate_table(t, TBL_NODES, v1_node_cb, NULL, &nn)) ||
 	    (rc = aggregate_winners(t, winner_origin_cb, &origins))) {

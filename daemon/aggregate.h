@@ -95,6 +95,11 @@ int aggregate_winners(struct store_txn *t,
 int aggregate_totals(struct store_txn *t, const struct conf *c,
     const char *node, int year, struct cdht_counters *out);
 
+/* Tests: how many totals a write transaction keeps in memory before it
+ * writes them out early (1..65536; 0: the default, 65536; -1: none, every
+ * change written at once, as without the cache). */
+void aggregate_totals_cache_max(long n);
+
 /* One node of the subtree as known from the winners' paths. */
 struct agg_node {
 	char id[WIRE_MAX_ID + 1];

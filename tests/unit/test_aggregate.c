@@ -10,7 +10,9 @@
  * successor carried in report field 10 through winners and relays) and
  * counts_from, and a long random
  * sequence of applies/removes/HELLOs checked after every step against winners
- * and totals recomputed here by brute force.
+ * and totals recomputed here by brute force; the totals cache (the same
+ * TBL_TOTALS bytes whether updates share a transaction or not, nested
+ * transactions committed and aborted, a scan after store_pending_flush).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -2307,6 +2309,279 @@ test_random_against_model(void **state)
 	free(am);
 }
 
+/* ---------------------------------------------------------------------- */
+/* The totals cache: totals kept beside a write transaction, written once. */
+
+/* TBL_TOTALS, key and value bytes, as one buffer. */
+struct tdump {
+	unsigned char *b;
+	size_t n, cap;
+	int entries;
+};
+
+static void
+tdump_add(struct tdump *d, const void *p, size_t n)
+{
+	if (d->n + n + 4 > d->cap) {
+		d->cap = 2 * (d->n + n + 4) + 4096;
+		assert_non_null(d->b = realloc(d->b, d->cap));
+	}
+	for (int i = 0; i < 4; i++)
+		d->b[d->n++] = (unsigned char)(n >> (8 * i));
+	memcpy(d->b + d->n, p, n);
+	d->n += n;
+}
+
+static int
+tdump_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct tdump *d = arg;
+
+	tdump_add(d, k, kl);
+	tdump_add(d, v, vl);
+	d->entries++;
+	return 0;
+}
+
+static void
+tdump_of(struct store_txn *t, struct tdump *d)
+{
+	memset(d, 0, sizeof(*d));
+	assert_int_equal(
+	    store_scan(t, TBL_TOTALS, NULL, 0, tdump_cb, d), STORE_OK);
+}
+
+static void
+tdump_store(struct fx_store *s, struct tdump *d)
+{
+	struct store_txn *t = fx_rtxn(s);
+
+	tdump_of(t, d);
+	store_abort(&t);
+}
+
+static void
+assert_tdump_equal(const struct tdump *a, const struct tdump *b, const char *w)
+{
+	if (a->n != b->n || memcmp(a->b, b->b, a->n) != 0)
+		fail_msg("%s: TBL_TOTALS differ (%d entries, %zu bytes vs %d, "
+		         "%zu)",
+		    w, a->entries, a->n, b->entries, b->n);
+}
+
+/* A deterministic generator (the same sequence on every store). */
+static unsigned
+lcg(unsigned *st)
+{
+	*st = *st * 1103515245u + 12345u;
+	return (*st >> 8) & 0xffffff;
+}
+
+/* One step of a sequence of applies, removals and HELLOs drawn from *st
+ * (the paths of the random test, 3 years). */
+static void
+cache_step(struct store_txn *t, struct fx *f, unsigned *st)
+{
+	unsigned kind = lcg(st) % 100;
+
+	if (kind < 65) {
+		int op = (int)(lcg(st) % NOP), y = (int)(lcg(st) % NY);
+		uint64_t ver = 1 + lcg(st) % 25;
+
+		apply(t, f, vias[opaths[op].via], opaths[op].path, Y0 + y, ver,
+		    lcg(st));
+	} else if (kind < 93) {
+		int v = (int)(lcg(st) % NVIA), o = (int)(lcg(st) % NORIG);
+
+		remove_ok(t, f, vias[v], origins[o], Y0 + (int)(lcg(st) % NY));
+	} else {
+		int v = (int)(lcg(st) % NVIA);
+		struct wire_key inv[NOP * NY];
+		struct wire_msg w;
+		size_t n = 0;
+
+		for (size_t i = 0; i < NOP; i++)
+			for (int y = 0; y < NY; y++)
+				if (opaths[i].via == v && lcg(st) % 10 < 6)
+					set_key(&inv[n++], opaths[i].origin,
+					    Y0 + y, 1 + lcg(st) % 25);
+		assert_int_equal(
+		    aggregate_hello(t, &f->c, vias[v], inv, n, &w), STORE_OK);
+		wire_msg_free(&w);
+	}
+	assert_int_equal(store_txn_err(t), STORE_OK);
+}
+
+/* Every node's totals of every year as t sees them. */
+static void
+all_totals(struct store_txn *t, struct fx *f, struct cdht_counters *out)
+{
+	for (int y = 0; y < NY; y++)
+		for (size_t e = 0; e < NEVERY; e++)
+			out[y * NEVERY + e] = totals(t, f, everyone[e], Y0 + y);
+}
+
+#define CACHE_STEPS 400
+
+/*
+ * The same sequence (a) in one transaction, (b) one transaction per step
+ * without the cache (every totals value written as it changes) and (c) in one
+ * transaction with a cache of 2 entries written out early, every 5th step in a
+ * nested transaction committed into it and aborted nested runs between: the
+ * same TBL_TOTALS, byte for byte, and (a) read its cached totals back before
+ * the commit and scans them after store_pending_flush.
+ */
+static void
+test_totals_cache_same_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct fx_store sb, sc;
+	struct store_txn *t, *n;
+	struct tdump da, da_in, db, db1, dc;
+	struct cdht_counters before[NY * NEVERY], after[NY * NEVERY];
+	unsigned st, stb;
+
+	assert_int_equal(fx_store_open(&sb, "agg-cache-b"), 0);
+	assert_int_equal(fx_store_open(&sc, "agg-cache-c"), 0);
+	/* (b): every step committed, and no cache: every change written */
+	aggregate_totals_cache_max(-1);
+	st = 4242;
+	for (int i = 0; i < CACHE_STEPS; i++) {
+		t = fx_wtxn(&sb);
+		cache_step(t, f, &st);
+		fx_commit(&t);
+	}
+	aggregate_totals_cache_max(0);
+	tdump_store(&sb, &db);
+	assert_true(db.entries > 10);
+	stb = st;
+	/* (a): one transaction; reads go through the cache */
+	st = 4242;
+	t = fx_wtxn(&f->s);
+	for (int i = 0; i < CACHE_STEPS; i++)
+		cache_step(t, f, &st);
+	{
+		struct store_txn *r = fx_rtxn(&sb);
+
+		all_totals(r, f, before);
+		store_abort(&r);
+		all_totals(t, f, after);
+		for (size_t i = 0; i < NY * NEVERY; i++)
+			fx_assert_counters(&after[i], &before[i],
+			    "cached totals %s/%d", everyone[i % NEVERY],
+			    Y0 + (int)(i / NEVERY));
+	}
+	assert_int_equal(store_pending_flush(t), STORE_OK);
+	tdump_of(t, &da_in); /* a scan after the flush sees them */
+	assert_tdump_equal(&da_in, &db, "scan in the transaction");
+	cache_step(t, f, &st); /* and the cache starts again after it */
+	fx_commit(&t);
+	tdump_store(&f->s, &da);
+	/* (b) one step further: the same bytes again */
+	aggregate_totals_cache_max(-1);
+	t = fx_wtxn(&sb);
+	cache_step(t, f, &stb);
+	fx_commit(&t);
+	aggregate_totals_cache_max(0);
+	tdump_store(&sb, &db1);
+	assert_tdump_equal(&da, &db1, "a step after the flush");
+	/* (c): tiny cache, nested transactions committed and aborted */
+	aggregate_totals_cache_max(2);
+	st = 4242;
+	t = fx_wtxn(&sc);
+	for (int i = 0; i < CACHE_STEPS; i++) {
+		if (i % 5 == 4) {
+			assert_non_null(n = store_begin_nested(t));
+			cache_step(n, f, &st);
+			assert_int_equal(store_commit(&n), STORE_OK);
+		} else
+			cache_step(t, f, &st);
+		if (i % 7 == 6) {
+			unsigned other = (unsigned)i;
+
+			all_totals(t, f, before);
+			assert_non_null(n = store_begin_nested(t));
+			for (int j = 0; j < 5; j++)
+				cache_step(n, f, &other);
+			store_abort(&n);
+			all_totals(t, f, after);
+			for (size_t k = 0; k < NY * NEVERY; k++)
+				fx_assert_counters(&after[k], &before[k],
+				    "after an aborted nested run, %s/%d",
+				    everyone[k % NEVERY],
+				    Y0 + (int)(k / NEVERY));
+		}
+	}
+	aggregate_totals_cache_max(0);
+	fx_commit(&t);
+	tdump_store(&sc, &dc);
+	assert_tdump_equal(&dc, &db, "nested, small cache");
+	free(da_in.b);
+	free(da.b);
+	free(db.b);
+	free(db1.b);
+	free(dc.b);
+	fx_store_close(&sb);
+	fx_store_close(&sc);
+}
+
+/* An aborted nested transaction leaves the parent's cached totals as they
+ * were; a committed one adds its own; the child reads the parent's. */
+static void
+test_totals_cache_nested(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = fx_wtxn(&f->s), *n;
+	unsigned char k[64];
+	const void *v;
+	size_t vl;
+
+	apply_ok(t, f, "1401", "1401/140101", 2025, 1, 1);
+	apply_ok(t, f, "1402", "1402/140201", 2025, 1, 2);
+	assert_totals(t, f, "14", 2025, (unsigned[]){1, 2}, 2);
+	/* the child reads what the parent keeps aside */
+	assert_non_null(n = store_begin_nested(t));
+	assert_totals(n, f, "14", 2025, (unsigned[]){1, 2}, 2);
+	apply_ok(n, f, "1401", "1401/140101", 2025, 2, 3);
+	apply_ok(n, f, "1401", "1401/140102", 2025, 1, 4);
+	assert_totals(n, f, "14", 2025, (unsigned[]){3, 2, 4}, 3);
+	assert_totals(n, f, "1401", 2025, (unsigned[]){3, 4}, 2);
+	store_abort(&n);
+	/* gone with the abort */
+	assert_totals(t, f, "14", 2025, (unsigned[]){1, 2}, 2);
+	assert_totals(t, f, "1401", 2025, (unsigned[]){1}, 1);
+	assert_totals(t, f, "140101", 2025, (unsigned[]){1}, 1);
+	assert_totals(t, f, "140102", 2025, NULL, 0);
+	/* a committed child's totals stay */
+	assert_non_null(n = store_begin_nested(t));
+	apply_ok(n, f, "1402", "1402/140201", 2025, 2, 5);
+	assert_int_equal(store_commit(&n), STORE_OK);
+	assert_totals(t, f, "14", 2025, (unsigned[]){1, 5}, 2);
+	apply_ok(t, f, "1401", "1401/140101", 2025, 3, 6);
+	assert_totals(t, f, "14", 2025, (unsigned[]){6, 5}, 2);
+	/* a child that empties a node: its totals go (no zero value) */
+	assert_non_null(n = store_begin_nested(t));
+	remove_ok(n, f, "1402", "140201", 2025);
+	assert_totals(n, f, "1402", 2025, NULL, 0);
+	assert_int_equal(store_commit(&n), STORE_OK);
+	fx_commit(&t);
+	t = fx_rtxn(&f->s);
+	assert_totals(t, f, "14", 2025, (unsigned[]){6}, 1);
+	assert_totals(t, f, "1401", 2025, (unsigned[]){6}, 1);
+	assert_totals(t, f, "140101", 2025, (unsigned[]){6}, 1);
+	assert_int_equal(store_get(t, TBL_TOTALS, k,
+	                     records_okey(k, "140102", 2025), &v, &vl),
+	    STORE_NOTFOUND);
+	assert_int_equal(
+	    store_get(t, TBL_TOTALS, k, records_okey(k, "1402", 2025), &v, &vl),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_get(t, TBL_TOTALS, k,
+	                     records_okey(k, "140201", 2025), &v, &vl),
+	    STORE_NOTFOUND);
+	assert_int_equal(fx_count_table(t, TBL_TOTALS), 3);
+	store_abort(&t);
+}
+
 int
 main(void)
 {
@@ -2348,6 +2623,10 @@ main(void)
 	        test_local_filing_goes_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_random_against_model, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_totals_cache_same_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_totals_cache_nested, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
