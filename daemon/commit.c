@@ -38,7 +38,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -281,8 +280,6 @@ struct committer *
 committer_new(struct event_base *base, struct store *st)
 {
 	struct committer *cm = calloc(1, sizeof(*cm));
-	sigset_t all, old;
-	int rc;
 
 	if (cm == NULL)
 		return NULL;
@@ -316,12 +313,7 @@ committer_new(struct event_base *base, struct store *st)
 	event_priority_set(cm->ev_sync, SYNCED_PRIORITY);
 	if (event_add(cm->ev_sync, NULL) != 0)
 		goto fail_ev;
-	/* the thread blocks every signal: they stay the loop's (evsignal) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&cm->thr, NULL, sync_main, cm);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (pthread_create(&cm->thr, NULL, sync_main, cm) != 0) {
 		log_warnx("committer: cannot start the sync thread");
 		goto fail_ev;
 	}

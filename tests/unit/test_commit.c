@@ -87,7 +87,6 @@ turn_end(struct loop *l)
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
 static int g_open, g_fail, g_calls;
-static pthread_t g_main; /* the loop's thread: never held at the gate */
 
 static int
 gated_sync(struct store *st)
@@ -95,7 +94,7 @@ gated_sync(struct store *st)
 	int fail;
 
 	pthread_mutex_lock(&g_mu);
-	while (!g_open && !pthread_equal(pthread_self(), g_main))
+	while (!g_open)
 		pthread_cond_wait(&g_cv, &g_mu);
 	g_calls++;
 	fail = g_fail;
@@ -235,40 +234,6 @@ test_failed_sync(void **state)
 	assert_false(has_key(&l, 3));
 	assert_int_equal(l.hooks, 0);
 	loop_close(&l);
-}
-
-/* committer_sync flushes on the loop while the thread is held; a failure
- * there fails the waiting batch and breaks the committer. */
-static void
-test_committer_sync_on_loop(void **state)
-{
-	struct loop l;
-	struct two w = {{0}, 0};
-
-	loop_open(&l, FX_MAP_MB);
-	g_main = pthread_self();
-	gate(0, 0);
-	calls();
-	committer_set_sync(l.cm, gated_sync);
-	assert_int_equal(committer_sync(l.cm), STORE_OK); /* nothing waits */
-	assert_int_equal(calls(), 0);
-	write_one(&l, 1, &w);
-	assert_true(event_base_loop(l.base, EVLOOP_NONBLOCK) >= 0);
-	assert_int_equal(committer_unsynced(l.cm), 1);
-	assert_int_equal(committer_sync(l.cm), STORE_OK);
-	assert_int_equal(calls(), 1);
-	assert_int_equal(w.n, 0); /* released by the thread's own sync */
-	pthread_mutex_lock(&g_mu);
-	g_fail = 1;
-	pthread_mutex_unlock(&g_mu);
-	assert_int_equal(committer_sync(l.cm), STORE_EIO);
-	assert_true(event_base_loop(l.base, EVLOOP_NONBLOCK) >= 0);
-	assert_int_equal(w.n, 1);
-	assert_int_equal(w.st[0], STORE_EIO);
-	assert_int_equal(l.hooks, 0);
-	gate(1, 0);
-	loop_close(&l);
-	g_main = (pthread_t)0;
 }
 
 /* committer_free waits for the last sync and runs its callbacks. */
@@ -472,7 +437,6 @@ main(void)
 	    cmocka_unit_test(test_turn_in_error),
 	    cmocka_unit_test(test_reply_waits_for_sync),
 	    cmocka_unit_test(test_failed_sync),
-	    cmocka_unit_test(test_committer_sync_on_loop),
 	    cmocka_unit_test(test_free_waits),
 	};
 
