@@ -1,11 +1,9 @@
 /*
  * commit.h: group commit.  All writes made while handling the events of one
- * event-loop turn share one LMDB write transaction; it commits after the
- * turn and is flushed by a sync thread while the loop goes on, and only
- * once it is durable are the writers' replies sent, through the callbacks
- * they registered.  A 2xx or an ACK therefore always means committed and
- * flushed.  Read transactions may see a commit whose flush is still under
- * way (commit.c).
+ * event-loop turn share one LMDB write transaction; it commits (durably)
+ * after the turn, and only then are the writers' replies sent, through the
+ * callbacks they registered.  A 2xx or an ACK therefore always means
+ * committed.
  */
 #ifndef CDHT_COMMIT_H
 #define CDHT_COMMIT_H
@@ -60,23 +58,7 @@ int committer_sub_end(struct committer *cm, struct store_txn **t);
 typedef void (*committer_cb)(void *arg, int status);
 int committer_defer(struct committer *cm, committer_cb cb, void *arg);
 
-/* Call cb(arg) after every successful commit, once it is durable (the
- * uplink flushes then). */
+/* Call cb(arg) after every successful commit (the uplink flushes then). */
 void committer_on_commit(struct committer *cm, void (*cb)(void *), void *arg);
-
-/*
- * Before reading anything that will leave the node (the uplink's REPORTS
- * and HELLO): make every commit so far durable, flushing on the calling
- * (loop) thread if a batch still waits for its sync.  STORE_OK, or
- * STORE_EIO (the committer is broken: send nothing).  NULL-tolerant.
- */
-int committer_sync(struct committer *cm);
-
-/* Committed batches still waiting for their sync (tests, metrics). */
-size_t committer_unsynced(const struct committer *cm);
-
-/* Tests: the flush the sync thread calls (NULL: store_sync).  Set before
- * the first commit. */
-void committer_set_sync(struct committer *cm, int (*sync)(struct store *));
 
 #endif

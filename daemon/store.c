@@ -33,7 +33,6 @@ struct store_txn {
 	struct store *st;
 	MDB_txn *txn;
 	int err;
-	int top_write; /* a top-level write transaction */
 	/* writes kept beside the transaction (store_pending_add), in order */
 	struct {
 		const struct store_pending_ops *ops;
@@ -141,11 +140,8 @@ store_open(const char *dir, uint64_t map_mb, struct store **out)
 	if ((rc = mdb_env_create(&st->env)) ||
 	    (rc = mdb_env_set_maxdbs(st->env, TBL_COUNT)) ||
 	    (rc = mdb_env_set_mapsize(st->env, (size_t)map_mb << 20)) ||
-	    /* NOTLS: a read txn may coexist with the loop's write txn;
-	     * NOMETASYNC: a commit flushes its data, the meta page waits for
-	     * the next flush (store_commit and store_sync force it) */
-	    (rc = mdb_env_open(
-	         st->env, dir, MDB_NOTLS | MDB_NOMETASYNC, 0600))) {
+	    /* NOTLS: a read txn may coexist with the loop's write txn */
+	    (rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600))) {
 		log_warnx("lmdb open %s: %s", dir, mdb_strerror(rc));
 		goto fail;
 	}
@@ -165,7 +161,7 @@ store_open(const char *dir, uint64_t map_mb, struct store **out)
 		mdb_txn_abort(txn);
 		goto fail;
 	}
-	if ((rc = mdb_txn_commit(txn)) || (rc = mdb_env_sync(st->env, 1))) {
+	if ((rc = mdb_txn_commit(txn))) {
 		log_warnx("lmdb %s: %s", dir, mdb_strerror(rc));
 		goto fail;
 	}
@@ -198,7 +194,6 @@ begin(struct store *st, int write)
 		free(t);
 		return NULL;
 	}
-	t->top_write = write;
 	return t;
 }
 
@@ -234,7 +229,6 @@ store_close(struct store **st)
 {
 	if (st == NULL || *st == NULL)
 		return;
-	store_sync(*st); /* a commit_nosync's meta page, if any */
 	mdb_env_close((*st)->env);
 	free(*st);
 	*st = NULL;
@@ -324,19 +318,7 @@ store_begin_nested(struct store_txn *parent)
 }
 
 int
-store_sync(struct store *st)
-{
-	int rc = mdb_env_sync(st->env, 1);
-
-	if (rc != 0) {
-		log_warnx("lmdb sync %s: %s", st->dir, mdb_strerror(rc));
-		return STORE_EIO;
-	}
-	return STORE_OK;
-}
-
-static int
-commit(struct store_txn **tp, int sync)
+store_commit(struct store_txn **tp)
 {
 	struct store_txn *t = *tp;
 	int rc;
@@ -352,23 +334,9 @@ commit(struct store_txn **tp, int sync)
 	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
 		log_warnx("lmdb commit: %s", mdb_strerror(rc));
 		rc = map_err(rc);
-	} else if (sync && t->top_write) {
-		rc = store_sync(t->st);
 	}
 	free(t);
 	return rc;
-}
-
-int
-store_commit(struct store_txn **tp)
-{
-	return commit(tp, 1);
-}
-
-int
-store_commit_nosync(struct store_txn **tp)
-{
-	return commit(tp, 0);
 }
 
 void

@@ -94,20 +94,6 @@ struct store_txn *store_begin(struct store *st, int write);
 struct store_txn *store_begin_nested(struct store_txn *parent);
 /* Commit (durably) and free *t; returns the sticky error or commit result. */
 int store_commit(struct store_txn **t);
-/*
- * Commit a top-level write transaction without making it durable: the data
- * pages are flushed, the meta page is written but not flushed (the
- * environment is MDB_NOMETASYNC), so a power cut may still undo this one
- * commit (never corrupt the file).  store_sync() or the next commit's flush
- * makes it durable.  For commit.c, which syncs on a thread of its own.
- */
-int store_commit_nosync(struct store_txn **t);
-/*
- * Flush the data file (mdb_env_sync, forced): every commit made before the
- * call is durable when it returns STORE_OK; STORE_EIO (logged) otherwise.
- * Safe to call from any thread, also while the loop writes.
- */
-int store_sync(struct store *st);
 /* Abort and free *t (NULL-tolerant). */
 void store_abort(struct store_txn **t);
 /* The sticky error of t (STORE_OK while healthy). */

@@ -261,9 +261,7 @@ ul_send_hello(struct uplink *u)
 	uint32_t rev;
 
 	memset(&m, 0, sizeof(m));
-	/* committer_sync: send only versions a power cut cannot undo */
-	if (committer_sync(u->cm) != STORE_OK ||
-	    (t = store_begin(u->st, 0)) == NULL) {
+	if ((t = store_begin(u->st, 0)) == NULL) {
 		u->next_hello = now + UL_HELLO_RETRY_MS;
 		return;
 	}
@@ -382,8 +380,7 @@ ul_flush(struct uplink *u)
 	if (u->state != UL_UP || u->batch != UL_NONE)
 		return;
 	u->last_flush = log_now_ms();
-	if (committer_sync(u->cm) != STORE_OK ||
-	    (t = store_begin(u->st, 0)) == NULL)
+	if ((t = store_begin(u->st, 0)) == NULL)
 		return;
 	memset(&m, 0, sizeof(m));
 	rc = outbox_collect(t, u->c, UL_BATCH_MAX, &m);

@@ -5,12 +5,7 @@
  * its abort, a turn of dry runs only commits nothing and skips the commit
  * hook, a full map inside the child leaves the turn's transaction and its
  * commit intact, and a turn already in error hands its error to the dry run.
- * The sync thread: no callback or hook before the batch's sync returns, the
- * loop commits the next turn meanwhile, a failed sync fails its batch, the
- * ones after it and every later write, and committer_free waits for the
- * last sync.
  */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,188 +69,12 @@ loop_close(struct loop *l)
 	fx_store_close(&l->s);
 }
 
-/* Run the loop until the turn has committed and its sync has returned. */
+/* Run the loop until the turn's commit event has run. */
 static void
 turn_end(struct loop *l)
 {
+	/* 1: nothing left pending once the commit event has run */
 	assert_true(event_base_loop(l->base, EVLOOP_NONBLOCK) >= 0);
-	while (committer_unsynced(l->cm) > 0)
-		assert_true(event_base_loop(l->base, EVLOOP_ONCE) >= 0);
-}
-
-/* A sync the test holds back (gate) and can make fail; counts its calls. */
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
-static int g_open, g_fail, g_calls;
-
-static int
-gated_sync(struct store *st)
-{
-	int fail;
-
-	pthread_mutex_lock(&g_mu);
-	while (!g_open)
-		pthread_cond_wait(&g_cv, &g_mu);
-	g_calls++;
-	fail = g_fail;
-	pthread_mutex_unlock(&g_mu);
-	return fail ? STORE_EIO : store_sync(st);
-}
-
-static void
-gate(int open, int fail)
-{
-	pthread_mutex_lock(&g_mu);
-	g_open = open;
-	g_fail = fail;
-	pthread_cond_broadcast(&g_cv);
-	pthread_mutex_unlock(&g_mu);
-}
-
-static int
-calls(void)
-{
-	int n;
-
-	pthread_mutex_lock(&g_mu);
-	n = g_calls;
-	g_calls = 0;
-	pthread_mutex_unlock(&g_mu);
-	return n;
-}
-
-/* Two turns' statuses, in the order their callbacks ran. */
-struct two {
-	int st[8];
-	int n;
-};
-
-static void
-two_cb(void *arg, int status)
-{
-	struct two *w = arg;
-
-	if (w->n < 8)
-		w->st[w->n] = status;
-	w->n++;
-}
-
-/* One write of its own key into the turn, with a deferred callback. */
-static void
-write_one(struct loop *l, int n, struct two *w)
-{
-	unsigned char k[8];
-
-	store_be64(k, (uint64_t)n);
-	assert_int_equal(
-	    store_put(committer_txn(l->cm), TBL_AUDIT, k, 8, "x", 1), STORE_OK);
-	assert_int_equal(committer_defer(l->cm, two_cb, w), 0);
-}
-
-static int
-has_key(struct loop *l, int n)
-{
-	struct store_txn *t = fx_rtxn(&l->s);
-	unsigned char k[8];
-	const void *v;
-	size_t vl;
-	int rc;
-
-	store_be64(k, (uint64_t)n);
-	rc = store_get(t, TBL_AUDIT, k, 8, &v, &vl);
-	store_abort(&t);
-	return rc == STORE_OK;
-}
-
-/* No reply and no hook until the sync returns; the loop commits meanwhile. */
-static void
-test_reply_waits_for_sync(void **state)
-{
-	struct loop l;
-	struct two w = {{0}, 0};
-
-	loop_open(&l, FX_MAP_MB);
-	gate(0, 0);
-	calls();
-	committer_set_sync(l.cm, gated_sync);
-	write_one(&l, 1, &w);
-	assert_true(event_base_loop(l.base, EVLOOP_NONBLOCK) >= 0);
-	assert_int_equal(committer_unsynced(l.cm), 1);
-	assert_int_equal(w.n, 0);
-	assert_int_equal(l.hooks, 0);
-	assert_true(has_key(&l, 1)); /* committed, visible to reads */
-	/* the next turn commits while the first one's sync is held */
-	write_one(&l, 2, &w);
-	assert_true(event_base_loop(l.base, EVLOOP_NONBLOCK) >= 0);
-	assert_int_equal(committer_unsynced(l.cm), 2);
-	assert_int_equal(w.n, 0);
-	assert_true(has_key(&l, 2));
-	gate(1, 0);
-	turn_end(&l);
-	assert_int_equal(w.n, 2);
-	assert_int_equal(w.st[0], STORE_OK);
-	assert_int_equal(w.st[1], STORE_OK);
-	assert_true(l.hooks >= 1 && l.hooks <= 2);
-	assert_true(calls() >= 1);
-	/* nothing waits: committer_sync has nothing to flush */
-	assert_int_equal(committer_sync(l.cm), STORE_OK);
-	assert_int_equal(calls(), 0);
-	loop_close(&l);
-}
-
-/* A failed sync fails its batch, the one after it and every later write. */
-static void
-test_failed_sync(void **state)
-{
-	struct loop l;
-	struct two w = {{0}, 0}, later = {{0}, 0};
-
-	loop_open(&l, FX_MAP_MB);
-	gate(0, 1);
-	committer_set_sync(l.cm, gated_sync);
-	write_one(&l, 1, &w);
-	assert_true(event_base_loop(l.base, EVLOOP_NONBLOCK) >= 0);
-	write_one(&l, 2, &w);
-	assert_true(event_base_loop(l.base, EVLOOP_NONBLOCK) >= 0);
-	assert_int_equal(committer_unsynced(l.cm), 2);
-	gate(1, 1);
-	turn_end(&l);
-	assert_int_equal(w.n, 2);
-	assert_int_equal(w.st[0], STORE_EIO);
-	assert_int_equal(w.st[1], STORE_EIO);
-	assert_int_equal(l.hooks, 0);
-	assert_int_equal(committer_sync(l.cm), STORE_EIO);
-	/* broken: a later write is not committed and fails */
-	gate(1, 0);
-	write_one(&l, 3, &later);
-	turn_end(&l);
-	assert_int_equal(later.n, 1);
-	assert_int_equal(later.st[0], STORE_EIO);
-	assert_false(has_key(&l, 3));
-	assert_int_equal(l.hooks, 0);
-	loop_close(&l);
-}
-
-/* committer_free waits for the last sync and runs its callbacks. */
-static void
-test_free_waits(void **state)
-{
-	struct loop l;
-	struct two w = {{0}, 0};
-
-	loop_open(&l, FX_MAP_MB);
-	gate(1, 0);
-	calls();
-	committer_set_sync(l.cm, gated_sync);
-	write_one(&l, 1, &w);
-	write_one(&l, 2, &w);
-	committer_free(&l.cm); /* commits the turn, then waits for its sync */
-	assert_int_equal(w.n, 2);
-	assert_int_equal(w.st[0], STORE_OK);
-	assert_int_equal(w.st[1], STORE_OK);
-	assert_int_equal(calls(), 1);
-	event_base_free(l.base);
-	fx_store_close(&l.s);
 }
 
 static void
@@ -435,9 +254,6 @@ main(void)
 	    cmocka_unit_test(test_dry_only_turn),
 	    cmocka_unit_test(test_full_inside_nested),
 	    cmocka_unit_test(test_turn_in_error),
-	    cmocka_unit_test(test_reply_waits_for_sync),
-	    cmocka_unit_test(test_failed_sync),
-	    cmocka_unit_test(test_free_waits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
