@@ -429,22 +429,25 @@ dl_handle(struct downlink *d, const void *rid, size_t rid_len, int child,
 	wire_msg_free(&m);
 }
 
-/* One message from the ROUTER: rid is its first frame (the pump's). */
-static void
+/* One message from the ROUTER: rid is its first frame (the pump's).
+ * Returns the size of its body. */
+static size_t
 dl_on_msg(void *arg, zmq_msg_t *rid)
 {
 	struct downlink *d = arg;
 	zmq_msg_t body;
 	const char *uid;
 	int child, more;
+	size_t size;
 
 	if (!zmq_msg_more(rid)) /* an empty message: nothing */
-		return;
+		return 0;
 	zmq_msg_init(&body);
 	if (zmq_msg_recv(&body, d->router.sock, 0) < 0) {
 		zmq_msg_close(&body);
-		return;
+		return 0;
 	}
+	size = zmq_msg_size(&body);
 	more = zmq_msg_more(&body);
 	uid = zmq_msg_gets(&body, "User-Id");
 	child = uid != NULL ? conf_child_by_id(d->c, uid) : -1;
@@ -472,6 +475,7 @@ dl_on_msg(void *arg, zmq_msg_t *rid)
 	if (more)
 		zlink_drain(d->router.sock);
 	zmq_msg_close(&body);
+	return size;
 }
 
 /* ---------------------------------------------------------------------- */

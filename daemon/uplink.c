@@ -620,15 +620,16 @@ ul_handle(struct uplink *u, const void *buf, size_t len)
 	wire_msg_free(&m);
 }
 
-/* One message from the parent: first is its first frame (the pump's). */
-static void
+/* One message from the parent: first is its first frame (the pump's).
+ * Returns its size. */
+static size_t
 ul_on_msg(void *arg, zmq_msg_t *first)
 {
 	struct uplink *u = arg;
 
 	if (!zmq_msg_more(first)) {
 		ul_handle(u, zmq_msg_data(first), zmq_msg_size(first));
-		return;
+		return zmq_msg_size(first);
 	}
 	/* one frame per message: drop the whole thing */
 	zlink_drain(u->link.sock);
@@ -636,6 +637,7 @@ ul_on_msg(void *arg, zmq_msg_t *first)
 	if (log_ratelimit_ok(&u->rl))
 		log_warnx("uplink: dropped a multi-frame message from the "
 		          "parent");
+	return zmq_msg_size(first);
 }
 
 /*

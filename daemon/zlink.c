@@ -239,6 +239,7 @@ static void
 zlink_pump(struct zlink *z)
 {
 	int n, in;
+	size_t bytes = 0;
 
 	if (z->pumping)
 		return;
@@ -254,7 +255,7 @@ zlink_pump(struct zlink *z)
 		}
 		if (!in)
 			break;
-		if (n >= ZLINK_PUMP_MAX) {
+		if (n >= ZLINK_PUMP_MAX || bytes >= ZLINK_PUMP_BYTES) {
 			event_active(z->ev_resume, 0, 0); /* yield */
 			break;
 		}
@@ -268,7 +269,7 @@ zlink_pump(struct zlink *z)
 				    zmq_strerror(zmq_errno()));
 			break;
 		}
-		z->on_msg(z->arg, &first);
+		bytes += z->on_msg(z->arg, &first);
 		zmq_msg_close(&first);
 	}
 	z->pumping = 0;

@@ -10,9 +10,13 @@
  *
  * ZMQ_FD is edge-triggered: the pump drains while ZMQ_EVENTS says POLLIN,
  * every send schedules the pump (event_active) because a send may consume
- * the edge, and the pump is never re-entered.  After ZLINK_PUMP_MAX messages
- * it yields through ev_resume, an event at the lowest priority (the
- * committer's), so a flood from the peer cannot starve commits.
+ * the edge, and the pump is never re-entered.  After ZLINK_PUMP_MAX messages,
+ * or once the messages it handed over hold ZLINK_PUMP_BYTES, it yields
+ * through ev_resume, an event at the lowest priority (the committer's): the
+ * turn's transaction commits first, so a flood from the peer cannot starve
+ * commits and one transaction takes a bounded share of the children's
+ * batches (the pages one commit dirties, which LMDB keeps allocated after it
+ * and adds to its free list, grow with it).
  *
  * who ("uplink" / "downlink") prefixes every log line written here, so they
  * read as the caller's own.
@@ -33,6 +37,7 @@
 #define ZLINK_HB_TIMEOUT_MS 3000 /* also ZMQ_HEARTBEAT_TTL */
 #define ZLINK_HANDSHAKE_MS  5000
 #define ZLINK_PUMP_MAX      256 /* messages per pump call, then yield */
+#define ZLINK_PUMP_BYTES    (256u << 10) /* bytes of messages, then yield */
 
 /* A CURVE key pair as NUL-terminated Z85 text. */
 struct zlink_keypair {
@@ -103,9 +108,10 @@ void zlink_drain(void *sock);
 /*
  * One message for the link: first is its first frame, received by the pump,
  * which owns it and closes it on return; the handler may receive the
- * message's further frames itself.
+ * message's further frames itself.  Returns the bytes of the message it
+ * handled (for ZLINK_PUMP_BYTES).
  */
-typedef void zlink_msg_fn(void *arg, zmq_msg_t *first);
+typedef size_t zlink_msg_fn(void *arg, zmq_msg_t *first);
 
 /* A socket read by an edge-triggered pump (see the top of this file). */
 struct zlink {
