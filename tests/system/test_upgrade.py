@@ -19,8 +19,8 @@ After every single-node upgrade:
     withdrawal of old records, denominators) reach the province exactly,
     while the nodes above it still run the old binary.
 
-UPGRADE_FROM lists the releases a node may be upgraded from (0.1.0 and
-0.2.0, each with its own data schema: 1 and 2): keep each one for as long
+UPGRADE_FROM lists the releases a node may be upgraded from (0.1.0, 0.2.0
+and 0.3.0, with data schemas 1, 2 and 3): keep each one for as long
 as upgrades from it are supported.  A node of an older release shows the
 counts of its release exactly and none added later (ADDED_COUNTS); the
 binaries under test show every count, for every unit below, once the
@@ -42,10 +42,11 @@ from cdhttest.hier import HierModel, HierTestCase, wait_for
 from cdhttest.node import REPO, Session, cdht_path, cdhtd_path
 
 # Releases a node may be upgraded from (commit: release); c7401c9 is the
-# first release (schema 1), c816ee6 the second (schema 2).
-RELEASE_OF = {"c7401c9": "0.1.0", "c816ee6": "0.2.0"}
-UPGRADE_FROM = ["c7401c9", "c816ee6"]
-CURRENT = "0.3.0"   # the release under test
+# first release (schema 1), c816ee6 the second (schema 2), 8907b70 the
+# third (schema 3, as the release under test).
+RELEASE_OF = {"c7401c9": "0.1.0", "c816ee6": "0.2.0", "8907b70": "0.3.0"}
+UPGRADE_FROM = ["c7401c9", "c816ee6", "8907b70"]
+CURRENT = "0.3.1"   # the release under test
 
 YEARS = tuple(range(2021, 2027))   # six years: outstanding chains form
 SPEC = [
