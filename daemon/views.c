@@ -91,6 +91,18 @@ put_ints(char *o, int64_t a, int64_t b)
 	return o;
 }
 
+/* ,"strict":{..},"met":{..},"needed":{..} of an indicator at o. */
+static inline char *
+put_state(char *o, const struct rules_progress *p)
+{
+	o = JSONW_LIT(o, ",\"strict\":");
+	o = put_bools(o, p->strict[0], p->strict[1]);
+	o = JSONW_LIT(o, ",\"met\":");
+	o = put_bools(o, p->met[0], p->met[1]);
+	o = JSONW_LIT(o, ",\"needed\":");
+	return put_ints(o, p->needed[0], p->needed[1]);
+}
+
 /* The most one indicator takes: its name (at most 64 bytes written), 9
  * integers of up to 20 bytes, a real of up to 40 and the keys. */
 #define IND_MAX 768
@@ -138,12 +150,7 @@ w_indicators(struct jsonw *w, const struct cdht_counters *c,
 		}
 		o = JSONW_LIT(o, ",\"targets\":");
 		o = put_ints(o, p.target[0], p.target[1]);
-		o = JSONW_LIT(o, ",\"strict\":");
-		o = put_bools(o, p.strict[0], p.strict[1]);
-		o = JSONW_LIT(o, ",\"met\":");
-		o = put_bools(o, p.met[0], p.met[1]);
-		o = JSONW_LIT(o, ",\"needed\":");
-		o = put_ints(o, p.needed[0], p.needed[1]);
+		o = put_state(o, &p);
 		if (with_own && own == NULL)
 			o = JSONW_LIT(o, ",\"own_targets\":null");
 		else if (with_own) {
@@ -152,12 +159,7 @@ w_indicators(struct jsonw *w, const struct cdht_counters *c,
 			o = jsonw_put_int(o, p.target[0]);
 			o = JSONW_LIT(o, ",\"2030\":");
 			o = jsonw_put_int(o, p.target[1]);
-			o = JSONW_LIT(o, ",\"strict\":");
-			o = put_bools(o, p.strict[0], p.strict[1]);
-			o = JSONW_LIT(o, ",\"met\":");
-			o = put_bools(o, p.met[0], p.met[1]);
-			o = JSONW_LIT(o, ",\"needed\":");
-			o = put_ints(o, p.needed[0], p.needed[1]);
+			o = put_state(o, &p);
 			*o++ = '}';
 		}
 		*o++ = '}';
