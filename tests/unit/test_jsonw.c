@@ -148,18 +148,21 @@ test_integers(void **state)
 	check_int(INT64_MAX);
 	check_int(INT64_MIN);
 	check_int(INT64_MIN + 1);
-	for (int i = 0; i < 19; i++, p *= 10) {
+	for (int i = 0; i < 19; i++) {
 		check_int(p);
 		check_int(p - 1);
 		check_int(p + 1);
 		check_int(-p);
 		check_int(-p + 1);
 		check_int(-p - 1);
+		if (i < 18)
+			p *= 10; /* 10^18 is the last power below INT64_MAX */
 	}
 	srand(12);
 	for (int i = 0; i < 20000; i++)
 		check_int(
-		    ((int64_t)rand() << 33) ^ ((int64_t)rand() << 8) ^ rand());
+		    (int64_t)(((uint64_t)rand() << 33) ^
+		              ((uint64_t)rand() << 8) ^ (uint64_t)rand()));
 	{
 		struct jsonw w;
 
