@@ -452,15 +452,9 @@ tc_insert(struct store_txn *t, struct tot_cache *tc, const unsigned char *k,
 static struct tot_cache *
 tc_of(struct store_txn *t)
 {
-	struct tot_cache *tc = store_pending(t, &tc_ops);
-
-	if (tc != NULL || tc_max < 0)
-		return tc;
-	if ((tc = calloc(1, sizeof(*tc))) == NULL)
-		return NULL;
-	if (store_pending_add(t, &tc_ops, tc) != STORE_OK)
-		return NULL; /* dropped by store_pending_add */
-	return tc;
+	if (tc_max < 0)
+		return store_pending(t, &tc_ops);
+	return store_pending_attach(t, &tc_ops, sizeof(struct tot_cache));
 }
 
 /* The totals under k as t sees them: the cache's, else the store's. */

@@ -282,11 +282,7 @@ cache_of(struct store_txn *t, int create)
 
 	if (lc != NULL || !create || store_txn_err(t) != STORE_OK)
 		return lc;
-	if ((lc = calloc(1, sizeof(*lc))) == NULL)
-		return NULL;
-	if (store_pending_add(t, &local_ops, lc) != STORE_OK)
-		return NULL; /* freed by store_pending_add */
-	return lc;
+	return store_pending_attach(t, &local_ops, sizeof(*lc));
 }
 
 /* The cached report of year, loaded if needed; NULL when year has no slot

@@ -295,6 +295,21 @@ store_pending_add(
 	return STORE_OK;
 }
 
+void *
+store_pending_attach(
+    struct store_txn *t, const struct store_pending_ops *ops, size_t size)
+{
+	void *arg = store_pending(t, ops);
+
+	if (arg != NULL)
+		return arg;
+	if ((arg = calloc(1, size)) == NULL)
+		return NULL;
+	if (store_pending_add(t, ops, arg) != STORE_OK)
+		return NULL; /* dropped by store_pending_add */
+	return arg;
+}
+
 struct store_txn *
 store_begin_nested(struct store_txn *parent)
 {

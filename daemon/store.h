@@ -118,6 +118,10 @@ struct store_pending_ops {
 void *store_pending(struct store_txn *t, const struct store_pending_ops *ops);
 int store_pending_add(
     struct store_txn *t, const struct store_pending_ops *ops, void *arg);
+/* The pending set of t under ops, or a new zeroed one of size bytes attached
+ * now (the transaction's from then on); NULL when out of memory. */
+void *store_pending_attach(
+    struct store_txn *t, const struct store_pending_ops *ops, size_t size);
 /* Flush and drop every pending set of t now; the sticky error or STORE_OK. */
 int store_pending_flush(struct store_txn *t);
 

@@ -71,6 +71,7 @@ test_commit_flushes_once(void **state)
 	assert_int_equal(store_pending_add(t, &ops, &a), STORE_OK);
 	assert_int_equal(store_pending_add(t, &other, &b), STORE_OK);
 	assert_ptr_equal(store_pending(t, &ops), &a);
+	assert_ptr_equal(store_pending_attach(t, &ops, sizeof(a)), &a);
 	assert_ptr_equal(store_pending(t, &other), &b);
 	fx_commit(&t);
 	assert_int_equal(a.flushes, 1);
@@ -78,6 +79,30 @@ test_commit_flushes_once(void **state)
 	assert_int_equal(b.flushes, 1);
 	assert_true(has(fs, "p-a"));
 	assert_true(has(fs, "p-b"));
+}
+
+static void
+free_drop(void *arg)
+{
+	free(arg);
+}
+
+static const struct store_pending_ops zeroed = {flush_cb, free_drop};
+
+/* attach makes a zeroed set once, then finds it again */
+static void
+test_attach_once(void **state)
+{
+	struct fx_store *fs = *state;
+	struct store_txn *t = fx_wtxn(fs);
+	struct set *s = store_pending_attach(t, &zeroed, sizeof(*s));
+
+	assert_non_null(s);
+	assert_int_equal(s->flushes + s->drops + s->fail, 0);
+	strcpy(s->key, "z-a");
+	assert_ptr_equal(store_pending_attach(t, &zeroed, sizeof(*s)), s);
+	fx_commit(&t);
+	assert_true(has(fs, "z-a"));
 }
 
 static void
@@ -142,6 +167,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(
 	        test_commit_flushes_once, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_attach_once, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_abort_drops, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
