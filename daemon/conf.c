@@ -189,6 +189,18 @@ opt_mapsize(struct parse_state *ps, const char *v, void *field, size_t size)
 	return parse_u64(v, 1, 1u << 20, field);
 }
 
+/* 0 (off) or 1..4096 MiB (store.h STORE_JOURNAL_MB_MAX). */
+static int
+opt_journal(struct parse_state *ps, const char *v, void *field, size_t size)
+{
+	uint64_t n;
+
+	if (parse_u64(v, 0, 4096, &n) != 0)
+		return -1;
+	*(uint32_t *)field = (uint32_t)n;
+	return 0;
+}
+
 static int
 opt_bodykb(struct parse_state *ps, const char *v, void *field, size_t size)
 {
@@ -320,6 +332,8 @@ static const struct option options[] = {
     {"node", "data_dir", opt_string, F(data_dir), 1, "a directory path"},
     {"node", "map_size_mb", opt_mapsize, F(map_size_mb), 0,
         "megabytes, 1..1048576"},
+    {"node", "journal_mb", opt_journal, F(journal_mb), 0,
+        "megabytes, 0 (no journal: LMDB syncs every commit) or 1..4096"},
     {"node", "counts_from", opt_year, F(counts_from), 0,
         "a year 2021..2030 (records of earlier years are kept but not "
         "counted)"},
@@ -537,6 +551,7 @@ static void
 conf_defaults(struct conf *c)
 {
 	c->map_size_mb = 1024;
+	c->journal_mb = 64; /* store.h STORE_JOURNAL_MB */
 	c->max_body_kb = 8192;
 	c->request_timeout_s = 30;
 	c->flush_ms = 50;

@@ -41,6 +41,7 @@ struct conf {
 	char name[WIRE_MAX_NAME + 1];
 	char data_dir[4096];
 	uint64_t map_size_mb;
+	uint32_t journal_mb; /* write-ahead journal, MiB; 0: off (64) */
 	int counts_from; /* records of earlier years are not counted (2021) */
 	/* [http] */
 	char http_listen[256];

@@ -326,7 +326,9 @@ main(int argc, char **argv)
 	        conf_where(&conf, "node", "data_dir", where, sizeof(where)),
 	        &lock) != 0)
 		return 1;
-	if (store_open(conf.data_dir, conf.map_size_mb, &st) != STORE_OK)
+	if (store_open_opts(conf.data_dir,
+	        &(struct store_opts){conf.map_size_mb, conf.journal_mb, 0},
+	        &st) != STORE_OK)
 		fatalx("%s: cannot open the store in %s", where, conf.data_dir);
 	startup_txn(st, &conf);
 

@@ -1,6 +1,17 @@
 /*
  * store.c: the LMDB environment, transactions with sticky errors, and the
  * key-value calls every other module uses.  The only file with <lmdb.h>.
+ *
+ * Durability (proto/PROTOCOL.md 7.2): with the journal on (journal.h),
+ * LMDB runs with MDB_NOSYNC and a commit is made durable by its journal
+ * record's one fdatasync; a checkpoint (mdb_env_sync, then a journal
+ * header naming LMDB's last transaction and holding a copy of its meta
+ * page) starts the records over.  A read transaction, the pin, holds the
+ * checkpoint's snapshot until the next checkpoint is durable, so LMDB
+ * never reuses its pages: whatever a crash did to later pages, the
+ * checkpoint's tree is intact on disk, and recovery writes its meta page
+ * back and replays the records.  With the journal off, LMDB syncs each
+ * commit itself.
  */
 #include <errno.h>
 #include <unistd.h>
@@ -8,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include <lmdb.h>
 
+#include "journal.h"
 #include "log.h"
 #include "store.h"
 
@@ -25,14 +38,30 @@ struct store {
 	MDB_dbi dbi[TBL_COUNT];
 	uint32_t schema; /* the directory's, until a migration commits */
 	char dir[256];
+	/* the journal; NULL: off (LMDB syncs every commit) */
+	struct journal *j;
+	MDB_txn *pin;           /* read txn on the checkpoint's snapshot */
+	uint64_t ckpt_txnid;    /* the checkpoint's transaction */
+	uint64_t ckpt_pgno;     /* LMDB's last page then */
+	int64_t ckpt_at;        /* when (CLOCK_MONOTONIC ms) */
+	uint32_t ckpt_ms;       /* checkpoint at most this long after */
+	unsigned psize;         /* LMDB's page size */
+	struct journal_buf ops; /* the write transaction's operations */
+	int broken;             /* the journal failed: writes refused */
+	size_t replayed;        /* transactions replayed at open */
 };
 
 #define STORE_MAX_PENDING 4
+
+enum { TXN_READ, TXN_WRITE, TXN_NESTED };
 
 struct store_txn {
 	struct store *st;
 	MDB_txn *txn;
 	int err;
+	int kind;      /* TXN_READ, TXN_WRITE (top level) or TXN_NESTED */
+	int journaled; /* its operations go into st->ops */
+	size_t mark;   /* TXN_NESTED: st->ops's length when it began */
 	/* writes kept beside the transaction (store_pending_add), in order */
 	struct {
 		const struct store_pending_ops *ops;
@@ -122,10 +151,401 @@ read_schema(MDB_txn *txn, struct store *st, const char *dir)
 	return 0;
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * LMDB 0.9's meta page (mdb.c: a 16-byte MDB_page header, then MDB_meta:
+ * magic, version, address, mapsize, the free and main MDB_db of 48 bytes
+ * each, last_pg, txnid), in host byte order.  These offsets are all the
+ * journal relies on; every checkpoint checks them against mdb_env_info
+ * (meta_check) and turns the journal off if they do not hold.
+ */
+enum {
+	LM_PGNO = 0,     /* mp_pgno: the page's own number, 0 or 1 */
+	LM_FLAGS = 10,   /* mp_flags: P_META */
+	LM_MAGIC = 16,   /* mm_magic */
+	LM_VERSION = 20, /* mm_version */
+	LM_PSIZE = 40,   /* mm_dbs[FREE_DBI].md_pad: the page size */
+	LM_LAST_PG = 136,
+	LM_TXNID = 144,
+	LM_END = 152,
+};
+#define LM_P_META       0x08
+#define LM_MAGIC_VALUE  0xBEEFC0DEu
+#define LM_DATA_VERSION 1
+_Static_assert(LM_END <= JOURNAL_META, "the journal keeps the whole meta");
+
+static uint64_t
+lm64(const unsigned char *m, int off)
+{
+	uint64_t v;
+
+	memcpy(&v, m + off, sizeof(v));
+	return v;
+}
+
+static uint32_t
+lm32(const unsigned char *m, int off)
+{
+	uint32_t v;
+
+	memcpy(&v, m + off, sizeof(v));
+	return v;
+}
+
+static void
+lm_set64(unsigned char *m, int off, uint64_t v)
+{
+	memcpy(m + off, &v, sizeof(v));
+}
+
+/* Whether m (JOURNAL_META bytes of page slot) is an LMDB meta page of a
+ * file of psize pages. */
+static int
+meta_valid(const unsigned char *m, unsigned slot, unsigned psize)
+{
+	uint16_t flags;
+
+	memcpy(&flags, m + LM_FLAGS, sizeof(flags));
+	return lm64(m, LM_PGNO) == slot && (flags & LM_P_META) &&
+	       lm32(m, LM_MAGIC) == LM_MAGIC_VALUE &&
+	       lm32(m, LM_VERSION) == LM_DATA_VERSION &&
+	       lm32(m, LM_PSIZE) == psize;
+}
+
+/* Read the first JOURNAL_META bytes of meta page slot of data.mdb (fd). */
+static int
+meta_read(int fd, unsigned psize, unsigned slot, unsigned char *m)
+{
+	ssize_t n = pread(fd, m, JOURNAL_META, (off_t)slot * psize);
+
+	return n == JOURNAL_META ? 0 : -1;
+}
+
+/*
+ * Make everything committed durable and start the journal over:
+ * mdb_env_sync, a new pin on LMDB's last transaction K, K's meta page read
+ * back and checked, the journal header {K, meta, clean}, then the old pin
+ * goes.  STORE_OK; or STORE_EIO (logged; the previous checkpoint stays);
+ * or STORE_OK with the journal turned off when the meta page is not laid
+ * out as this file expects.
+ */
+static int journal_off(struct store *st);
+
+static int
+checkpoint(struct store *st, int clean)
+{
+	struct journal_ckpt c = {0};
+	MDB_envinfo info;
+	MDB_txn *pin = NULL;
+	int rc, fd;
+
+	if ((rc = mdb_env_sync(st->env, 1)) != 0) {
+		log_warnx(
+		    "%s: checkpoint: lmdb sync: %s", st->dir, mdb_strerror(rc));
+		return STORE_EIO;
+	}
+	mdb_env_info(st->env, &info);
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &pin)) != 0) {
+		log_warnx(
+		    "%s: checkpoint: lmdb: %s", st->dir, mdb_strerror(rc));
+		return STORE_EIO;
+	}
+	c.txnid = mdb_txn_id(pin);
+	c.psize = st->psize;
+	if ((rc = mdb_env_get_fd(st->env, &fd)) != 0 ||
+	    meta_read(fd, st->psize, (unsigned)(c.txnid & 1), c.meta) != 0) {
+		log_warn("%s: checkpoint: reading the meta page", st->dir);
+		mdb_txn_abort(pin);
+		return STORE_EIO;
+	}
+	if (c.txnid != info.me_last_txnid ||
+	    !meta_valid(c.meta, (unsigned)(c.txnid & 1), st->psize) ||
+	    lm64(c.meta, LM_TXNID) != c.txnid ||
+	    lm64(c.meta, LM_LAST_PG) != info.me_last_pgno) {
+		log_warnx("%s: LMDB's meta page is not laid out as this cdhtd "
+		          "expects (%s): the journal is off, LMDB syncs every "
+		          "commit itself",
+		    st->dir, mdb_version(NULL, NULL, NULL));
+		mdb_txn_abort(pin);
+		return journal_off(st);
+	}
+	if (journal_checkpoint(st->j, &c, clean) != 0) {
+		mdb_txn_abort(pin);
+		return STORE_EIO;
+	}
+	if (st->pin != NULL)
+		mdb_txn_abort(st->pin);
+	st->pin = pin;
+	st->ckpt_txnid = c.txnid;
+	st->ckpt_pgno = info.me_last_pgno;
+	st->ckpt_at = now_ms();
+	return STORE_OK;
+}
+
+/* Go on without the journal: LMDB syncs every commit, the journal file is
+ * removed (a stale one must never be replayed later).  STORE_OK, or
+ * STORE_EIO with writes refused from then on. */
+static int
+journal_off(struct store *st)
+{
+	int rc = mdb_env_set_flags(st->env, MDB_NOSYNC, 0);
+
+	if (rc == 0)
+		rc = mdb_env_sync(st->env, 1);
+	if (rc != 0 || journal_remove(st->dir) != 0) {
+		log_warnx("%s: cannot turn the journal off: writes are refused "
+		          "until cdhtd restarts",
+		    st->dir);
+		st->broken = 1;
+		return STORE_EIO;
+	}
+	journal_close(&st->j);
+	if (st->pin != NULL)
+		mdb_txn_abort(st->pin);
+	st->pin = NULL;
+	return STORE_OK;
+}
+
+/* Whether a process has DATA_DIR/lock.mdb, LMDB's lock file, open (LMDB
+ * holds a read lock on its first byte while it does). */
+static int
+lmdb_in_use(const char *dir)
+{
+	char path[4200];
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1};
+	int fd, busy;
+
+	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
+		return 0;
+	busy = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return busy;
+}
+
+/*
+ * Before LMDB opens a directory whose journal is unclean: put data.mdb
+ * back at the checkpoint c.  Its meta page goes into slot txnid&1, and the
+ * other slot gets the same page with txnid - 1, so LMDB picks the
+ * checkpoint, whose tree the pin kept intact.  Refused, leaving data.mdb
+ * untouched, when it is in use, or when its meta pages are not what the
+ * journal follows (a transaction before the checkpoint or after the last
+ * record's successor, last: an older release wrote to it, or a backup was
+ * copied in beside a stale journal).
+ */
+static int
+restore_meta(const char *dir, const struct journal_ckpt *c, uint64_t last)
+{
+	unsigned char m[2][JOURNAL_META], other[JOURNAL_META];
+	unsigned slot = (unsigned)(c->txnid & 1), psize = c->psize;
+	uint64_t hi = 0;
+	char path[4200];
+	int fd, valid = 0;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (lmdb_in_use(dir)) {
+		log_warnx(
+		    "%s: not stopped cleanly, and another process has "
+		    "it open (cdhtd --backup?): let it finish, then start "
+		    "again",
+		    dir);
+		return STORE_EIO;
+	}
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
+		log_warn("%s: its journal needs %s", dir, path);
+		return STORE_EIO;
+	}
+	for (unsigned s = 0; s < 2; s++)
+		if (meta_read(fd, psize, s, m[s]) == 0 &&
+		    meta_valid(m[s], s, psize)) {
+			valid++;
+			if (lm64(m[s], LM_TXNID) > hi)
+				hi = lm64(m[s], LM_TXNID);
+		}
+	if (!meta_valid(c->meta, slot, psize) ||
+	    lm64(c->meta, LM_TXNID) != c->txnid || valid == 0 ||
+	    hi < c->txnid || hi > last + 1) {
+		log_warnx(
+		    "%s: data.mdb (transaction %llu) is not the one its "
+		    "journal follows (checkpoint %llu, records to %llu): "
+		    "an older cdhtd wrote to it after an unclean stop, or "
+		    "a backup was copied in beside the old journal; "
+		    "nothing was changed.  To keep data.mdb as it is, "
+		    "remove %s/%s",
+		    dir, (unsigned long long)hi, (unsigned long long)c->txnid,
+		    (unsigned long long)last, dir, JOURNAL_FILE);
+		close(fd);
+		return STORE_CORRUPT;
+	}
+	memcpy(other, c->meta, JOURNAL_META);
+	lm_set64(other, LM_PGNO, slot ^ 1);
+	lm_set64(other, LM_TXNID, c->txnid ? c->txnid - 1 : 0);
+	if (pwrite(fd, c->meta, JOURNAL_META, (off_t)slot * psize) !=
+	        JOURNAL_META ||
+	    pwrite(fd, other, JOURNAL_META, (off_t)(slot ^ 1) * psize) !=
+	        JOURNAL_META ||
+	    fsync(fd) != 0) {
+		log_warn("%s: restoring the checkpoint's meta page", path);
+		close(fd);
+		return STORE_EIO;
+	}
+	close(fd);
+	return STORE_OK;
+}
+
+/* Apply one record as LMDB transaction r->txnid (blind puts and deletes:
+ * the same operations on the same state give the same state). */
+static int
+replay_one(struct store *st, const int *have, const struct journal_rec *r)
+{
+	struct journal_op op;
+	MDB_txn *txn;
+	size_t pos = 0;
+	int rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	while (journal_op_next(r, &pos, &op) == 1) {
+		MDB_val k = {op.kl, (void *)op.k}, v = {op.vl, (void *)op.v};
+
+		if (op.tbl >= TBL_COUNT || !have[op.tbl]) {
+			log_warnx("%s: journal offset %llu: transaction %llu "
+			          "writes table %d, which data.mdb lacks",
+			    st->dir, (unsigned long long)r->offset,
+			    (unsigned long long)r->txnid, op.tbl);
+			mdb_txn_abort(txn);
+			return STORE_CORRUPT;
+		}
+		rc = op.type == JOURNAL_PUT
+		         ? mdb_put(txn, st->dbi[op.tbl], &k, &v, 0)
+		         : mdb_del(txn, st->dbi[op.tbl], &k, NULL);
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			goto fail;
+		}
+	}
+	if (mdb_txn_id(txn) != r->txnid) {
+		log_warnx("%s: journal offset %llu: transaction %llu replays "
+		          "as LMDB's %llu",
+		    st->dir, (unsigned long long)r->offset,
+		    (unsigned long long)r->txnid,
+		    (unsigned long long)mdb_txn_id(txn));
+		mdb_txn_abort(txn);
+		return STORE_CORRUPT;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	return STORE_OK;
+fail:
+	log_warnx("%s: journal offset %llu: replaying transaction %llu: %s%s",
+	    st->dir, (unsigned long long)r->offset,
+	    (unsigned long long)r->txnid, mdb_strerror(rc),
+	    rc == MDB_MAP_FULL ? " (raise [node] map_size_mb)" : "");
+	return rc == MDB_NOTFOUND ? STORE_CORRUPT : map_err(rc);
+}
+
+/*
+ * The last run did not close cleanly (kill -9, power loss): LMDB is open
+ * on data.mdb as of the checkpoint c (restore_meta).  Pin it, replay every
+ * record, then either checkpoint (keep: the journal stays on) or make it
+ * durable by LMDB's sync and remove the journal.  Takes *jp.
+ */
+static int
+recover(struct store *st, struct journal **jp, const struct journal_ckpt *c,
+    int keep)
+{
+	struct journal_rec r;
+	MDB_txn *txn;
+	int have[TBL_COUNT] = {0}, rc;
+
+	st->j = *jp;
+	*jp = NULL;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->pin)) != 0) {
+		log_warnx("lmdb %s: %s", st->dir, mdb_strerror(rc));
+		return map_err(rc);
+	}
+	if (mdb_txn_id(st->pin) != c->txnid) {
+		/* LMDB's lock file says otherwise: another opener */
+		log_warnx("%s: LMDB opened at transaction %llu, not at the "
+		          "checkpoint %llu: another process has it open; stop "
+		          "it, then start again",
+		    st->dir, (unsigned long long)mdb_txn_id(st->pin),
+		    (unsigned long long)c->txnid);
+		return STORE_EIO;
+	}
+	/* the tables the records may name (created ones exist already) */
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return map_err(rc);
+	for (int i = 0; i < TBL_COUNT; i++)
+		have[i] =
+		    mdb_dbi_open(txn, table_names[i], 0, &st->dbi[i]) == 0;
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return map_err(rc);
+	mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
+	while ((rc = journal_next(st->j, &r)) == 1) {
+		if ((rc = replay_one(st, have, &r)) != STORE_OK)
+			return rc;
+		st->replayed++;
+	}
+	mdb_env_set_flags(st->env, MDB_NOSYNC, 0);
+	if (rc < 0)
+		return STORE_CORRUPT;
+	log_info("%s: not stopped cleanly: %zu transactions replayed from the "
+	         "journal after checkpoint %llu",
+	    st->dir, st->replayed, (unsigned long long)c->txnid);
+	if (keep)
+		return checkpoint(st, 0);
+	if ((rc = mdb_env_sync(st->env, 1)) != 0 ||
+	    journal_remove(st->dir) != 0) {
+		log_warnx("%s: cannot make the replay durable", st->dir);
+		return STORE_EIO;
+	}
+	journal_close(&st->j);
+	mdb_txn_abort(st->pin);
+	st->pin = NULL;
+	return STORE_OK;
+}
+
+/* The last record's transaction (c->txnid when there is none), or -1 when
+ * the journal cannot be read (logged). */
+static int
+last_record(struct journal *j, const struct journal_ckpt *c, uint64_t *last)
+{
+	struct journal_rec r;
+	int rc;
+
+	*last = c->txnid;
+	while ((rc = journal_next(j, &r)) == 1)
+		*last = r.txnid;
+	journal_rewind(j);
+	return rc;
+}
+
 int
 store_open(const char *dir, uint64_t map_mb, struct store **out)
 {
+	struct store_opts o = {map_mb, STORE_JOURNAL_MB_SMALL, 0};
+
+	return store_open_opts(dir, &o, out);
+}
+
+int
+store_open_opts(const char *dir, const struct store_opts *o, struct store **out)
+{
 	struct store *st;
+	struct journal *j = NULL;
+	struct journal_ckpt c;
+	enum journal_state js = JOURNAL_FRESH;
+	uint64_t last = 0, jsize = (uint64_t)o->journal_mb << 20;
+	MDB_stat ms;
 	MDB_txn *txn;
 	int rc;
 
@@ -137,14 +557,34 @@ store_open(const char *dir, uint64_t map_mb, struct store **out)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return STORE_ENOMEM;
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
+	st->ckpt_ms = o->checkpoint_ms ? o->checkpoint_ms : STORE_CHECKPOINT_MS;
+	if (journal_open(dir, 0, &j) != 0) {
+		rc = STORE_EIO;
+		goto fail;
+	}
+	if (j != NULL && (js = journal_state(j, &c)) == JOURNAL_UNCLEAN) {
+		if (last_record(j, &c, &last) < 0) {
+			rc = STORE_CORRUPT;
+			goto fail;
+		}
+		if ((rc = restore_meta(dir, &c, last)) != STORE_OK)
+			goto fail;
+	}
 	if ((rc = mdb_env_create(&st->env)) ||
 	    (rc = mdb_env_set_maxdbs(st->env, TBL_COUNT)) ||
-	    (rc = mdb_env_set_mapsize(st->env, (size_t)map_mb << 20)) ||
+	    (rc = mdb_env_set_mapsize(st->env, (size_t)o->map_mb << 20)) ||
 	    /* NOTLS: a read txn may coexist with the loop's write txn */
-	    (rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600))) {
+	    (rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) ||
+	    (rc = mdb_env_stat(st->env, &ms))) {
 		log_warnx("lmdb open %s: %s", dir, mdb_strerror(rc));
 		goto fail;
 	}
+	st->psize = ms.ms_psize;
+	if (js == JOURNAL_UNCLEAN &&
+	    (rc = recover(st, &j, &c, jsize > 0)) != STORE_OK)
+		goto fail;
+	/* LMDB syncs these itself: a crash before the checkpoint below
+	 * leaves a directory LMDB alone can open */
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn))) {
 		log_warnx("lmdb %s: %s", dir, mdb_strerror(rc));
 		goto fail;
@@ -165,10 +605,44 @@ store_open(const char *dir, uint64_t map_mb, struct store **out)
 		log_warnx("lmdb %s: %s", dir, mdb_strerror(rc));
 		goto fail;
 	}
+	if (jsize > 0) {
+		if (st->j == NULL) {
+			st->j = j; /* clean or fresh (or none) */
+			j = NULL;
+		}
+		/* a fresh one may hold another life's records: zeros first */
+		if (st->j == NULL ||
+		    journal_state(st->j, NULL) == JOURNAL_FRESH ||
+		    journal_size(st->j) != jsize) {
+			uint64_t after =
+			    st->j != NULL ? journal_generation(st->j) : 0;
+
+			journal_close(&st->j);
+			if (journal_create(dir, jsize, after, &st->j) != 0) {
+				rc = STORE_EIO;
+				goto fail;
+			}
+		}
+		if ((rc = checkpoint(st, 0)) != STORE_OK)
+			goto fail;
+		if (st->j != NULL)
+			mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
+	} else if (j != NULL) { /* turned off: the old file goes */
+		journal_close(&j);
+		if (journal_remove(dir) != 0) {
+			rc = STORE_EIO;
+			goto fail;
+		}
+	}
 	*out = st;
 	return STORE_OK;
 fail:
-	mdb_env_close(st->env);
+	journal_close(&j);
+	if (st->pin != NULL)
+		mdb_txn_abort(st->pin);
+	journal_close(&st->j);
+	if (st->env != NULL)
+		mdb_env_close(st->env);
 	free(st);
 	return rc < 0 ? rc : map_err(rc);
 }
@@ -179,13 +653,60 @@ store_schema(const struct store *st)
 	return st->schema;
 }
 
+/* What the pin may keep from reuse: a sixteenth of the map (16 pages at
+ * least).  Past it a commit checkpoints, so a busy node on a small map
+ * does not fill it with pages freed since the last timed checkpoint. */
+static uint64_t
+pinned_limit(const struct store *st, const MDB_envinfo *info)
+{
+	uint64_t limit = (uint64_t)info->me_mapsize / 16;
+
+	return limit < 16 * (uint64_t)st->psize ? 16 * (uint64_t)st->psize
+	                                        : limit;
+}
+
+/* Whether the file grew by pinned_limit since the checkpoint. */
+static int
+pinned_growth(const struct store *st, const MDB_envinfo *info)
+{
+	return info->me_last_pgno > st->ckpt_pgno &&
+	       (info->me_last_pgno - st->ckpt_pgno) * st->psize >=
+	           pinned_limit(st, info);
+}
+
+/*
+ * Whether the file is within pinned_limit of the map's end: then a write
+ * transaction starts with a checkpoint, so that LMDB reuses pages exactly
+ * as it would without the journal (a pin on the last transaction protects
+ * no more than the writer's own snapshot does), and a full map (507) is
+ * one that is truly full.
+ */
+static int
+near_full(const struct store *st)
+{
+	MDB_envinfo info;
+
+	mdb_env_info(st->env, &info);
+	return (uint64_t)(info.me_last_pgno + 1) * st->psize +
+	           pinned_limit(st, &info) >=
+	       (uint64_t)info.me_mapsize;
+}
+
 static struct store_txn *
 begin(struct store *st, int write)
 {
-	struct store_txn *t = calloc(1, sizeof(*t));
+	struct store_txn *t;
 	int rc;
 
-	if (t == NULL)
+	if (write && st->broken) {
+		log_warnx("%s: the journal failed: no write until cdhtd "
+		          "restarts",
+		    st->dir);
+		return NULL;
+	}
+	if (write && st->j != NULL && near_full(st))
+		store_checkpoint(st);
+	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->st = st;
 	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
@@ -193,6 +714,12 @@ begin(struct store *st, int write)
 		log_warnx("lmdb txn begin: %s", mdb_strerror(rc));
 		free(t);
 		return NULL;
+	}
+	t->kind = write ? TXN_WRITE : TXN_READ;
+	if (write && st->j != NULL) {
+		t->journaled = 1;
+		journal_buf_begin(&st->ops,
+		    (size_t)(journal_size(st->j) - 2 * JOURNAL_BLOCK));
 	}
 	return t;
 }
@@ -225,13 +752,52 @@ store_commit_migration(struct store_txn **tp)
 }
 
 void
-store_close(struct store **st)
+store_close(struct store **stp)
 {
-	if (st == NULL || *st == NULL)
+	struct store *st;
+
+	if (stp == NULL || (st = *stp) == NULL)
 		return;
-	mdb_env_close((*st)->env);
-	free(*st);
-	*st = NULL;
+	/* a clean stop: data.mdb synced, the journal says so (and LMDB
+	 * alone, an older cdhtd, can open the directory) */
+	if (st->j != NULL && !st->broken && checkpoint(st, 1) != STORE_OK)
+		log_warnx("%s: closing: the last checkpoint failed: the next "
+		          "start replays the journal",
+		    st->dir);
+	if (st->pin != NULL)
+		mdb_txn_abort(st->pin);
+	mdb_env_close(st->env);
+	journal_close(&st->j);
+	journal_buf_free(&st->ops);
+	free(st);
+	*stp = NULL;
+}
+
+int
+store_checkpoint(struct store *st)
+{
+	MDB_envinfo info;
+
+	if (st->j == NULL)
+		return STORE_OK;
+	if (st->broken)
+		return STORE_EIO;
+	mdb_env_info(st->env, &info);
+	if (journal_records(st->j) == 0 && info.me_last_txnid == st->ckpt_txnid)
+		return STORE_OK; /* nothing since */
+	return checkpoint(st, 0);
+}
+
+size_t
+store_replayed(const struct store *st)
+{
+	return st->replayed;
+}
+
+int
+store_journaled(const struct store *st)
+{
+	return st->j != NULL;
 }
 
 struct store_txn *
@@ -329,7 +895,51 @@ store_begin_nested(struct store_txn *parent)
 		free(t);
 		return NULL;
 	}
+	t->kind = TXN_NESTED;
+	t->journaled = parent->journaled;
+	t->mark = journal_buf_mark(&t->st->ops);
 	return t;
+}
+
+/*
+ * After a top-level write transaction txnid committed in LMDB (written,
+ * not synced): make it durable before anyone hears of it.  Its record and
+ * one fdatasync; or, when it does not fit, is too big for any journal or
+ * the append failed, a checkpoint (whose sync covers it).  A failure of
+ * both leaves the journal unusable: writes are refused from then on.
+ */
+static int
+durable(struct store *st, uint64_t txnid)
+{
+	MDB_envinfo info;
+	int rc;
+
+	if (st->j == NULL) { /* turned off while it ran */
+		if ((rc = mdb_env_sync(st->env, 1)) != 0) {
+			log_warnx("lmdb sync: %s", mdb_strerror(rc));
+			return STORE_EIO;
+		}
+		return STORE_OK;
+	}
+	mdb_env_info(st->env, &info);
+	if (info.me_last_txnid != txnid)
+		return STORE_OK; /* it changed nothing: LMDB wrote nothing */
+	if (journal_append(st->j, txnid, &st->ops) == 0) {
+		if ((now_ms() - st->ckpt_at >= (int64_t)st->ckpt_ms ||
+		        pinned_growth(st, &info)) &&
+		    checkpoint(st, 0) != STORE_OK)
+			log_warnx("%s: checkpoint failed (the commit is "
+			          "durable; the journal grows)",
+			    st->dir);
+		return STORE_OK;
+	}
+	if (checkpoint(st, 0) == STORE_OK)
+		return STORE_OK;
+	log_warnx("%s: neither the journal nor a checkpoint could make a "
+	          "commit durable: writes are refused until cdhtd restarts",
+	    st->dir);
+	st->broken = 1;
+	return STORE_EIO;
 }
 
 int
@@ -346,10 +956,21 @@ store_commit(struct store_txn **tp)
 	if (t->err) {
 		mdb_txn_abort(t->txn);
 		rc = t->err;
-	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
-		log_warnx("lmdb commit: %s", mdb_strerror(rc));
-		rc = map_err(rc);
+	} else {
+		uint64_t txnid = mdb_txn_id(t->txn);
+
+		if ((rc = mdb_txn_commit(t->txn)) != 0) {
+			log_warnx("lmdb commit: %s", mdb_strerror(rc));
+			rc = map_err(rc);
+		} else if (t->kind == TXN_WRITE && t->journaled)
+			rc = durable(t->st, txnid);
 	}
+	if (rc != STORE_OK && t->kind == TXN_NESTED && t->journaled)
+		journal_buf_truncate(&t->st->ops, t->mark);
+	/* a full map: let LMDB reuse what the pin holds before the retry */
+	if (rc == STORE_FULL && t->kind == TXN_WRITE && t->journaled &&
+	    t->st->j != NULL)
+		store_checkpoint(t->st);
 	free(t);
 	return rc;
 }
@@ -361,6 +982,8 @@ store_abort(struct store_txn **tp)
 		return;
 	drop_pending(*tp);
 	mdb_txn_abort((*tp)->txn);
+	if ((*tp)->kind == TXN_NESTED && (*tp)->journaled)
+		journal_buf_truncate(&(*tp)->st->ops, (*tp)->mark);
 	free(*tp);
 	*tp = NULL;
 }
@@ -429,21 +1052,28 @@ store_put(struct store_txn *t, int tbl, const void *k, size_t kl, const void *v,
     size_t vl)
 {
 	MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
+	int rc;
 
 	if (t->err)
 		return t->err;
-	return sticky(
-	    t, mdb_put(t->txn, t->st->dbi[tbl], &key, &val, 0), "put");
+	rc = sticky(t, mdb_put(t->txn, t->st->dbi[tbl], &key, &val, 0), "put");
+	if (rc == STORE_OK && t->journaled && t->st->j != NULL)
+		journal_buf_put(&t->st->ops, tbl, k, kl, v, vl);
+	return rc;
 }
 
 int
 store_del(struct store_txn *t, int tbl, const void *k, size_t kl)
 {
 	MDB_val key = {kl, (void *)k};
+	int rc;
 
 	if (t->err)
 		return t->err;
-	return sticky(t, mdb_del(t->txn, t->st->dbi[tbl], &key, NULL), "del");
+	rc = sticky(t, mdb_del(t->txn, t->st->dbi[tbl], &key, NULL), "del");
+	if (rc == STORE_OK && t->journaled && t->st->j != NULL)
+		journal_buf_del(&t->st->ops, tbl, k, kl);
+	return rc;
 }
 
 /* Scan from the first key >= from (fl bytes; 0: the first key), while keys
@@ -592,12 +1222,53 @@ store_usage(struct store *st, uint64_t *used, uint64_t *mapsize)
 	*mapsize = info.me_mapsize;
 }
 
+/* Whether a cdhtd holds DATA_DIR/lock, the daemon's lock (dirlock.h). */
+static int
+daemon_running(const char *dir)
+{
+	char path[4200];
+	int fd, held;
+
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd); /* drops our lock, if we took it */
+	return held;
+}
+
+/* 0 when LMDB alone may read dir: its journal (if any) is clean, or the
+ * cdhtd that writes it runs (its page cache has every commit). */
+static int
+backup_readable(const char *dir)
+{
+	struct journal *j;
+	enum journal_state js;
+
+	if (journal_open(dir, 1, &j) != 0)
+		return -1;
+	if (j == NULL)
+		return 0;
+	js = journal_state(j, NULL);
+	journal_close(&j);
+	if (js != JOURNAL_UNCLEAN || daemon_running(dir))
+		return 0;
+	log_warnx("backup of %s: it was not stopped cleanly and no cdhtd runs "
+	          "on it: data.mdb may lack what its journal holds.  Start "
+	          "cdhtd on it once (it replays the journal), then back it up",
+	    dir);
+	return -1;
+}
+
 int
 store_backup(const char *dir, const char *dest)
 {
 	char path[4200];
 	MDB_env *env = NULL;
 	int rc, fd = -1, dfd = -1;
+
+	if (backup_readable(dir) != 0)
+		return STORE_EIO;
 
 	if (mkdir(dest, 0700) == -1 && errno != EEXIST) {
 		log_warn("backup: cannot create %s", dest);

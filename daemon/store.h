@@ -59,13 +59,51 @@ struct store;
 struct store_txn;
 
 /*
- * Open (creating if needed) the environment in dir with a map of map_mb
- * megabytes.  Returns STORE_OK and *out, or an error (logged): STORE_SCHEMA
- * when the directory was written by a newer schema (the message names both
- * versions).  A directory of an older schema opens, but refuses write
- * transactions until migrate_run() has brought it to STORE_SCHEMA_VERSION.
+ * How a store is opened.  journal_mb: the size of the write-ahead journal
+ * DATA_DIR/journal ([node] journal_mb): a commit costs one fdatasync of
+ * its record instead of LMDB's two syncs; 0 turns it off (LMDB syncs each
+ * commit; an existing journal is replayed, then removed).  A commit
+ * returning STORE_OK is durable either way.  checkpoint_ms: a commit at
+ * least this long after the last checkpoint makes one (0: the default).
  */
+struct store_opts {
+	uint64_t map_mb;
+	uint32_t journal_mb;
+	uint32_t checkpoint_ms;
+};
+#define STORE_JOURNAL_MB       64 /* [node] journal_mb's default */
+#define STORE_JOURNAL_MB_SMALL 1  /* store_open's: tests and tools */
+#define STORE_JOURNAL_MB_MAX   4096
+#define STORE_CHECKPOINT_MS    1000
+
+/*
+ * Open (creating if needed) the environment in dir as o says.  Every
+ * opener goes through the recovery: when the last run did not stop
+ * cleanly, data.mdb is put back at the journal's checkpoint and every
+ * journaled transaction is replayed (logged with their number), whatever
+ * journal_mb is now.  Returns STORE_OK and *out, or an error (logged):
+ * STORE_SCHEMA when the directory was written by a newer schema (the
+ * message names both versions); STORE_CORRUPT when the journal cannot be
+ * trusted or data.mdb is not the one it follows (nothing changed).  A
+ * directory of an older schema opens, but refuses write transactions
+ * until migrate_run() has brought it to STORE_SCHEMA_VERSION.
+ */
+int store_open_opts(
+    const char *dir, const struct store_opts *o, struct store **out);
+/* store_open_opts with a map of map_mb megabytes and a small journal
+ * (STORE_JOURNAL_MB_SMALL). */
 int store_open(const char *dir, uint64_t map_mb, struct store **out);
+/*
+ * Checkpoint now if anything was committed since the last one: data.mdb
+ * synced, the journal started over (the store does it itself when the
+ * journal fills, STORE_CHECKPOINT_MS after the last one at a commit, and
+ * at store_close).  STORE_OK (also with the journal off) or STORE_EIO.
+ */
+int store_checkpoint(struct store *st);
+/* Transactions replayed from the journal when st was opened. */
+size_t store_replayed(const struct store *st);
+/* Whether commits go through the journal (1) or LMDB's own syncs (0). */
+int store_journaled(const struct store *st);
 /* The schema version of the open directory. */
 uint32_t store_schema(const struct store *st);
 /* The write transaction that migrates an older directory; NULL if none is
@@ -78,10 +116,13 @@ int store_commit_migration(struct store_txn **t);
  * dest/data.mdb (dest created 0700 if needed; the file must not exist),
  * compacted, mode 0600, synced: a consistent snapshot that is a data_dir
  * of its own.  STORE_OK or STORE_EIO (logged; no partial file is left).
+ * Refused when dir was not stopped cleanly and no cdhtd runs on it (its
+ * journal holds what data.mdb may lack: start cdhtd on it once first).
  */
 int store_backup(const char *dir, const char *dest);
 
-/* Close and free *st (NULL-tolerant); sets *st = NULL. */
+/* Close and free *st (NULL-tolerant); sets *st = NULL.  With the journal
+ * on, a last checkpoint marks the directory cleanly stopped. */
 void store_close(struct store **st);
 
 /* Begin a read-only or write transaction; NULL on failure (logged). */
