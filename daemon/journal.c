@@ -623,7 +623,8 @@ journal_next(struct journal *j, struct journal_rec *r)
 		log_warnx("journal %s: offset %llu: a record of generation "
 		          "%llu follows the newest valid header (%llu): that "
 		          "header's successor is damaged; the journal cannot "
-		          "be replayed",
+		          "be replayed (restore the data directory from a "
+		          "backup)",
 		    j->path, (unsigned long long)j->off,
 		    (unsigned long long)gen, (unsigned long long)j->gen);
 		return -1;
