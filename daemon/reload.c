@@ -32,6 +32,7 @@ restart_only(const struct conf *a, const struct conf *b)
 	    {"node", "name", strcmp(a->name, b->name) != 0},
 	    {"node", "data_dir", strcmp(a->data_dir, b->data_dir) != 0},
 	    {"node", "map_size_mb", a->map_size_mb != b->map_size_mb},
+	    {"node", "journal_mb", a->journal_mb != b->journal_mb},
 	    {"http", "listen", strcmp(a->http_listen, b->http_listen) != 0},
 	    {"http", "max_body_kb", a->max_body_kb != b->max_body_kb},
 	    {"http", "request_timeout",
