@@ -19,8 +19,9 @@ After every single-node upgrade:
     withdrawal of old records, denominators) reach the province exactly,
     while the nodes above it still run the old binary.
 
-UPGRADE_FROM lists the releases a node may be upgraded from (0.1.0, 0.2.0
-and 0.3.0, with data schemas 1, 2 and 3): keep each one for as long
+UPGRADE_FROM lists the releases a node may be upgraded from (0.1.0, 0.2.0,
+0.3.0 and 0.3.1, with data schemas 1, 2, 3 and 3; 0.4.0 adds the journal
+file beside the same schema 3): keep each one for as long
 as upgrades from it are supported.  A node of an older release shows the
 counts of its release exactly and none added later (ADDED_COUNTS); the
 binaries under test show every count, for every unit below, once the
@@ -43,10 +44,12 @@ from cdhttest.node import REPO, Session, cdht_path, cdhtd_path
 
 # Releases a node may be upgraded from (commit: release); c7401c9 is the
 # first release (schema 1), c816ee6 the second (schema 2), 8907b70 the
-# third (schema 3, as the release under test).
-RELEASE_OF = {"c7401c9": "0.1.0", "c816ee6": "0.2.0", "8907b70": "0.3.0"}
-UPGRADE_FROM = ["c7401c9", "c816ee6", "8907b70"]
-CURRENT = "0.3.1"   # the release under test
+# third (schema 3, as the release under test), 65308d9 the fourth (schema 3,
+# no journal: the release under test adds one to its data directory).
+RELEASE_OF = {"c7401c9": "0.1.0", "c816ee6": "0.2.0", "8907b70": "0.3.0",
+              "65308d9": "0.3.1"}
+UPGRADE_FROM = ["c7401c9", "c816ee6", "8907b70", "65308d9"]
+CURRENT = "0.4.0"   # the release under test
 
 YEARS = tuple(range(2021, 2027))   # six years: outstanding chains form
 SPEC = [
@@ -493,6 +496,19 @@ class Upgrade(HierTestCase):
             self.assertConverges(n, hm, YEARS, timeout=CONVERGE,
                                  what="%s: the upgraded node" % what)
             self.assertProvince(p, hm, what + ", after new writes there")
+            if step == 0:
+                # the upgraded directory has a journal, and a kill -9 there
+                # recovers through it with every acknowledged write kept
+                self.assertTrue(os.path.exists(
+                    os.path.join(n.data_dir, "journal")), what)
+                keys = self.ever[nid] | set(hm.local(nid).records)
+                before = self.snapshot(n, keys)
+                n.kill9()
+                n.start(keep_port=True)
+                self.wait_linked(nodes, n)
+                self.assertSameRecords(n, hm, before, keys,
+                                       what + ", then kill -9")
+                self.assertProvince(p, hm, what + ", then kill -9")
 
         for nid in ORDER:   # the whole tree, every node new
             self.assertConverges(nodes[nid], hm, YEARS, timeout=CONVERGE,
