@@ -129,7 +129,8 @@ void journal_rewind(struct journal *j);
 int journal_op_next(
     const struct journal_rec *r, size_t *pos, struct journal_op *op);
 
-/* Whether b's record fits after the records appended so far. */
+/* Whether b's record fits after the records appended so far (never
+ * after a failed journal_checkpoint, until one succeeds). */
 int journal_fits(const struct journal *j, const struct journal_buf *b);
 /*
  * Append b as the record of transaction txnid and fdatasync it.  0: it is
@@ -142,7 +143,9 @@ size_t journal_records(const struct journal *j);
 /*
  * Write the next generation's header {c->txnid, c->psize, c->meta, clean}
  * into the slot the newest does not hold, fdatasync, and start the records
- * over.  0, or -1 (logged; the previous checkpoint stays the newest).
+ * over.  0, or -1 (logged; the previous checkpoint stays the newest as far
+ * as this process knows, but the new header may have reached the disk, so
+ * journal_append refuses (1) until a checkpoint succeeds).
  */
 int journal_checkpoint(
     struct journal *j, const struct journal_ckpt *c, int clean);
