@@ -355,7 +355,7 @@ journal_open(const char *dir, int rdonly, struct journal **out)
 	struct journal_ckpt c[2];
 	char path[4200];
 	struct stat sb;
-	int fd, ok[2] = {0, 0};
+	int fd, ok[2] = {0, 0}, damaged = 0;
 
 	*out = NULL;
 	snprintf(path, sizeof(path), "%s/%s", dir, JOURNAL_FILE);
@@ -393,10 +393,21 @@ journal_open(const char *dir, int rdonly, struct journal **out)
 				goto fail;
 			}
 			ok[s] = v;
-			if (!v && why != NULL)
+			if (!v && why != NULL) {
 				log_warnx("journal %s: header %d is damaged "
 				          "(%s): ignored",
 				    path, s, why);
+				damaged++;
+			}
+		}
+		/* two headers were written, so records may follow: data.mdb
+		 * alone may lack them, or hold a torn tree */
+		if (damaged == 2) {
+			log_warnx("journal %s: both headers are damaged: it "
+			          "cannot be replayed (restore the data "
+			          "directory from a backup)",
+			    path);
+			goto fail;
 		}
 	}
 	free(b);

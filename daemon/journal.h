@@ -65,7 +65,7 @@ struct journal;
 
 /* What the headers of a journal say. */
 enum journal_state {
-	JOURNAL_FRESH,   /* no valid header: new, or both damaged (logged) */
+	JOURNAL_FRESH,   /* no valid header: new (or its first one torn) */
 	JOURNAL_CLEAN,   /* the newest header was written by a clean close */
 	JOURNAL_UNCLEAN, /* records may follow the checkpoint: recover */
 };
@@ -73,8 +73,8 @@ enum journal_state {
 /*
  * Open DATA_DIR/journal (read-only when rdonly) and read its headers.
  * Returns 0 and *out (NULL when there is no such file), the caller's: free
- * with journal_close; or -1 (logged: an I/O error, or a header of a newer
- * format version, naming the file).
+ * with journal_close; or -1 (logged: an I/O error, a header of a newer
+ * format version, or both headers damaged, naming the file).
  */
 int journal_open(const char *dir, int rdonly, struct journal **out);
 /* Replace DATA_DIR/journal by a file of size bytes of zeros (written, not

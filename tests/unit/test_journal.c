@@ -15,7 +15,8 @@
  *   - a torn last record (cut short, a flipped byte, never written) is
  *     dropped and the ones before it kept;
  *   - a damaged newest header falls back to the other one; a damaged
- *     header that records of its own generation follow is refused;
+ *     header that records of its own generation follow is refused, and
+ *     so are two damaged headers;
  *   - journal_mb = 0: no journal file, LMDB's own syncs; an unclean journal
  *     is still replayed, then removed;
  *   - a transaction bigger than the journal is made durable by a
@@ -611,6 +612,51 @@ damaged_header(uint64_t seed, int records_after)
 	fx_rm_dir(crash);
 }
 
+/* Both headers damaged (the medium, or bytes that are no journal): the
+ * records cannot be found, so the directory is refused, nothing changed. */
+static void
+test_both_headers_damaged(void **state)
+{
+	char live[64], crash[64];
+	uint64_t r = 31;
+	struct model *m = calloc(1, sizeof(*m));
+	struct store *st, *rs = NULL;
+	struct store_opts o = {FX_MAP_MB, 4, 3600 * 1000};
+	struct blob data, jr, after;
+
+	assert_non_null(m);
+	assert_int_equal(fx_tmpdir(live, "jhdr2"), 0);
+	assert_int_equal(fx_tmpdir(crash, "jhdr2c"), 0);
+	st = open_j(live, 4);
+	for (int i = 0; i < 10; i++)
+		random_txn(st, m, &r);
+	assert_int_equal(store_checkpoint(st), STORE_OK); /* two headers */
+	for (int i = 0; i < 6; i++)
+		random_txn(st, m, &r);
+	data = slurp(live, "data.mdb");
+	jr = slurp(live, JOURNAL_FILE);
+	jr.p[100] ^= 1;
+	jr.p[JOURNAL_BLOCK + 100] ^= 1;
+	spill(crash, "data.mdb", data.p, data.n);
+	spill(crash, JOURNAL_FILE, jr.p, jr.n);
+	assert_int_not_equal(store_open_opts(crash, &o, &rs), STORE_OK);
+	assert_null(rs);
+	after = slurp(crash, JOURNAL_FILE);
+	assert_int_equal(after.n, jr.n);
+	assert_memory_equal(after.p, jr.p, jr.n);
+	free(after.p);
+	after = slurp(crash, "data.mdb");
+	assert_int_equal(after.n, data.n);
+	assert_memory_equal(after.p, data.p, data.n);
+	free(after.p);
+	store_close(&st);
+	free(data.p);
+	free(jr.p);
+	free(m);
+	fx_rm_dir(live);
+	fx_rm_dir(crash);
+}
+
 static void
 test_damaged_header(void **state)
 {
@@ -1021,6 +1067,7 @@ main(void)
 	    cmocka_unit_test(test_power_loss),
 	    cmocka_unit_test(test_torn_record),
 	    cmocka_unit_test(test_damaged_header),
+	    cmocka_unit_test(test_both_headers_damaged),
 	    cmocka_unit_test(test_journal_off),
 	    cmocka_unit_test(test_big_txn),
 	    cmocka_unit_test(test_clean_stop),
