@@ -32,6 +32,8 @@ struct journal {
 	uint64_t off;  /* the next record's offset */
 	uint64_t next; /* reading: the txnid the next record must have */
 	size_t nrec;   /* appended since the checkpoint */
+	int unsure;    /* a header write failed: it may be on disk anyway,
+	                  so no record goes after it until one succeeds */
 	unsigned char *rbuf;
 	size_t rcap;
 };
@@ -353,7 +355,7 @@ journal_open(const char *dir, int rdonly, struct journal **out)
 	struct journal_ckpt c[2];
 	char path[4200];
 	struct stat sb;
-	int fd, ok[2] = {0, 0};
+	int fd, ok[2] = {0, 0}, damaged = 0;
 
 	*out = NULL;
 	snprintf(path, sizeof(path), "%s/%s", dir, JOURNAL_FILE);
@@ -391,10 +393,21 @@ journal_open(const char *dir, int rdonly, struct journal **out)
 				goto fail;
 			}
 			ok[s] = v;
-			if (!v && why != NULL)
+			if (!v && why != NULL) {
 				log_warnx("journal %s: header %d is damaged "
 				          "(%s): ignored",
 				    path, s, why);
+				damaged++;
+			}
+		}
+		/* two headers were written, so records may follow: data.mdb
+		 * alone may lack them, or hold a torn tree */
+		if (damaged == 2) {
+			log_warnx("journal %s: both headers are damaged: it "
+			          "cannot be replayed (restore the data "
+			          "directory from a backup)",
+			    path);
+			goto fail;
 		}
 	}
 	free(b);
@@ -673,7 +686,7 @@ journal_op_next(const struct journal_rec *r, size_t *pos, struct journal_op *op)
 int
 journal_fits(const struct journal *j, const struct journal_buf *b)
 {
-	return !b->over && j->off <= j->size &&
+	return !b->over && !j->unsure && j->off <= j->size &&
 	       round_block(b->len) <= j->size - j->off;
 }
 
@@ -728,10 +741,15 @@ journal_checkpoint(struct journal *j, const struct journal_ckpt *c, int clean)
 	if (pwrite_all(j->fd, b, sizeof(b),
 	        (n.generation & 1) * (uint64_t)JOURNAL_BLOCK) != 0 ||
 	    fdatasync(j->fd) != 0) {
+		/* a failed pwrite or fdatasync may still leave the header on
+		 * disk: a record appended under the previous generation would
+		 * then be ignored by a recovery from this one */
+		j->unsure = 1;
 		log_warn("journal %s: writing checkpoint %llu", j->path,
 		    (unsigned long long)n.generation);
 		return -1;
 	}
+	j->unsure = 0;
 	j->ck = n;
 	j->gen = n.generation;
 	j->st = clean ? JOURNAL_CLEAN : JOURNAL_UNCLEAN;

@@ -65,7 +65,7 @@ struct journal;
 
 /* What the headers of a journal say. */
 enum journal_state {
-	JOURNAL_FRESH,   /* no valid header: new, or both damaged (logged) */
+	JOURNAL_FRESH,   /* no valid header: new (or its first one torn) */
 	JOURNAL_CLEAN,   /* the newest header was written by a clean close */
 	JOURNAL_UNCLEAN, /* records may follow the checkpoint: recover */
 };
@@ -73,8 +73,8 @@ enum journal_state {
 /*
  * Open DATA_DIR/journal (read-only when rdonly) and read its headers.
  * Returns 0 and *out (NULL when there is no such file), the caller's: free
- * with journal_close; or -1 (logged: an I/O error, or a header of a newer
- * format version, naming the file).
+ * with journal_close; or -1 (logged: an I/O error, a header of a newer
+ * format version, or both headers damaged, naming the file).
  */
 int journal_open(const char *dir, int rdonly, struct journal **out);
 /* Replace DATA_DIR/journal by a file of size bytes of zeros (written, not
@@ -129,7 +129,8 @@ void journal_rewind(struct journal *j);
 int journal_op_next(
     const struct journal_rec *r, size_t *pos, struct journal_op *op);
 
-/* Whether b's record fits after the records appended so far. */
+/* Whether b's record fits after the records appended so far (never
+ * after a failed journal_checkpoint, until one succeeds). */
 int journal_fits(const struct journal *j, const struct journal_buf *b);
 /*
  * Append b as the record of transaction txnid and fdatasync it.  0: it is
@@ -142,7 +143,9 @@ size_t journal_records(const struct journal *j);
 /*
  * Write the next generation's header {c->txnid, c->psize, c->meta, clean}
  * into the slot the newest does not hold, fdatasync, and start the records
- * over.  0, or -1 (logged; the previous checkpoint stays the newest).
+ * over.  0, or -1 (logged; the previous checkpoint stays the newest as far
+ * as this process knows, but the new header may have reached the disk, so
+ * journal_append refuses (1) until a checkpoint succeeds).
  */
 int journal_checkpoint(
     struct journal *j, const struct journal_ckpt *c, int clean);

@@ -929,7 +929,7 @@ durable(struct store *st, uint64_t txnid)
 		        pinned_growth(st, &info)) &&
 		    checkpoint(st, 0) != STORE_OK)
 			log_warnx("%s: checkpoint failed (the commit is "
-			          "durable; the journal grows)",
+			          "durable; the next one checkpoints)",
 			    st->dir);
 		return STORE_OK;
 	}

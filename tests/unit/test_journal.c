@@ -15,17 +15,22 @@
  *   - a torn last record (cut short, a flipped byte, never written) is
  *     dropped and the ones before it kept;
  *   - a damaged newest header falls back to the other one; a damaged
- *     header that records of its own generation follow is refused;
+ *     header that records of its own generation follow is refused, and
+ *     so are two damaged headers;
  *   - journal_mb = 0: no journal file, LMDB's own syncs; an unclean journal
  *     is still replayed, then removed;
  *   - a transaction bigger than the journal is made durable by a
  *     checkpoint;
  *   - a clean stop leaves a directory LMDB alone (an older cdhtd) opens
  *     and writes, and this cdhtd opens after it;
+ *   - a checkpoint whose header write reports an error (but reached the
+ *     disk, as a failed fdatasync allows): no record is appended under
+ *     the old header after it, so a kill -9 then loses nothing;
  *   - refusals, nothing changed: data.mdb written by another opener after
  *     an unclean stop; a backup of an unclean directory with no cdhtd;
  *   - [node] journal_mb in the conf.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -606,6 +612,51 @@ damaged_header(uint64_t seed, int records_after)
 	fx_rm_dir(crash);
 }
 
+/* Both headers damaged (the medium, or bytes that are no journal): the
+ * records cannot be found, so the directory is refused, nothing changed. */
+static void
+test_both_headers_damaged(void **state)
+{
+	char live[64], crash[64];
+	uint64_t r = 31;
+	struct model *m = calloc(1, sizeof(*m));
+	struct store *st, *rs = NULL;
+	struct store_opts o = {FX_MAP_MB, 4, 3600 * 1000};
+	struct blob data, jr, after;
+
+	assert_non_null(m);
+	assert_int_equal(fx_tmpdir(live, "jhdr2"), 0);
+	assert_int_equal(fx_tmpdir(crash, "jhdr2c"), 0);
+	st = open_j(live, 4);
+	for (int i = 0; i < 10; i++)
+		random_txn(st, m, &r);
+	assert_int_equal(store_checkpoint(st), STORE_OK); /* two headers */
+	for (int i = 0; i < 6; i++)
+		random_txn(st, m, &r);
+	data = slurp(live, "data.mdb");
+	jr = slurp(live, JOURNAL_FILE);
+	jr.p[100] ^= 1;
+	jr.p[JOURNAL_BLOCK + 100] ^= 1;
+	spill(crash, "data.mdb", data.p, data.n);
+	spill(crash, JOURNAL_FILE, jr.p, jr.n);
+	assert_int_not_equal(store_open_opts(crash, &o, &rs), STORE_OK);
+	assert_null(rs);
+	after = slurp(crash, JOURNAL_FILE);
+	assert_int_equal(after.n, jr.n);
+	assert_memory_equal(after.p, jr.p, jr.n);
+	free(after.p);
+	after = slurp(crash, "data.mdb");
+	assert_int_equal(after.n, data.n);
+	assert_memory_equal(after.p, data.p, data.n);
+	free(after.p);
+	store_close(&st);
+	free(data.p);
+	free(jr.p);
+	free(m);
+	fx_rm_dir(live);
+	fx_rm_dir(crash);
+}
+
 static void
 test_damaged_header(void **state)
 {
@@ -813,6 +864,83 @@ test_clean_stop(void **state)
 	fx_rm_dir(dir);
 }
 
+/* --- a checkpoint whose header write failed --------------------------------
+ */
+
+/* Set: the next fdatasync of a file named "journal" syncs, then reports
+ * EIO (the header reached the disk; the caller cannot know it). */
+static int fail_journal_sync;
+
+static int
+is_journal(int fd)
+{
+	char link[64], path[4200];
+	ssize_t n;
+	size_t jl = strlen(JOURNAL_FILE);
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, path, sizeof(path) - 1)) <= (ssize_t)jl)
+		return 0;
+	path[n] = '\0';
+	return path[n - (ssize_t)jl - 1] == '/' &&
+	       strcmp(path + n - (ssize_t)jl, JOURNAL_FILE) == 0;
+}
+
+/* Interposes libc's for journal.c (linked into this executable). */
+int
+fdatasync(int fd)
+{
+	int rc = (int)syscall(SYS_fdatasync, fd);
+
+	if (rc == 0 && fail_journal_sync && is_journal(fd)) {
+		fail_journal_sync = 0;
+		errno = EIO;
+		return -1;
+	}
+	return rc;
+}
+
+static void
+test_failed_header(void **state)
+{
+	char live[64], crash[64];
+	uint64_t r = 23;
+	struct model *m = calloc(1, sizeof(*m));
+	struct store *st, *rs = NULL;
+	struct store_opts o = {FX_MAP_MB, 4, 3600 * 1000};
+	struct blob data, jr;
+
+	assert_non_null(m);
+	assert_int_equal(fx_tmpdir(live, "jfhdr"), 0);
+	assert_int_equal(fx_tmpdir(crash, "jfhdrc"), 0);
+	st = open_j(live, 4);
+	for (int i = 0; i < 10; i++)
+		random_txn(st, m, &r);
+	assert_int_equal(store_checkpoint(st), STORE_OK);
+	for (int i = 0; i < 5; i++)
+		random_txn(st, m, &r);
+	fail_journal_sync = 1;
+	assert_int_equal(store_checkpoint(st), STORE_EIO);
+	assert_int_equal(fail_journal_sync, 0); /* the header's sync */
+	/* acknowledged after the failed checkpoint */
+	for (int i = 0; i < 8; i++)
+		random_txn(st, m, &r);
+	/* kill -9: both files as they are */
+	data = slurp(live, "data.mdb");
+	jr = slurp(live, JOURNAL_FILE);
+	spill(crash, "data.mdb", data.p, data.n);
+	spill(crash, JOURNAL_FILE, jr.p, jr.n);
+	assert_int_equal(store_open_opts(crash, &o, &rs), STORE_OK);
+	assert_model(rs, m, "after a failed header write", 0);
+	store_close(&rs);
+	store_close(&st);
+	free(data.p);
+	free(jr.p);
+	free(m);
+	fx_rm_dir(live);
+	fx_rm_dir(crash);
+}
+
 /* --- refusals --------------------------------------------------------------
  */
 
@@ -939,9 +1067,11 @@ main(void)
 	    cmocka_unit_test(test_power_loss),
 	    cmocka_unit_test(test_torn_record),
 	    cmocka_unit_test(test_damaged_header),
+	    cmocka_unit_test(test_both_headers_damaged),
 	    cmocka_unit_test(test_journal_off),
 	    cmocka_unit_test(test_big_txn),
 	    cmocka_unit_test(test_clean_stop),
+	    cmocka_unit_test(test_failed_header),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_conf_key),
 	};
