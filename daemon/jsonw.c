@@ -394,26 +394,37 @@ static const char digits2[] = "00010203040506070809"
                               "80818283848586878889"
                               "90919293949596979899";
 
+/* The number of decimal digits of v. */
+static unsigned
+ndigits(uint64_t v)
+{
+	unsigned n = 1;
+
+	while (v >= 10000) {
+		v /= 10000;
+		n += 4;
+	}
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* The digits of v written in place, last pair first: no copy. */
 static size_t
 fmt_uint(char *buf, uint64_t v)
 {
-	char tmp[24];
-	char *p = tmp + sizeof(tmp);
-	size_t n;
+	size_t n = ndigits(v);
+	char *p = buf + n;
 
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
+
 		v /= 100;
 		p -= 2;
 		memcpy(p, digits2 + 2 * r, 2);
 	}
-	if (v >= 10) {
-		p -= 2;
-		memcpy(p, digits2 + 2 * v, 2);
-	} else
-		*--p = (char)('0' + v);
-	n = (size_t)(tmp + sizeof(tmp) - p);
-	memcpy(buf, p, n);
+	if (v >= 10)
+		memcpy(p - 2, digits2 + 2 * v, 2);
+	else
+		p[-1] = (char)('0' + v);
 	return n;
 }
 

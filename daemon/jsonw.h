@@ -133,9 +133,19 @@ size_t jsonw_fmt_int(char *buf, int64_t v);
  * a non-finite v. */
 size_t jsonw_fmt_real(char *buf, double v);
 
+/* 0..99 (most counts of a unit) inline, the rest by jsonw_fmt_int. */
 static inline char *
 jsonw_put_int(char *o, int64_t v)
 {
+	if (v >= 0 && v < 10) {
+		*o = (char)('0' + v);
+		return o + 1;
+	}
+	if (v >= 10 && v < 100) {
+		o[0] = (char)('0' + v / 10);
+		o[1] = (char)('0' + v % 10);
+		return o + 2;
+	}
 	return o + jsonw_fmt_int(o, v);
 }
 
