@@ -581,22 +581,39 @@ cover(struct cov *cv, const char *id, const char *name, const struct urep *u)
 	jsonw_str(&cv->l[COV_NAMES], name);
 }
 
+/* bsearch's comparison of an id (the key) with a node. */
+static int
+id_node_cmp(const void *id, const void *node)
+{
+	return strcmp(id, ((const struct agg_node *)node)->id);
+}
+
 static const struct agg_node *
 dir_find(const struct agg_node *nodes, size_t n, const char *id)
 {
-	struct agg_node key;
-
 	if (n == 0) /* nodes is NULL when n == 0 */
 		return NULL;
-	snprintf(key.id, sizeof(key.id), "%s", id);
-	return bsearch(&key, nodes, n, sizeof(*nodes), node_cmp);
+	return bsearch(id, nodes, n, sizeof(*nodes), id_node_cmp);
+}
+
+/* Sort the directory by id; aggregate_nodes gives it in key order, which
+ * is that order already (checked: no sort then). */
+static void
+dir_sort(struct agg_node *nodes, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(nodes[i - 1].id, nodes[i].id) > 0) {
+			qsort(nodes, n, sizeof(*nodes), node_cmp);
+			return;
+		}
 }
 
 /* The configured children's ids, sorted: conf_child_by_id for every unit
- * of a large directory in log time (the children file is not sorted). */
+ * of a large directory (the children file is not sorted), asked in the
+ * directory's order: at is how far kid_is has gone. */
 struct kid_index {
 	const char **id;
-	size_t n;
+	size_t n, at;
 };
 
 static int
@@ -608,7 +625,7 @@ str_cmp(const void *a, const void *b)
 static void
 kid_index_init(struct kid_index *k, const struct conf *c)
 {
-	k->n = 0;
+	k->n = k->at = 0;
 	if (c->nchildren == 0 ||
 	    (k->id = malloc(c->nchildren * sizeof(*k->id))) == NULL) {
 		k->id = NULL;
@@ -620,13 +637,19 @@ kid_index_init(struct kid_index *k, const struct conf *c)
 	qsort(k->id, k->n, sizeof(*k->id), str_cmp);
 }
 
-/* 1 when id is a configured child (k failed to build: conf's answer). */
+/* 1 when id is a configured child (k failed to build: conf's answer);
+ * ids asked in increasing order (the sorted directory's), so the sorted
+ * children are walked once. */
 static int
-kid_is(const struct kid_index *k, const struct conf *c, const char *id)
+kid_is(struct kid_index *k, const struct conf *c, const char *id)
 {
+	int cmp = 1;
+
 	if (k->id == NULL)
 		return conf_child_by_id(c, id) >= 0;
-	return bsearch(&id, k->id, k->n, sizeof(*k->id), str_cmp) != NULL;
+	while (k->at < k->n && (cmp = strcmp(k->id[k->at], id)) < 0)
+		k->at++;
+	return k->at < k->n && cmp == 0;
 }
 
 /* 1 if id is root or lies below root, by the directory's parent links. */
@@ -820,14 +843,18 @@ child_links(
 		first[i] = last[i] = SIZE_MAX;
 	for (size_t i = 0; i < n; i++)
 		(*next)[i] = SIZE_MAX;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, lp = SIZE_MAX; i < n; i++) {
 		const struct agg_node *p;
 		size_t pi;
 
-		if (strcmp(nodes[i].parent, self) == 0)
+		/* siblings often follow each other: their parent is lp's */
+		if (lp != SIZE_MAX &&
+		    strcmp(nodes[i].parent, nodes[lp].id) == 0)
+			pi = lp;
+		else if (strcmp(nodes[i].parent, self) == 0)
 			pi = n;
 		else if ((p = dir_find(nodes, n, nodes[i].parent)) != NULL)
-			pi = (size_t)(p - nodes);
+			pi = lp = (size_t)(p - nodes);
 		else
 			continue; /* a parent outside the directory */
 		if (last[pi] == SIZE_MAX)
@@ -857,8 +884,7 @@ views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 	if ((node != NULL || depth >= 0) &&
 	    aggregate_nodes(t, &nodes, &n) != STORE_OK)
 		return STORE_EIO;
-	if (n > 0) /* nodes is NULL when n == 0 */
-		qsort(nodes, n, sizeof(*nodes), node_cmp);
+	dir_sort(nodes, n);
 	if (node != NULL && (root = dir_find(nodes, n, node)) == NULL) {
 		free(nodes);
 		return STORE_NOTFOUND;
@@ -971,8 +997,7 @@ views_nodes_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 
 	if (aggregate_nodes(t, &nodes, &n) != STORE_OK)
 		return STORE_EIO;
-	if (n > 0) /* nodes is NULL when n == 0 */
-		qsort(nodes, n, sizeof(*nodes), node_cmp);
+	dir_sort(nodes, n);
 	jsonw_obj_begin(w);
 	JSONW_KEY(w, "node");
 	w_node(w, c->id, rules_level_names[c->level], c->name);
