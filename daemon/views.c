@@ -977,11 +977,13 @@ views_progress(struct store_txn *t, const struct conf *c, int year, int depth,
 	    &w, t, c, year, depth, node, now, link, link_arg);
 	if (*rc != STORE_OK) {
 		jsonw_free(&w);
+		jsonw_spare_release();
 		return NULL;
 	}
 	if ((s = jsonw_take(&w, &len)) != NULL)
 		o = json_loadb(s, len, 0, NULL);
 	jsonw_text_free(s);
+	jsonw_spare_release(); /* no reply to come: keep no spare */
 	if (o == NULL)
 		*rc = STORE_EIO;
 	return o;
@@ -1089,11 +1091,13 @@ views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
 	jsonw_init(&w, 0);
 	if (views_nodes_write(&w, t, c, link, link_arg, NULL) != STORE_OK) {
 		jsonw_free(&w);
+		jsonw_spare_release();
 		return NULL;
 	}
 	if ((s = jsonw_take(&w, &len)) != NULL)
 		o = json_loadb(s, len, 0, NULL);
 	jsonw_text_free(s);
+	jsonw_spare_release(); /* no reply to come: keep no spare */
 	return o;
 }
 
