@@ -1659,6 +1659,205 @@ aggregate_report_of(
 	return STORE_OK;
 }
 
+/*
+ * Reads for the views (views.c): what a document shows of a unit, decoded
+ * from the stored value without the fields it does not show.  Every read
+ * is bounds-checked as dec_rec's; the fields skipped are checked for their
+ * length only.  The write path keeps dec_rec and get_totals.
+ */
+
+/* vr_uint with the varints of one and two bytes (below 2^14: nearly
+ * every counter, length and time field but the times) inline. */
+static inline uint64_t
+rd_uint(struct vr *r)
+{
+	const unsigned char *p = r->p;
+
+	if (r->err == 0 && r->end - p >= 2) {
+		if (p[0] < 0x80) {
+			r->p = p + 1;
+			return p[0];
+		}
+		if (p[1] < 0x80) {
+			r->p = p + 2;
+			return (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		}
+	}
+	return vr_uint(r);
+}
+
+static inline int64_t
+rd_int(struct vr *r)
+{
+	uint64_t u = rd_uint(r);
+
+	return (int64_t)((u >> 1) ^ (0 - (u & 1)));
+}
+
+/* vr_counters, through rd_int. */
+static void
+rd_counters(struct vr *r, struct cdht_counters *c, unsigned *np)
+{
+	uint64_t n = rd_uint(r);
+	unsigned i = 0;
+
+	*np = 0;
+	if (r->err || n > CDHT_NCOUNTERS) {
+		r->err = -1;
+		memset(c, 0, sizeof(*c));
+		return;
+	}
+	for (; i < n; i++)
+		c->v[i] = rd_int(r);
+	for (; i < CDHT_NCOUNTERS; i++)
+		c->v[i] = 0;
+	if (!r->err)
+		*np = (unsigned)n;
+}
+
+/* Skip a string of at most cap - 1 bytes (vr_str's bound). */
+static void
+rd_skip_str(struct vr *r, size_t cap)
+{
+	uint64_t n = rd_uint(r);
+
+	if (r->err || n >= cap || n > (uint64_t)(r->end - r->p)) {
+		r->err = -1;
+		return;
+	}
+	r->p += n;
+}
+
+/* A TBL_WIN value (formats 2 and 3) as aggregate_view_report gives it. */
+static int
+dec_view_report(const void *v, size_t vl, struct agg_view_report *out)
+{
+	struct vr r;
+	uint64_t np;
+	uint8_t fmt;
+
+	vr_init(&r, v, vl);
+	fmt = vr_u8(&r);
+	if (fmt != REC_FMT && fmt != REC_FMT_V2)
+		return -1;
+	(void)rd_uint(&r); /* version */
+	out->updated_at = vr_int(&r);
+	(void)vr_int(&r);                   /* received_at */
+	rd_skip_str(&r, WIRE_MAX_ID + 1);   /* via */
+	rd_skip_str(&r, 16);                /* level */
+	rd_skip_str(&r, WIRE_MAX_NAME + 1); /* name */
+	np = rd_uint(&r);
+	if (np < 1 || np > WIRE_MAX_PATH)
+		return -1;
+	for (unsigned i = 0; i < np; i++)
+		rd_skip_str(&r, WIRE_MAX_ID + 1);
+	rd_counters(&r, &out->c, &out->ncounters);
+	if (out->ncounters < CDHT_WIRE_MIN_COUNTERS)
+		return -1;
+	out->filed_by[0] = '\0';
+	if (fmt == REC_FMT) {
+		vr_str(&r, out->filed_by, sizeof(out->filed_by));
+		rd_skip_str(&r, WIRE_MAX_ID + 1); /* successor */
+	}
+	return vr_done(&r);
+}
+
+int
+aggregate_view_report(struct store_txn *t, const char *origin, int year,
+    struct agg_view_report *out)
+{
+	unsigned char k[OKEY_MAX];
+	size_t kl = records_okey(k, origin, year);
+	const void *v;
+	size_t vl;
+	int rc = store_get(t, TBL_WIN, k, kl, &v, &vl);
+
+	if (rc != STORE_OK)
+		return rc;
+	if (dec_view_report(v, vl, out) != 0)
+		return store_corrupt(t, TBL_WIN, k, kl, "report copy");
+	return STORE_OK;
+}
+
+int
+aggregate_view_totals(
+    struct store_txn *t, const char *node, int year, struct cdht_counters *out)
+{
+	unsigned char k[OKEY_MAX];
+	size_t kl = records_okey(k, node, year);
+	const void *v;
+	size_t vl;
+	struct vr r;
+	unsigned nc;
+	int rc;
+
+	if (store_pending(t, &tc_ops) != NULL) { /* a write transaction's */
+		rc = totals_get(t, k, kl, out);
+		return rc == STORE_NOTFOUND ? STORE_OK : rc;
+	}
+	if ((rc = store_get(t, TBL_TOTALS, k, kl, &v, &vl)) != STORE_OK) {
+		memset(out, 0, sizeof(*out));
+		return rc == STORE_NOTFOUND ? STORE_OK : rc;
+	}
+	vr_init(&r, v, vl);
+	if (vr_u8(&r) != TOTALS_FMT)
+		r.err = -1;
+	rd_counters(&r, out, &nc);
+	if (vr_done(&r) != 0) {
+		memset(out, 0, sizeof(*out));
+		return store_corrupt(t, TBL_TOTALS, k, kl, "totals");
+	}
+	return STORE_OK;
+}
+
+/* aggregate_view_retired: the scan of one node's totals, every year. */
+struct retired_scan {
+	struct store_txn *t;
+	size_t kl; /* node \0 year(2) */
+	int any;
+};
+
+static int
+retired_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct retired_scan *rs = arg;
+	struct cdht_counters c;
+	struct vr r;
+	unsigned nc;
+	int year;
+
+	if (kl != rs->kl)
+		return 0; /* no key of totals: the prefix holds the \0 */
+	year = store_rd16((const unsigned char *)k + kl - 2);
+	if (year < RULES_YEAR_MIN || year > RULES_YEAR_MAX)
+		return 0;
+	vr_init(&r, v, vl);
+	if (vr_u8(&r) != TOTALS_FMT)
+		r.err = -1;
+	rd_counters(&r, &c, &nc);
+	if (vr_done(&r) != 0) {
+		store_corrupt(rs->t, TBL_TOTALS, k, kl, "totals");
+		return 1;
+	}
+	rs->any = c.v[CDHT_C_retired] != 0;
+	return rs->any;
+}
+
+int
+aggregate_view_retired(struct store_txn *t, const char *node)
+{
+	unsigned char k[OKEY_MAX];
+	size_t nl = strlen(node);
+	struct retired_scan rs = {t, nl + 3, 0};
+
+	if (store_pending(t, &tc_ops) != NULL || nl > WIRE_MAX_ID)
+		return -1; /* a write transaction's totals are cached */
+	memcpy(k, node, nl + 1);
+	if (store_scan(t, TBL_TOTALS, k, nl + 1, retired_cb, &rs) != STORE_OK)
+		return -1;
+	return rs.any;
+}
+
 /* Schema 1 -> 3: the raw structs of release 0.1.0 (written straight in
  * this release's formats). */
 

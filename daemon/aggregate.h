@@ -163,4 +163,32 @@ int aggregate_offline_remove(
 int aggregate_report_of(
     struct store_txn *t, const char *origin, int year, struct wire_report *out);
 
+/* A unit's winning report of a year as the views show it: its counters
+ * (ncounters of them reported, the rest zero), its update time and its
+ * filer; the report's other fields are not decoded. */
+struct agg_view_report {
+	struct cdht_counters c;
+	unsigned ncounters;
+	int64_t updated_at;
+	char filed_by[WIRE_MAX_WHO + 1];
+};
+
+/* The winning report of (origin, year) into *out: STORE_OK,
+ * STORE_NOTFOUND, or a store error (an undecodable value: STORE_CORRUPT,
+ * logged and sticky, as aggregate_report_of). */
+int aggregate_view_report(struct store_txn *t, const char *origin, int year,
+    struct agg_view_report *out);
+
+/* The totals of node, a unit below this node (this node's own, with its
+ * local report: aggregate_totals), for year into *out, zero when it has
+ * none: STORE_OK or a store error. */
+int aggregate_view_totals(
+    struct store_txn *t, const char *node, int year, struct cdht_counters *out);
+
+/* 1 when node's totals (node: a unit below this node) of some year
+ * RULES_YEAR_MIN..RULES_YEAR_MAX count retired, 0 when none does, -1 on
+ * a store error or in a write transaction (ask aggregate_totals then).
+ * One seek and a node's years in key order. */
+int aggregate_view_retired(struct store_txn *t, const char *node);
+
 #endif

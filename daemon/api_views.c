@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 
 #include "aggregate.h"
@@ -23,6 +24,46 @@
 #include "records.h"
 #include "valid.h"
 #include "wire.h"
+
+/*
+ * The writer's spare buffer (jsonw.c: the last large document's memory,
+ * kept so that the next one needs no fresh pages) goes back to the system
+ * once no large document was written for SPARE_IDLE_S seconds; a document
+ * still being sent then is let go at the next turn.  One timer per process
+ * (the daemon runs one event base), re-armed by every large document.
+ */
+#define SPARE_IDLE_S 1
+
+static struct event *spare_timer;
+
+static void
+spare_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = {SPARE_IDLE_S, 0};
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (jsonw_spare_release() > 0)
+		evtimer_add(spare_timer, &tv);
+}
+
+/* After a document of req was written (whether it is sent or not). */
+static void
+spare_arm(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct event_base *base =
+	    evcon != NULL ? evhttp_connection_get_base(evcon) : NULL;
+	struct timeval tv = {SPARE_IDLE_S, 0};
+
+	if (!jsonw_spare_held())
+		return;
+	if (spare_timer == NULL && base != NULL)
+		spare_timer = evtimer_new(base, spare_idle, NULL);
+	if (spare_timer != NULL)
+		evtimer_add(spare_timer, &tv);
+}
 
 /* This year in the node's time zone ([programme] timezone). */
 
@@ -109,6 +150,7 @@ api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
 	rc = views_progress_write(&w, t, h->c, year, depth, ns ? node : NULL,
 	    (int64_t)time(NULL), h->link, h->link_arg);
 	store_abort(&t);
+	spare_arm(req);
 	if (rc == STORE_NOTFOUND) {
 		jsonw_free(&w);
 		api_send_error(req, 404, "not_found", "node",
@@ -160,6 +202,7 @@ api_nodes(struct http_api *h, struct evhttp_request *req, const char *rest,
 		    &w, t, h->c, h->link, h->link_arg, up ? up : json_null());
 	store_abort(&t);
 	json_decref(up);
+	spare_arm(req);
 	if (rc != STORE_OK) {
 		jsonw_free(&w);
 		api_send_store_error(req, STORE_EIO);

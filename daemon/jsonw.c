@@ -1,12 +1,14 @@
 /*
  * jsonw.c: the direct JSON writer (see jsonw.h): one buffer grown by
- * doubling (large ones mapped on their own, with huge pages), commas tracked
- * per open container, integers by a two-digit table, strings escaped as
- * jansson's dump does.  The buffer is the writer's until jsonw_take.
+ * doubling (large ones mapped on their own, with huge pages, the last one
+ * freed kept for the next), commas tracked per open container, integers
+ * written in place, strings escaped as jansson's dump does.  The buffer
+ * is the writer's until jsonw_take.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 
 #include "jsonw.h"
@@ -18,7 +20,10 @@
  * mremap, no copy) that asks for transparent huge pages: a drill-down of
  * megabytes then takes a few page faults instead of thousands, and its
  * memory goes back to the system when it is freed instead of staying in
- * malloc's heap.
+ * malloc's heap.  The last such mapping freed is kept (spare) for the
+ * next large buffer, until jsonw_spare_release: a fresh mapping costs the
+ * kernel a fault and the zeroing of every page (about a millisecond per
+ * 9 MB drill-down), a kept one nothing.
  */
 #define JSONW_HDR     64
 #define JSONW_MAP_MIN ((size_t)1 << 20)
@@ -41,16 +46,47 @@ text_hdr(const char *text)
 	return (struct hdr *)(void *)(text - JSONW_HDR);
 }
 
-static void *
-map_new(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+/* The spare mapping (a header with mapped = 1), or NULL; how many
+ * mappings are buffers or texts now (not the spare). */
+static _Atomic(struct hdr *) spare;
+static atomic_int live_maps;
 
+int
+jsonw_spare_release(void)
+{
+	struct hdr *h = atomic_exchange(&spare, NULL);
+
+	if (h != NULL)
+		munmap(h, h->size);
+	return atomic_load(&live_maps);
+}
+
+int
+jsonw_spare_held(void)
+{
+	return atomic_load(&spare) != NULL || atomic_load(&live_maps) > 0;
+}
+
+/* A mapping of at least *size bytes (*size: what it holds), the spare
+ * when it is large enough; NULL when out of memory. */
+static void *
+map_new(size_t *size)
+{
+	struct hdr *h = atomic_exchange(&spare, NULL);
+	void *p;
+
+	if (h != NULL && h->size >= *size) {
+		*size = h->size;
+		return h;
+	}
+	if (h != NULL)
+		munmap(h, h->size);
+	p = mmap(NULL, *size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 #ifdef MADV_HUGEPAGE
-	madvise(p, size, MADV_HUGEPAGE); /* a hint: fine if refused */
+	madvise(p, *size, MADV_HUGEPAGE); /* a hint: fine if refused */
 #endif
 	return p;
 }
@@ -74,6 +110,8 @@ buf_realloc(char *old, size_t len, size_t cap)
 		return hdr_text(base);
 	}
 	size = (size + JSONW_HUGE - 1) / JSONW_HUGE * JSONW_HUGE;
+	if (h != NULL && h->mapped && h->size >= size)
+		return old; /* the spare it came from holds it already */
 	if (h != NULL && h->mapped) {
 		base = mremap(h, h->size, size, MREMAP_MAYMOVE);
 		if (base == MAP_FAILED)
@@ -82,8 +120,9 @@ buf_realloc(char *old, size_t len, size_t cap)
 		madvise(base, size, MADV_HUGEPAGE);
 #endif
 	} else {
-		if ((base = map_new(size)) == NULL)
+		if ((base = map_new(&size)) == NULL)
 			return NULL;
+		atomic_fetch_add(&live_maps, 1);
 		if (h != NULL) {
 			memcpy(hdr_text(base), old, len);
 			free(h);
@@ -102,9 +141,15 @@ jsonw_text_free(char *text)
 	if (text == NULL)
 		return;
 	h = text_hdr(text);
-	if (h->mapped)
-		munmap(h, h->size);
-	else
+	if (h->mapped) {
+		/* kept for the next; the one kept before goes */
+		struct hdr *old = atomic_exchange(&spare, h);
+
+		atomic_fetch_sub(&live_maps, 1);
+
+		if (old != NULL)
+			munmap(old, old->size);
+	} else
 		free(h);
 }
 
@@ -394,26 +439,37 @@ static const char digits2[] = "00010203040506070809"
                               "80818283848586878889"
                               "90919293949596979899";
 
+/* The number of decimal digits of v. */
+static unsigned
+ndigits(uint64_t v)
+{
+	unsigned n = 1;
+
+	while (v >= 10000) {
+		v /= 10000;
+		n += 4;
+	}
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* The digits of v written in place, last pair first: no copy. */
 static size_t
 fmt_uint(char *buf, uint64_t v)
 {
-	char tmp[24];
-	char *p = tmp + sizeof(tmp);
-	size_t n;
+	size_t n = ndigits(v);
+	char *p = buf + n;
 
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
+
 		v /= 100;
 		p -= 2;
 		memcpy(p, digits2 + 2 * r, 2);
 	}
-	if (v >= 10) {
-		p -= 2;
-		memcpy(p, digits2 + 2 * v, 2);
-	} else
-		*--p = (char)('0' + v);
-	n = (size_t)(tmp + sizeof(tmp) - p);
-	memcpy(buf, p, n);
+	if (v >= 10)
+		memcpy(p - 2, digits2 + 2 * v, 2);
+	else
+		p[-1] = (char)('0' + v);
 	return n;
 }
 

@@ -38,8 +38,16 @@ void jsonw_free(struct jsonw *w);
 /* The text (NUL-terminated, *len without it) or NULL when it failed; the
  * writer is empty afterwards. */
 char *jsonw_take(struct jsonw *w, size_t *len);
-/* Release a text jsonw_take gave (NULL: nothing). */
+/* Release a text jsonw_take gave (NULL: nothing).  A large one (a
+ * mapping of its own, from 1 MiB) is kept as the spare for the next large
+ * buffer, the spare kept before it unmapped. */
 void jsonw_text_free(char *text);
+/* Unmap the spare (none: nothing), when no large document is expected
+ * soon, so that its memory goes back to the system.  Returns how many
+ * large buffers are in use still (each becomes the spare when freed). */
+int jsonw_spare_release(void);
+/* 1 while there is a spare or a large buffer that will become it. */
+int jsonw_spare_held(void);
 
 static inline int
 jsonw_failed(const struct jsonw *w)
@@ -133,9 +141,19 @@ size_t jsonw_fmt_int(char *buf, int64_t v);
  * a non-finite v. */
 size_t jsonw_fmt_real(char *buf, double v);
 
+/* 0..99 (most counts of a unit) inline, the rest by jsonw_fmt_int. */
 static inline char *
 jsonw_put_int(char *o, int64_t v)
 {
+	if (v >= 0 && v < 10) {
+		*o = (char)('0' + v);
+		return o + 1;
+	}
+	if (v >= 10 && v < 100) {
+		o[0] = (char)('0' + v / 10);
+		o[1] = (char)('0' + v % 10);
+		return o + 2;
+	}
 	return o + jsonw_fmt_int(o, v);
 }
 

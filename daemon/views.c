@@ -15,12 +15,55 @@
 #include "records.h"
 #include "views.h"
 
+/* Two digits of v (0..99) at o. */
+static char *
+put2(char *o, unsigned v)
+{
+	*o++ = (char)('0' + v / 10);
+	*o++ = (char)('0' + v % 10);
+	return o;
+}
+
+/*
+ * The date of t as gmtime_r and strftime "%Y-%m-%dT%H:%M:%SZ" print it.
+ * Times of the years 1970..9999 (every report's; one per unit in a
+ * coverage) are done here (the inverse of days_from_civil below,
+ * Hinnant's civil_from_days), the rest by the C library.
+ */
 void
 views_iso_time(int64_t t, char *buf, size_t size)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 
+	if (t >= 0 && t <= INT64_C(253402300799) && size >= 21) {
+		int64_t z = t / 86400 + 719468, sec = t % 86400;
+		int64_t era = z / 146097, doe = z - era * 146097;
+		int64_t yoe =
+		    (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+		int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+		int64_t mp = (5 * doy + 2) / 153;
+		unsigned d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+		unsigned m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+		unsigned y = (unsigned)(yoe + era * 400 + (m <= 2));
+		char *o = buf;
+
+		o = put2(o, y / 100);
+		o = put2(o, y % 100);
+		*o++ = '-';
+		o = put2(o, m);
+		*o++ = '-';
+		o = put2(o, d);
+		*o++ = 'T';
+		o = put2(o, (unsigned)(sec / 3600));
+		*o++ = ':';
+		o = put2(o, (unsigned)(sec / 60 % 60));
+		*o++ = ':';
+		o = put2(o, (unsigned)(sec % 60));
+		*o++ = 'Z';
+		*o = '\0';
+		return;
+	}
 	gmtime_r(&tt, &tm);
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
@@ -231,13 +274,20 @@ node_cmp(const void *a, const void *b)
  * 1 when some unit of id's subtree (id included) may be retired: when a
  * winning copy of any programme year counts "retired".  Counters are never
  * negative (wire.c refuses them), so the subtree's totals of a year count
- * 0 exactly when none of its copies does: 10 reads answer for a whole
- * subtree what aggregate_retired_of answers with 10 reads per unit.  A
- * store error answers 1 (ask each unit then).
+ * 0 exactly when none of its copies does: a unit's 10 years of totals
+ * (one run of keys, aggregate_view_retired) answer for its whole subtree
+ * what aggregate_retired_of answers with 10 reads per unit.  A store
+ * error answers 1 (ask each unit then).
  */
 static int
 subtree_may_retire(struct store_txn *t, const struct conf *c, const char *id)
 {
+	int any;
+
+	/* a unit below: its years in one run of the store's keys */
+	if (strcmp(id, c->id) != 0 &&
+	    (any = aggregate_view_retired(t, id)) >= 0)
+		return any;
 	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
 		struct cdht_counters s;
 
@@ -301,6 +351,8 @@ static void
 urep_set(struct urep *u, const struct cdht_counters *c, int64_t updated_at,
     const char *filed_by)
 {
+	size_t fl = strnlen(filed_by, sizeof(u->filed_by) - 1);
+
 	u->state = 1;
 	u->v[U_ASSESSED] = c->v[CDHT_C_assessed];
 	u->v[U_DEN] = c->v[CDHT_C_den_set];
@@ -309,72 +361,112 @@ urep_set(struct urep *u, const struct cdht_counters *c, int64_t updated_at,
 	u->v[U_FILED_AT] = c->v[CDHT_C_filed_at];
 	u->v[U_REOPENED] = c->v[CDHT_C_reopened];
 	u->updated_at = updated_at;
-	snprintf(u->filed_by, sizeof(u->filed_by), "%s", filed_by);
+	memcpy(u->filed_by, filed_by, fl);
+	u->filed_by[fl] = '\0';
 }
 
 /* u: the report of origin in year, read once (reps[i] for nodes[i]: the
- * drill-down reads it, coverage again). */
+ * drill-down reads it, coverage again).  own (NULL: not asked): the
+ * unit's own targets, from its own report; *have_own 0 when it carries
+ * none. */
 static const struct urep *
-urep_of(struct store_txn *t, const char *origin, int year, struct urep *u)
+urep_read(struct store_txn *t, const char *origin, int year, struct urep *u,
+    struct rules_targets *own, int *have_own)
 {
-	struct wire_report r;
+	struct agg_view_report r;
 
 	if (u->state == 0) {
-		if (aggregate_report_of(t, origin, year, &r) == STORE_OK)
-			urep_set(u, &r.counters, r.updated_at, r.filed_by);
-		else
+		if (aggregate_view_report(t, origin, year, &r) == STORE_OK) {
+			urep_set(u, &r.c, r.updated_at, r.filed_by);
+			if (own != NULL)
+				*have_own = rules_targets_of(&r.c, own) == 0;
+		} else
 			u->state = 2;
 	}
 	return u->state == 1 ? u : NULL;
 }
 
-/* Children down to depth levels, from the sorted directory: head, the
- * first of them, and its siblings by next (child_links). */
-static void
-w_children(struct jsonw *w, struct store_txn *t, const struct conf *c,
-    const struct agg_node *nodes, const size_t *first, const size_t *next,
-    size_t head, int year, int depth, int may, struct urep *reps)
+static const struct urep *
+urep_of(struct store_txn *t, const char *origin, int year, struct urep *u)
 {
-	jsonw_arr_begin(w);
-	for (size_t i = head; i != SIZE_MAX; i = next[i]) {
-		struct cdht_counters sum;
-		struct wire_report r;
-		struct rules_targets own;
-		int have_own, may_i = may;
+	return urep_read(t, origin, year, u, NULL, NULL);
+}
 
-		if (aggregate_totals(t, c, nodes[i].id, year, &sum) != STORE_OK)
+/* A drill-down being written: the sorted directory with its children
+ * lists (child_links) and each unit's report, kept for coverage. */
+struct drill {
+	struct store_txn *t;
+	const struct conf *c;
+	const struct agg_node *nodes;
+	const size_t *first, *next;
+	int year;
+	struct urep *reps;
+};
+
+/* A listed unit's totals of the year (ok: read, else a store error) and
+ * its own targets (have_own: its report carries them). */
+struct sib {
+	struct cdht_counters sum;
+	int ok, have_own;
+	struct rules_targets own;
+};
+
+/*
+ * Children down to depth levels: head, the first of them, and its
+ * siblings by next.  Siblings are in the directory's order, which is the
+ * store's key order: their totals, then their reports, are read in one
+ * run each before any of them is written.
+ */
+static void
+w_children(
+    struct jsonw *w, const struct drill *d, size_t head, int depth, int may)
+{
+	const struct agg_node *nodes = d->nodes;
+	struct sib *sib;
+	size_t k = 0, i;
+
+	for (i = head; i != SIZE_MAX; i = d->next[i])
+		k++;
+	if ((sib = malloc(k * sizeof(*sib) + 1)) == NULL) {
+		w->failed = 1;
+		return;
+	}
+	for (i = head, k = 0; i != SIZE_MAX; i = d->next[i], k++)
+		sib[k].ok = aggregate_view_totals(d->t, nodes[i].id, d->year,
+		                &sib[k].sum) == STORE_OK;
+	for (i = head, k = 0; i != SIZE_MAX; i = d->next[i], k++) {
+		sib[k].have_own = 0;
+		if (sib[k].ok)
+			urep_read(d->t, nodes[i].id, d->year, &d->reps[i],
+			    &sib[k].own, &sib[k].have_own);
+	}
+	jsonw_arr_begin(w);
+	for (i = head, k = 0; i != SIZE_MAX; i = d->next[i], k++) {
+		int may_i = may;
+
+		if (!sib[k].ok)
 			continue;
 		/* a unit with children listed answers for its subtree once */
-		if (may && depth > 1 && first[i] != SIZE_MAX)
-			may_i = subtree_may_retire(t, c, nodes[i].id);
-		/* the unit's own targets: from its own report, not the sum */
-		if (aggregate_report_of(t, nodes[i].id, year, &r) == STORE_OK) {
-			have_own = rules_targets_of(&r.counters, &own) == 0;
-			if (reps != NULL)
-				urep_set(&reps[i], &r.counters, r.updated_at,
-				    r.filed_by);
-		} else {
-			have_own = 0;
-			if (reps != NULL)
-				reps[i].state = 2;
-		}
+		if (may && depth > 1 && d->first[i] != SIZE_MAX)
+			may_i = subtree_may_retire(d->t, d->c, nodes[i].id);
 		jsonw_obj_begin(w);
 		JSONW_KEY(w, "node");
 		w_node(w, nodes[i].id, nodes[i].level, nodes[i].name);
 		JSONW_KEY(w, "indicators");
-		w_indicators(w, &sum, &c->targets, 1, have_own ? &own : NULL);
+		w_indicators(w, &sib[k].sum, &d->c->targets, 1,
+		    sib[k].have_own ? &sib[k].own : NULL);
 		JSONW_KEY(w, "counts");
-		w_counts(w, &sum);
-		w_retired(w, t, c, nodes[i].id, may_i);
-		w_offline(w, t, c, &nodes[i]);
+		w_counts(w, &sib[k].sum);
+		w_retired(w, d->t, d->c, nodes[i].id, may_i);
+		w_offline(w, d->t, d->c, &nodes[i]);
 		if (depth > 1) {
 			JSONW_KEY(w, "children");
-			w_children(w, t, c, nodes, first, next, first[i], year,
-			    depth - 1, may_i, reps);
+			w_children(w, d, d->first[i], depth - 1, may_i);
 		}
 		jsonw_obj_end(w);
 	}
 	jsonw_arr_end(w);
+	free(sib);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's). */
@@ -489,22 +581,39 @@ cover(struct cov *cv, const char *id, const char *name, const struct urep *u)
 	jsonw_str(&cv->l[COV_NAMES], name);
 }
 
+/* bsearch's comparison of an id (the key) with a node. */
+static int
+id_node_cmp(const void *id, const void *node)
+{
+	return strcmp(id, ((const struct agg_node *)node)->id);
+}
+
 static const struct agg_node *
 dir_find(const struct agg_node *nodes, size_t n, const char *id)
 {
-	struct agg_node key;
-
 	if (n == 0) /* nodes is NULL when n == 0 */
 		return NULL;
-	snprintf(key.id, sizeof(key.id), "%s", id);
-	return bsearch(&key, nodes, n, sizeof(*nodes), node_cmp);
+	return bsearch(id, nodes, n, sizeof(*nodes), id_node_cmp);
+}
+
+/* Sort the directory by id; aggregate_nodes gives it in key order, which
+ * is that order already (checked: no sort then). */
+static void
+dir_sort(struct agg_node *nodes, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(nodes[i - 1].id, nodes[i].id) > 0) {
+			qsort(nodes, n, sizeof(*nodes), node_cmp);
+			return;
+		}
 }
 
 /* The configured children's ids, sorted: conf_child_by_id for every unit
- * of a large directory in log time (the children file is not sorted). */
+ * of a large directory (the children file is not sorted), asked in the
+ * directory's order: at is how far kid_is has gone. */
 struct kid_index {
 	const char **id;
-	size_t n;
+	size_t n, at;
 };
 
 static int
@@ -516,7 +625,7 @@ str_cmp(const void *a, const void *b)
 static void
 kid_index_init(struct kid_index *k, const struct conf *c)
 {
-	k->n = 0;
+	k->n = k->at = 0;
 	if (c->nchildren == 0 ||
 	    (k->id = malloc(c->nchildren * sizeof(*k->id))) == NULL) {
 		k->id = NULL;
@@ -528,13 +637,19 @@ kid_index_init(struct kid_index *k, const struct conf *c)
 	qsort(k->id, k->n, sizeof(*k->id), str_cmp);
 }
 
-/* 1 when id is a configured child (k failed to build: conf's answer). */
+/* 1 when id is a configured child (k failed to build: conf's answer);
+ * ids asked in increasing order (the sorted directory's), so the sorted
+ * children are walked once. */
 static int
-kid_is(const struct kid_index *k, const struct conf *c, const char *id)
+kid_is(struct kid_index *k, const struct conf *c, const char *id)
 {
+	int cmp = 1;
+
 	if (k->id == NULL)
 		return conf_child_by_id(c, id) >= 0;
-	return bsearch(&id, k->id, k->n, sizeof(*k->id), str_cmp) != NULL;
+	while (k->at < k->n && (cmp = strcmp(k->id[k->at], id)) < 0)
+		k->at++;
+	return k->at < k->n && cmp == 0;
 }
 
 /* 1 if id is root or lies below root, by the directory's parent links. */
@@ -728,14 +843,18 @@ child_links(
 		first[i] = last[i] = SIZE_MAX;
 	for (size_t i = 0; i < n; i++)
 		(*next)[i] = SIZE_MAX;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, lp = SIZE_MAX; i < n; i++) {
 		const struct agg_node *p;
 		size_t pi;
 
-		if (strcmp(nodes[i].parent, self) == 0)
+		/* siblings often follow each other: their parent is lp's */
+		if (lp != SIZE_MAX &&
+		    strcmp(nodes[i].parent, nodes[lp].id) == 0)
+			pi = lp;
+		else if (strcmp(nodes[i].parent, self) == 0)
 			pi = n;
 		else if ((p = dir_find(nodes, n, nodes[i].parent)) != NULL)
-			pi = (size_t)(p - nodes);
+			pi = lp = (size_t)(p - nodes);
 		else
 			continue; /* a parent outside the directory */
 		if (last[pi] == SIZE_MAX)
@@ -765,8 +884,7 @@ views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 	if ((node != NULL || depth >= 0) &&
 	    aggregate_nodes(t, &nodes, &n) != STORE_OK)
 		return STORE_EIO;
-	if (n > 0) /* nodes is NULL when n == 0 */
-		qsort(nodes, n, sizeof(*nodes), node_cmp);
+	dir_sort(nodes, n);
 	if (node != NULL && (root = dir_find(nodes, n, node)) == NULL) {
 		free(nodes);
 		return STORE_NOTFOUND;
@@ -813,11 +931,15 @@ views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		return STORE_EIO;
 	}
 	if (depth > 0) {
+		struct drill d = {t, c, nodes, NULL, NULL, year, reps};
+
 		if ((first = child_links(nodes, n, c->id, &next)) == NULL) {
 			free(reps);
 			free(nodes);
 			return STORE_EIO;
 		}
+		d.first = first;
+		d.next = next;
 		/* about 2,600 bytes per unit listed: one mapping from the
 		 * start rather than growing it (this node's drill-down) */
 		if (root == NULL) {
@@ -828,9 +950,8 @@ views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 			jsonw_reserve(w, 2700 * listed);
 		}
 		JSONW_KEY(w, "children");
-		w_children(w, t, c, nodes, first, next,
-		    first[root ? (size_t)(root - nodes) : n], year, depth,
-		    subtree_may_retire(t, c, root ? root->id : c->id), reps);
+		w_children(w, &d, first[root ? (size_t)(root - nodes) : n],
+		    depth, subtree_may_retire(t, c, root ? root->id : c->id));
 		free(first);
 	}
 	if (depth >= 0)
@@ -856,11 +977,13 @@ views_progress(struct store_txn *t, const struct conf *c, int year, int depth,
 	    &w, t, c, year, depth, node, now, link, link_arg);
 	if (*rc != STORE_OK) {
 		jsonw_free(&w);
+		jsonw_spare_release();
 		return NULL;
 	}
 	if ((s = jsonw_take(&w, &len)) != NULL)
 		o = json_loadb(s, len, 0, NULL);
 	jsonw_text_free(s);
+	jsonw_spare_release(); /* no reply to come: keep no spare */
 	if (o == NULL)
 		*rc = STORE_EIO;
 	return o;
@@ -876,8 +999,7 @@ views_nodes_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 
 	if (aggregate_nodes(t, &nodes, &n) != STORE_OK)
 		return STORE_EIO;
-	if (n > 0) /* nodes is NULL when n == 0 */
-		qsort(nodes, n, sizeof(*nodes), node_cmp);
+	dir_sort(nodes, n);
 	jsonw_obj_begin(w);
 	JSONW_KEY(w, "node");
 	w_node(w, c->id, rules_level_names[c->level], c->name);
@@ -969,11 +1091,13 @@ views_nodes(struct store_txn *t, const struct conf *c, views_link_fn link,
 	jsonw_init(&w, 0);
 	if (views_nodes_write(&w, t, c, link, link_arg, NULL) != STORE_OK) {
 		jsonw_free(&w);
+		jsonw_spare_release();
 		return NULL;
 	}
 	if ((s = jsonw_take(&w, &len)) != NULL)
 		o = json_loadb(s, len, 0, NULL);
 	jsonw_text_free(s);
+	jsonw_spare_release(); /* no reply to come: keep no spare */
 	return o;
 }
 

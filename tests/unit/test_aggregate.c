@@ -32,6 +32,7 @@
 #include "records.h"
 #include "rules.h"
 #include "store.h"
+#include "value.h"
 #include "wire.h"
 
 #include "fixture.h"
@@ -2011,6 +2012,22 @@ path_has(const char *path, const char *node)
 	return 0;
 }
 
+/* aggregate_view_report of r's origin and year shows what r holds. */
+static void
+expect_view_report(struct store_txn *t, const struct wire_report *r)
+{
+	struct agg_view_report v;
+
+	memset(&v, 0x5a, sizeof(v)); /* nothing left from before */
+	assert_int_equal(
+	    aggregate_view_report(t, r->origin, r->year, &v), STORE_OK);
+	fx_assert_counters(
+	    &v.c, &r->counters, "view report %s/%d", r->origin, r->year);
+	assert_int_equal(v.ncounters, r->ncounters);
+	assert_int_equal(v.updated_at, r->updated_at);
+	assert_string_equal(v.filed_by, r->filed_by);
+}
+
 static void
 verify_model(struct store_txn *t, struct fx *f, const struct amodel *am,
     const char *when)
@@ -2037,6 +2054,14 @@ verify_model(struct store_txn *t, struct fx *f, const struct amodel *am,
 			fx_assert_counters(&got, &want,
 			    "%s: totals %s/%d (brute force)", when, everyone[e],
 			    Y0 + y);
+			if (strcmp(everyone[e], SELF) == 0)
+				continue;
+			/* the views' read, through the totals cache */
+			assert_int_equal(
+			    aggregate_view_totals(t, everyone[e], Y0 + y, &got),
+			    STORE_OK);
+			fx_assert_counters(&got, &want, "%s: view totals %s/%d",
+			    when, everyone[e], Y0 + y);
 		}
 		for (size_t o = 0; o < NORIG; o++) {
 			struct wire_report r;
@@ -2048,6 +2073,7 @@ verify_model(struct store_txn *t, struct fx *f, const struct amodel *am,
 				continue;
 			}
 			assert_int_equal(rc, STORE_OK);
+			expect_view_report(t, &r);
 			if (r.version != am->m[w][o][y].ver ||
 			    strcmp(r.path[0], vias[w]) != 0)
 				fail_msg("%s: winner of %s/%d is v%llu via %s, "
@@ -2582,6 +2608,208 @@ test_totals_cache_nested(void **state)
 	store_abort(&t);
 }
 
+/*
+ * The views' reads (aggregate_view_*) against the full ones, in a read
+ * transaction: counters of every varint length (up to the counters'
+ * bound), filers and times; the retired years of a subtree in one run,
+ * other years and other units not counted; and every value cut short or
+ * with a byte flipped in its lengths refused as aggregate_report_of
+ * refuses it (STORE_CORRUPT), never read as a shorter value.
+ */
+static void
+test_view_reads(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = fx_wtxn(&f->s);
+	const char *origins_v[] = {"1401", "140101", "140102", "1402"};
+	const char *paths_v[] = {"1401", "1401/140101", "1401/140102", "1402"};
+	struct wire_report r, full;
+	struct agg_view_report v;
+	struct cdht_counters want, got;
+	unsigned char k[WIRE_MAX_ID + 3], *val;
+	const void *pv;
+	size_t kl, vl;
+
+	for (int o = 0; o < 4; o++)
+		for (int y = 2024; y <= 2026; y++) {
+			mkrep(&r, paths_v[o], y, 100 + (uint64_t)(o * 10 + y),
+			    (unsigned)(o * 7 + y));
+			for (int i = 0; i < CDHT_NCOUNTERS; i++)
+				r.counters.v[i] =
+				    ((int64_t)1 << ((i * 3 + o + y) % 41)) - 1;
+			r.counters.v[CDHT_C_retired] = 0;
+			r.updated_at = (int64_t)1 << (30 + o + (y - 2024));
+			snprintf(r.filed_by, sizeof(r.filed_by), "%s",
+			    o == 2 ? "" : "Nguy\xe1\xbb\x85n V\xc4\x83n A");
+			if (o == 1 && y == 2025)
+				r.counters.v[CDHT_C_retired] = 2025;
+			if (o == 2 && y == 2024)
+				r.ncounters = CDHT_WIRE_MIN_COUNTERS;
+			assert_int_equal(
+			    aggregate_apply(t, &f->c, o == 3 ? "1402" : "1401",
+			        &r, 1800000000),
+			    AGG_APPLIED);
+		}
+	/* retired counted in the last programme year, and in the baseline
+	 * year (2020: before the programme, not asked) */
+	mkrep(&r, "1401/140102", 2030, 500, 3);
+	r.counters.v[CDHT_C_retired] = 2030;
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1401", &r, 1800000000), AGG_APPLIED);
+	mkrep(&r, "1402", 2020, 501, 4);
+	r.counters.v[CDHT_C_retired] = 2020;
+	assert_int_equal(
+	    aggregate_apply(t, &f->c, "1402", &r, 1800000000), AGG_APPLIED);
+	/* in a write transaction the cache answers and no run is made */
+	assert_int_equal(aggregate_view_retired(t, "1401"), -1);
+	fx_commit(&t);
+
+	t = fx_rtxn(&f->s);
+	for (int o = 0; o < 4; o++)
+		for (int y = 2023; y <= 2027; y++) {
+			int rc = aggregate_report_of(t, origins_v[o], y, &full);
+
+			assert_int_equal(
+			    aggregate_view_report(t, origins_v[o], y, &v), rc);
+			if (rc == STORE_OK)
+				expect_view_report(t, &full);
+			assert_int_equal(
+			    aggregate_totals(t, &f->c, origins_v[o], y, &want),
+			    STORE_OK);
+			memset(&got, 0x5a, sizeof(got));
+			assert_int_equal(
+			    aggregate_view_totals(t, origins_v[o], y, &got),
+			    STORE_OK);
+			fx_assert_counters(
+			    &got, &want, "view totals %s/%d", origins_v[o], y);
+		}
+	/* 140101 retired in 2025, 140102 in 2030: they and 1401 above
+	 * them; 1402's 2020 is not asked */
+	assert_int_equal(aggregate_view_retired(t, "1401"), 1);
+	assert_int_equal(aggregate_view_retired(t, "140101"), 1);
+	assert_int_equal(aggregate_view_retired(t, "140102"), 1);
+	assert_int_equal(aggregate_view_retired(t, "1402"), 0);
+	assert_int_equal(aggregate_view_retired(t, "14010"), 0); /* a prefix */
+	assert_int_equal(aggregate_view_retired(t, "nobody"), 0);
+	/* the stored winner of 1401/2025, to be cut and spoilt below */
+	kl = records_okey(k, "1401", 2025);
+	assert_int_equal(store_get(t, TBL_WIN, k, kl, &pv, &vl), STORE_OK);
+	val = malloc(vl);
+	assert_non_null(val);
+	memcpy(val, pv, vl);
+	store_abort(&t);
+
+	/* cut short, a byte too many, a varint's continuation bit flipped */
+	for (size_t i = 0; i <= 2 * vl + 1; i++) {
+		unsigned char *bad = malloc(vl + 1);
+		size_t bl = i < vl ? i : vl + 1;
+		int rc_full, rc_view;
+
+		assert_non_null(bad);
+		memcpy(bad, val, vl);
+		bad[vl] = 0;
+		if (i > vl) {
+			bl = vl;
+			bad[i - vl - 1] ^= 0x80;
+		}
+		t = fx_wtxn(&f->s);
+		assert_int_equal(
+		    store_put(t, TBL_WIN, k, kl, bad, bl), STORE_OK);
+		fx_commit(&t);
+		t = fx_rtxn(&f->s);
+		rc_full = aggregate_report_of(t, "1401", 2025, &full);
+		store_abort(&t);
+		t = fx_rtxn(&f->s);
+		rc_view = aggregate_view_report(t, "1401", 2025, &v);
+		if (i <= vl)
+			assert_int_equal(rc_full, STORE_CORRUPT);
+		assert_int_equal(rc_view, rc_full);
+		if (rc_full == STORE_OK)
+			expect_view_report(t, &full);
+		store_abort(&t);
+		free(bad);
+	}
+	/* strings at their bound and one byte past it (a value written by
+	 * hand: no report carries them) */
+	{
+		static const struct {
+			int field, len, ok;
+		} cases[] = {{0, 16, 1}, {0, 17, 0}, {1, 15, 1}, {1, 16, 0},
+		    {2, 128, 1}, {2, 129, 0}, {3, 16, 1}, {3, 17, 0},
+		    {4, 63, 1}, {4, 64, 0}, {5, 16, 1}, {5, 17, 0}};
+		unsigned char buf[1024];
+		char str[6][200];
+
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			struct vw w;
+			struct cdht_counters cn;
+			int rc_full, rc_view;
+
+			for (int i = 0; i < 6; i++)
+				snprintf(str[i], sizeof(str[i]), "%s",
+				    i == 1   ? "commune"
+				    : i == 4 ? ""
+				             : "1401");
+			memset(str[cases[c].field], 'x', (size_t)cases[c].len);
+			str[cases[c].field][cases[c].len] = '\0';
+			seed_counters(&cn, 9);
+			vw_init(&w, buf, sizeof(buf));
+			vw_u8(&w, 3);
+			vw_uint(&w, 7000);
+			vw_int(&w, 1700000000);
+			vw_int(&w, 1700000001);
+			vw_str(&w, str[0]); /* via */
+			vw_str(&w, str[1]); /* level */
+			vw_str(&w, str[2]); /* name */
+			vw_uint(&w, 1);
+			vw_str(&w, str[3]); /* path[0] */
+			vw_counters(&w, &cn, CDHT_NCOUNTERS);
+			vw_str(&w, str[4]); /* filed_by */
+			vw_str(&w, str[5]); /* successor */
+			assert_int_equal(w.err, 0);
+			t = fx_wtxn(&f->s);
+			assert_int_equal(
+			    store_put(t, TBL_WIN, k, kl, buf, w.len), STORE_OK);
+			fx_commit(&t);
+			t = fx_rtxn(&f->s);
+			rc_full = aggregate_report_of(t, "1401", 2025, &full);
+			store_abort(&t);
+			t = fx_rtxn(&f->s);
+			rc_view = aggregate_view_report(t, "1401", 2025, &v);
+			if (rc_view !=
+			        (cases[c].ok ? STORE_OK : STORE_CORRUPT) ||
+			    rc_full != rc_view)
+				fail_msg(
+				    "field %d of %d bytes: view %d, full %d",
+				    cases[c].field, cases[c].len, rc_view,
+				    rc_full);
+			if (rc_full == STORE_OK)
+				expect_view_report(t, &full);
+			store_abort(&t);
+		}
+	}
+	/* and totals cut short */
+	t = fx_rtxn(&f->s);
+	kl = records_okey(k, "1401", 2026);
+	assert_int_equal(store_get(t, TBL_TOTALS, k, kl, &pv, &vl), STORE_OK);
+	free(val);
+	val = malloc(vl);
+	assert_non_null(val);
+	memcpy(val, pv, vl);
+	store_abort(&t);
+	for (size_t cut = 0; cut < vl; cut++) {
+		t = fx_wtxn(&f->s);
+		assert_int_equal(
+		    store_put(t, TBL_TOTALS, k, kl, val, cut), STORE_OK);
+		fx_commit(&t);
+		t = fx_rtxn(&f->s);
+		assert_int_equal(aggregate_view_totals(t, "1401", 2026, &got),
+		    STORE_CORRUPT);
+		store_abort(&t);
+	}
+	free(val);
+}
+
 int
 main(void)
 {
@@ -2627,6 +2855,7 @@ main(void)
 	        test_totals_cache_same_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_totals_cache_nested, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_view_reads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,8 +7,9 @@
  * neighbours), reals (every hundredth a percent can be, the slow path's
  * exponents and the values that are not hundredths), random nested
  * documents built both ways, the raw cursor, and the failures (nesting,
- * non-finite reals, a key without its value), and the large buffers that
- * are mappings of their own (grown past 1 MiB).
+ * non-finite reals, a key without its value), the large buffers that
+ * are mappings of their own (grown past 1 MiB) and the spare one kept of
+ * them for the next, and integers at the raw cursor.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -406,6 +407,114 @@ test_large(void **state)
 	json_decref(v);
 }
 
+/* A large document written into w: n strings "a<i>", as an array. */
+static void
+fill(struct jsonw *w, int n)
+{
+	jsonw_arr_begin(w);
+	for (int i = 0; i < n; i++) {
+		char s[24];
+
+		snprintf(s, sizeof(s), "a%d", i);
+		jsonw_str(w, s);
+	}
+	jsonw_arr_end(w);
+}
+
+/* Its text, checked element by element. */
+static void
+check_fill(const char *text, int n)
+{
+	const char *p = text;
+
+	assert_int_equal(*p++, '[');
+	for (int i = 0; i < n; i++) {
+		char s[32];
+		int l = snprintf(s, sizeof(s), "%s\"a%d\"", i ? "," : "", i);
+
+		assert_memory_equal(p, s, (size_t)l);
+		p += l;
+	}
+	assert_string_equal(p, "]");
+}
+
+/*
+ * The spare: a large text freed is kept and is the next large buffer
+ * (the same memory, none mapped anew), whatever it held before; one too
+ * small for the next is replaced; jsonw_spare_release unmaps it and
+ * counts the large buffers still in use; small texts never become it.
+ */
+static void
+test_spare(void **state)
+{
+	struct jsonw w, w2;
+	char *a, *b, *c;
+	size_t len;
+
+	(void)state;
+	jsonw_spare_release();
+	assert_int_equal(jsonw_spare_held(), 0);
+	jsonw_init(&w, 0);
+	fill(&w, 10);
+	a = jsonw_take(&w, &len);
+	jsonw_text_free(a);
+	assert_int_equal(jsonw_spare_held(), 0); /* a small one: freed */
+
+	jsonw_init(&w, 0);
+	fill(&w, 400000); /* grown past 1 MiB: a mapping */
+	assert_int_equal(jsonw_spare_held(), 1);
+	a = jsonw_take(&w, &len);
+	check_fill(a, 400000);
+	assert_int_equal(jsonw_spare_release(), 1); /* a, in use */
+	jsonw_text_free(a);
+	assert_int_equal(jsonw_spare_held(), 1); /* a is the spare */
+
+	/* the next large buffer is a's memory, from its start */
+	jsonw_init(&w, (size_t)2 << 20);
+	b = w.buf;
+	assert_ptr_equal(b, a);
+	fill(&w, 1000);
+	c = jsonw_take(&w, &len);
+	assert_ptr_equal(c, b);
+	check_fill(c, 1000);
+	/* while c is in use, another large one maps its own */
+	jsonw_init(&w2, (size_t)2 << 20);
+	assert_ptr_not_equal(w2.buf, c);
+	fill(&w2, 100);
+	assert_int_equal(jsonw_spare_release(), 2);
+	jsonw_free(&w2);
+	jsonw_text_free(c);
+
+	/* grown within a spare larger than asked, then past it */
+	jsonw_init(&w, (size_t)1 << 20);
+	fill(&w, 2000000);
+	a = jsonw_take(&w, &len);
+	check_fill(a, 2000000);
+	jsonw_text_free(a);
+	assert_int_equal(jsonw_spare_release(), 0);
+	assert_int_equal(jsonw_spare_held(), 0);
+}
+
+/* jsonw_put_int (its inline 0..99) at the cursor, against printf, with
+ * nothing written past the digits. */
+static void
+test_put_int(void **state)
+{
+	char buf[40], want[32];
+
+	(void)state;
+	for (int64_t v = -1200; v <= 100000; v++) {
+		char *end;
+		int n = snprintf(want, sizeof(want), "%" PRId64, v);
+
+		memset(buf, '#', sizeof(buf));
+		end = jsonw_put_int(buf, v);
+		assert_int_equal(end - buf, n);
+		assert_memory_equal(buf, want, (size_t)n);
+		assert_int_equal(buf[n], '#');
+	}
+}
+
 int
 main(void)
 {
@@ -419,6 +528,8 @@ main(void)
 	    cmocka_unit_test(test_structure),
 	    cmocka_unit_test(test_misuse_fails),
 	    cmocka_unit_test(test_large),
+	    cmocka_unit_test(test_spare),
+	    cmocka_unit_test(test_put_int),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
