@@ -653,13 +653,30 @@ store_schema(const struct store *st)
 	return st->schema;
 }
 
-/* What the pin may keep from reuse: a sixteenth of the map (16 pages at
- * least).  Past it a commit checkpoints, so a busy node on a small map
- * does not fill it with pages freed since the last timed checkpoint. */
+/*
+ * What the pin may keep from reuse: a sixteenth of the map, at most
+ * STORE_PINNED_MAX (16 pages at least).  Past it a commit checkpoints, so
+ * a busy node does not fill its map, or its memory, with pages freed since
+ * the last timed checkpoint (a national root commits megabytes a second).
+ */
+#define STORE_PINNED_MAX (8u << 20)
+/*
+ * A transaction whose record would exceed this is made durable by a
+ * checkpoint instead (LMDB's own sync of its pages): its bytes would
+ * otherwise be written twice, to the journal and, at the checkpoint, to
+ * data.mdb.  Small commits (clerks' submissions) take the journal's one
+ * flush; big ones (a parent applying its children's batches, an import
+ * chunk) cost what they cost without the journal.
+ */
+#define STORE_RECORD_MAX (256u << 10)
+
 static uint64_t
 pinned_limit(const struct store *st, const MDB_envinfo *info)
 {
 	uint64_t limit = (uint64_t)info->me_mapsize / 16;
+
+	if (limit > STORE_PINNED_MAX)
+		limit = STORE_PINNED_MAX;
 
 	return limit < 16 * (uint64_t)st->psize ? 16 * (uint64_t)st->psize
 	                                        : limit;
@@ -718,8 +735,9 @@ begin(struct store *st, int write)
 	t->kind = write ? TXN_WRITE : TXN_READ;
 	if (write && st->j != NULL) {
 		t->journaled = 1;
-		journal_buf_begin(&st->ops,
-		    (size_t)(journal_size(st->j) - 2 * JOURNAL_BLOCK));
+		size_t cap = (size_t)(journal_size(st->j) - 2 * JOURNAL_BLOCK);
+		journal_buf_begin(
+		    &st->ops, cap < STORE_RECORD_MAX ? cap : STORE_RECORD_MAX);
 	}
 	return t;
 }
@@ -924,9 +942,10 @@ durable(struct store *st, uint64_t txnid)
 	mdb_env_info(st->env, &info);
 	if (info.me_last_txnid != txnid)
 		return STORE_OK; /* it changed nothing: LMDB wrote nothing */
-	if (journal_append(st->j, txnid, &st->ops) == 0) {
-		if ((now_ms() - st->ckpt_at >= (int64_t)st->ckpt_ms ||
-		        pinned_growth(st, &info)) &&
+	/* a checkpoint due now makes this commit durable by itself */
+	if (!pinned_growth(st, &info) &&
+	    journal_append(st->j, txnid, &st->ops) == 0) {
+		if (now_ms() - st->ckpt_at >= (int64_t)st->ckpt_ms &&
 		    checkpoint(st, 0) != STORE_OK)
 			log_warnx("%s: checkpoint failed (the commit is "
 			          "durable; the next one checkpoints)",
