@@ -237,6 +237,39 @@ split_key(const unsigned char *k, size_t kl, char *origin, int *year, char *via)
 	return 0;
 }
 
+/*
+ * TBL_WIN and TBL_TOTALS key (schema 4): year(2) origin, the id without a
+ * NUL.  One year's units lie together in id order, the directory's, so a
+ * drill-down reads neighbouring pages; schema 3 had origin 0 year(2), the
+ * ten years of a unit together (aggregate_migrate_v3 converts).  A year's
+ * first byte (0x07) is never an id's ([0-9A-Za-z_-]).
+ */
+#define YKEY_MAX (2 + WIRE_MAX_ID)
+
+static size_t
+ykey(unsigned char *buf, const char *origin, int year)
+{
+	size_t n = strlen(origin);
+
+	store_be16(buf, (uint16_t)year);
+	memcpy(buf + 2, origin, n);
+	return n + 2;
+}
+
+/* Split a ykey; returns 0 if well-formed. */
+static int
+ysplit(const unsigned char *k, size_t kl, char *origin, int *year)
+{
+	if (kl < 3 || kl > YKEY_MAX || memchr(k + 2, 0, kl - 2) != NULL)
+		return -1;
+	*year = store_rd16(k);
+	if (valid_report_year(*year) != 0)
+		return -1;
+	memcpy(origin, k + 2, kl - 2);
+	origin[kl - 2] = '\0';
+	return 0;
+}
+
 /* Read a copy or a winner; an undecodable value is STORE_CORRUPT (sticky,
  * logged), never "absent". */
 static int
@@ -477,7 +510,7 @@ totals_add(struct store_txn *t, const char *node, int year,
     const struct cdht_counters *c, int sign)
 {
 	unsigned char k[OKEY_MAX];
-	size_t kl = records_okey(k, node, year);
+	size_t kl = ykey(k, node, year);
 	uint32_t h = tc_hash(k, kl);
 	struct tot_cache *tc;
 	struct tc_ent *e = NULL;
@@ -748,8 +781,9 @@ static int
 rewin_fresh(struct store_txn *t, const struct conf *c, const char *origin,
     int year, const struct fresh *fr)
 {
-	unsigned char k[OKEY_MAX];
+	unsigned char k[OKEY_MAX], wk[YKEY_MAX];
 	size_t kl = records_okey(k, origin, year), wl;
+	size_t wkl = ykey(wk, origin, year);
 	struct best_scan bs = {.t = t, .c = c, .fr = fr, .found = 0};
 	struct agg_rec old;
 	const void *wv;
@@ -760,12 +794,12 @@ rewin_fresh(struct store_txn *t, const struct conf *c, const char *origin,
 	else
 		get_pin(t, origin, bs.pin);
 	store_scan(t, TBL_MIRROR, k, kl, best_cb, &bs);
-	had = store_get(t, TBL_WIN, k, kl, &wv, &wl) == STORE_OK;
+	had = store_get(t, TBL_WIN, wk, wkl, &wv, &wl) == STORE_OK;
 	if (had && fr != NULL && fr->ol > 0 && wl == fr->ol &&
 	    memcmp(wv, fr->ov, wl) == 0)
 		old = *fr->orec; /* the replaced copy was the winner */
 	else if (had && dec_rec(wv, wl, &old) != 0)
-		store_corrupt(t, TBL_WIN, k, kl, "report copy");
+		store_corrupt(t, TBL_WIN, wk, wkl, "report copy");
 	if (store_txn_err(t))
 		return store_txn_err(t);
 	/* the same copy still wins (an equal version with more counters is
@@ -791,9 +825,9 @@ rewin_fresh(struct store_txn *t, const struct conf *c, const char *origin,
 	}
 	if (bs.found) {
 		if (bs.best_fresh)
-			store_put(t, TBL_WIN, k, kl, fr->v, fr->vl);
+			store_put(t, TBL_WIN, wk, wkl, fr->v, fr->vl);
 		else
-			put_rec(t, TBL_WIN, k, kl, &bs.best);
+			put_rec(t, TBL_WIN, wk, wkl, &bs.best);
 		/* a reused code: the directory describes the live unit, not
 		 * its retired namesake (unless it knows nothing else yet) */
 		node_update(t, c, origin,
@@ -802,7 +836,7 @@ rewin_fresh(struct store_txn *t, const struct conf *c, const char *origin,
 		        : &bs.best,
 		    had ? 0 : 1);
 	} else if (had) {
-		store_del(t, TBL_WIN, k, kl);
+		store_del(t, TBL_WIN, wk, wkl);
 		node_update(t, c, origin, NULL, -1);
 	}
 	return outbox_queue(t, origin, year);
@@ -867,8 +901,8 @@ aggregate_apply(struct store_txn *t, const struct conf *c, const char *via,
 		unsigned char wk[OKEY_MAX];
 		struct agg_rec w;
 
-		if (get_rec(t, TBL_WIN, wk,
-		        records_okey(wk, r->origin, r->year), &w) == STORE_OK &&
+		if (get_rec(t, TBL_WIN, wk, ykey(wk, r->origin, r->year), &w) ==
+		        STORE_OK &&
 		    adopted(c, &w))
 			why = "the unit is retired here and this year is "
 			      "read-only ([downlink] retired)";
@@ -1230,8 +1264,7 @@ aggregate_hello(struct store_txn *t, const struct conf *c, const char *via,
 		struct agg_rec rec;
 
 		if ((y >= RULES_YEAR_MIN || any2020) &&
-		    get_rec(t, TBL_WIN, k, records_okey(k, via, y), &rec) ==
-		        STORE_OK)
+		    get_rec(t, TBL_WIN, k, ykey(k, via, y), &rec) == STORE_OK)
 			keylist_add(&own, via, y, rec.version, NULL);
 	}
 	/* a merge of two sorted lists, the child's copies (its index) and
@@ -1455,7 +1488,7 @@ aggregate_retired_of(struct store_txn *t, const struct conf *c,
 		unsigned char k[OKEY_MAX];
 		struct agg_rec w;
 
-		if (get_rec(t, TBL_WIN, k, records_okey(k, origin, y), &w) !=
+		if (get_rec(t, TBL_WIN, k, ykey(k, origin, y), &w) !=
 		        STORE_OK ||
 		    w.c.v[CDHT_C_retired] == 0 ||
 		    w.c.v[CDHT_C_retired] < *last_year ||
@@ -1546,8 +1579,7 @@ win_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 	char origin[WIRE_MAX_ID + 1];
 	int year;
 
-	if (split_key(k, kl, origin, &year, NULL) != 0 ||
-	    dec_rec(v, vl, &r) != 0) {
+	if (ysplit(k, kl, origin, &year) != 0 || dec_rec(v, vl, &r) != 0) {
 		store_corrupt(ws->t, TBL_WIN, k, kl, "winning report");
 		return 1;
 	}
@@ -1572,7 +1604,7 @@ aggregate_totals(struct store_txn *t, const struct conf *c, const char *node,
 	unsigned char k[OKEY_MAX];
 	int rc;
 
-	rc = totals_get(t, k, records_okey(k, node, year), out);
+	rc = totals_get(t, k, ykey(k, node, year), out);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return rc;
 	if (strcmp(node, c->id) == 0) {
@@ -1639,7 +1671,7 @@ aggregate_report_of(
 {
 	unsigned char k[OKEY_MAX];
 	struct agg_rec w;
-	int rc = get_rec(t, TBL_WIN, k, records_okey(k, origin, year), &w);
+	int rc = get_rec(t, TBL_WIN, k, ykey(k, origin, year), &w);
 
 	if (rc != STORE_OK)
 		return rc;
@@ -1767,7 +1799,7 @@ aggregate_view_report(struct store_txn *t, const char *origin, int year,
     struct agg_view_report *out)
 {
 	unsigned char k[OKEY_MAX];
-	size_t kl = records_okey(k, origin, year);
+	size_t kl = ykey(k, origin, year);
 	const void *v;
 	size_t vl;
 	int rc = store_get(t, TBL_WIN, k, kl, &v, &vl);
@@ -1784,7 +1816,7 @@ aggregate_view_totals(
     struct store_txn *t, const char *node, int year, struct cdht_counters *out)
 {
 	unsigned char k[OKEY_MAX];
-	size_t kl = records_okey(k, node, year);
+	size_t kl = ykey(k, node, year);
 	const void *v;
 	size_t vl;
 	struct vr r;
@@ -1810,52 +1842,20 @@ aggregate_view_totals(
 	return STORE_OK;
 }
 
-/* aggregate_view_retired: the scan of one node's totals, every year. */
-struct retired_scan {
-	struct store_txn *t;
-	size_t kl; /* node \0 year(2) */
-	int any;
-};
-
-static int
-retired_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
-{
-	struct retired_scan *rs = arg;
-	struct cdht_counters c;
-	struct vr r;
-	unsigned nc;
-	int year;
-
-	if (kl != rs->kl)
-		return 0; /* no key of totals: the prefix holds the \0 */
-	year = store_rd16((const unsigned char *)k + kl - 2);
-	if (year < RULES_YEAR_MIN || year > RULES_YEAR_MAX)
-		return 0;
-	vr_init(&r, v, vl);
-	if (vr_u8(&r) != TOTALS_FMT)
-		r.err = -1;
-	rd_counters(&r, &c, &nc);
-	if (vr_done(&r) != 0) {
-		store_corrupt(rs->t, TBL_TOTALS, k, kl, "totals");
-		return 1;
-	}
-	rs->any = c.v[CDHT_C_retired] != 0;
-	return rs->any;
-}
-
 int
 aggregate_view_retired(struct store_txn *t, const char *node)
 {
-	unsigned char k[OKEY_MAX];
-	size_t nl = strlen(node);
-	struct retired_scan rs = {t, nl + 3, 0};
-
-	if (store_pending(t, &tc_ops) != NULL || nl > WIRE_MAX_ID)
+	if (store_pending(t, &tc_ops) != NULL || strlen(node) > WIRE_MAX_ID)
 		return -1; /* a write transaction's totals are cached */
-	memcpy(k, node, nl + 1);
-	if (store_scan(t, TBL_TOTALS, k, nl + 1, retired_cb, &rs) != STORE_OK)
-		return -1;
-	return rs.any;
+	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++) {
+		struct cdht_counters c;
+
+		if (aggregate_view_totals(t, node, y, &c) != STORE_OK)
+			return -1;
+		if (c.v[CDHT_C_retired] != 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* Schema 1 -> 3: the raw structs of release 0.1.0 (written straight in
@@ -1982,7 +1982,7 @@ pin_origin(struct pin_mig *pm, const char *origin)
 		return store_txn_err(t) != 0;
 	/* one holder per origin: the child of its newest winner */
 	for (int y = RULES_YEAR_MIN; y <= RULES_YEAR_MAX; y++)
-		if (get_rec(t, TBL_WIN, k, records_okey(k, origin, y), &w) ==
+		if (get_rec(t, TBL_WIN, k, ykey(k, origin, y), &w) ==
 		        STORE_OK &&
 		    (best[0] == '\0' || w.version > bestv)) {
 			bestv = w.version;
@@ -2053,5 +2053,37 @@ aggregate_migrate_v2(struct store_txn *t)
 		return rc;
 	log_info("migrated %zu copies and %zu winners to format %d", nm, nw,
 	    REC_FMT);
+	return store_txn_err(t);
+}
+
+/* Schema 3 -> 4: a win or totals key origin 0 year(2) becomes ykey's
+ * year(2) origin. */
+static int
+v3_key(const void *k, size_t kl, unsigned char *out, size_t outsz, size_t *outl)
+{
+	const unsigned char *b = k;
+	char origin[WIRE_MAX_ID + 1];
+	int year;
+
+	if (kl > 0 && b[0] < '-') /* a year's first byte: moved already */
+		return ysplit(b, kl, origin, &year) == 0 ? 1 : -1;
+	if (split_key(b, kl, origin, &year, NULL) != 0 ||
+	    kl != strlen(origin) + 3 || outsz < YKEY_MAX)
+		return -1;
+	*outl = ykey(out, origin, year);
+	return 0;
+}
+
+int
+aggregate_migrate_v3(struct store_txn *t)
+{
+	size_t nw = 0, nt = 0;
+	int rc;
+
+	if ((rc = store_pending_flush(t)) != STORE_OK ||
+	    (rc = migrate_keys(t, TBL_WIN, v3_key, &nw)) != STORE_OK ||
+	    (rc = migrate_keys(t, TBL_TOTALS, v3_key, &nt)) != STORE_OK)
+		return rc;
+	log_info("moved %zu winners and %zu totals to year-first keys", nw, nt);
 	return store_txn_err(t);
 }

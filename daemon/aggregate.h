@@ -124,6 +124,11 @@ int aggregate_migrate_v1(struct store_txn *t, const struct conf *c);
  * format 2. */
 int aggregate_migrate_v2(struct store_txn *t);
 
+/* Schema 3 -> 4 (migrate.c, before every other step): TBL_WIN and
+ * TBL_TOTALS keys move from origin 0 year(2) to year(2) origin, values
+ * unchanged (a key of schema 1 has schema 3's form too). */
+int aggregate_migrate_v3(struct store_txn *t);
+
 /*
  * Offline units (history.c: units that never run a node, whose imported
  * results this node issues itself).  An offline unit's report of a year
@@ -188,7 +193,7 @@ int aggregate_view_totals(
 /* 1 when node's totals (node: a unit below this node) of some year
  * RULES_YEAR_MIN..RULES_YEAR_MAX count retired, 0 when none does, -1 on
  * a store error or in a write transaction (ask aggregate_totals then).
- * One seek and a node's years in key order. */
+ * Its ten years' totals, read without the write path's decoding. */
 int aggregate_view_retired(struct store_txn *t, const char *node);
 
 #endif

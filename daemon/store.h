@@ -27,10 +27,11 @@ enum store_err {
  * The data directory's schema version (TBL_META "schema").  1: raw C
  * structs (release 0.1.0); 2: every value encoded by value.h with a format
  * byte; 3: assessments gain eligible and their decision, reports their
- * filer (release 0.3.0).  A newer cdhtd migrates an older directory
+ * filer (release 0.3.0); 4: win and totals keys put the year first
+ * (release 0.5.0).  A newer cdhtd migrates an older directory
  * (migrate.c); an older one refuses a newer directory.
  */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* The tables (LMDB named databases) and their one owner; never renumber,
  * names are on disk.  Value encodings: proto/PROTOCOL.md "Stored data". */

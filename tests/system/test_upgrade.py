@@ -20,8 +20,8 @@ After every single-node upgrade:
     while the nodes above it still run the old binary.
 
 UPGRADE_FROM lists the releases a node may be upgraded from (0.1.0, 0.2.0,
-0.3.0 and 0.3.1, with data schemas 1, 2, 3 and 3; 0.4.0 adds the journal
-file beside the same schema 3): keep each one for as long
+0.3.0, 0.3.1 and 0.4.0, with data schemas 1, 2, 3, 3 and 3; 0.4.0 added
+the journal file, 0.5.0 schema 4's year-first keys): keep each one for as long
 as upgrades from it are supported.  A node of an older release shows the
 counts of its release exactly and none added later (ADDED_COUNTS); the
 binaries under test show every count, for every unit below, once the
@@ -44,12 +44,12 @@ from cdhttest.node import REPO, Session, cdht_path, cdhtd_path
 
 # Releases a node may be upgraded from (commit: release); c7401c9 is the
 # first release (schema 1), c816ee6 the second (schema 2), 8907b70 the
-# third (schema 3, as the release under test), 65308d9 the fourth (schema 3,
-# no journal: the release under test adds one to its data directory).
+# third (schema 3), 65308d9 the fourth (schema 3, no journal), 93cfe4f the
+# fifth (schema 3 and a journal, which it may leave unreplayed after kill -9).
 RELEASE_OF = {"c7401c9": "0.1.0", "c816ee6": "0.2.0", "8907b70": "0.3.0",
-              "65308d9": "0.3.1"}
-UPGRADE_FROM = ["c7401c9", "c816ee6", "8907b70", "65308d9"]
-CURRENT = "0.4.0"   # the release under test
+              "65308d9": "0.3.1", "93cfe4f": "0.4.0"}
+UPGRADE_FROM = ["c7401c9", "c816ee6", "8907b70", "65308d9", "93cfe4f"]
+CURRENT = "0.5.0"   # the release under test
 
 YEARS = tuple(range(2021, 2027))   # six years: outstanding chains form
 SPEC = [

@@ -106,6 +106,18 @@ okey(unsigned char *k, const char *origin, int year)
 	return n + 3;
 }
 
+/* The key of `win` and `totals` from schema 4 on: year(2) origin. */
+static size_t
+ykey(unsigned char *k, const char *origin, int year)
+{
+	size_t n = strlen(origin);
+
+	k[0] = (unsigned char)(year >> 8);
+	k[1] = (unsigned char)year;
+	memcpy(k + 2, origin, n);
+	return n + 2;
+}
+
 /* Write a complete schema-1 directory: one assessment, the local reports,
  * an audit record, a mirrored + winning copy of child 1401's 2025 report
  * with its totals and node entry, an acked version, a queued key. */
@@ -460,6 +472,7 @@ assert_rec_v3(struct store_txn *t)
 	n = raw_value(t, TBL_MIRROR, k, kl + 5, got, sizeof(got));
 	assert_int_equal(n, want.n);
 	assert_memory_equal(got, want.b, n);
+	kl = ykey(k, "1401", 2025);
 	n = raw_value(t, TBL_WIN, k, kl, got, sizeof(got));
 	assert_int_equal(n, want.n);
 	assert_memory_equal(got, want.b, n);
@@ -504,8 +517,10 @@ test_v2_aggregate_step(void **state)
 
 	write_v2(s, 0);
 	t = raw_txn(s);
+	/* the keys first (schema 4's, migrate_run's first step) */
+	assert_int_equal(aggregate_migrate_v3(t), STORE_OK);
 	assert_rec_read(t); /* format 2 is read as it is */
-	kl = okey(k, SELF, 2025);
+	kl = ykey(k, SELF, 2025);
 	pk[0] = k;
 	pkl[0] = kl;
 	for (int i = 0; i < 3; i++)
@@ -564,7 +579,7 @@ test_v2_migrates(void **state)
 	assert_int_equal(migrate_run(s->st, &c), STORE_OK);
 	assert_int_equal(store_schema(s->st), STORE_SCHEMA_VERSION);
 	fx_store_reopen(s);
-	assert_int_equal(store_schema(s->st), 3);
+	assert_int_equal(store_schema(s->st), 4);
 
 	t = fx_wtxn(s);
 	v2_assessments(want);
@@ -754,12 +769,13 @@ test_v1_migrates(void **state)
 	{ /* written straight in format 3: filed_by "" at the end */
 		unsigned char k[64];
 		const void *v;
-		size_t kl = okey(k, "1401", 2025), vl;
+		size_t kl = ykey(k, "1401", 2025), vl;
 
 		assert_int_equal(
 		    store_get(t, TBL_WIN, k, kl, &v, &vl), STORE_OK);
 		assert_int_equal(((const unsigned char *)v)[0], 3);
 		assert_int_equal(((const unsigned char *)v)[vl - 1], 0);
+		kl = okey(k, "1401", 2025);
 		memcpy(k + kl, "1401", 5);
 		assert_int_equal(
 		    store_get(t, TBL_MIRROR, k, kl + 5, &v, &vl), STORE_OK);
@@ -1079,6 +1095,183 @@ test_value_codec(void **state)
 	assert_int_equal(vr_done(&r), -1);
 }
 
+/* A table's entries, key and value, in the order a scan gives them. */
+struct kvlist {
+	size_t n;
+	unsigned char k[16000][24];
+	size_t kl[16000];
+	unsigned char v[16000][24];
+	size_t vl[16000];
+};
+
+static int
+kv_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct kvlist *l = arg;
+
+	assert_true(l->n < 16000 && kl <= 24 && vl <= 24);
+	memcpy(l->k[l->n], k, kl);
+	l->kl[l->n] = kl;
+	memcpy(l->v[l->n], v, vl);
+	l->vl[l->n++] = vl;
+	return 0;
+}
+
+static int
+kv_key_cmp(const void *a, const void *b)
+{
+	const unsigned char *x = a, *y = b;
+
+	/* keys here are year(2) then an id of 5 bytes: fixed width */
+	return memcmp(x, y, 7);
+}
+
+/* l (schema 3 keys: id 0 year(2)) as schema 4 must hold it: each key
+ * rewritten year(2) id, in the new keys' order. */
+static void
+expect_moved(struct kvlist *l)
+{
+	static unsigned char rec[16000][48];
+
+	for (size_t j = 0; j < l->n; j++) {
+		char id[24];
+		size_t ol = strlen((const char *)l->k[j]);
+		int y = l->k[j][ol + 1] << 8 | l->k[j][ol + 2];
+
+		memcpy(id, l->k[j], ol + 1);
+		assert_int_equal(ykey(rec[j], id, y), 7);
+		memcpy(rec[j] + 24, l->v[j], 23);
+		rec[j][47] = (unsigned char)l->vl[j];
+	}
+	qsort(rec, l->n, 48, kv_key_cmp);
+	for (size_t j = 0; j < l->n; j++) {
+		memcpy(l->k[j], rec[j], 7);
+		l->kl[j] = 7;
+		memcpy(l->v[j], rec[j] + 24, 23);
+		l->vl[j] = rec[j][47];
+	}
+}
+
+/* Schema 3 -> 4 with more entries than one chunk of the migration: every
+ * win and totals entry moves from origin 0 year(2) to year(2) origin, its
+ * value byte for byte, none lost or doubled; the daemon reads them. */
+static void
+test_v3_keys_move(void **state)
+{
+	struct fx_store *s = *state;
+	static struct kvlist before[2], after;
+	int tbls[2] = {TBL_WIN, TBL_TOTALS};
+	struct store_txn *t;
+	struct conf c;
+
+	set_schema(s, 3);
+	fx_store_reopen(s);
+	t = raw_txn(s);
+	for (int o = 0; o < 700; o++) /* 7,700 totals, 6,300 winners */
+		for (int y = 2020; y <= 2030; y++) {
+			char id[8];
+			unsigned char k[16], buf[64];
+			struct cdht_counters cs = {{0}};
+			struct vw w;
+			size_t kl;
+
+			snprintf(id, sizeof(id), "U%04d", o);
+			kl = okey(k, id, y);
+			cs.v[0] = o * 100 + (y - 2000);
+			vw_init(&w, buf, sizeof(buf));
+			vw_u8(&w, 2);
+			vw_counters(&w, &cs, 1);
+			assert_int_equal(
+			    store_put(t, TBL_TOTALS, k, kl, buf, w.len),
+			    STORE_OK);
+			if (o % 10 != 9 && y > 2020)
+				assert_int_equal(store_put(t, TBL_WIN, k, kl,
+				                     id, strlen(id) + 1),
+				    STORE_OK);
+		}
+	fx_commit(&t);
+
+	conf_init(&c);
+	for (int i = 0; i < 2; i++) {
+		struct kvlist *b = &before[i];
+
+		t = raw_txn(s);
+		b->n = 0;
+		assert_int_equal(
+		    store_scan(t, tbls[i], NULL, 0, kv_cb, b), STORE_OK);
+		store_abort(&t);
+		assert_int_equal(b->n, i == 0 ? 6300 : 7700);
+		expect_moved(b);
+	}
+	assert_int_equal(migrate_run(s->st, &c), STORE_OK);
+	fx_store_reopen(s);
+	assert_int_equal(store_schema(s->st), 4);
+	t = fx_rtxn(s);
+	for (int i = 0; i < 2; i++) {
+		struct kvlist *b = &before[i];
+
+		after.n = 0;
+		assert_int_equal(
+		    store_scan(t, tbls[i], NULL, 0, kv_cb, &after), STORE_OK);
+		assert_int_equal(after.n, b->n);
+		for (size_t j = 0; j < after.n; j++) {
+			assert_int_equal(after.kl[j], b->kl[j]);
+			assert_memory_equal(after.k[j], b->k[j], after.kl[j]);
+			assert_int_equal(after.vl[j], b->vl[j]);
+			assert_memory_equal(after.v[j], b->v[j], after.vl[j]);
+		}
+	}
+	store_abort(&t);
+	/* the daemon reads them where schema 4 keeps them */
+	t = fx_rtxn(s);
+	for (int o = 0; o < 700; o += 77)
+		for (int y = 2021; y <= 2030; y += 3) {
+			char id[8];
+			struct cdht_counters got;
+
+			snprintf(id, sizeof(id), "U%04d", o);
+			assert_int_equal(
+			    aggregate_view_totals(t, id, y, &got), STORE_OK);
+			assert_int_equal(got.v[0], o * 100 + (y - 2000));
+		}
+	store_abort(&t);
+}
+
+/* A win key of neither form: the migration fails and changes nothing. */
+static void
+test_v3_bad_key_changes_nothing(void **state)
+{
+	struct fx_store *s = *state;
+	struct store_txn *t;
+	unsigned char k[16];
+	size_t kl;
+	struct conf c;
+
+	set_schema(s, 3);
+	fx_store_reopen(s);
+	t = raw_txn(s);
+	kl = okey(k, "1401", 2025);
+	assert_int_equal(
+	    store_put(t, TBL_TOTALS, k, kl, "\x02\x00", 2), STORE_OK);
+	assert_int_equal(store_put(t, TBL_WIN, "1402", 4, "x", 1), STORE_OK);
+	fx_commit(&t);
+	conf_init(&c);
+	assert_int_equal(migrate_run(s->st, &c), STORE_CORRUPT);
+	fx_store_reopen(s);
+	assert_int_equal(store_schema(s->st), 3);
+	t = raw_txn(s);
+	{
+		const void *v;
+		size_t vl;
+
+		assert_int_equal(store_get(t, TBL_TOTALS, k, kl, &v, &vl),
+		    STORE_OK); /* not moved */
+		assert_int_equal(
+		    store_get(t, TBL_WIN, "1402", 4, &v, &vl), STORE_OK);
+	}
+	store_abort(&t);
+}
+
 static int
 setup(void **state)
 {
@@ -1103,6 +1296,10 @@ main(void)
 	        test_v2_migrates, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_v2_corrupt_changes_nothing, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_v3_keys_move, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_v3_bad_key_changes_nothing, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_newer_schema_refused, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
