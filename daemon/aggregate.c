@@ -1957,14 +1957,14 @@ struct pin_mig {
 	const struct conf *c;
 };
 
-/* Collect the origins of every winner (written after the scan). */
+/* Collect every winner's key (the scan is year-major: an origin comes once
+ * per year; the caller sorts and takes each origin once). */
 static int
 winner_origin_cb(void *arg, const char *origin, int year, uint64_t version)
 {
 	struct keylist *l = arg;
 
-	if (l->n == 0 || strcmp(l->k[l->n - 1].origin, origin) != 0)
-		keylist_add(l, origin, year, version, NULL);
+	keylist_add(l, origin, year, version, NULL);
 	return l->oom;
 }
 
@@ -2014,8 +2014,12 @@ aggregate_migrate_v1(struct store_txn *t, const struct conf *c)
 		keylist_free(&origins);
 		return rc;
 	}
+	if (!origins.oom && origins.n > 1) /* via stays unsorted: unused */
+		qsort(origins.k, origins.n, sizeof(*origins.k), key_cmp);
 	for (size_t i = 0; !origins.oom && i < origins.n; i++)
-		if (pin_origin(&pm, origins.k[i].origin) != 0)
+		if ((i == 0 || strcmp(origins.k[i - 1].origin,
+		                   origins.k[i].origin) != 0) &&
+		    pin_origin(&pm, origins.k[i].origin) != 0)
 			break;
 	rc = origins.oom ? STORE_ENOMEM : STORE_OK;
 	keylist_free(&origins);

@@ -16,17 +16,21 @@
 
 #define CHUNK 4096 /* entries converted per scan: bounded memory */
 
-/* One converted entry: key then value, in one allocation. */
+/* One converted entry: key, value, then the new key (nkl bytes; 0: the
+ * entry keeps its key), in one allocation. */
 struct conv {
-	size_t kl, vl;
+	size_t kl, vl, nkl;
 	int del;
 	unsigned char kv[];
 };
 
+/* A table rewritten in chunks: values through fn (migrate_table) or keys
+ * through kfn (migrate_keys). */
 struct chunk {
 	struct store_txn *t;
 	int tbl;
 	migrate_fn fn;
+	migrate_key_fn kfn;
 	void *arg;
 	struct conv *e[CHUNK];
 	size_t n;
@@ -39,10 +43,11 @@ static int
 chunk_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
 	struct chunk *ch = arg;
-	unsigned char buf[VALUE_MAX];
+	unsigned char buf[VALUE_MAX], nk[512];
+	size_t nkl = 0;
 	struct vw w;
 	struct conv *e;
-	int rc;
+	int rc = 0;
 
 	/* the scan resumes at the last key of the previous chunk */
 	if (ch->lastl && kl == ch->lastl && memcmp(k, ch->last, kl) == 0)
@@ -52,27 +57,87 @@ chunk_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 		ch->failed = -1;
 		return 1;
 	}
+	if (ch->kfn != NULL) {
+		rc = ch->kfn(k, kl, nk, sizeof(nk), &nkl);
+		if (rc < 0 || (rc == 0 && (nkl == 0 || nkl > sizeof(nk)))) {
+			store_corrupt(ch->t, ch->tbl, k, kl,
+			    "key cannot be read in the schema it is migrated "
+			    "from");
+			ch->failed = -1;
+			return 1;
+		}
+		memcpy(ch->last, k, kl);
+		ch->lastl = kl;
+		if (rc == 1)
+			return 0; /* moved already: a new key the scan met */
+	}
 	vw_init(&w, buf, sizeof(buf));
-	rc = ch->fn(ch->arg, k, kl, v, vl, &w);
+	if (ch->kfn != NULL)
+		vw_bytes(&w, v, vl); /* the value moves as it is */
+	else
+		rc = ch->fn(ch->arg, k, kl, v, vl, &w);
 	if (rc < 0 || w.err) {
 		store_corrupt(ch->t, ch->tbl, k, kl,
 		    "cannot be read in the schema it is migrated from");
 		ch->failed = -1;
 		return 1;
 	}
-	if ((e = malloc(sizeof(*e) + kl + w.len)) == NULL) {
+	if ((e = malloc(sizeof(*e) + kl + w.len + nkl)) == NULL) {
 		ch->failed = -2;
 		return 1;
 	}
 	e->kl = kl;
 	e->vl = w.len;
+	e->nkl = nkl;
 	e->del = rc == 1;
 	memcpy(e->kv, k, kl);
 	memcpy(e->kv + kl, buf, w.len);
+	memcpy(e->kv + kl + w.len, nk, nkl);
 	ch->e[ch->n++] = e;
 	memcpy(ch->last, k, kl);
 	ch->lastl = kl;
 	return ch->n == CHUNK;
+}
+
+/* Scan ch's table a chunk at a time, writing each chunk after its scan,
+ * so that a scan never runs over a table it is changing. */
+static int
+run_chunks(struct chunk *ch, size_t *count)
+{
+	struct store_txn *t = ch->t;
+	int rc, more;
+
+	*count = 0;
+	do {
+		ch->n = 0;
+		/* resume at the last key (skipped by chunk_cb) */
+		rc = store_scan_from(t, ch->tbl, ch->lastl ? ch->last : NULL,
+		    ch->lastl, chunk_cb, ch);
+		more = ch->n == CHUNK;
+		for (size_t i = 0; i < ch->n; i++) {
+			struct conv *e = ch->e[i];
+
+			if (rc == STORE_OK && !ch->failed) {
+				if (e->del || e->nkl > 0)
+					store_del(t, ch->tbl, e->kv, e->kl);
+				if (e->nkl > 0)
+					store_put(t, ch->tbl,
+					    e->kv + e->kl + e->vl, e->nkl,
+					    e->kv + e->kl, e->vl);
+				else if (!e->del)
+					store_put(t, ch->tbl, e->kv, e->kl,
+					    e->kv + e->kl, e->vl);
+			}
+			free(e);
+		}
+		*count += ch->n;
+		if (rc == STORE_OK)
+			rc = store_txn_err(t);
+	} while (rc == STORE_OK && !ch->failed && more);
+	if (rc == STORE_OK && ch->failed)
+		rc = ch->failed == -2 ? STORE_ENOMEM : STORE_CORRUPT;
+	free(ch);
+	return rc;
 }
 
 int
@@ -80,7 +145,6 @@ migrate_table(
     struct store_txn *t, int tbl, migrate_fn fn, void *arg, size_t *count)
 {
 	struct chunk *ch = calloc(1, sizeof(*ch));
-	int rc = STORE_OK;
 
 	*count = 0;
 	if (ch == NULL)
@@ -89,122 +153,21 @@ migrate_table(
 	ch->tbl = tbl;
 	ch->fn = fn;
 	ch->arg = arg;
-	do {
-		ch->n = 0;
-		/* resume at the last key (skipped by chunk_cb) */
-		rc = store_scan_from(t, tbl, ch->lastl ? ch->last : NULL,
-		    ch->lastl, chunk_cb, ch);
-		for (size_t i = 0; i < ch->n; i++) {
-			struct conv *e = ch->e[i];
-
-			if (rc == STORE_OK && !ch->failed) {
-				if (e->del)
-					store_del(t, tbl, e->kv, e->kl);
-				else
-					store_put(t, tbl, e->kv, e->kl,
-					    e->kv + e->kl, e->vl);
-			}
-			free(e);
-		}
-		*count += ch->n;
-		if (rc == STORE_OK)
-			rc = store_txn_err(t);
-	} while (rc == STORE_OK && !ch->failed && ch->n == CHUNK);
-	if (rc == STORE_OK && ch->failed)
-		rc = ch->failed == -2 ? STORE_ENOMEM : STORE_CORRUPT;
-	free(ch);
-	return rc;
-}
-
-/* A chunk of entries to move to new keys (migrate_keys). */
-struct rekey {
-	struct store_txn *t;
-	int tbl;
-	migrate_key_fn fn;
-	struct conv *e[CHUNK]; /* kv: old key, value, new key (nkl bytes) */
-	size_t nkl[CHUNK];
-	size_t n;
-	int failed; /* -1: unreadable, -2: out of memory */
-	unsigned char last[512];
-	size_t lastl;
-};
-
-static int
-rekey_cb(void *arg, const void *k, size_t kl, const void *v, size_t vl)
-{
-	struct rekey *rk = arg;
-	unsigned char nk[512];
-	size_t nkl = 0;
-	struct conv *e;
-	int rc;
-
-	if (rk->lastl && kl == rk->lastl && memcmp(k, rk->last, kl) == 0)
-		return 0;
-	if (kl > sizeof(rk->last) ||
-	    (rc = rk->fn(k, kl, nk, sizeof(nk), &nkl)) < 0 || nkl == 0 ||
-	    nkl > sizeof(nk)) {
-		store_corrupt(rk->t, rk->tbl, k, kl,
-		    "key cannot be read in the schema it is migrated from");
-		rk->failed = -1;
-		return 1;
-	}
-	memcpy(rk->last, k, kl);
-	rk->lastl = kl;
-	if (rc == 1)
-		return 0; /* already moved: a new key the scan came across */
-	if ((e = malloc(sizeof(*e) + kl + vl + nkl)) == NULL) {
-		rk->failed = -2;
-		return 1;
-	}
-	e->kl = kl;
-	e->vl = vl;
-	e->del = 0;
-	memcpy(e->kv, k, kl);
-	memcpy(e->kv + kl, v, vl);
-	memcpy(e->kv + kl + vl, nk, nkl);
-	rk->nkl[rk->n] = nkl;
-	rk->e[rk->n++] = e;
-	return rk->n == CHUNK;
+	return run_chunks(ch, count);
 }
 
 int
 migrate_keys(struct store_txn *t, int tbl, migrate_key_fn fn, size_t *count)
 {
-	struct rekey *rk = calloc(1, sizeof(*rk));
-	int rc = STORE_OK, more;
+	struct chunk *ch = calloc(1, sizeof(*ch));
 
 	*count = 0;
-	if (rk == NULL)
+	if (ch == NULL)
 		return STORE_ENOMEM;
-	rk->t = t;
-	rk->tbl = tbl;
-	rk->fn = fn;
-	do {
-		rk->n = 0;
-		/* resume at the last key seen (skipped by rekey_cb); the
-		 * moved entries are written after the scan, so a scan never
-		 * runs over a table it is changing */
-		rc = store_scan_from(t, tbl, rk->lastl ? rk->last : NULL,
-		    rk->lastl, rekey_cb, rk);
-		more = rk->n == CHUNK;
-		for (size_t i = 0; i < rk->n; i++) {
-			struct conv *e = rk->e[i];
-
-			if (rc == STORE_OK && !rk->failed) {
-				store_del(t, tbl, e->kv, e->kl);
-				store_put(t, tbl, e->kv + e->kl + e->vl,
-				    rk->nkl[i], e->kv + e->kl, e->vl);
-			}
-			free(e);
-		}
-		*count += rk->n;
-		if (rc == STORE_OK)
-			rc = store_txn_err(t);
-	} while (rc == STORE_OK && !rk->failed && more);
-	if (rc == STORE_OK && rk->failed)
-		rc = rk->failed == -2 ? STORE_ENOMEM : STORE_CORRUPT;
-	free(rk);
-	return rc;
+	ch->t = t;
+	ch->tbl = tbl;
+	ch->kfn = fn;
+	return run_chunks(ch, count);
 }
 
 int

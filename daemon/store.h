@@ -40,8 +40,8 @@ enum store_table {
 	TBL_ASSESS,   /* records.c: year(2) person_id -> assessment */
 	TBL_LOCAL,    /* records.c: year(2) -> this node's own report */
 	TBL_MIRROR,   /* aggregate.c: origin \0 year(2) via \0 -> copy via */
-	TBL_WIN,      /* aggregate.c: origin \0 year(2) -> winning copy */
-	TBL_TOTALS,   /* aggregate.c: node \0 year(2) -> winners' sums */
+	TBL_WIN,      /* aggregate.c: year(2) origin -> winning copy */
+	TBL_TOTALS,   /* aggregate.c: year(2) node -> winners' sums */
 	TBL_NODES,    /* aggregate.c: origin -> node directory entry */
 	TBL_OUTBOX,   /* outbox.c: origin \0 year(2) -> (empty): to send */
 	TBL_ACKED,    /* outbox.c: origin \0 year(2) -> version acked */

@@ -275,7 +275,7 @@ node_cmp(const void *a, const void *b)
  * winning copy of any programme year counts "retired".  Counters are never
  * negative (wire.c refuses them), so the subtree's totals of a year count
  * 0 exactly when none of its copies does: a unit's 10 years of totals
- * (one run of keys, aggregate_view_retired) answer for its whole subtree
+ * (aggregate_view_retired) answer for its whole subtree
  * what aggregate_retired_of answers with 10 reads per unit.  A store
  * error answers 1 (ask each unit then).
  */

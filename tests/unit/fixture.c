@@ -171,6 +171,17 @@ fx_outbox_clear(struct store_txn *t, const char *origin, int year)
 	assert_int_equal(store_txn_err(t), STORE_OK);
 }
 
+size_t
+fx_ykey(unsigned char *k, const char *id, int year)
+{
+	size_t n = strlen(id);
+
+	k[0] = (unsigned char)(year >> 8);
+	k[1] = (unsigned char)year;
+	memcpy(k + 2, id, n);
+	return n + 2;
+}
+
 struct local_report
 fx_local(struct store_txn *t, int year)
 {

@@ -10,7 +10,8 @@
  *   - transactions that must succeed (fx_wtxn, fx_rtxn, fx_commit);
  *   - store look-ups the tests assert on: rows in a table (fx_count_table,
  *     fx_count_cb), the outbox (fx_outbox_has, fx_outbox_clear), this node's
- *     local report of a year (fx_local);
+ *     local report of a year (fx_local), the key of TBL_WIN and TBL_TOTALS
+ *     (fx_ykey);
  *   - counters: index by wire name (fx_cidx) and a whole-set comparison that
  *     names the first counter that differs (fx_assert_counters);
  *   - assessments: a builder (fx_assessment) and a check of every field a
@@ -77,6 +78,11 @@ int fx_outbox_has(struct store_txn *t, const char *origin, int year);
 
 /* Take (origin, year) out of the outbox, if it is there. */
 void fx_outbox_clear(struct store_txn *t, const char *origin, int year);
+
+/* The key of TBL_WIN and TBL_TOTALS from schema 4 on (PROTOCOL.md 7.2):
+ * year(2) then the id, no NUL, written here apart from aggregate.c's own;
+ * returns its length. */
+size_t fx_ykey(unsigned char *k, const char *id, int year);
 
 /* This node's local report of year (the read must succeed). */
 struct local_report fx_local(struct store_txn *t, int year);

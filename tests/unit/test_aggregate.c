@@ -37,19 +37,6 @@
 
 #include "fixture.h"
 
-/* The key of TBL_WIN and TBL_TOTALS (schema 4, PROTOCOL.md 7.2): year(2)
- * then the id, written here apart from aggregate.c's own. */
-static size_t
-ykey(unsigned char *k, const char *id, int year)
-{
-	size_t n = strlen(id);
-
-	k[0] = (unsigned char)(year >> 8);
-	k[1] = (unsigned char)year;
-	memcpy(k + 2, id, n);
-	return n + 2;
-}
-
 #define SELF "14"
 
 struct fx {
@@ -2609,13 +2596,13 @@ test_totals_cache_nested(void **state)
 	assert_totals(t, f, "1401", 2025, (unsigned[]){6}, 1);
 	assert_totals(t, f, "140101", 2025, (unsigned[]){6}, 1);
 	assert_int_equal(
-	    store_get(t, TBL_TOTALS, k, ykey(k, "140102", 2025), &v, &vl),
+	    store_get(t, TBL_TOTALS, k, fx_ykey(k, "140102", 2025), &v, &vl),
 	    STORE_NOTFOUND);
 	assert_int_equal(
-	    store_get(t, TBL_TOTALS, k, ykey(k, "1402", 2025), &v, &vl),
+	    store_get(t, TBL_TOTALS, k, fx_ykey(k, "1402", 2025), &v, &vl),
 	    STORE_NOTFOUND);
 	assert_int_equal(
-	    store_get(t, TBL_TOTALS, k, ykey(k, "140201", 2025), &v, &vl),
+	    store_get(t, TBL_TOTALS, k, fx_ykey(k, "140201", 2025), &v, &vl),
 	    STORE_NOTFOUND);
 	assert_int_equal(fx_count_table(t, TBL_TOTALS), 3);
 	store_abort(&t);
@@ -2705,7 +2692,7 @@ test_view_reads(void **state)
 	assert_int_equal(aggregate_view_retired(t, "14010"), 0); /* a prefix */
 	assert_int_equal(aggregate_view_retired(t, "nobody"), 0);
 	/* the stored winner of 1401/2025, to be cut and spoilt below */
-	kl = ykey(k, "1401", 2025);
+	kl = fx_ykey(k, "1401", 2025);
 	assert_int_equal(store_get(t, TBL_WIN, k, kl, &pv, &vl), STORE_OK);
 	val = malloc(vl);
 	assert_non_null(val);
@@ -2803,7 +2790,7 @@ test_view_reads(void **state)
 	}
 	/* and totals cut short */
 	t = fx_rtxn(&f->s);
-	kl = ykey(k, "1401", 2026);
+	kl = fx_ykey(k, "1401", 2026);
 	assert_int_equal(store_get(t, TBL_TOTALS, k, kl, &pv, &vl), STORE_OK);
 	free(val);
 	val = malloc(vl);

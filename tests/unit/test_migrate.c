@@ -106,18 +106,6 @@ okey(unsigned char *k, const char *origin, int year)
 	return n + 3;
 }
 
-/* The key of `win` and `totals` from schema 4 on: year(2) origin. */
-static size_t
-ykey(unsigned char *k, const char *origin, int year)
-{
-	size_t n = strlen(origin);
-
-	k[0] = (unsigned char)(year >> 8);
-	k[1] = (unsigned char)year;
-	memcpy(k + 2, origin, n);
-	return n + 2;
-}
-
 /* Write a complete schema-1 directory: one assessment, the local reports,
  * an audit record, a mirrored + winning copy of child 1401's 2025 report
  * with its totals and node entry, an acked version, a queued key. */
@@ -472,7 +460,7 @@ assert_rec_v3(struct store_txn *t)
 	n = raw_value(t, TBL_MIRROR, k, kl + 5, got, sizeof(got));
 	assert_int_equal(n, want.n);
 	assert_memory_equal(got, want.b, n);
-	kl = ykey(k, "1401", 2025);
+	kl = fx_ykey(k, "1401", 2025);
 	n = raw_value(t, TBL_WIN, k, kl, got, sizeof(got));
 	assert_int_equal(n, want.n);
 	assert_memory_equal(got, want.b, n);
@@ -520,7 +508,7 @@ test_v2_aggregate_step(void **state)
 	/* the keys first (schema 4's, migrate_run's first step) */
 	assert_int_equal(aggregate_migrate_v3(t), STORE_OK);
 	assert_rec_read(t); /* format 2 is read as it is */
-	kl = ykey(k, SELF, 2025);
+	kl = fx_ykey(k, SELF, 2025);
 	pk[0] = k;
 	pkl[0] = kl;
 	for (int i = 0; i < 3; i++)
@@ -769,7 +757,7 @@ test_v1_migrates(void **state)
 	{ /* written straight in format 3: filed_by "" at the end */
 		unsigned char k[64];
 		const void *v;
-		size_t kl = ykey(k, "1401", 2025), vl;
+		size_t kl = fx_ykey(k, "1401", 2025), vl;
 
 		assert_int_equal(
 		    store_get(t, TBL_WIN, k, kl, &v, &vl), STORE_OK);
@@ -1139,7 +1127,7 @@ expect_moved(struct kvlist *l)
 		int y = l->k[j][ol + 1] << 8 | l->k[j][ol + 2];
 
 		memcpy(id, l->k[j], ol + 1);
-		assert_int_equal(ykey(rec[j], id, y), 7);
+		assert_int_equal(fx_ykey(rec[j], id, y), 7);
 		memcpy(rec[j] + 24, l->v[j], 23);
 		rec[j][47] = (unsigned char)l->vl[j];
 	}
@@ -1237,6 +1225,41 @@ test_v3_keys_move(void **state)
 	store_abort(&t);
 }
 
+/* A key already in schema 4's form is left as it is, not taken for a
+ * damaged one, beside one that moves. */
+static void
+test_v3_moved_key_is_kept(void **state)
+{
+	struct fx_store *s = *state;
+	struct store_txn *t;
+	unsigned char k[16];
+	const void *v;
+	size_t kl, vl;
+	struct conf c;
+
+	set_schema(s, 3);
+	fx_store_reopen(s);
+	t = raw_txn(s);
+	kl = okey(k, "1401", 2025);
+	assert_int_equal(
+	    store_put(t, TBL_TOTALS, k, kl, "\x02\x01\x02", 3), STORE_OK);
+	kl = fx_ykey(k, "1402", 2025);
+	assert_int_equal(
+	    store_put(t, TBL_TOTALS, k, kl, "\x02\x01\x04", 3), STORE_OK);
+	fx_commit(&t);
+	conf_init(&c);
+	assert_int_equal(migrate_run(s->st, &c), STORE_OK);
+	t = fx_rtxn(s);
+	assert_int_equal(fx_count_table(t, TBL_TOTALS), 2);
+	kl = fx_ykey(k, "1401", 2025);
+	assert_int_equal(store_get(t, TBL_TOTALS, k, kl, &v, &vl), STORE_OK);
+	assert_memory_equal(v, "\x02\x01\x02", 3);
+	kl = fx_ykey(k, "1402", 2025);
+	assert_int_equal(store_get(t, TBL_TOTALS, k, kl, &v, &vl), STORE_OK);
+	assert_memory_equal(v, "\x02\x01\x04", 3);
+	store_abort(&t);
+}
+
 /* A win key of neither form: the migration fails and changes nothing. */
 static void
 test_v3_bad_key_changes_nothing(void **state)
@@ -1298,6 +1321,8 @@ main(void)
 	        test_v2_corrupt_changes_nothing, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_v3_keys_move, setup, fx_store_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_v3_moved_key_is_kept, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_v3_bad_key_changes_nothing, setup, fx_store_teardown),
 	    cmocka_unit_test_setup_teardown(
