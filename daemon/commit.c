@@ -6,13 +6,6 @@
  * callbacks run with the outcome.  main.c sets up 3 priorities (default 1).
  * A turn that only ran dry runs (committer_nested) has nothing to commit:
  * its transaction is aborted and the hook is not called.
- *
- * A turn of two writers or more (COMMIT_AUTO) leaves its flush to the
- * store's flusher thread (store_commit_start): the loop goes on reading
- * requests, whose writes gather in the next transaction, and commits
- * that one when the flush ends (flush_cb), after the callbacks of the
- * one flushed.  A lone writer flushes on the loop: handing the flush to
- * a thread would only add to its wait.
  */
 #include <stdlib.h>
 
@@ -36,49 +29,7 @@ struct committer {
 	size_t nq, capq;
 	void (*hook)(void *);
 	void *hook_arg;
-	int mode;            /* enum committer_mode */
-	struct event *fev;   /* the flush ended; NULL: no flusher */
-	struct deferred *fq; /* the callbacks of the transaction flushing */
-	size_t fnq;
-	int64_t ft0; /* when its commit began */
 };
-
-/* Run q[0..n) with status and free q. */
-static void
-run_deferred(struct deferred *q, size_t n, int status)
-{
-	for (size_t i = 0; i < n; i++)
-		q[i].cb(q[i].arg, status);
-	free(q);
-}
-
-/* The flush of the transaction committed last has ended. */
-static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct committer *cm = arg;
-	struct deferred *q = cm->fq;
-	size_t n = cm->fnq;
-	int status;
-
-	(void)fd;
-	(void)what;
-	if (!store_flushing(cm->st))
-		return;
-	status = store_flush_end(cm->st);
-	metrics_commit(n, metrics_now_ns() - cm->ft0, status == STORE_OK);
-	if (status != STORE_OK)
-		log_warnx("commit of %zu writes failed: %s", n,
-		    store_strerror(status));
-	cm->fq = NULL;
-	cm->fnq = 0;
-	run_deferred(q, n, status);
-	if (status == STORE_OK && cm->hook != NULL)
-		cm->hook(cm->hook_arg);
-	/* what gathered meanwhile commits once this turn's events ran */
-	if (cm->txn != NULL)
-		event_active(cm->ev, 0, 0);
-}
 
 static void
 commit_cb(evutil_socket_t fd, short what, void *arg)
@@ -88,30 +39,12 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	size_t n = cm->nq;
 	int status, wrote = cm->wrote;
 
-	(void)fd;
-	(void)what;
 	if (cm->txn == NULL)
 		return;
-	if (wrote && store_flushing(cm->st))
-		return; /* flush_cb commits it, with what comes meanwhile */
 	cm->wrote = 0;
 	if (wrote) {
 		int64_t t0 = metrics_now_ns();
-		int started = 0;
-
-		if (cm->fev != NULL && (cm->mode == COMMIT_ASYNC ||
-		                           (cm->mode == COMMIT_AUTO && n >= 2)))
-			status = store_commit_start(&cm->txn, &started);
-		else
-			status = store_commit(&cm->txn);
-		if (started) {
-			cm->fq = q;
-			cm->fnq = n;
-			cm->ft0 = t0;
-			cm->q = NULL;
-			cm->nq = cm->capq = 0;
-			return;
-		}
+		status = store_commit(&cm->txn);
 		metrics_commit(n, metrics_now_ns() - t0, status == STORE_OK);
 	} else {
 		store_abort(&cm->txn); /* dry runs only: nothing to keep */
@@ -123,7 +56,9 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	/* callbacks may write again: they start a new queue and turn */
 	cm->q = NULL;
 	cm->nq = cm->capq = 0;
-	run_deferred(q, n, status);
+	for (size_t i = 0; i < n; i++)
+		q[i].cb(q[i].arg, status);
+	free(q);
 	if (status == STORE_OK && wrote && cm->hook != NULL)
 		cm->hook(cm->hook_arg);
 }
@@ -142,22 +77,7 @@ committer_new(struct event_base *base, struct store *st)
 		return NULL;
 	}
 	event_priority_set(cm->ev, COMMIT_PRIORITY);
-	cm->mode = COMMIT_AUTO;
-	int fd = store_flush_fd(st);
-	if (fd >= 0 && ((cm->fev = event_new(base, fd, EV_READ | EV_PERSIST,
-	                     flush_cb, cm)) == NULL ||
-	                   event_add(cm->fev, NULL) != 0)) {
-		if (cm->fev != NULL)
-			event_free(cm->fev);
-		cm->fev = NULL; /* every flush on the loop */
-	}
 	return cm;
-}
-
-void
-committer_set_mode(struct committer *cm, enum committer_mode mode)
-{
-	cm->mode = mode;
 }
 
 void
@@ -167,10 +87,7 @@ committer_free(struct committer **cmp)
 
 	if (cmp == NULL || (cm = *cmp) == NULL)
 		return;
-	/* callbacks may write again: drain a few rounds, abort what is left
-	 * (the flush running first, the rest on the loop) */
-	flush_cb(-1, 0, cm);
-	cm->mode = COMMIT_INLINE;
+	/* callbacks may write again: drain a few rounds, abort what is left */
 	for (int i = 0; i < 4 && cm->txn != NULL; i++)
 		commit_cb(-1, 0, cm);
 	if (cm->txn != NULL) {
@@ -180,8 +97,6 @@ committer_free(struct committer **cmp)
 			cm->q[i].cb(cm->q[i].arg, STORE_EIO);
 	}
 	event_free(cm->ev);
-	if (cm->fev != NULL)
-		event_free(cm->fev);
 	free(cm->q);
 	free(cm);
 	*cmp = NULL;

@@ -1,9 +1,9 @@
 /*
  * commit.h: group commit.  All writes made while handling the events of one
- * event-loop turn (or of the turns a flush lasts) share one LMDB write
- * transaction; it commits (durably) after the turn, and only then are the
- * writers' replies sent, through the callbacks they registered.  A 2xx or an
- * ACK therefore always means committed.
+ * event-loop turn share one LMDB write transaction; it commits (durably)
+ * after the turn, and only then are the writers' replies sent, through the
+ * callbacks they registered.  A 2xx or an ACK therefore always means
+ * committed.
  */
 #ifndef CDHT_COMMIT_H
 #define CDHT_COMMIT_H
@@ -57,18 +57,6 @@ int committer_sub_end(struct committer *cm, struct store_txn **t);
  */
 typedef void (*committer_cb)(void *arg, int status);
 int committer_defer(struct committer *cm, committer_cb cb, void *arg);
-
-/*
- * Where a commit's flush runs: COMMIT_AUTO (the default) leaves it to the
- * flusher thread when two writers or more share the transaction, so the
- * loop reads the next requests meanwhile (their writes commit together
- * once it ends); COMMIT_INLINE always flushes on the loop; COMMIT_ASYNC
- * always on the thread (tests).  Without a flusher (journal off) every
- * flush is inline.  Until a flush ends, readers see the state before its
- * transaction, and callbacks run only after it.
- */
-enum committer_mode { COMMIT_AUTO, COMMIT_INLINE, COMMIT_ASYNC };
-void committer_set_mode(struct committer *cm, enum committer_mode mode);
 
 /* Call cb(arg) after every successful commit (the uplink flushes then). */
 void committer_on_commit(struct committer *cm, void (*cb)(void *), void *arg);

@@ -138,16 +138,6 @@ int journal_fits(const struct journal *j, const struct journal_buf *b);
  * error (logged), the record may be torn.
  */
 int journal_append(struct journal *j, uint64_t txnid, struct journal_buf *b);
-/*
- * journal_append without the fdatasync: the same returns, but 0 means
- * written, not durable: fdatasync(journal_fd(j)) makes it so (store.c
- * has flusher.c do it off the loop).  The next record goes after it.
- */
-int journal_write(struct journal *j, uint64_t txnid, struct journal_buf *b);
-/* The journal file's descriptor, open until journal_close. */
-int journal_fd(const struct journal *j);
-/* CRC32C of p[0..n) continuing crc (0 to start), as the file has it. */
-uint32_t journal_crc32c(uint32_t crc, const void *p, size_t n);
 /* Records appended since the last checkpoint. */
 size_t journal_records(const struct journal *j);
 /*

@@ -12,11 +12,6 @@
  * checkpoint's tree is intact on disk, and recovery writes its meta page
  * back and replays the records.  With the journal off, LMDB syncs each
  * commit itself.
- *
- * A commit may also leave its record's fdatasync to the flusher thread
- * (store_commit_start): until the flush ends, readers share a read
- * transaction on the snapshot before it (struct snap), so nothing reads
- * what a power cut could still take back.
  */
 #include <errno.h>
 #include <unistd.h>
@@ -30,7 +25,6 @@
 
 #include <lmdb.h>
 
-#include "flusher.h"
 #include "journal.h"
 #include "log.h"
 #include "store.h"
@@ -38,13 +32,6 @@
 static const char *const table_names[TBL_COUNT] = {"meta", "assess", "local",
     "mirror", "win", "totals", "nodes", "outbox", "acked", "audit", "pin",
     "byvia", "titles", "decision", "decided", "history"};
-
-/* A read transaction readers share while a flush runs: the durable state
- * (refs: the store_txns on it; freed by the last once no longer current). */
-struct snap {
-	MDB_txn *txn;
-	int refs;
-};
 
 struct store {
 	MDB_env *env;
@@ -62,9 +49,6 @@ struct store {
 	struct journal_buf ops; /* the write transaction's operations */
 	int broken;             /* the journal failed: writes refused */
 	size_t replayed;        /* transactions replayed at open */
-	struct flusher *fl;     /* NULL until store_flush_fd */
-	uint64_t flush_txnid;   /* the transaction the flusher flushes */
-	struct snap *snap;      /* readers' while it does; else NULL */
 };
 
 #define STORE_MAX_PENDING 4
@@ -87,37 +71,7 @@ struct store_txn {
 	/* TXN_READ: a cursor per table for store_get, opened on first use
 	 * and closed with the transaction (read_cursors_close) */
 	MDB_cursor *rcur[TBL_COUNT];
-	struct snap *snap; /* TXN_READ: the shared snapshot txn is on */
 };
-
-/* End read transaction t's hold on its LMDB transaction. */
-static void
-read_txn_end(struct store_txn *t)
-{
-	struct snap *s = t->snap;
-
-	if (s == NULL) {
-		mdb_txn_abort(t->txn);
-		return;
-	}
-	if (--s->refs == 0 && s != t->st->snap) {
-		mdb_txn_abort(s->txn);
-		free(s);
-	}
-}
-
-/* The flush ended: new readers see everything committed again. */
-static void
-snap_release(struct store *st)
-{
-	struct snap *s = st->snap;
-
-	st->snap = NULL;
-	if (s != NULL && s->refs == 0) {
-		mdb_txn_abort(s->txn);
-		free(s);
-	}
-}
 
 /* Close t's read cursors (LMDB wants a read-only transaction's cursors
  * closed by hand, before or after it ends). */
@@ -310,10 +264,6 @@ checkpoint(struct store *st, int clean)
 	MDB_txn *pin = NULL;
 	int rc, fd;
 
-	/* the flusher's fdatasync must not race the header, nor outlive the
-	 * descriptor (journal_off closes it); this sync covers its record */
-	if (st->fl != NULL)
-		flusher_wait(st->fl);
 	if ((rc = mdb_env_sync(st->env, 1)) != 0) {
 		log_warnx(
 		    "%s: checkpoint: lmdb sync: %s", st->dir, mdb_strerror(rc));
@@ -793,13 +743,6 @@ begin(struct store *st, int write)
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->st = st;
-	if (!write && st->snap != NULL) {
-		t->kind = TXN_READ;
-		t->snap = st->snap;
-		t->snap->refs++;
-		t->txn = t->snap->txn;
-		return t;
-	}
 	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
 	if (rc) {
 		log_warnx("lmdb txn begin: %s", mdb_strerror(rc));
@@ -856,9 +799,6 @@ store_close(struct store **stp)
 		log_warnx("%s: closing: the last checkpoint failed: the next "
 		          "start replays the journal",
 		    st->dir);
-	if (st->fl != NULL && flusher_busy(st->fl))
-		store_flush_end(st);
-	flusher_free(&st->fl);
 	if (st->pin != NULL)
 		mdb_txn_abort(st->pin);
 	mdb_env_close(st->env);
@@ -996,28 +936,15 @@ store_begin_nested(struct store_txn *parent)
 	return t;
 }
 
-/* A checkpoint when one is due (the commit before it is durable). */
-static void
-checkpoint_if_due(struct store *st)
-{
-	if (now_ms() - st->ckpt_at >= (int64_t)st->ckpt_ms &&
-	    checkpoint(st, 0) != STORE_OK)
-		log_warnx("%s: checkpoint failed (the commit is durable; the "
-		          "next one checkpoints)",
-		    st->dir);
-}
-
 /*
  * After a top-level write transaction txnid committed in LMDB (written,
  * not synced): make it durable before anyone hears of it.  Its record and
- * one fdatasync, which the flusher runs when started is not NULL (*started
- * then set; store_flush_end ends it); or, when it does not fit, is too big
- * for any journal or the append failed, a checkpoint (whose sync covers
- * it).  A failure of both leaves the journal unusable: writes are refused
- * from then on.
+ * one fdatasync; or, when it does not fit, is too big for any journal or
+ * the append failed, a checkpoint (whose sync covers it).  A failure of
+ * both leaves the journal unusable: writes are refused from then on.
  */
 static int
-durable(struct store *st, uint64_t txnid, int *started)
+durable(struct store *st, uint64_t txnid)
 {
 	MDB_envinfo info;
 	int rc;
@@ -1032,20 +959,15 @@ durable(struct store *st, uint64_t txnid, int *started)
 	mdb_env_info(st->env, &info);
 	if (info.me_last_txnid != txnid)
 		return STORE_OK; /* it changed nothing: LMDB wrote nothing */
-	if (!pinned_growth(st, &info)) {
-		if (started != NULL) {
-			if (journal_write(st->j, txnid, &st->ops) == 0) {
-				st->flush_txnid = txnid;
-				flusher_start(st->fl, journal_fd(st->j));
-				*started = 1;
-				return STORE_OK;
-			}
-		} else if (journal_append(st->j, txnid, &st->ops) == 0) {
-			/* a checkpoint due now makes this commit durable
-			 * by itself */
-			checkpoint_if_due(st);
-			return STORE_OK;
-		}
+	/* a checkpoint due now makes this commit durable by itself */
+	if (!pinned_growth(st, &info) &&
+	    journal_append(st->j, txnid, &st->ops) == 0) {
+		if (now_ms() - st->ckpt_at >= (int64_t)st->ckpt_ms &&
+		    checkpoint(st, 0) != STORE_OK)
+			log_warnx("%s: checkpoint failed (the commit is "
+			          "durable; the next one checkpoints)",
+			    st->dir);
+		return STORE_OK;
 	}
 	if (checkpoint(st, 0) == STORE_OK)
 		return STORE_OK;
@@ -1056,30 +978,10 @@ durable(struct store *st, uint64_t txnid, int *started)
 	return STORE_EIO;
 }
 
-/* A read transaction on the state before the commit about to be made:
- * what readers see until its flush ends.  NULL on failure (logged). */
-static struct snap *
-snap_take(struct store *st)
-{
-	struct snap *s = calloc(1, sizeof(*s));
-	int rc;
-
-	if (s == NULL)
-		return NULL;
-	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &s->txn)) != 0) {
-		log_warnx("lmdb txn begin: %s", mdb_strerror(rc));
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-/* store_commit, and store_commit_start when started is not NULL. */
-static int
-commit(struct store_txn **tp, int *started)
+int
+store_commit(struct store_txn **tp)
 {
 	struct store_txn *t = *tp;
-	struct snap *snap = NULL;
 	int rc;
 
 	if (t == NULL)
@@ -1088,29 +990,17 @@ commit(struct store_txn **tp, int *started)
 	read_cursors_close(t);
 	if (t->npend > 0)
 		store_pending_flush(t);
-	if (t->kind == TXN_READ) {
-		rc = t->err;
-		read_txn_end(t);
-	} else if (t->err) {
+	if (t->err) {
 		mdb_txn_abort(t->txn);
 		rc = t->err;
 	} else {
 		uint64_t txnid = mdb_txn_id(t->txn);
 
-		/* no snapshot, no flush off the loop */
-		if (started != NULL && (snap = snap_take(t->st)) == NULL)
-			started = NULL;
 		if ((rc = mdb_txn_commit(t->txn)) != 0) {
 			log_warnx("lmdb commit: %s", mdb_strerror(rc));
 			rc = map_err(rc);
 		} else if (t->kind == TXN_WRITE && t->journaled)
-			rc = durable(t->st, txnid, started);
-		if (snap != NULL && *started)
-			t->st->snap = snap;
-		else if (snap != NULL) {
-			mdb_txn_abort(snap->txn);
-			free(snap);
-		}
+			rc = durable(t->st, txnid);
 	}
 	if (rc != STORE_OK && t->kind == TXN_NESTED && t->journaled)
 		journal_buf_truncate(&t->st->ops, t->mark);
@@ -1122,71 +1012,6 @@ commit(struct store_txn **tp, int *started)
 	return rc;
 }
 
-int
-store_commit(struct store_txn **tp)
-{
-	return commit(tp, NULL);
-}
-
-int
-store_commit_start(struct store_txn **tp, int *started)
-{
-	struct store_txn *t = *tp;
-	struct store *st;
-
-	*started = 0;
-	if (t == NULL || t->kind != TXN_WRITE || !t->journaled ||
-	    (st = t->st)->j == NULL || st->fl == NULL || flusher_busy(st->fl))
-		return commit(tp, NULL);
-	return commit(tp, started);
-}
-
-int
-store_flushing(const struct store *st)
-{
-	return st->fl != NULL && flusher_busy(st->fl);
-}
-
-int
-store_flush_fd(struct store *st)
-{
-	if (st->j == NULL)
-		return -1;
-	if (st->fl == NULL && flusher_new(&st->fl) != 0)
-		return -1;
-	return flusher_fd(st->fl);
-}
-
-int
-store_flush_end(struct store *st)
-{
-	int err;
-
-	if (!store_flushing(st))
-		return STORE_OK;
-	err = flusher_end(st->fl);
-	snap_release(st);
-	if (err == 0) {
-		checkpoint_if_due(st);
-		return STORE_OK;
-	}
-	errno = err;
-	log_warn("%s: journal: flushing the record of transaction %llu",
-	    st->dir, (unsigned long long)st->flush_txnid);
-	/* a checkpoint since (its sync) or the journal turned off (LMDB
-	 * synced) covers it; else one must now */
-	if (st->broken)
-		return STORE_EIO;
-	if (st->j == NULL || st->ckpt_txnid >= st->flush_txnid ||
-	    checkpoint(st, 0) == STORE_OK)
-		return STORE_OK;
-	log_warnx("%s: neither the journal nor a checkpoint could make a "
-	          "commit durable: writes are refused until cdhtd restarts",
-	    st->dir);
-	st->broken = 1;
-	return STORE_EIO;
-}
-
 void
 store_abort(struct store_txn **tp)
 {
@@ -1194,10 +1019,7 @@ store_abort(struct store_txn **tp)
 		return;
 	drop_pending(*tp);
 	read_cursors_close(*tp);
-	if ((*tp)->kind == TXN_READ)
-		read_txn_end(*tp);
-	else
-		mdb_txn_abort((*tp)->txn);
+	mdb_txn_abort((*tp)->txn);
 	if ((*tp)->kind == TXN_NESTED && (*tp)->journaled)
 		journal_buf_truncate(&(*tp)->st->ops, (*tp)->mark);
 	free(*tp);

@@ -138,26 +138,6 @@ struct store_txn *store_begin_nested(struct store_txn *parent);
 int store_commit(struct store_txn **t);
 /* Abort and free *t (NULL-tolerant). */
 void store_abort(struct store_txn **t);
-
-/*
- * A commit whose flush runs off the loop (commit.c, for a turn of several
- * writers).  store_commit_start commits the top-level write transaction
- * *t into LMDB and writes its journal record; when that record still has
- * to be flushed it hands the fdatasync to the flusher thread and sets
- * *started (else the commit is over: durable or failed, as store_commit).
- * Until store_flush_end, read transactions see the state before it (the
- * durable one: store_begin(st, 0) shares a snapshot taken just before the
- * commit), write transactions see it, and no other commit may start.
- * store_flush_fd is readable once the flush has ended (-1: no flusher:
- * the journal is off or the thread could not start, and
- * store_commit_start is store_commit).  store_flush_end blocks until the
- * flush ends and returns the outcome: STORE_OK, durable; or STORE_EIO
- * (logged; writes refused from then on).
- */
-int store_commit_start(struct store_txn **t, int *started);
-int store_flushing(const struct store *st);
-int store_flush_fd(struct store *st);
-int store_flush_end(struct store *st);
 /* The sticky error of t (STORE_OK while healthy). */
 int store_txn_err(const struct store_txn *t);
 

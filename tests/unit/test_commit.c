@@ -5,13 +5,6 @@
  * its abort, a turn of dry runs only commits nothing and skips the commit
  * hook, a full map inside the child leaves the turn's transaction and its
  * commit intact, and a turn already in error hands its error to the dry run.
- *
- * The flush on the flusher thread (COMMIT_ASYNC, and COMMIT_AUTO's rule):
- * until it ends, the writer's callback waits, readers see the state
- * before the transaction (a reader begun before and one begun during
- * alike), writers see it, and writes meanwhile gather in the next
- * transaction, which commits once it ends; a checkpoint meanwhile waits
- * for the flush; committer_free finishes a flush that is running.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -253,143 +246,6 @@ test_turn_in_error(void **state)
 	loop_close(&l);
 }
 
-/* The number of deferred callbacks run so far, and their last status. */
-struct tally {
-	int ran, status;
-};
-
-static void
-tally_cb(void *arg, int status)
-{
-	struct tally *c = arg;
-
-	c->ran++;
-	c->status = status;
-}
-
-/* Whether key k is in TBL_META as read by t. */
-static int
-has(struct store_txn *t, const char *k)
-{
-	const void *v;
-	size_t vl;
-	int rc = store_get(t, TBL_META, k, strlen(k), &v, &vl);
-
-	assert_true(rc == STORE_OK || rc == STORE_NOTFOUND);
-	return rc == STORE_OK;
-}
-
-/* Write key k in the turn's transaction, with a callback on c. */
-static void
-write_key(struct loop *l, const char *k, struct tally *c)
-{
-	struct store_txn *t = committer_txn(l->cm);
-
-	assert_non_null(t);
-	assert_int_equal(
-	    store_put(t, TBL_META, k, strlen(k), "v", 1), STORE_OK);
-	assert_int_equal(committer_defer(l->cm, tally_cb, c), 0);
-}
-
-/* Run the loop (blocking) until c has run n callbacks; bounded. */
-static void
-run_until(struct loop *l, struct tally *c, int n)
-{
-	for (int i = 0; i < 1000 && c->ran < n; i++)
-		assert_true(event_base_loop(l->base, EVLOOP_ONCE) >= 0);
-	assert_int_equal(c->ran, n);
-}
-
-static void
-test_async_flush(void **state)
-{
-	struct loop l;
-	struct tally a = {0}, b = {0};
-	struct store_txn *before, *during, *during2, *w, *after;
-
-	loop_open(&l, FX_MAP_MB);
-	committer_set_mode(l.cm, COMMIT_ASYNC);
-	before = fx_rtxn(&l.s);
-	write_key(&l, "A", &a);
-	turn_end(&l); /* A committed, its flush started, not yet ended */
-	assert_true(store_flushing(l.s.st));
-	assert_int_equal(a.ran, 0);
-	assert_int_equal(l.hooks, 0);
-	during = fx_rtxn(&l.s);
-	assert_false(has(during, "A"));
-	assert_false(has(before, "A"));
-	store_abort(&before);
-	/* a writer sees A; its write waits for A's flush to end */
-	w = committer_txn(l.cm);
-	assert_true(has(w, "A"));
-	write_key(&l, "B", &b);
-	run_until(&l, &a, 1);
-	assert_int_equal(a.status, STORE_OK);
-	assert_int_equal(l.hooks, 1);
-	/* then B commits at once, its flush on the thread in turn */
-	for (int i = 0; i < 1000 && !store_flushing(l.s.st) && b.ran == 0; i++)
-		assert_true(event_base_loop(l.base, EVLOOP_ONCE) >= 0);
-	assert_true(store_flushing(l.s.st));
-	assert_int_equal(b.ran, 0);
-	during2 = fx_rtxn(&l.s);
-	assert_true(has(during2, "A"));
-	assert_false(has(during2, "B"));
-	assert_false(has(during, "A")); /* still its own snapshot */
-	store_abort(&during);
-	/* a checkpoint meanwhile waits for the flush, which then ends well */
-	assert_int_equal(store_checkpoint(l.s.st), STORE_OK);
-	run_until(&l, &b, 1);
-	assert_int_equal(b.status, STORE_OK);
-	assert_false(store_flushing(l.s.st));
-	after = fx_rtxn(&l.s);
-	assert_true(has(after, "A"));
-	assert_true(has(after, "B"));
-	assert_false(has(during2, "B"));
-	store_abort(&after);
-	store_abort(&during2);
-	/* a flush still running when the committer goes: finished first */
-	write_key(&l, "C", &a);
-	turn_end(&l);
-	assert_true(store_flushing(l.s.st));
-	committer_free(&l.cm);
-	assert_int_equal(a.ran, 2);
-	assert_int_equal(a.status, STORE_OK);
-	assert_false(store_flushing(l.s.st));
-	fx_store_reopen(&l.s);
-	after = fx_rtxn(&l.s);
-	assert_true(has(after, "C"));
-	store_abort(&after);
-	loop_close(&l);
-}
-
-/* COMMIT_AUTO: a lone writer flushes on the loop, two go to the thread;
- * COMMIT_INLINE never hands a flush over. */
-static void
-test_auto_mode(void **state)
-{
-	struct loop l;
-	struct tally c = {0};
-
-	loop_open(&l, FX_MAP_MB);
-	write_key(&l, "one", &c);
-	turn_end(&l);
-	assert_false(store_flushing(l.s.st));
-	assert_int_equal(c.ran, 1);
-	write_key(&l, "two", &c);
-	write_key(&l, "three", &c);
-	turn_end(&l);
-	assert_true(store_flushing(l.s.st));
-	run_until(&l, &c, 3);
-	assert_int_equal(c.status, STORE_OK);
-	committer_set_mode(l.cm, COMMIT_INLINE);
-	write_key(&l, "four", &c);
-	write_key(&l, "five", &c);
-	turn_end(&l);
-	assert_false(store_flushing(l.s.st));
-	assert_int_equal(c.ran, 5);
-	loop_close(&l);
-}
-
 int
 main(void)
 {
@@ -398,8 +254,6 @@ main(void)
 	    cmocka_unit_test(test_dry_only_turn),
 	    cmocka_unit_test(test_full_inside_nested),
 	    cmocka_unit_test(test_turn_in_error),
-	    cmocka_unit_test(test_async_flush),
-	    cmocka_unit_test(test_auto_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
