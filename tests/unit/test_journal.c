@@ -28,7 +28,8 @@
  *     the old header after it, so a kill -9 then loses nothing;
  *   - refusals, nothing changed: data.mdb written by another opener after
  *     an unclean stop; a backup of an unclean directory with no cdhtd;
- *   - [node] journal_mb in the conf.
+ *   - [node] journal_mb in the conf;
+ *   - the CRC32C of the file, against a bitwise one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1060,6 +1061,43 @@ test_conf_key(void **state)
 	fx_rm_dir(dir);
 }
 
+/* CRC32C bit by bit, independent of journal.c's. */
+static uint32_t
+crc_bitwise(uint32_t crc, const unsigned char *p, size_t n)
+{
+	crc = ~crc;
+	while (n--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+/* The checksum the file uses: the standard check value, every length and
+ * alignment up to 80 bytes, and a checksum continued over two parts. */
+static void
+test_crc32c(void **state)
+{
+	unsigned char b[96];
+	uint64_t r = 7;
+
+	(void)state;
+	assert_int_equal(journal_crc32c(0, "123456789", 9), 0xE3069283u);
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = (unsigned char)rnd(&r, 256);
+	for (size_t off = 0; off < 8; off++)
+		for (size_t n = 0; n + off <= 80; n++) {
+			uint32_t want = crc_bitwise(0, b + off, n);
+
+			assert_int_equal(journal_crc32c(0, b + off, n), want);
+			assert_int_equal(
+			    journal_crc32c(journal_crc32c(0, b + off, n / 3),
+			        b + off + n / 3, n - n / 3),
+			    want);
+		}
+}
+
 int
 main(void)
 {
@@ -1074,6 +1112,7 @@ main(void)
 	    cmocka_unit_test(test_failed_header),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_conf_key),
+	    cmocka_unit_test(test_crc32c),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
