@@ -116,6 +116,13 @@ void api_reply_after_commit(
 void api_reply_after_turn(
     struct http_api *h, struct evhttp_request *req, int code, json_t *body);
 
+/* The same two with the body as JSON text (stolen: freed with
+ * jsonw_text_free; NULL answers 500), sent as api_send_json_text. */
+void api_reply_text_after_commit(struct http_api *h, struct evhttp_request *req,
+    int code, char *text, size_t len);
+void api_reply_text_after_turn(struct http_api *h, struct evhttp_request *req,
+    int code, char *text, size_t len);
+
 /* -- http_api.c: requests ------------------------------------------------- */
 
 /*

@@ -75,15 +75,29 @@ assess_result(const void *item)
 	return views_result(item);
 }
 
+static int
+assess_parse_text(struct http_api *h, const char *body, size_t len, void *item)
+{
+	return input_assessment_text(body, len, h->c->level, item);
+}
+
+static char *
+assess_result_text(const void *item, size_t *len)
+{
+	return views_result_text(item, len);
+}
+
 static const struct batch_kind assess_kind = {
     .item_size = sizeof(struct assessment),
     .csv_header = input_csv_header,
     .csv_parse = assess_csv_parse,
     .parse = assess_parse,
+    .parse_text = assess_parse_text,
     .key = assess_key,
     .store = assess_store,
     .refused = assess_refused,
     .result = assess_result,
+    .result_text = assess_result_text,
 };
 
 /* The columns of the import (input.c's csv_columns), in that order. */

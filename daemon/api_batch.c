@@ -285,6 +285,36 @@ post_csv(struct http_api *h, struct evhttp_request *req, const char *body,
 	batch_reply(h, req, &b, dry_run);
 }
 
+/* Store the one item of a request and answer it (after the commit). */
+static void
+single_submit(struct http_api *h, struct evhttp_request *req,
+    const struct batch_kind *k, void *item, const char *who, int dry_run)
+{
+	struct input_err e;
+	struct store_txn *dtxn = NULL;
+	int rc = submit_one(h, k, item, who, dry_run, &dtxn);
+
+	store_abort(&dtxn);
+	if (rc == RECORDS_FILED || rc == RECORDS_DECIDED ||
+	    rc == RECORDS_IMPORTED) {
+		k->refused(item, rc, &e);
+		api_send_error(req, 409, e.code, e.field, "%s", e.message);
+	} else if (rc != STORE_OK)
+		api_send_store_error(req, rc);
+	else if (k->result_text != NULL) {
+		size_t n = 0;
+		char *text = k->result_text(item, &n);
+
+		if (dry_run)
+			api_reply_text_after_turn(h, req, 200, text, n);
+		else
+			api_reply_text_after_commit(h, req, 200, text, n);
+	} else if (dry_run)
+		api_reply_after_turn(h, req, 200, k->result(item));
+	else
+		api_reply_after_commit(h, req, 200, k->result(item));
+}
+
 void
 api_batch_post(struct http_api *h, struct evhttp_request *req, const char *who,
     const struct batch_kind *k)
@@ -328,6 +358,13 @@ api_batch_post(struct http_api *h, struct evhttp_request *req, const char *who,
 		free(item);
 		api_send_error(req, 415, "unsupported_media_type", NULL,
 		    "Content-Type must be application/json or text/csv");
+		return;
+	}
+	/* the plain form of one object, read without jansson; anything
+	 * else (errors too) the jansson way */
+	if (k->parse_text != NULL && k->parse_text(h, body, len, item) == 0) {
+		single_submit(h, req, k, item, who, dry_run);
+		free(item);
 		return;
 	}
 	doc = json_loadb(
@@ -376,8 +413,6 @@ api_batch_post(struct http_api *h, struct evhttp_request *req, const char *who,
 	}
 	{
 		struct input_err e;
-		struct store_txn *dtxn = NULL;
-		int rc;
 
 		if (k->parse(h, doc, item, &e) != 0) {
 			free(item);
@@ -387,19 +422,7 @@ api_batch_post(struct http_api *h, struct evhttp_request *req, const char *who,
 			return;
 		}
 		json_decref(doc);
-		rc = submit_one(h, k, item, who, dry_run, &dtxn);
-		store_abort(&dtxn);
-		if (rc == RECORDS_FILED || rc == RECORDS_DECIDED ||
-		    rc == RECORDS_IMPORTED) {
-			k->refused(item, rc, &e);
-			api_send_error(
-			    req, 409, e.code, e.field, "%s", e.message);
-		} else if (rc != STORE_OK)
-			api_send_store_error(req, rc);
-		else if (dry_run)
-			api_reply_after_turn(h, req, 200, k->result(item));
-		else
-			api_reply_after_commit(h, req, 200, k->result(item));
+		single_submit(h, req, k, item, who, dry_run);
 		free(item);
 	}
 }

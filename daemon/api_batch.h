@@ -25,6 +25,10 @@ struct batch_kind {
 	/* the object into item: 0, or -1 with e */
 	int (*parse)(struct http_api *h, const json_t *obj, void *item,
 	    struct input_err *e);
+	/* optional: a body of one object read straight into item, 0; or 1:
+	 * read it with json_loadb and parse instead (never an error) */
+	int (*parse_text)(
+	    struct http_api *h, const char *body, size_t len, void *item);
 	/* the identity of item for CSV repeats: year, key bytes into buf */
 	size_t (*key)(const void *item, long *year, char *buf, size_t cap);
 	/* store item in t: STORE_OK, a records_refusal or a store error */
@@ -34,6 +38,9 @@ struct batch_kind {
 	void (*refused)(const void *item, int rc, struct input_err *e);
 	/* the stored item as the reply shows it (new reference) */
 	json_t *(*result)(const void *item);
+	/* optional: the same as JSON text (the caller frees it with
+	 * jsonw_text_free), NULL if out of memory */
+	char *(*result_text)(const void *item, size_t *len);
 };
 
 /* POST of kind k: answers the request (now or after the commit). */

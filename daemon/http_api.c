@@ -33,11 +33,14 @@
 #include "metrics.h"
 #include "valid.h"
 
-/* A reply waiting for the outcome of the turn's transaction. */
+/* A reply waiting for the outcome of the turn's transaction: body, or
+ * text (len bytes) when body is NULL. */
 struct pending {
 	struct evhttp_request *req;
 	int code;
 	json_t *body;
+	char *text;
+	size_t len;
 };
 
 /* What a reply whose body cannot be built answers instead: never empty. */
@@ -215,10 +218,13 @@ pending_cb(void *arg, int status)
 {
 	struct pending *p = arg;
 
-	if (status == STORE_OK)
+	if (status == STORE_OK && p->body == NULL)
+		api_send_json_text(p->req, p->code, p->text, p->len);
+	else if (status == STORE_OK)
 		api_send_json(p->req, p->code, p->body);
 	else {
 		json_decref(p->body);
+		jsonw_text_free(p->text);
 		api_send_store_error(p->req, status);
 	}
 	free(p);
@@ -236,12 +242,47 @@ defer_reply(
 		api_send_error(req, 500, "internal", NULL, "out of memory");
 		return;
 	}
-	*p = (struct pending){req, code, body};
+	*p = (struct pending){req, code, body, NULL, 0};
 	if (committer_defer(h->cm, pending_cb, p) != 0) {
 		free(p);
 		json_decref(body);
 		api_send_error(req, 500, "internal", NULL, "out of memory");
 	}
+}
+
+/* defer_reply with a text body. */
+static void
+defer_text(struct http_api *h, struct evhttp_request *req, int code, char *text,
+    size_t len)
+{
+	struct pending *p = malloc(sizeof(*p));
+
+	if (p == NULL) {
+		jsonw_text_free(text);
+		api_send_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	*p = (struct pending){req, code, NULL, text, len};
+	if (committer_defer(h->cm, pending_cb, p) != 0) {
+		free(p);
+		jsonw_text_free(text);
+		api_send_error(req, 500, "internal", NULL, "out of memory");
+	}
+}
+
+void
+api_reply_text_after_commit(struct http_api *h, struct evhttp_request *req,
+    int code, char *text, size_t len)
+{
+	defer_text(h, req, code, text, len);
+	h->writes++;
+}
+
+void
+api_reply_text_after_turn(struct http_api *h, struct evhttp_request *req,
+    int code, char *text, size_t len)
+{
+	defer_text(h, req, code, text, len);
 }
 
 void

@@ -798,3 +798,246 @@ input_bad_json_message(char *msg, size_t cap, const json_error_t *e)
 	snprintf(msg, cap, "line %d, column %d: %s", e->line, e->column, text);
 	return msg;
 }
+
+/* --- one JSON assessment without jansson ---------------------------------- */
+
+/*
+ * input_assessment_text reads the plain form of an assessment object (what
+ * clients and the bench send) straight from the body, and hands anything
+ * else back (1) to json_loadb + input_assessment, which gives the errors.
+ * It accepts a strict subset of JSON: so whatever it accepts, jansson
+ * parses to the same values (tests/unit/test_input.c and fuzz_json.c
+ * compare the two on every input), and the field rules are the same
+ * field_* calls, in input_assessment's order.
+ */
+struct scan {
+	const unsigned char *p, *end;
+};
+
+static void
+skip_ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+	                            *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+/* Bytes of the valid UTF-8 sequence at p (at most n bytes), or 0: no
+ * overlong form, no surrogate, nothing past U+10FFFF (jansson's rules). */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0], v;
+	size_t k;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		k = 2, v = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		k = 3, v = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		k = 4, v = c & 0x07;
+	else
+		return 0;
+	if (n < k)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		v = v << 6 | (p[i] & 0x3F);
+	}
+	if ((k == 3 && v < 0x800) || (k == 4 && v < 0x10000) || v > 0x10FFFF ||
+	    (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	return k;
+}
+
+/* A string with no escape and no control character: 0 and its bytes (in
+ * the body), or -1. */
+static int
+scan_str(struct scan *s, const char **out, size_t *n)
+{
+	const unsigned char *b;
+
+	if (s->p >= s->end || *s->p != '"')
+		return -1;
+	b = ++s->p;
+	while (s->p < s->end) {
+		size_t k;
+
+		if (*s->p == '"') {
+			*out = (const char *)b;
+			*n = (size_t)(s->p - b);
+			s->p++;
+			return 0;
+		}
+		if (*s->p == '\\' || *s->p < 0x20 ||
+		    (k = utf8_seq(s->p, (size_t)(s->end - s->p))) == 0)
+			return -1;
+		s->p += k;
+	}
+	return -1;
+}
+
+/* A non-negative integer of at most 9 digits, no leading zero, not
+ * followed by a fraction or exponent: 0 and *v, or -1. */
+static int
+scan_int(struct scan *s, json_int_t *v)
+{
+	const unsigned char *b = s->p;
+	json_int_t x = 0;
+
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && s->p - b < 10)
+		x = x * 10 + (*s->p++ - '0');
+	if (s->p == b || s->p - b > 9 || (*b == '0' && s->p - b > 1) ||
+	    (s->p < s->end && (*s->p == '.' || *s->p == 'e' || *s->p == 'E' ||
+	                          (*s->p >= '0' && *s->p <= '9'))))
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/* The literal null: 1 (consumed) or 0. */
+static int
+scan_null(struct scan *s)
+{
+	if (s->end - s->p >= 4 && memcmp(s->p, "null", 4) == 0) {
+		s->p += 4;
+		return 1;
+	}
+	return 0;
+}
+
+/* An enum value copied NUL-terminated into buf (cap bytes): 0 or -1. */
+static int
+scan_word(struct scan *s, char *buf, size_t cap)
+{
+	const char *v;
+	size_t n;
+
+	if (scan_str(s, &v, &n) != 0 || n >= cap)
+		return -1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+enum { F_YEAR, F_PID, F_NAME, F_BIRTH, F_GROUP, F_POP, F_SCORES, F_DIGITAL };
+
+int
+input_assessment_text(
+    const char *body, size_t len, int level, struct assessment *a)
+{
+	struct scan s = {
+	    (const unsigned char *)body, (const unsigned char *)body + len};
+	const char *pid = NULL, *name = NULL;
+	size_t pid_len = 0, name_len = 0;
+	json_int_t year = 0, birth = 0, sc[RULES_NSCORES];
+	char grp[32], pop[32], dig[32];
+	unsigned seen = 0, nulls = 0;
+	struct input_err e;
+
+	skip_ws(&s);
+	if (s.p >= s.end || *s.p++ != '{')
+		return 1;
+	for (;;) {
+		const char *k;
+		size_t kl;
+		int f, rc = -1;
+
+		skip_ws(&s);
+		if (scan_str(&s, &k, &kl) != 0)
+			return 1;
+		for (f = 0; f < (int)NFIELDS; f++)
+			if (strlen(assessment_fields[f]) == kl &&
+			    memcmp(assessment_fields[f], k, kl) == 0)
+				break;
+		if (f == (int)NFIELDS || (seen & 1u << f))
+			return 1; /* unknown or repeated: jansson says so */
+		seen |= 1u << f;
+		skip_ws(&s);
+		if (s.p >= s.end || *s.p++ != ':')
+			return 1;
+		skip_ws(&s);
+		switch (f) {
+		case F_YEAR:
+			rc = scan_int(&s, &year);
+			break;
+		case F_PID:
+			rc = scan_str(&s, &pid, &pid_len);
+			break;
+		case F_NAME:
+		case F_BIRTH:
+			if (scan_null(&s)) {
+				nulls |= 1u << f;
+				rc = 0;
+			} else if (f == F_NAME)
+				rc = scan_str(&s, &name, &name_len);
+			else
+				rc = scan_int(&s, &birth);
+			break;
+		case F_GROUP:
+			rc = scan_word(&s, grp, sizeof(grp));
+			break;
+		case F_POP:
+			rc = scan_word(&s, pop, sizeof(pop));
+			break;
+		case F_DIGITAL:
+			rc = scan_word(&s, dig, sizeof(dig));
+			break;
+		case F_SCORES:
+			if (s.p >= s.end || *s.p++ != '[')
+				return 1;
+			for (int i = 0; i < RULES_NSCORES; i++) {
+				skip_ws(&s);
+				if (scan_int(&s, &sc[i]) != 0)
+					return 1;
+				skip_ws(&s);
+				if (s.p >= s.end ||
+				    *s.p++ !=
+				        (i + 1 < RULES_NSCORES ? ',' : ']'))
+					return 1;
+			}
+			rc = 0;
+			break;
+		}
+		if (rc != 0)
+			return 1;
+		skip_ws(&s);
+		if (s.p < s.end && *s.p == ',') {
+			s.p++;
+			continue;
+		}
+		if (s.p < s.end && *s.p++ == '}')
+			break;
+		return 1;
+	}
+	skip_ws(&s);
+	if (s.p != s.end)
+		return 1;
+	if ((seen & (1u << F_YEAR | 1u << F_PID | 1u << F_GROUP | 1u << F_POP |
+	                1u << F_SCORES | 1u << F_DIGITAL)) !=
+	    (1u << F_YEAR | 1u << F_PID | 1u << F_GROUP | 1u << F_POP |
+	        1u << F_SCORES | 1u << F_DIGITAL))
+		return 1;
+	/* input_assessment's rules, in its order; any error: its path */
+	memset(a, 0, sizeof(*a));
+	if (field_year(year, a, &e) != 0 ||
+	    field_person_id(pid, pid_len, a, &e) != 0 ||
+	    (name != NULL && field_name(name, name_len, a, &e) != 0) ||
+	    ((seen & 1u << F_BIRTH) && !(nulls & 1u << F_BIRTH) &&
+	        field_birth_year(birth, a, &e) != 0) ||
+	    field_enum("group", grp, rules_group_names, GROUP_COUNT, &a->group,
+	        &e) != 0 ||
+	    field_enum("population", pop, rules_population_names, 2,
+	        &a->population, &e) != 0 ||
+	    field_enum(
+	        "digital", dig, rules_digital_names, 3, &a->digital, &e) != 0 ||
+	    field_level(a, level, &e) != 0)
+		return 1;
+	for (int i = 0; i < RULES_NSCORES; i++)
+		if (field_score(i, 1, sc[i], 0, a, &e) != 0)
+			return 1;
+	return 0;
+}

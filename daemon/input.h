@@ -33,6 +33,16 @@ int input_assessment(
     const json_t *obj, int level, struct assessment *a, struct input_err *e);
 
 /*
+ * The same for the body of a POST holding one assessment object in its
+ * plain form (no escapes, integers without sign, fraction or exponent, each
+ * field once, none unknown), read without jansson: 0 with *a, exactly what
+ * json_loadb + input_assessment give; or 1 for anything else, valid or
+ * not, which the caller then reads with them (its error comes from there).
+ */
+int input_assessment_text(
+    const char *body, size_t len, int level, struct assessment *a);
+
+/*
  * Validate one CSV row (cells under header hdr, n columns; hdr accepted by
  * input_csv_header) into *a for a node of the given level: each cell read
  * as its column's type (an integer, UTF-8 text, a code or its label, an

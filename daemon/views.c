@@ -1122,6 +1122,31 @@ views_result(const struct assessment *a)
 	    a->decision[0] ? json_string(a->decision) : json_null());
 }
 
+char *
+views_result_text(const struct assessment *a, size_t *len)
+{
+	struct jsonw w;
+
+	jsonw_init(&w, 0);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "year");
+	jsonw_int(&w, a->year);
+	jsonw_key(&w, "person_id");
+	jsonw_strn(&w, a->person_id, a->pid_len);
+	jsonw_key(&w, "total");
+	jsonw_int(&w, a->total);
+	jsonw_key(&w, "eligible");
+	jsonw_bool(&w, a->eligible);
+	jsonw_key(&w, "recognized");
+	jsonw_bool(&w, a->recognized);
+	jsonw_key(&w, "outstanding");
+	jsonw_bool(&w, a->outstanding);
+	jsonw_key(&w, "decision");
+	jsonw_str_or_null(&w, a->decision[0] ? a->decision : NULL);
+	jsonw_obj_end(&w);
+	return jsonw_take(&w, len);
+}
+
 json_t *
 views_assessment(const struct assessment *a)
 {

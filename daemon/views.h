@@ -55,5 +55,9 @@ json_t *views_assessment(const struct assessment *a);
 /* The result of a submission: year, person_id, total, recognized, outstanding.
  */
 json_t *views_result(const struct assessment *a);
+/* views_result as the text json_dumps (JSON_COMPACT) makes of it, written
+ * without jansson: the caller frees it with jsonw_text_free; NULL if out
+ * of memory.  *len gets its length. */
+char *views_result_text(const struct assessment *a, size_t *len);
 
 #endif

@@ -15,7 +15,10 @@
  *    year, person id, name, birth year, the enumerations, ten scores 1..10,
  *    "adult" only at a commune;
  *  - every accepted population holds 0..10^12 per field and no
- *    *_recognized above its total.
+ *    *_recognized above its total;
+ *  - whatever input_assessment_text (the handler's read without jansson)
+ *    accepts, at a commune or a province, jansson and input_assessment
+ *    accept into the same struct (text-same-as-json).
  */
 #include <stdio.h>
 #include <string.h>
@@ -101,11 +104,37 @@ population(const json_t *doc)
 	    rules_check_population(den));
 }
 
+/* The read without jansson against the read with it, at a level. */
+static void
+text_same_as_json(const uint8_t *data, size_t size, int level)
+{
+	struct assessment fa, ja;
+	struct input_err e;
+	json_error_t jerr;
+	json_t *doc;
+
+	if (input_assessment_text((const char *)data, size, level, &fa) != 0)
+		return;
+	doc = json_loadb((const char *)data, size,
+	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	FUZZ_CHECK(doc != NULL, "text-same-as-json",
+	    "read without jansson, refused by it: %s", jerr.text);
+	FUZZ_CHECK(input_assessment(doc, level, &ja, &e) == 0,
+	    "text-same-as-json", "read without jansson, refused: %s",
+	    e.message);
+	FUZZ_CHECK(memcmp(&fa, &ja, sizeof(fa)) == 0, "text-same-as-json",
+	    "the two reads differ");
+	json_decref(doc);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_error_t jerr;
 	json_t *doc;
+
+	text_same_as_json(data, size, LEVEL_COMMUNE);
+	text_same_as_json(data, size, LEVEL_PROVINCE);
 
 	/* POST /v1/assessments */
 	doc = json_loadb((const char *)data, size,

@@ -6,7 +6,11 @@
  * CSV row (errors name the column: "s3", "year", ...; a row gives the
  * struct or the error the object of the same values gives), the
  * population object, and input_valid_pid.  Every rejection checks the error
- * code and the field it names.
+ * code and the field it names.  The body read without jansson
+ * (input_assessment_text): the plain forms are read, and whatever it reads
+ * of them and of every one-byte change to them, jansson and
+ * input_assessment read into the same struct; what it leaves to them
+ * (escapes, reals, bad UTF-8, broken rules) it leaves.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -878,6 +882,189 @@ test_population(void **state)
 	}
 }
 
+/* input_assessment_text against json_loadb + input_assessment on body:
+ * whatever the first accepts, the second accepts into the same struct.
+ * Returns whether the first accepted. */
+static int
+text_vs_json(const char *body, size_t len, int level)
+{
+	struct assessment fa, ja;
+	struct input_err e;
+	json_error_t jerr;
+	json_t *doc;
+	int r = input_assessment_text(body, len, level, &fa);
+
+	assert_true(r == 0 || r == 1);
+	if (r != 0)
+		return 0;
+	doc = json_loadb(
+	    body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (doc == NULL)
+		fail_msg("read without jansson, refused by it (%s): %.*s",
+		    jerr.text, (int)len, body);
+	if (input_assessment(doc, level, &ja, &e) != 0)
+		fail_msg("read without jansson, refused by input_assessment "
+		         "(%s): %.*s",
+		    e.message, (int)len, body);
+	json_decref(doc);
+	assert_memory_equal(&fa, &ja, sizeof(fa));
+	return 1;
+}
+
+/* The plain forms the fast path must read, and every one-byte deletion,
+ * replacement and insertion of them, through text_vs_json. */
+static void
+test_text_same_as_json(void **state)
+{
+	static const char chars[] = {'"', '\\', ',', ':', '{', '}', '[', ']',
+	    ' ', '\n', '0', '1', '9', '-', '.', 'e', 'n', 'a', 0x00, 0x1f, 0x7f,
+	    (char)0x80, (char)0xc3, (char)0xe1, (char)0xed, (char)0xf4,
+	    (char)0xff};
+	char plain[4][512], buf[600];
+	int levels[4] = {
+	    LEVEL_COMMUNE, LEVEL_COMMUNE, LEVEL_COMMUNE, LEVEL_PROVINCE};
+	size_t accepted = 0, tried = 0;
+
+	(void)state;
+	snprintf(plain[0], sizeof(plain[0]),
+	    "{\"year\":2026,\"person_id\":\"x1-17\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,10,8,9,10,8,9,10,8],"
+	    "\"digital\":\"skilled\"}");
+	snprintf(plain[1], sizeof(plain[1]),
+	    "{ \"year\" : 2025 ,\n \"person_id\":\"001085012345\", "
+	    "\"name\":\"Nguy\xe1\xbb\x85n V\xc4\x83n A\", \"birth_year\":1980,"
+	    " \"group\":\"official\",\t\"population\":\"adult\", "
+	    "\"scores\":[ 9, 8, 7, 10, 6, 9, 8, 9, 8, 7 ], "
+	    "\"digital\":\"proficient\" }\r\n");
+	snprintf(plain[2], sizeof(plain[2]),
+	    "{\"digital\":\"none\",\"scores\":[1,1,1,1,1,1,1,1,1,1],"
+	    "\"population\":\"adult\",\"group\":\"worker\",\"birth_year\":null,"
+	    "\"name\":null,\"person_id\":\"P/"
+	    "\xf0\x9f\x98\x80\",\"year\":2021}");
+	snprintf(plain[3], sizeof(plain[3]),
+	    "{\"year\":2030,\"person_id\":\"cb-9\",\"name\":\"\","
+	    "\"group\":\"manager\",\"population\":\"%s\","
+	    "\"scores\":[10,10,10,10,10,10,10,10,10,10],"
+	    "\"digital\":\"skilled\"}",
+	    rules_population_names[1]);
+	for (int b = 0; b < 4; b++) {
+		size_t n = strlen(plain[b]);
+
+		assert_int_equal(text_vs_json(plain[b], n, levels[b]), 1);
+		for (size_t i = 0; i <= n; i++) {
+			/* deletion, then each replacement and insertion */
+			if (i < n) {
+				memcpy(buf, plain[b], i);
+				memcpy(buf + i, plain[b] + i + 1, n - i - 1);
+				accepted +=
+				    (size_t)text_vs_json(buf, n - 1, levels[b]);
+				tried++;
+			}
+			for (size_t c = 0; c < sizeof(chars); c++) {
+				if (i < n) {
+					memcpy(buf, plain[b], n);
+					buf[i] = chars[c];
+					accepted += (size_t)text_vs_json(
+					    buf, n, levels[b]);
+				}
+				memcpy(buf, plain[b], i);
+				buf[i] = chars[c];
+				memcpy(buf + i + 1, plain[b] + i, n - i);
+				accepted +=
+				    (size_t)text_vs_json(buf, n + 1, levels[b]);
+				tried += 2;
+			}
+		}
+	}
+	/* some mutations stay plain and valid (a digit for a digit, a
+	 * space), most do not */
+	assert_true(accepted > 100);
+	assert_true(accepted < tried / 2);
+}
+
+/* Valid JSON the fast path leaves to jansson, and invalid input: 1. */
+static void
+test_text_declines(void **state)
+{
+	static const char *const bodies[] = {
+	    /* valid, not plain: an escape, a repeated or unknown field */
+	    "{\"year\":2026,\"person_id\":\"a\\u0041\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}",
+	    "{\"year\":2026,\"year\":2026,\"person_id\":\"a\",\"group\":"
+	    "\"farmer\",\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,"
+	    "8,9],\"digital\":\"skilled\"}",
+	    "{\"year\":2026,\"x\":1,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}",
+	    /* a real, a leading zero, a sign, an exponent */
+	    "{\"year\":2026.0,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}",
+	    "{\"year\":02026,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}",
+	    "{\"year\":2026,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[-8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}",
+	    "{\"year\":2e3,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}",
+	    /* eleven scores; a field missing; the wrong type */
+	    "{\"year\":2026,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9,1],"
+	    "\"digital\":\"skilled\"}",
+	    "{\"year\":2026,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9]}",
+	    "{\"year\":\"2026\",\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}",
+	    /* a rule broken: the year, a score, adults above a commune */
+	    "{\"year\":1999,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}",
+	    "{\"year\":2026,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,11],"
+	    "\"digital\":\"skilled\"}",
+	    /* not UTF-8: a stray continuation, an overlong slash, a
+	     * surrogate, past U+10FFFF */
+	    "{\"year\":2026,\"person_id\":\"a\",\"name\":\"\xc3\x28\","
+	    "\"group\":\"farmer\",\"population\":\"adult\",\"scores\":[8,9,8,9,"
+	    "8,9,8,9,8,9],\"digital\":\"skilled\"}",
+	    "{\"year\":2026,\"person_id\":\"\xc0\xaf\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}",
+	    "{\"year\":2026,\"person_id\":\"\xed\xa0\x80\",\"group\":"
+	    "\"farmer\",\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,"
+	    "8,9],\"digital\":\"skilled\"}",
+	    "{\"year\":2026,\"person_id\":\"\xf4\x90\x80\x80\",\"group\":"
+	    "\"farmer\",\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,"
+	    "8,9],\"digital\":\"skilled\"}",
+	    /* an array, trailing bytes, nothing */
+	    "[{\"year\":2026}]",
+	    "{\"year\":2026,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}x",
+	    "",
+	};
+	struct assessment a;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		if (input_assessment_text(
+		        bodies[i], strlen(bodies[i]), LEVEL_COMMUNE, &a) != 1)
+			fail_msg("accepted: %s", bodies[i]);
+	/* the adult above a commune */
+	const char *adult =
+	    "{\"year\":2026,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}";
+	assert_int_equal(
+	    input_assessment_text(adult, strlen(adult), LEVEL_PROVINCE, &a), 1);
+	assert_int_equal(
+	    input_assessment_text(adult, strlen(adult), LEVEL_COMMUNE, &a), 0);
+}
+
 int
 main(void)
 {
@@ -895,6 +1082,8 @@ main(void)
 	    cmocka_unit_test(test_csv_row_errors),
 	    cmocka_unit_test(test_csv_row_then_validation),
 	    cmocka_unit_test(test_csv_same_as_json),
+	    cmocka_unit_test(test_text_same_as_json),
+	    cmocka_unit_test(test_text_declines),
 	    cmocka_unit_test(test_population),
 	};
 

@@ -4,7 +4,8 @@
  * (what it printed before, and prints outside those years): every day of
  * the first and the last years, the days around each century and leap
  * day, every second of a day, random times, and the bounds on both sides;
- * a buffer too small for it.
+ * a buffer too small for it.  views_result_text against jansson's text of
+ * views_result.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "jsonw.h"
 #include "views.h"
 
 static void
@@ -88,12 +90,61 @@ test_iso_time_small(void **state)
 	assert_string_equal(buf, "2025-12-02T00:00:00Z");
 }
 
+/* views_result_text is what json_dumps (JSON_COMPACT) writes of
+ * views_result: person ids that need escaping or are UTF-8, the longest,
+ * with and without a decision, every flag. */
+static void
+test_result_text(void **state)
+{
+	static const char *const pids[] = {"x1-17", "a\"b\\c/d",
+	    "Nguy\xe1\xbb\x85n", "\xf0\x9f\x98\x80",
+	    "0123456789012345678901234567890123456789012345678901234567890123",
+	    "\x7e"};
+	static const char *const decisions[] = {"", "12/QD-UBND", "s\"q"};
+	int n = 0;
+
+	(void)state;
+	for (size_t p = 0; p < sizeof(pids) / sizeof(pids[0]); p++)
+		for (size_t d = 0; d < 3; d++)
+			for (int f = 0; f < 8; f++) {
+				struct assessment a;
+				json_t *o;
+				char *want, *got;
+				size_t len = 0;
+
+				memset(&a, 0, sizeof(a));
+				a.year = (uint16_t)(2021 + n % 10);
+				a.pid_len = (uint8_t)strlen(pids[p]);
+				memcpy(a.person_id, pids[p], a.pid_len);
+				snprintf(a.decision, sizeof(a.decision), "%s",
+				    decisions[d]);
+				a.total = (uint16_t)(n * 7 % 101);
+				a.eligible = f & 1;
+				a.recognized = (f >> 1) & 1;
+				a.outstanding = (f >> 2) & 1;
+				assert_non_null(o = views_result(&a));
+				assert_non_null(
+				    want = json_dumps(
+				        o, JSON_COMPACT |
+				               JSON_REAL_PRECISION(10)));
+				assert_non_null(
+				    got = views_result_text(&a, &len));
+				assert_string_equal(got, want);
+				assert_int_equal(len, strlen(want));
+				jsonw_text_free(got);
+				free(want);
+				json_decref(o);
+				n++;
+			}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_iso_time),
 	    cmocka_unit_test(test_iso_time_small),
+	    cmocka_unit_test(test_result_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
