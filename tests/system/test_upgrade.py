@@ -19,6 +19,19 @@ After every single-node upgrade:
     withdrawal of old records, denominators) reach the province exactly,
     while the nodes above it still run the old binary.
 
+The old node is stopped cleanly (SIGTERM), except one of a release with the
+write-ahead journal DATA_DIR/journal (WITH_JOURNAL: 0.4.0): it is killed
+(kill -9) while single writes of new records still arrive, a few of them
+acknowledged.  The stream begins once the journal has had no write for a
+second, so its first commit checkpoints and the acknowledged writes after
+it, all within well under a second, are only in the journal: the binaries
+under test must log the replay of at least those (then migrate), and the
+checks above include every acknowledged write (each of the stream answers
+GET as the model says), and the one in flight if it was kept.  The
+directory of a release without the journal has no such file.  The first
+node upgraded is killed once more, under the binaries under test, after
+its new writes, and keeps everything again.
+
 UPGRADE_FROM lists the releases a node may be upgraded from (0.1.0, 0.2.0,
 0.3.0, 0.3.1 and 0.4.0, with data schemas 1, 2, 3, 3 and 3; 0.4.0 added
 the journal file, 0.5.0 schema 4's year-first keys): keep each one for as long
