@@ -19,6 +19,19 @@ After every single-node upgrade:
     withdrawal of old records, denominators) reach the province exactly,
     while the nodes above it still run the old binary.
 
+The old node is stopped cleanly (SIGTERM), except one of a release with the
+write-ahead journal DATA_DIR/journal (WITH_JOURNAL: 0.4.0): it is killed
+(kill -9) while single writes of new records still arrive, a few of them
+acknowledged.  The stream begins once the journal has had no write for a
+second, so its first commit checkpoints and the acknowledged writes after
+it, all within well under a second, are only in the journal: the binaries
+under test must log the replay of at least those (then migrate), and the
+checks above include every acknowledged write (each of the stream answers
+GET as the model says), and the one in flight if it was kept.  The
+directory of a release without the journal has no such file.  The first
+node upgraded is killed once more, under the binaries under test, after
+its new writes, and keeps everything again.
+
 UPGRADE_FROM lists the releases a node may be upgraded from (0.1.0, 0.2.0,
 0.3.0, 0.3.1 and 0.4.0, with data schemas 1, 2, 3, 3 and 3; 0.4.0 added
 the journal file, 0.5.0 schema 4's year-first keys): keep each one for as long
@@ -32,10 +45,14 @@ without git or without the commit the test fails, it never skips.
 """
 
 import fcntl
+import http.client
 import os
 import random
+import re
 import shutil
 import subprocess
+import threading
+import time
 
 from cdhttest import gen, model
 from cdhttest.case import main, record_diff
@@ -49,6 +66,10 @@ from cdhttest.node import REPO, Session, cdht_path, cdhtd_path
 RELEASE_OF = {"c7401c9": "0.1.0", "c816ee6": "0.2.0", "8907b70": "0.3.0",
               "65308d9": "0.3.1", "93cfe4f": "0.4.0"}
 UPGRADE_FROM = ["c7401c9", "c816ee6", "8907b70", "65308d9", "93cfe4f"]
+# Releases of UPGRADE_FROM whose nodes keep the write-ahead journal
+# DATA_DIR/journal: the node being upgraded is stopped by kill -9 with an
+# unreplayed journal (kill_mid_stream), the others cleanly.
+WITH_JOURNAL = {"93cfe4f"}
 CURRENT = "0.5.0"   # the release under test
 
 YEARS = tuple(range(2021, 2027))   # six years: outstanding chains form
@@ -69,6 +90,12 @@ ORDER = ["03646", "03649", "03682", "03685", "04108", "116", "118", "14"]
 PERSONS = {"commune": 50, "district": 15, "province": 15}
 CONVERGE = 30.0
 BUILD_TIMEOUT = 600
+# A journaled release checkpoints at a commit once its last checkpoint is
+# this old (STORE_CHECKPOINT_MS of 0.4.0); and the acknowledged writes of
+# the stream before its kill -9.
+CHECKPOINT_S = 1.0
+KILL_AFTER = 5
+REPLAYED = re.compile(r"not stopped cleanly: (\d+) transactions replayed")
 
 
 # -- the old binaries ---------------------------------------------------
@@ -291,6 +318,41 @@ def filing_problems(cov, year):
     return bad
 
 
+class Stream(threading.Thread):
+    """Posts items one by one, as fast as the node answers, until told to
+    stop or the node goes away; sets `enough` once KILL_AFTER of them are
+    acknowledged.  acked: the items answered 200, in order; doubt: those
+    sent without an answer (in flight at the kill, or after it)."""
+
+    def __init__(self, node, items):
+        super().__init__(daemon=True)
+        self.node, self.items = node, items
+        self.acked, self.doubt = [], []
+        self.enough, self.stop = threading.Event(), threading.Event()
+        self.error = None
+
+    def run(self):
+        try:
+            for a in self.items:
+                if self.stop.is_set():
+                    return
+                try:
+                    r = self.node.post(a, timeout=10)
+                except (OSError, http.client.HTTPException):
+                    self.doubt.append(a)   # the node was killed
+                    return
+                if r.status != 200:
+                    self.error = "POST: %r" % r
+                    return
+                self.acked.append(a)
+                if len(self.acked) >= KILL_AFTER:
+                    self.enough.set()
+        except Exception as e:   # reported by the test
+            self.error = repr(e)
+        finally:
+            self.enough.set()
+
+
 class Upgrade(HierTestCase):
     maxDiff = None
 
@@ -452,6 +514,68 @@ class Upgrade(HierTestCase):
                 return all(got.get(c) == "up" for c in kids)
             wait_for(up, CONVERGE, "the children of %s to link to it" % n.id)
 
+    def kill_mid_stream(self, n, hm, rng, step, what):
+        """Stop n, an old node with a journal, by kill -9 while new records
+        arrive one by one, and start it with n.cdhtd: it must replay the
+        acknowledged ones from the journal.  Updates hm with what the node
+        holds; returns the keys of the stream."""
+        journal = os.path.join(n.data_dir, "journal")
+        self.assertTrue(os.path.exists(journal), "%s: release %s keeps no "
+                        "%s (WITH_JOURNAL)" % (what, self.release, journal))
+        items = gen.assessments(rng, 2 * KILL_AFTER, YEARS[-2:],
+                                prefix="kill%d-%s-" % (step, n.id),
+                                level=n.level, attend=1.0)
+        t0 = []
+
+        def quiet():
+            # No journal write for CHECKPOINT_S (and a margin for the
+            # coarse mtime) before t0: the last checkpoint is older, so
+            # the stream's first commit checkpoints, and the next ones,
+            # before t0 + CHECKPOINT_S, are only in the journal.
+            t0[:] = [time.monotonic()]
+            return (time.time() - os.stat(journal).st_mtime
+                    > CHECKPOINT_S + 0.1)
+        wait_for(quiet, CONVERGE, "%s: the journal of %s to rest"
+                 % (what, n.id))
+        t0 = t0[0]
+        w = Stream(n, items)
+        w.start()
+        w.enough.wait(CHECKPOINT_S * 0.6)
+        n.kill9()   # while the next write is in flight
+        late = time.monotonic() - t0
+        w.stop.set()
+        w.join(30)
+        self.assertFalse(w.is_alive(), "%s: the stream hung" % what)
+        self.assertIsNone(w.error, "%s: the stream: %s" % (what, w.error))
+        self.assertGreaterEqual(
+            len(w.acked), 2, "%s: %d writes acknowledged in %.2fs: too slow "
+            "to leave one in the journal only" % (what, len(w.acked), late))
+        self.assertLess(late, CHECKPOINT_S, "%s: killed %.2fs after the "
+                        "stream began: a checkpoint may follow the last "
+                        "acknowledged write" % (what, late))
+        self.assertTrue(os.path.exists(journal), what)
+        log_at = os.path.getsize(n.stderr_path)
+        n.start(keep_port=True)
+        with open(n.stderr_path, "rb") as f:
+            f.seek(log_at)
+            log = f.read().decode("utf-8", "replace")
+        m = REPLAYED.search(log)
+        self.assertTrue(m and int(m.group(1)) >= len(w.acked) - 1,
+                        "%s: after kill -9 %d writes were acknowledged, %d "
+                        "of them past the checkpoint, but the new cdhtd "
+                        "replayed %s:\n%s"
+                        % (what, len(w.acked), len(w.acked) - 1,
+                           m.group(1) if m else "nothing", log[-2000:]))
+        for a in w.acked:
+            hm.local(n.id).submit(a)
+        for a in w.doubt:   # there or not, all of it
+            r = n.get(a["year"], a["person_id"])
+            self.assertIn(r.status, (200, 404), "%s: in flight: %r"
+                          % (what, r))
+            if r.status == 200:
+                hm.local(n.id).submit(a)
+        return [(a["year"], a["person_id"]) for a in w.acked + w.doubt]
+
     release = CURRENT   # the release of the old binaries (upgrade_from)
 
     def upgrade_from(self, rev):
@@ -479,8 +603,16 @@ class Upgrade(HierTestCase):
             with open(n.conf_path) as f:
                 conf = f.read()
             port = n.port
+            journal = os.path.join(n.data_dir, "journal")
             n.cdhtd, n.cdht = new_cdhtd, new_cdht
-            n.restart(keep_port=True)
+            if rev in WITH_JOURNAL:
+                killed = self.kill_mid_stream(n, hm, rng, step, what)
+            else:
+                self.assertFalse(os.path.exists(journal),
+                                 "%s: a journal, release %s is not in "
+                                 "WITH_JOURNAL" % (what, self.release))
+                killed = []
+                n.restart(keep_port=True)
             self.assertEqual(os.path.realpath("/proc/%d/exe" % n.proc.pid),
                              os.path.realpath(new_cdhtd), what)
             with open(n.conf_path) as f:
@@ -490,6 +622,10 @@ class Upgrade(HierTestCase):
             self.wait_linked(nodes, n)
             self.assertProvince(p, hm, what)
             self.assertSameRecords(n, hm, before, keys, what)
+            for k in killed:
+                self.assertRecord(n.get(*k), hm.local(nid), *k,
+                                  what="%s: written just before kill -9"
+                                  % what)
             for k in self.new_writes(n, hm, rng, step):
                 self.assertRecord(n.get(*k), hm.local(nid), *k,
                                   what="%s: new write" % what)
@@ -522,6 +658,9 @@ def _releases_listed(self):
     self.assertTrue(UPGRADE_FROM, "UPGRADE_FROM is empty: nothing tested")
     for rev in UPGRADE_FROM:
         self.assertIn(rev, RELEASE_OF, "UPGRADE_FROM %s: which release?" % rev)
+    for rev in WITH_JOURNAL:
+        self.assertIn(rev, UPGRADE_FROM, "WITH_JOURNAL %s: not upgraded from"
+                      % rev)
 
 
 Upgrade.test_releases_listed = _releases_listed
