@@ -20,7 +20,7 @@ After every single-node upgrade:
     while the nodes above it still run the old binary.
 
 The old node is stopped cleanly (SIGTERM), except one of a release with the
-write-ahead journal DATA_DIR/journal (WITH_JOURNAL: 0.4.0): it is killed
+write-ahead journal DATA_DIR/journal (WITH_JOURNAL: 0.4.0, 0.5.0): it is killed
 (kill -9) while single writes of new records still arrive, a few of them
 acknowledged.  The stream begins once the journal has had no write for a
 second, so its first commit checkpoints and the acknowledged writes after
@@ -33,8 +33,9 @@ node upgraded is killed once more, under the binaries under test, after
 its new writes, and keeps everything again.
 
 UPGRADE_FROM lists the releases a node may be upgraded from (0.1.0, 0.2.0,
-0.3.0, 0.3.1 and 0.4.0, with data schemas 1, 2, 3, 3 and 3; 0.4.0 added
-the journal file, 0.5.0 schema 4's year-first keys): keep each one for as long
+0.3.0, 0.3.1, 0.4.0 and 0.5.0, with data schemas 1, 2, 3, 3, 3 and 4; 0.4.0
+added the journal file, 0.5.0 schema 4's year-first keys, 0.5.1 no change
+to the data): keep each one for as long
 as upgrades from it are supported.  A node of an older release shows the
 counts of its release exactly and none added later (ADDED_COUNTS); the
 binaries under test show every count, for every unit below, once the
@@ -62,15 +63,17 @@ from cdhttest.node import REPO, Session, cdht_path, cdhtd_path
 # Releases a node may be upgraded from (commit: release); c7401c9 is the
 # first release (schema 1), c816ee6 the second (schema 2), 8907b70 the
 # third (schema 3), 65308d9 the fourth (schema 3, no journal), 93cfe4f the
-# fifth (schema 3 and a journal, which it may leave unreplayed after kill -9).
+# fifth (schema 3 and a journal, which it may leave unreplayed after kill -9),
+# c5a5c57 the sixth (schema 4 and the journal: the data directory as is).
 RELEASE_OF = {"c7401c9": "0.1.0", "c816ee6": "0.2.0", "8907b70": "0.3.0",
-              "65308d9": "0.3.1", "93cfe4f": "0.4.0"}
-UPGRADE_FROM = ["c7401c9", "c816ee6", "8907b70", "65308d9", "93cfe4f"]
+              "65308d9": "0.3.1", "93cfe4f": "0.4.0", "c5a5c57": "0.5.0"}
+UPGRADE_FROM = ["c7401c9", "c816ee6", "8907b70", "65308d9", "93cfe4f",
+                "c5a5c57"]
 # Releases of UPGRADE_FROM whose nodes keep the write-ahead journal
 # DATA_DIR/journal: the node being upgraded is stopped by kill -9 with an
 # unreplayed journal (kill_mid_stream), the others cleanly.
-WITH_JOURNAL = {"93cfe4f"}
-CURRENT = "0.5.0"   # the release under test
+WITH_JOURNAL = {"93cfe4f", "c5a5c57"}
+CURRENT = "0.5.1"   # the release under test
 
 YEARS = tuple(range(2021, 2027))   # six years: outstanding chains form
 SPEC = [
