@@ -157,6 +157,24 @@ wide_sat64(rules_wide v)
 	                       : (int64_t)v;
 }
 
+/* floor(a / b) for b > 0, in int64 (the narrow path below). */
+static int64_t
+div_floor64(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return a % b != 0 && a < 0 ? q - 1 : q;
+}
+
+/*
+ * The narrow path: with |n|, |d| <= 2^40 and |target| <= 2^20 every
+ * intermediate below fits in 62 bits, so int64 gives the wide path's
+ * results exactly, without its library divisions (a drill-down evaluates
+ * nine indicators per unit and year).  Real totals are far below 2^40.
+ */
+#define NARROW_COUNT  ((int64_t)1 << 40)
+#define NARROW_TARGET (1 << 20)
+
 void
 rules_indicator(const struct cdht_counters *c, const struct rules_targets *t,
     int ind, struct rules_progress *out)
@@ -176,12 +194,17 @@ rules_indicator(const struct cdht_counters *c, const struct rules_targets *t,
 	    [IND_UNITS] = {CDHT_C_units_recognized, CDHT_C_units_total},
 	};
 	int64_t n = c->v[frac[ind][0]], d = c->v[frac[ind][1]];
+	int narrow = n >= -NARROW_COUNT && n <= NARROW_COUNT &&
+	             d >= -NARROW_COUNT && d <= NARROW_COUNT;
 
 	memset(out, 0, sizeof(*out));
 	out->numerator = n;
 	out->denominator = d;
 	out->has_percent = d > 0;
-	if (d > 0) {
+	if (d > 0 && narrow)
+		out->percent =
+		    (double)div_floor64(n * 20000 + d, d * 2) / 100.0;
+	else if (d > 0) {
 		/* round half up on 1/100 of a percent: |20000 n + d| < 2^79 */
 		rules_wide bp = wide_div_floor(
 		    (rules_wide)n * 20000 + d, (rules_wide)d * 2);
@@ -190,6 +213,20 @@ rules_indicator(const struct cdht_counters *c, const struct rules_targets *t,
 	for (int k = 0; k < 2; k++) {
 		int tg = t->pct[ind][k];
 		bool strict = t->strict[ind][k];
+
+		out->target[k] = tg;
+		out->strict[k] = strict;
+		if (narrow && tg >= -NARROW_TARGET && tg <= NARROW_TARGET) {
+			/* as below, |tg*d| <= 2^60 */
+			int64_t td = (int64_t)tg * d;
+			int64_t lack = (strict ? div_floor64(td, 100) + 1
+			                       : -div_floor64(-td, 100)) -
+			               n;
+
+			out->needed[k] = lack > 0 ? lack : 0;
+			out->met[k] = out->needed[k] == 0 && d > 0;
+			continue;
+		}
 		/* the smallest count that meets the target, |tg*d| < 2^94:
 		 * at least tg*d/100, ceil(tg*d/100) = -floor(-tg*d/100); above
 		 * it (strict), floor(tg*d/100) + 1 */
@@ -198,8 +235,6 @@ rules_indicator(const struct cdht_counters *c, const struct rules_targets *t,
 		           : -wide_div_floor(-((rules_wide)tg * d), 100);
 		rules_wide lack = want - n;
 
-		out->target[k] = tg;
-		out->strict[k] = strict;
 		out->needed[k] = lack > 0 ? wide_sat64(lack) : 0;
 		out->met[k] = out->needed[k] == 0 && d > 0;
 	}

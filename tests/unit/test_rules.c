@@ -7,7 +7,8 @@
  * ("above") targets against a search and in 128 bits, the target counters
  * (stamp and read back), the default
  * targets and rules_check_population; totals at and near the int64 bounds
- * (2^40 x 1000, 2^62, INT64_MAX) recomputed in unsigned 128-bit integers and
+ * (2^40 x 1000, 2^62, INT64_MAX) and either side of 2^40, where rules.c
+ * leaves int64 for 128 bits, recomputed in unsigned 128-bit integers and
  * cross-checked in long double.  Expected values are written out by hand or
  * recomputed here by brute force, never taken from rules.c.
  */
@@ -690,6 +691,23 @@ test_indicator_wide_random(void **state)
 	}
 }
 
+/* Either side of 2^40, where rules_indicator leaves int64 for 128 bits:
+ * the same exact results on both paths. */
+static void
+test_indicator_narrow_edges(void **state)
+{
+	static const int ts[] = {0, 1, 33, 50, 67, 99, 100};
+	const int64_t e = (int64_t)1 << 40;
+	const int64_t vs[] = {
+	    0, 1, 3, e - 7, e - 1, e, e + 1, e + 3, 2 * e, e * 1000 + 17};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++)
+		for (size_t j = 0; j < sizeof(vs) / sizeof(vs[0]); j++)
+			for (size_t k = 0; k < sizeof(ts) / sizeof(ts[0]); k++)
+				wide_check(vs[i], vs[j], ts[k]);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Strict targets ("Trên 60%", `>60`): met when num*100 > t*den. */
 
@@ -1055,6 +1073,7 @@ main(void)
 	    cmocka_unit_test(test_needed_bruteforce),
 	    cmocka_unit_test(test_indicator_wide_bounds),
 	    cmocka_unit_test(test_indicator_wide_random),
+	    cmocka_unit_test(test_indicator_narrow_edges),
 	    cmocka_unit_test(test_strict_examples),
 	    cmocka_unit_test(test_strict_bruteforce),
 	    cmocka_unit_test(test_strict_wide),
