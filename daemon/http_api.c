@@ -230,59 +230,36 @@ pending_cb(void *arg, int status)
 	free(p);
 }
 
-/* Defer (code, body) until the turn's transaction commits or fails. */
+/* Defer reply v until the turn's transaction commits or fails; v's body or
+ * text is freed on every path. */
+static void
+defer(struct http_api *h, struct pending v)
+{
+	struct pending *p = malloc(sizeof(*p));
+
+	if (p != NULL) {
+		*p = v;
+		if (committer_defer(h->cm, pending_cb, p) == 0)
+			return;
+		free(p);
+	}
+	json_decref(v.body);
+	jsonw_text_free(v.text);
+	api_send_error(v.req, 500, "internal", NULL, "out of memory");
+}
+
 static void
 defer_reply(
     struct http_api *h, struct evhttp_request *req, int code, json_t *body)
 {
-	struct pending *p = malloc(sizeof(*p));
-
-	if (p == NULL) {
-		json_decref(body);
-		api_send_error(req, 500, "internal", NULL, "out of memory");
-		return;
-	}
-	*p = (struct pending){req, code, body, NULL, 0};
-	if (committer_defer(h->cm, pending_cb, p) != 0) {
-		free(p);
-		json_decref(body);
-		api_send_error(req, 500, "internal", NULL, "out of memory");
-	}
+	defer(h, (struct pending){req, code, body, NULL, 0});
 }
 
-/* defer_reply with a text body. */
 static void
 defer_text(struct http_api *h, struct evhttp_request *req, int code, char *text,
     size_t len)
 {
-	struct pending *p = malloc(sizeof(*p));
-
-	if (p == NULL) {
-		jsonw_text_free(text);
-		api_send_error(req, 500, "internal", NULL, "out of memory");
-		return;
-	}
-	*p = (struct pending){req, code, NULL, text, len};
-	if (committer_defer(h->cm, pending_cb, p) != 0) {
-		free(p);
-		jsonw_text_free(text);
-		api_send_error(req, 500, "internal", NULL, "out of memory");
-	}
-}
-
-void
-api_reply_text_after_commit(struct http_api *h, struct evhttp_request *req,
-    int code, char *text, size_t len)
-{
-	defer_text(h, req, code, text, len);
-	h->writes++;
-}
-
-void
-api_reply_text_after_turn(struct http_api *h, struct evhttp_request *req,
-    int code, char *text, size_t len)
-{
-	defer_text(h, req, code, text, len);
+	defer(h, (struct pending){req, code, NULL, text, len});
 }
 
 void
@@ -298,6 +275,21 @@ api_reply_after_turn(
     struct http_api *h, struct evhttp_request *req, int code, json_t *body)
 {
 	defer_reply(h, req, code, body);
+}
+
+void
+api_reply_text_after_commit(struct http_api *h, struct evhttp_request *req,
+    int code, char *text, size_t len)
+{
+	defer_text(h, req, code, text, len);
+	h->writes++;
+}
+
+void
+api_reply_text_after_turn(struct http_api *h, struct evhttp_request *req,
+    int code, char *text, size_t len)
+{
+	defer_text(h, req, code, text, len);
 }
 
 void

@@ -822,39 +822,11 @@ skip_ws(struct scan *s)
 		s->p++;
 }
 
-/* Bytes of the valid UTF-8 sequence at p (at most n bytes), or 0: no
- * overlong form, no surrogate, nothing past U+10FFFF (jansson's rules). */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0], v;
-	size_t k;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		k = 2, v = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		k = 3, v = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		k = 4, v = c & 0x07;
-	else
-		return 0;
-	if (n < k)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		v = v << 6 | (p[i] & 0x3F);
-	}
-	if ((k == 3 && v < 0x800) || (k == 4 && v < 0x10000) || v > 0x10FFFF ||
-	    (v >= 0xD800 && v <= 0xDFFF))
-		return 0;
-	return k;
-}
-
 /* A string with no escape and no control character: 0 and its bytes (in
- * the body), or -1. */
+ * the body), or -1.  Its UTF-8 is left to the field rules: person_id and
+ * name go through valid_text, as strict as jansson (no overlong form, no
+ * surrogate, nothing past U+10FFFF), and every other string must equal
+ * an ASCII name. */
 static int
 scan_str(struct scan *s, const char **out, size_t *n)
 {
@@ -863,19 +835,15 @@ scan_str(struct scan *s, const char **out, size_t *n)
 	if (s->p >= s->end || *s->p != '"')
 		return -1;
 	b = ++s->p;
-	while (s->p < s->end) {
-		size_t k;
-
+	for (; s->p < s->end; s->p++) {
 		if (*s->p == '"') {
 			*out = (const char *)b;
 			*n = (size_t)(s->p - b);
 			s->p++;
 			return 0;
 		}
-		if (*s->p == '\\' || *s->p < 0x20 ||
-		    (k = utf8_seq(s->p, (size_t)(s->end - s->p))) == 0)
+		if (*s->p == '\\' || *s->p < 0x20)
 			return -1;
-		s->p += k;
 	}
 	return -1;
 }

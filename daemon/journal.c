@@ -99,6 +99,12 @@ journal_crc32c(uint32_t crc, const void *p, size_t n)
 	return crc32c(crc, p, n);
 }
 
+uint32_t
+journal_crc32c_table(uint32_t crc, const void *p, size_t n)
+{
+	return crc32c_table(crc, p, n);
+}
+
 static void
 put32(unsigned char *p, uint32_t v)
 {

@@ -140,6 +140,8 @@ int journal_fits(const struct journal *j, const struct journal_buf *b);
 int journal_append(struct journal *j, uint64_t txnid, struct journal_buf *b);
 /* CRC32C of p[0..n) continuing crc (0 to start), as the file has it. */
 uint32_t journal_crc32c(uint32_t crc, const void *p, size_t n);
+/* The same by its table, whatever the CPU has (tests check both). */
+uint32_t journal_crc32c_table(uint32_t crc, const void *p, size_t n);
 /* Records appended since the last checkpoint. */
 size_t journal_records(const struct journal *j);
 /*

@@ -917,9 +917,9 @@ static void
 test_text_same_as_json(void **state)
 {
 	static const char chars[] = {'"', '\\', ',', ':', '{', '}', '[', ']',
-	    ' ', '\n', '0', '1', '9', '-', '.', 'e', 'n', 'a', 0x00, 0x1f, 0x7f,
-	    (char)0x80, (char)0xc3, (char)0xe1, (char)0xed, (char)0xf4,
-	    (char)0xff};
+	    ' ', '\n', '\t', '\r', '\f', '\v', '0', '1', '9', '-', '.', 'e',
+	    'n', 'a', 0x00, 0x1f, 0x7f, (char)0x80, (char)0xc3, (char)0xe1,
+	    (char)0xed, (char)0xf4, (char)0xff};
 	char plain[4][512], buf[600];
 	int levels[4] = {
 	    LEVEL_COMMUNE, LEVEL_COMMUNE, LEVEL_COMMUNE, LEVEL_PROVINCE};
@@ -976,6 +976,17 @@ test_text_same_as_json(void **state)
 			}
 		}
 	}
+	/* every prefix, in a buffer of exactly its length (a read past the
+	 * end is out of bounds under the sanitizers) */
+	for (int b = 0; b < 4; b++)
+		for (size_t n = 0; n <= strlen(plain[b]); n++) {
+			char *exact = malloc(n ? n : 1);
+
+			assert_non_null(exact);
+			memcpy(exact, plain[b], n);
+			accepted += (size_t)text_vs_json(exact, n, levels[b]);
+			free(exact);
+		}
 	/* some mutations stay plain and valid (a digit for a digit, a
 	 * space), most do not */
 	assert_true(accepted > 100);
@@ -1010,6 +1021,16 @@ test_text_declines(void **state)
 	    "{\"year\":2e3,\"person_id\":\"a\",\"group\":\"farmer\","
 	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
 	    "\"digital\":\"skilled\"}",
+	    /* integers of 10 and 20 digits (jansson: too big past int64) */
+	    "{\"year\":0000002026,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9],"
+	    "\"digital\":\"skilled\"}",
+	    "{\"year\":18446744073709553642,\"person_id\":\"a\",\"group\":"
+	    "\"farmer\",\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,"
+	    "9,8,9],\"digital\":\"skilled\"}",
+	    "{\"year\":2026,\"person_id\":\"a\",\"group\":\"farmer\","
+	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,"
+	    "1000000009],\"digital\":\"skilled\"}",
 	    /* eleven scores; a field missing; the wrong type */
 	    "{\"year\":2026,\"person_id\":\"a\",\"group\":\"farmer\","
 	    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,9,1],"
@@ -1048,8 +1069,22 @@ test_text_declines(void **state)
 	    "",
 	};
 	struct assessment a;
+	char word[64], body[256];
 
 	(void)state;
+	/* enum values of 31, 32 and 33 bytes (the reader's buffer is 32) */
+	for (size_t n = 31; n <= 33; n++) {
+		memset(word, 'f', n);
+		word[n] = '\0';
+		snprintf(body, sizeof(body),
+		    "{\"year\":2026,\"person_id\":\"a\",\"group\":\"%s\","
+		    "\"population\":\"adult\",\"scores\":[8,9,8,9,8,9,8,9,8,"
+		    "9],\"digital\":\"skilled\"}",
+		    word);
+		assert_int_equal(input_assessment_text(
+		                     body, strlen(body), LEVEL_COMMUNE, &a),
+		    1);
+	}
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
 		if (input_assessment_text(
 		        bodies[i], strlen(bodies[i]), LEVEL_COMMUNE, &a) != 1)

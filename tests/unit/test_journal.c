@@ -1084,6 +1084,7 @@ test_crc32c(void **state)
 
 	(void)state;
 	assert_int_equal(journal_crc32c(0, "123456789", 9), 0xE3069283u);
+	assert_int_equal(journal_crc32c_table(0, "123456789", 9), 0xE3069283u);
 	for (size_t i = 0; i < sizeof(b); i++)
 		b[i] = (unsigned char)rnd(&r, 256);
 	for (size_t off = 0; off < 8; off++)
@@ -1091,6 +1092,8 @@ test_crc32c(void **state)
 			uint32_t want = crc_bitwise(0, b + off, n);
 
 			assert_int_equal(journal_crc32c(0, b + off, n), want);
+			assert_int_equal(
+			    journal_crc32c_table(0, b + off, n), want);
 			assert_int_equal(
 			    journal_crc32c(journal_crc32c(0, b + off, n / 3),
 			        b + off + n / 3, n - n / 3),
