@@ -891,7 +891,12 @@ scan_word(struct scan *s, char *buf, size_t cap)
 	return 0;
 }
 
+/* assessment_fields' indices */
 enum { F_YEAR, F_PID, F_NAME, F_BIRTH, F_GROUP, F_POP, F_SCORES, F_DIGITAL };
+_Static_assert(F_DIGITAL + 1 == NFIELDS, "one index per assessment field");
+#define REQUIRED                                                    \
+	(1u << F_YEAR | 1u << F_PID | 1u << F_GROUP | 1u << F_POP | \
+	    1u << F_SCORES | 1u << F_DIGITAL)
 
 int
 input_assessment_text(
@@ -984,10 +989,7 @@ input_assessment_text(
 	skip_ws(&s);
 	if (s.p != s.end)
 		return 1;
-	if ((seen & (1u << F_YEAR | 1u << F_PID | 1u << F_GROUP | 1u << F_POP |
-	                1u << F_SCORES | 1u << F_DIGITAL)) !=
-	    (1u << F_YEAR | 1u << F_PID | 1u << F_GROUP | 1u << F_POP |
-	        1u << F_SCORES | 1u << F_DIGITAL))
+	if ((seen & REQUIRED) != REQUIRED)
 		return 1;
 	/* input_assessment's rules, in its order; any error: its path */
 	memset(a, 0, sizeof(*a));

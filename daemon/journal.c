@@ -83,11 +83,8 @@ crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n)
 static uint32_t
 crc32c(uint32_t crc, const unsigned char *p, size_t n)
 {
-	static int hw = -1;
-
-	if (hw < 0)
-		hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-	return hw ? crc32c_sse42(crc, p, n) : crc32c_table(crc, p, n);
+	return __builtin_cpu_supports("sse4.2") ? crc32c_sse42(crc, p, n)
+	                                        : crc32c_table(crc, p, n);
 }
 #else
 #define crc32c crc32c_table

@@ -140,9 +140,11 @@ run_chunks(struct chunk *ch, size_t *count)
 	return rc;
 }
 
-int
-migrate_table(
-    struct store_txn *t, int tbl, migrate_fn fn, void *arg, size_t *count)
+/* run_chunks over table tbl of t with a value rewrite fn or a key move
+ * kfn (the other NULL). */
+static int
+rewrite(struct store_txn *t, int tbl, migrate_fn fn, migrate_key_fn kfn,
+    void *arg, size_t *count)
 {
 	struct chunk *ch = calloc(1, sizeof(*ch));
 
@@ -152,22 +154,22 @@ migrate_table(
 	ch->t = t;
 	ch->tbl = tbl;
 	ch->fn = fn;
+	ch->kfn = kfn;
 	ch->arg = arg;
 	return run_chunks(ch, count);
 }
 
 int
+migrate_table(
+    struct store_txn *t, int tbl, migrate_fn fn, void *arg, size_t *count)
+{
+	return rewrite(t, tbl, fn, NULL, arg, count);
+}
+
+int
 migrate_keys(struct store_txn *t, int tbl, migrate_key_fn fn, size_t *count)
 {
-	struct chunk *ch = calloc(1, sizeof(*ch));
-
-	*count = 0;
-	if (ch == NULL)
-		return STORE_ENOMEM;
-	ch->t = t;
-	ch->tbl = tbl;
-	ch->kfn = fn;
-	return run_chunks(ch, count);
+	return rewrite(t, tbl, NULL, fn, NULL, count);
 }
 
 int

@@ -216,26 +216,25 @@ rules_indicator(const struct cdht_counters *c, const struct rules_targets *t,
 
 		out->target[k] = tg;
 		out->strict[k] = strict;
+		/* the smallest count that meets the target: at least
+		 * tg*d/100, ceil(tg*d/100) = -floor(-tg*d/100); above it
+		 * (strict), floor(tg*d/100) + 1; |tg*d| <= 2^60 narrow, < 2^94
+		 * wide */
 		if (narrow && tg >= -NARROW_TARGET && tg <= NARROW_TARGET) {
-			/* as below, |tg*d| <= 2^60 */
 			int64_t td = (int64_t)tg * d;
 			int64_t lack = (strict ? div_floor64(td, 100) + 1
 			                       : -div_floor64(-td, 100)) -
 			               n;
 
 			out->needed[k] = lack > 0 ? lack : 0;
-			out->met[k] = out->needed[k] == 0 && d > 0;
-			continue;
-		}
-		/* the smallest count that meets the target, |tg*d| < 2^94:
-		 * at least tg*d/100, ceil(tg*d/100) = -floor(-tg*d/100); above
-		 * it (strict), floor(tg*d/100) + 1 */
-		rules_wide want =
-		    strict ? wide_div_floor((rules_wide)tg * d, 100) + 1
-		           : -wide_div_floor(-((rules_wide)tg * d), 100);
-		rules_wide lack = want - n;
+		} else {
+			rules_wide td = (rules_wide)tg * d;
+			rules_wide lack = (strict ? wide_div_floor(td, 100) + 1
+			                          : -wide_div_floor(-td, 100)) -
+			                  n;
 
-		out->needed[k] = lack > 0 ? wide_sat64(lack) : 0;
+			out->needed[k] = lack > 0 ? wide_sat64(lack) : 0;
+		}
 		out->met[k] = out->needed[k] == 0 && d > 0;
 	}
 }

@@ -95,6 +95,16 @@ set_schema(struct fx_store *s, uint32_t schema)
 	fx_commit(&t);
 }
 
+/* s made a schema 3 directory, reopened, and a migration transaction on
+ * it to write the old forms into. */
+static struct store_txn *
+v3_txn(struct fx_store *s)
+{
+	set_schema(s, 3);
+	fx_store_reopen(s);
+	return raw_txn(s);
+}
+
 static size_t
 okey(unsigned char *k, const char *origin, int year)
 {
@@ -1152,9 +1162,7 @@ test_v3_keys_move(void **state)
 	struct store_txn *t;
 	struct conf c;
 
-	set_schema(s, 3);
-	fx_store_reopen(s);
-	t = raw_txn(s);
+	t = v3_txn(s);
 	for (int o = 0; o < 700; o++) /* 7,700 totals, 6,300 winners */
 		for (int y = 2020; y <= 2030; y++) {
 			char id[8];
@@ -1237,9 +1245,7 @@ test_v3_moved_key_is_kept(void **state)
 	size_t kl, vl;
 	struct conf c;
 
-	set_schema(s, 3);
-	fx_store_reopen(s);
-	t = raw_txn(s);
+	t = v3_txn(s);
 	kl = okey(k, "1401", 2025);
 	assert_int_equal(
 	    store_put(t, TBL_TOTALS, k, kl, "\x02\x01\x02", 3), STORE_OK);
@@ -1270,9 +1276,7 @@ test_v3_bad_key_changes_nothing(void **state)
 	size_t kl;
 	struct conf c;
 
-	set_schema(s, 3);
-	fx_store_reopen(s);
-	t = raw_txn(s);
+	t = v3_txn(s);
 	kl = okey(k, "1401", 2025);
 	assert_int_equal(
 	    store_put(t, TBL_TOTALS, k, kl, "\x02\x00", 2), STORE_OK);
