@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -116,6 +117,30 @@ whole_file(const char *msg)
 	       strncmp(msg, "downlink.children: cannot open ", 31) == 0;
 }
 
+/* The length of line's FILE part (up to its first ':') when it names the
+ * file at path (as written in the conf it may be spelt another way, as
+ * "//dev/shm/..." for "children = /@CHILDREN@"), else 0. */
+static size_t
+names_file(const char *line, const char *path)
+{
+	const char *colon = strchr(line, ':');
+	char name[4200];
+	struct stat a, b;
+	size_t n;
+
+	if (colon == NULL || (n = (size_t)(colon - line)) == 0 ||
+	    n >= sizeof(name))
+		return 0;
+	memcpy(name, line, n);
+	name[n] = '\0';
+	if (strcmp(name, path) == 0)
+		return n;
+	return stat(name, &a) == 0 && stat(path, &b) == 0 &&
+	               a.st_dev == b.st_dev && a.st_ino == b.st_ino
+	           ? n
+	           : 0;
+}
+
 /* One line of conf_load's stderr. */
 static void
 check_error_line(const char *line, int conf_lines, int children_lines)
@@ -130,12 +155,12 @@ check_error_line(const char *line, int conf_lines, int children_lines)
 		        "conf error holds byte 0x%02x: %s", *p, line))
 			break;
 	for (int f = 0; f < 2 && !ok; f++) {
-		size_t pl = strlen(files[f]);
+		size_t pl = names_file(line, files[f]);
 		const char *p = line + pl;
 		char *end;
 		long n;
 
-		if (strncmp(line, files[f], pl) != 0 || *p != ':')
+		if (pl == 0)
 			continue;
 		if (p[1] == ' ') {
 			ok = f == 0 && whole_file(p + 2);
