@@ -7,8 +7,17 @@
  * commits.  It reads the request body (evhttp does) and checks the bearer
  * header is present, as cdhtd must.
  *
- * usage: bare_http PORT     (listens on 127.0.0.1:PORT until SIGTERM)
+ * With FLUSH_FILE it is the ceiling of a durable server instead: replies
+ * wait for a group flush as cdhtd's do (daemon/commit.c): the first request
+ * of a loop turn activates a low-priority event, which writes one 4 KiB
+ * block to FLUSH_FILE (64 MiB, zero-filled first, written round-robin, as
+ * daemon/journal.c writes its records) and fdatasyncs it, then replies to
+ * every request of the turn.  Nothing is parsed, scored or stored: what is
+ * left between it and cdhtd is cdht's own work.
+ *
+ * usage: bare_http PORT [FLUSH_FILE]   (127.0.0.1:PORT until SIGTERM)
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +27,59 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <unistd.h>
+
+#define FLUSH_BLOCK 4096
+#define FLUSH_SIZE  (64u << 20)
 
 /* The shape and size of cdhtd's reply to one POST /v1/assessments. */
 static const char reply[] =
     "{\"year\":2026,\"person_id\":\"p1\",\"total\":85,\"eligible\":true,"
     "\"recognized\":true,\"outstanding\":false,\"decision\":null}";
 
+/* The durable mode's state: the requests of this turn, the flush event. */
+static struct {
+	int fd; /* -1: not durable */
+	unsigned long long off;
+	struct event *ev;
+	struct evhttp_request **q;
+	size_t nq, capq;
+} fl = {-1, 0, NULL, NULL, 0, 0};
+
+static void
+send_reply(struct evhttp_request *req)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	evbuffer_add(out, reply, sizeof reply - 1);
+	evhttp_send_reply(req, 200, "OK", out);
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static unsigned char block[FLUSH_BLOCK];
+	size_t n = fl.nq;
+
+	(void)fd, (void)what, (void)arg;
+	block[0]++;
+	if (pwrite(fl.fd, block, sizeof block, (off_t)fl.off) !=
+	        (ssize_t)sizeof block ||
+	    fdatasync(fl.fd) != 0) {
+		perror("bare_http: flush");
+		exit(1);
+	}
+	fl.off = (fl.off + FLUSH_BLOCK) % FLUSH_SIZE;
+	fl.nq = 0;
+	for (size_t i = 0; i < n; i++)
+		send_reply(fl.q[i]);
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
-	struct evbuffer *out = evhttp_request_get_output_buffer(req);
 	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
 
 	(void)arg;
@@ -37,10 +89,47 @@ request_cb(struct evhttp_request *req, void *arg)
 	}
 	evbuffer_drain(evhttp_request_get_input_buffer(req),
 	    evbuffer_get_length(evhttp_request_get_input_buffer(req)));
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	evbuffer_add(out, reply, sizeof reply - 1);
-	evhttp_send_reply(req, 200, "OK", out);
+	if (fl.fd < 0) {
+		send_reply(req);
+		return;
+	}
+	if (fl.nq == fl.capq) {
+		size_t cap = fl.capq ? 2 * fl.capq : 64;
+		void *q = realloc(fl.q, cap * sizeof(*fl.q));
+
+		if (q == NULL) {
+			evhttp_send_error(req, 503, NULL);
+			return;
+		}
+		fl.q = q;
+		fl.capq = cap;
+	}
+	if (fl.nq++ == 0)
+		event_active(fl.ev, 0, 0);
+	fl.q[fl.nq - 1] = req;
+}
+
+/* Open and zero-fill path as the flush file; 0 or -1 (said). */
+static int
+flush_open(const char *path)
+{
+	static unsigned char zero[1 << 20];
+
+	if ((fl.fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) {
+		perror(path);
+		return -1;
+	}
+	for (unsigned i = 0; i < FLUSH_SIZE / sizeof zero; i++)
+		if (pwrite(fl.fd, zero, sizeof zero, (off_t)i * sizeof zero) !=
+		    (ssize_t)sizeof zero) {
+			perror(path);
+			return -1;
+		}
+	if (fsync(fl.fd) != 0) {
+		perror(path);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -57,8 +146,9 @@ main(int argc, char **argv)
 	struct event *sig;
 	int port;
 
-	if (argc != 2 || (port = atoi(argv[1])) <= 0 || port > 65535) {
-		fprintf(stderr, "usage: bare_http PORT\n");
+	if (argc < 2 || argc > 3 || (port = atoi(argv[1])) <= 0 ||
+	    port > 65535) {
+		fprintf(stderr, "usage: bare_http PORT [FLUSH_FILE]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -66,6 +156,16 @@ main(int argc, char **argv)
 	    (http = evhttp_new(base)) == NULL) {
 		fprintf(stderr, "bare_http: libevent set-up failed\n");
 		return 1;
+	}
+	if (argc == 3) {
+		/* cdhtd's priorities: HTTP at 1, the commit at 2 (main.c) */
+		if (flush_open(argv[2]) != 0 ||
+		    event_base_priority_init(base, 3) != 0 ||
+		    (fl.ev = event_new(base, -1, 0, flush_cb, NULL)) == NULL ||
+		    event_priority_set(fl.ev, 2) != 0) {
+			fprintf(stderr, "bare_http: durable set-up failed\n");
+			return 1;
+		}
 	}
 	evhttp_set_allowed_methods(
 	    http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT);

@@ -3,7 +3,9 @@
 
 Runs, on loopback, real cdhtd processes (real LMDB files, real ZeroMQ links
 with CURVE keys) beside the baselines: a bare evhttp server answering a fixed
-200 (tests/bench/bare_http.c), raw LMDB (lmdb_put.c), and PostgreSQL 15
+200 (tests/bench/bare_http.c; a second one flushes 4 KiB per loop turn
+before replying, the ceiling of a durable HTTP server on the same disk),
+raw LMDB (lmdb_put.c), and PostgreSQL 15
 (a private cluster, synchronous_commit on).  The HTTP load is wrk (Lua
 script wrk_post.lua), the node-to-node load the C generator loadgen.c, which
 speaks the real protocol as many children.  Each measurement is repeated
@@ -405,9 +407,21 @@ def row_single(args, res, pg):
     """1: single durable submissions at 1, 8, 64 clients: cdht vs bare evhttp
     vs PostgreSQL INSERT; and raw LMDB put+commit."""
     commune = Node(args.tmp, args.build, "04108", "commune", "Xã Chiềng Sung").start()
-    bare_port = free_port()
+    bare_port, durable_port = free_port(), free_port()
     bare = subprocess.Popen([os.path.join(args.bench, "bare_http"), str(bare_port)])
-    time.sleep(0.3)
+    # the same server with one 4 KiB write + fdatasync per loop turn before
+    # its replies: the ceiling of a durable HTTP server on this disk
+    durable = subprocess.Popen([os.path.join(args.bench, "bare_http"),
+                                str(durable_port),
+                                os.path.join(args.tmp, "bare-flush")])
+    deadline = time.time() + 60  # it zero-fills 64 MiB first
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", durable_port), 1).close()
+            break
+        except OSError:
+            check(durable.poll() is None, "bare_http with a flush file exited")
+            time.sleep(0.1)
     pg.psql("CREATE TABLE single (year smallint NOT NULL, person_id text NOT NULL,"
             " grp text NOT NULL, population text NOT NULL, scores smallint[] NOT NULL,"
             " digital text NOT NULL, total smallint, eligible boolean,"
@@ -422,7 +436,8 @@ def row_single(args, res, pg):
         for rep in range(args.reps):
             for n in (1, 8, 64):
                 key = str(n)
-                o = out.setdefault(key, {"cdht": [], "bare": [], "pg": []})
+                o = out.setdefault(key, {"cdht": [], "bare": [], "durable": [],
+                                         "pg": []})
                 before = commune.progress(2026)["counts"]["assessed"]
                 ctx = perf(args, commune.proc.pid, "single-%d" % n) if rep == 0 \
                     else contextlib.nullcontext()
@@ -442,6 +457,10 @@ def row_single(args, res, pg):
                         WRK_POST, "x", "/v1/assessments", ["b%d-" % rep])
                 check(w["status_errors"] == 0, "bare: %s" % w)
                 o["bare"].append(w["requests"] / (w["duration_us"] / 1e6))
+                w = wrk("http://127.0.0.1:%d" % durable_port, n, args.seconds,
+                        WRK_POST, "x", "/v1/assessments", ["d%d-" % rep])
+                check(w["status_errors"] == 0, "bare with flush: %s" % w)
+                o["durable"].append(w["requests"] / (w["duration_us"] / 1e6))
                 cnt0 = int(pg.psql("SELECT count(*) FROM single"))
                 # 64 connections take about 2 s to open here: pgbench's
                 # tps leaves that out, but the run must outlast it
@@ -457,8 +476,10 @@ def row_single(args, res, pg):
                 check(cnt1 - cnt0 == tx, "pg single: %d transactions, %d rows"
                       % (tx, cnt1 - cnt0))
                 o["pg"].append(tps)
-                log("single %2d clients, rep %d: cdht %.0f/s, bare %.0f/s, pg %.0f/s"
-                    % (n, rep, o["cdht"][-1], o["bare"][-1], o["pg"][-1]))
+                log("single %2d clients, rep %d: cdht %.0f/s, bare %.0f/s, "
+                    "bare+flush %.0f/s, pg %.0f/s" % (n, rep, o["cdht"][-1],
+                                                      o["bare"][-1],
+                                                      o["durable"][-1], o["pg"][-1]))
             lm = subprocess.run([os.path.join(args.bench, "lmdb_put"),
                                  os.path.join(args.tmp, "lmdb-%d" % rep),
                                  str(args.lmdb_ops)], capture_output=True, text=True)
@@ -469,8 +490,9 @@ def row_single(args, res, pg):
             log("raw LMDB put+commit, rep %d: %.0f/s" % (rep, lj["rate"]))
     finally:
         commune.stop()
-        bare.terminate()
-        bare.wait()
+        for p in (bare, durable):
+            p.terminate()
+            p.wait()
     res["single"] = {k: ({s: spread(v) for s, v in d.items()} if isinstance(d, dict)
                          else spread(d)) for k, d in out.items()}
 
@@ -920,10 +942,17 @@ def report(res, args):
             goal = ("at least 0.7x bare evhttp; above PostgreSQL" if n == "64"
                     else "at least PostgreSQL's rate")
             met = rp > 1 and (rb >= 0.7 if n == "64" else True)
+            measured = "cdht %s/s; bare evhttp %s/s" % (mm(s[n]["cdht"]),
+                                                         mm(s[n]["bare"]))
+            extra = ""
+            if "durable" in s[n]:  # results of 0.5.1 and earlier lack it
+                measured += "; bare evhttp + flush %s/s" % mm(s[n]["durable"])
+                extra = "; %s bare + flush; bare + flush %s PG" % (
+                    ratio(s[n]["cdht"], s[n]["durable"])[0],
+                    ratio(s[n]["durable"], s[n]["pg"])[0])
             add("single durable submissions, %s client%s" % (n, "s" * (n != "1")),
-                "cdht %s/s; bare evhttp %s/s; PG INSERT %s/s"
-                % (mm(s[n]["cdht"]), mm(s[n]["bare"]), mm(s[n]["pg"])),
-                "%s bare; %s PG" % (tb, tp), goal, met)
+                measured + "; PG INSERT %s/s" % mm(s[n]["pg"]),
+                "%s bare; %s PG%s" % (tb, tp, extra), goal, met)
         add("raw LMDB, one put + commit per operation (the bare limit)",
             "%s/s" % mm(s["lmdb"]), "cdht at 1 client: %s"
             % ratio(s["1"]["cdht"], s["lmdb"])[0], "(reference)", None)
