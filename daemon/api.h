@@ -74,6 +74,29 @@ void api_send_json_text(
     struct evhttp_request *req, int code, char *text, size_t len);
 
 /*
+ * A 200 reply of JSON text sent in pieces as it is written (chunked; to an
+ * HTTP/1.0 client the body as it is, then the connection closes), so that
+ * the client reads the first while the next are written, and a document of
+ * megabytes is never whole in memory.  api_stream_piece (a jsonw_sink_fn:
+ * arg is the struct api_stream) sends the status line and
+ * api_send_json_text's headers with its first piece, and writes each piece
+ * to the socket at once, as far as it takes it; it takes text (no copy).
+ * api_stream_end sends text (the rest, from jsonw_take; it may be the only
+ * piece; NULL aborts) and the final newline, and takes text too.  A
+ * failure once pieces went out cannot change the status any more:
+ * api_stream_abort closes the connection, so the client sees a reply cut
+ * short, never one that looks whole.  Before the first piece it answers as
+ * api_send_json_text(req, 500, NULL, 0) does.
+ */
+struct api_stream {
+	struct evhttp_request *req;
+	int started;
+};
+int api_stream_piece(void *arg, char *text, size_t len);
+void api_stream_end(struct api_stream *s, char *text, size_t len);
+void api_stream_abort(struct api_stream *s);
+
+/*
  * Reply {"error": {code, message, field}}; field NULL or "" is null.  The
  * message and field go through valid_quote (proto/valid.h), so they are
  * valid text whatever they quote; still quote client input with it at the

@@ -124,6 +124,7 @@ api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
 	int year, depth = -1, rc;
 	struct store_txn *t;
 	struct jsonw w;
+	struct api_stream s = {req, 0};
 	char *text;
 	size_t len = 0;
 
@@ -145,23 +146,35 @@ api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
 		return;
 	}
 	/* the document as text, written straight from the store: a full
-	 * drill-down is megabytes, no value tree is built for it */
-	jsonw_init(&w, depth > 0 ? 256 * 1024 : 0);
+	 * drill-down is megabytes, no value tree is built for it, and it
+	 * leaves in pieces (JSONW_PIECE: about 100 units) while the rest is
+	 * written (the unit is looked up before the first piece: a 404 is
+	 * still one) */
+	jsonw_init(&w, 0);
+	if (depth > 0)
+		jsonw_set_sink(&w, api_stream_piece, &s);
 	rc = views_progress_write(&w, t, h->c, year, depth, ns ? node : NULL,
 	    (int64_t)time(NULL), h->link, h->link_arg);
 	store_abort(&t);
 	spare_arm(req);
-	if (rc == STORE_NOTFOUND) {
+	if (rc == STORE_OK && (text = jsonw_take(&w, &len)) == NULL)
+		rc = STORE_EIO; /* out of memory: 500, as any text not built */
+	if (s.started) {
+		if (rc == STORE_OK)
+			api_stream_end(&s, text, len);
+		else {
+			jsonw_free(&w);
+			api_stream_abort(&s);
+		}
+	} else if (rc == STORE_NOTFOUND) {
 		jsonw_free(&w);
 		api_send_error(req, 404, "not_found", "node",
 		    "no unit %s in this node's subtree", node);
 	} else if (rc != STORE_OK) {
 		jsonw_free(&w);
 		api_send_store_error(req, rc);
-	} else {
-		text = jsonw_take(&w, &len);
+	} else
 		api_send_json_text(req, 200, text, len);
-	}
 }
 
 /* The link to the parent, or null at the root. */

@@ -75,6 +75,21 @@ api_send_json(struct evhttp_request *req, int code, json_t *body)
 	json_decref(body);
 }
 
+/* The connection's bufferevent, writing in pieces of up to 4 MiB, not
+ * libevent's default 16 KiB (one loop turn and syscall each); NULL if
+ * none. */
+static struct bufferevent *
+big_writes(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev =
+	    evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+	if (bev != NULL)
+		bufferevent_set_max_single_write(bev, (size_t)4 << 20);
+	return bev;
+}
+
 static void
 free_text(const void *data, size_t len, void *arg)
 {
@@ -87,19 +102,14 @@ void
 api_send_json_text(struct evhttp_request *req, int code, char *text, size_t len)
 {
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	struct evhttp_connection *evcon;
-	struct bufferevent *bev;
 	const char *reason = code == 200   ? "OK"
 	                     : code == 507 ? "Insufficient Storage"
 	                                   : NULL;
 
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/json; charset=utf-8");
-	/* a document of megabytes in writes of up to 4 MiB, not libevent's
-	 * default 16 KiB (one loop turn and syscall each) */
-	if (len > 65536 && (evcon = evhttp_request_get_connection(req)) &&
-	    (bev = evhttp_connection_get_bufferevent(evcon)))
-		bufferevent_set_max_single_write(bev, (size_t)4 << 20);
+	if (len > 65536)
+		(void)big_writes(req);
 	/* the text itself goes out: no copy of a large document */
 	if (text == NULL ||
 	    evbuffer_add_reference(out, text, len, free_text, NULL) != 0) {
@@ -116,6 +126,82 @@ api_send_json_text(struct evhttp_request *req, int code, char *text, size_t len)
 		reason = NULL;
 	}
 	evhttp_send_reply(req, code, reason, NULL);
+}
+
+/* One piece of s: text by reference, released with jsonw_text_free once
+ * sent (owned) or a copy of a literal. */
+static int
+stream_chunk(struct api_stream *s, char *text, size_t len, int owned)
+{
+	struct evbuffer *b;
+	struct bufferevent *bev;
+	int rc;
+
+	if (!s->started) {
+		evhttp_add_header(evhttp_request_get_output_headers(s->req),
+		    "Content-Type", "application/json; charset=utf-8");
+		evhttp_send_reply_start(s->req, 200, "OK");
+		s->started = 1;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		if (owned)
+			jsonw_text_free(text);
+		return -1;
+	}
+	rc = owned ? evbuffer_add_reference(b, text, len, free_text, NULL)
+	           : evbuffer_add(b, text, len);
+	if (rc != 0 && owned)
+		jsonw_text_free(text);
+	if (rc == 0)
+		evhttp_send_reply_chunk(s->req, b); /* moves it: no copy */
+	evbuffer_free(b); /* what it still holds (no body wanted) is freed */
+	/* out now, while the next piece is written: what the socket does not
+	 * take yet the loop writes later (an error there is the loop's too) */
+	if (rc == 0 && (bev = big_writes(s->req)) != NULL) {
+		/* a bufferevent's output is frozen at its start but while
+		 * its own write callback runs: this is one such write */
+		struct evbuffer *out = bufferevent_get_output(bev);
+
+		evbuffer_unfreeze(out, 1);
+		(void)evbuffer_write(out, bufferevent_getfd(bev));
+		evbuffer_freeze(out, 1);
+	}
+	return rc;
+}
+
+int
+api_stream_piece(void *arg, char *text, size_t len)
+{
+	return stream_chunk(arg, text, len, 1);
+}
+
+void
+api_stream_end(struct api_stream *s, char *text, size_t len)
+{
+	if (text == NULL || stream_chunk(s, text, len, 1) != 0 ||
+	    stream_chunk(s, "\n", 1, 0) != 0) {
+		api_stream_abort(s);
+		return;
+	}
+	evhttp_send_reply_end(s->req);
+}
+
+void
+api_stream_abort(struct api_stream *s)
+{
+	struct evhttp_connection *evcon;
+	struct bufferevent *bev;
+
+	if (!s->started) {
+		api_send_json_text(s->req, 500, NULL, 0);
+		return;
+	}
+	log_warnx("http: a streamed reply failed after its first piece: "
+	          "connection closed");
+	/* the loop sees the socket fail and frees the connection */
+	if ((evcon = evhttp_request_get_connection(s->req)) != NULL &&
+	    (bev = evhttp_connection_get_bufferevent(evcon)) != NULL)
+		shutdown(bufferevent_getfd(bev), SHUT_RDWR);
 }
 
 static json_t *

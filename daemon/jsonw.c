@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 
@@ -31,7 +32,7 @@
 
 struct hdr {
 	size_t size; /* of the allocation, header included */
-	int mapped;
+	int mapped;  /* 1: a mapping; 2: a piece (malloc'd, see below) */
 };
 
 static char *
@@ -51,20 +52,83 @@ text_hdr(const char *text)
 static _Atomic(struct hdr *) spare;
 static atomic_int live_maps;
 
+/*
+ * A streamed writer's pieces (jsonw_set_sink) are buffers of JSONW_PIECE
+ * text bytes, kept when freed (up to PIECE_KEEP) for the next piece: the
+ * reply holds a piece until the socket took it, and fresh memory would
+ * cost a fault per page of every piece.  live_pieces: pieces in use.
+ */
+#define PIECE_KEEP 64
+
+static struct hdr *pieces[PIECE_KEEP];
+static int npieces;
+static atomic_flag pieces_lock = ATOMIC_FLAG_INIT;
+static atomic_int live_pieces;
+
+static void
+pieces_lock_take(void)
+{
+	while (atomic_flag_test_and_set(&pieces_lock))
+		;
+}
+
+/* A piece, kept or new; its text's address, NULL when out of memory. */
+static char *
+piece_get(void)
+{
+	struct hdr *h = NULL;
+
+	pieces_lock_take();
+	if (npieces > 0)
+		h = pieces[--npieces];
+	atomic_flag_clear(&pieces_lock);
+	if (h == NULL && (h = malloc(JSONW_PIECE + JSONW_HDR)) != NULL) {
+		h->size = JSONW_PIECE + JSONW_HDR;
+		h->mapped = 2;
+	}
+	if (h == NULL)
+		return NULL;
+	atomic_fetch_add(&live_pieces, 1);
+	return hdr_text(h);
+}
+
+static void
+piece_put(struct hdr *h)
+{
+	atomic_fetch_sub(&live_pieces, 1);
+	pieces_lock_take();
+	if (npieces < PIECE_KEEP) {
+		pieces[npieces++] = h;
+		h = NULL;
+	}
+	atomic_flag_clear(&pieces_lock);
+	free(h);
+}
+
 int
 jsonw_spare_release(void)
 {
 	struct hdr *h = atomic_exchange(&spare, NULL);
+	struct hdr *kept[PIECE_KEEP];
+	int n;
 
 	if (h != NULL)
 		munmap(h, h->size);
-	return atomic_load(&live_maps);
+	pieces_lock_take();
+	n = npieces;
+	memcpy(kept, pieces, (size_t)n * sizeof(*kept));
+	npieces = 0;
+	atomic_flag_clear(&pieces_lock);
+	while (n > 0)
+		free(kept[--n]);
+	return atomic_load(&live_maps) + atomic_load(&live_pieces);
 }
 
 int
 jsonw_spare_held(void)
 {
-	return atomic_load(&spare) != NULL || atomic_load(&live_maps) > 0;
+	return atomic_load(&spare) != NULL || atomic_load(&live_maps) > 0 ||
+	       npieces > 0 || atomic_load(&live_pieces) > 0;
 }
 
 /* A mapping of at least *size bytes (*size: what it holds), the spare
@@ -103,6 +167,8 @@ buf_realloc(char *old, size_t len, size_t cap)
 	if (cap > SIZE_MAX - JSONW_HDR - JSONW_HUGE)
 		return NULL;
 	if (size < JSONW_MAP_MIN) {
+		if (h != NULL && h->mapped == 2)
+			atomic_fetch_sub(&live_pieces, 1); /* a piece no more */
 		if ((base = realloc(h, size)) == NULL)
 			return NULL;
 		((struct hdr *)base)->size = size;
@@ -110,9 +176,9 @@ buf_realloc(char *old, size_t len, size_t cap)
 		return hdr_text(base);
 	}
 	size = (size + JSONW_HUGE - 1) / JSONW_HUGE * JSONW_HUGE;
-	if (h != NULL && h->mapped && h->size >= size)
+	if (h != NULL && h->mapped == 1 && h->size >= size)
 		return old; /* the spare it came from holds it already */
-	if (h != NULL && h->mapped) {
+	if (h != NULL && h->mapped == 1) {
 		base = mremap(h, h->size, size, MREMAP_MAYMOVE);
 		if (base == MAP_FAILED)
 			return NULL;
@@ -125,7 +191,7 @@ buf_realloc(char *old, size_t len, size_t cap)
 		atomic_fetch_add(&live_maps, 1);
 		if (h != NULL) {
 			memcpy(hdr_text(base), old, len);
-			free(h);
+			jsonw_text_free(old);
 		}
 	}
 	((struct hdr *)base)->size = size;
@@ -141,7 +207,9 @@ jsonw_text_free(char *text)
 	if (text == NULL)
 		return;
 	h = text_hdr(text);
-	if (h->mapped) {
+	if (h->mapped == 2)
+		piece_put(h);
+	else if (h->mapped) {
 		/* kept for the next; the one kept before goes */
 		struct hdr *old = atomic_exchange(&spare, h);
 
@@ -172,6 +240,22 @@ jsonw_free(struct jsonw *w)
 	w->failed = 1;
 }
 
+void
+jsonw_set_sink(struct jsonw *w, jsonw_sink_fn fn, void *arg)
+{
+	char *b;
+
+	if (w->failed || w->len != 0 || (b = piece_get()) == NULL) {
+		w->failed = 1;
+		return;
+	}
+	jsonw_text_free(w->buf);
+	w->buf = b;
+	w->cap = JSONW_PIECE;
+	w->sink = fn;
+	w->sink_arg = arg;
+}
+
 char *
 jsonw_take(struct jsonw *w, size_t *len)
 {
@@ -197,6 +281,22 @@ jsonw_grow(struct jsonw *w, size_t n)
 
 	if (w->failed)
 		return -1;
+	if (w->sink != NULL && w->len > 0) {
+		/* the piece goes (the sink's now, even when it fails) */
+		char *full = w->buf;
+		size_t len = w->len;
+
+		w->buf = piece_get();
+		w->len = 0;
+		w->cap = w->buf != NULL ? JSONW_PIECE : 0;
+		if (w->sink(w->sink_arg, full, len) != 0 || w->buf == NULL) {
+			w->failed = 1;
+			return -1;
+		}
+		if (w->cap > n)
+			return 0;
+		cap = w->cap;
+	}
 	while (cap - w->len <= n) {
 		if (cap > SIZE_MAX / 4) {
 			w->failed = 1;

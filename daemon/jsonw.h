@@ -22,9 +22,18 @@
 
 #define JSONW_MAX_DEPTH 64
 
+/* Where a streamed document's pieces go (jsonw_set_sink): the sink takes
+ * text (len bytes; released with jsonw_text_free) even when it fails;
+ * 0, or -1 to fail the writer. */
+typedef int (*jsonw_sink_fn)(void *arg, char *text, size_t len);
+/* The text bytes of a streamed writer's pieces. */
+#define JSONW_PIECE ((size_t)256 * 1024)
+
 struct jsonw {
 	char *buf;
 	size_t len, cap;
+	jsonw_sink_fn sink; /* NULL: the whole text stays in buf */
+	void *sink_arg;
 	int failed;
 	int depth;
 	int after_key; /* a key was written: its value takes no comma */
@@ -55,7 +64,25 @@ jsonw_failed(const struct jsonw *w)
 	return w->failed;
 }
 
-/* Room for n more bytes; 0, or -1 (failed) when out of memory. */
+/*
+ * Stream the document (w fresh from jsonw_init): it is written into
+ * pieces of JSONW_PIECE bytes, and each piece that needs room goes to
+ * fn(arg, text, len) as it is, the next piece taking over; a value larger
+ * than a piece grows the buffer as usual.  The pieces are in order and end
+ * anywhere in the text; jsonw_take answers the rest.  Pieces freed are
+ * kept for the next ones (jsonw_spare_release lets them go).  A failed fn
+ * fails the writer.
+ */
+void jsonw_set_sink(struct jsonw *w, jsonw_sink_fn fn, void *arg);
+
+static inline int
+jsonw_streamed(const struct jsonw *w)
+{
+	return w->sink != NULL;
+}
+
+/* Room for n more bytes; 0, or -1 (failed) when out of memory or when the
+ * sink failed. */
 int jsonw_grow(struct jsonw *w, size_t n);
 
 static inline int

@@ -941,8 +941,9 @@ views_progress_write(struct jsonw *w, struct store_txn *t, const struct conf *c,
 		d.first = first;
 		d.next = next;
 		/* about 2,600 bytes per unit listed: one mapping from the
-		 * start rather than growing it (this node's drill-down) */
-		if (root == NULL) {
+		 * start rather than growing it (this node's drill-down),
+		 * unless the text leaves in pieces */
+		if (root == NULL && !jsonw_streamed(w)) {
 			size_t listed = 0;
 
 			for (size_t i = 0; i < n; i++)
