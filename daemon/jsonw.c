@@ -1,9 +1,11 @@
 /*
  * jsonw.c: the direct JSON writer (see jsonw.h): one buffer grown by
  * doubling (large ones mapped on their own, with huge pages, the last one
- * freed kept for the next), commas tracked per open container, integers
- * written in place, strings escaped as jansson's dump does.  The buffer
- * is the writer's until jsonw_take.
+ * freed kept for the next), or for a streamed document a run of pieces
+ * handed to its sink (pieces freed kept for the next ones), commas
+ * tracked per open container, integers written in place, strings escaped
+ * as jansson's dump does.  The buffer is the writer's until jsonw_take
+ * (a piece, until its sink takes it).
  */
 #include <math.h>
 #include <stdio.h>
