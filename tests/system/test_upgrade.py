@@ -32,6 +32,18 @@ directory of a release without the journal has no such file.  The first
 node upgraded is killed once more, under the binaries under test, after
 its new writes, and keeps everything again.
 
+Then the downgrade (DOWNGRADE_TO: 0.5.0, with 0.5.1's schema and journal
+format): the whole tree on the binaries under test, district DOWNGRADE_NODE
+(its directory written by the old release, then by the binaries under test)
+goes back to the old release's binaries while its parent and children stay
+new: (a) after a clean stop (SIGTERM), with no replay and no schema step in
+its log; (b) after the binaries under test, started once more, are killed
+(kill -9) mid-stream as above, their acknowledged writes past the
+checkpoint only in their journal: the old cdhtd must log the replay of at
+least those.  Each time every record answers GET as just before (and as the
+model says), the province's progress equals the model, and new writes at
+the downgraded node reach the province exactly.
+
 UPGRADE_FROM lists the releases a node may be upgraded from (0.1.0, 0.2.0,
 0.3.0, 0.3.1, 0.4.0 and 0.5.0, with data schemas 1, 2, 3, 3, 3 and 4; 0.4.0
 added the journal file, 0.5.0 schema 4's year-first keys, 0.5.1 no change
@@ -73,6 +85,13 @@ UPGRADE_FROM = ["c7401c9", "c816ee6", "8907b70", "65308d9", "93cfe4f",
 # DATA_DIR/journal: the node being upgraded is stopped by kill -9 with an
 # unreplayed journal (kill_mid_stream), the others cleanly.
 WITH_JOURNAL = {"93cfe4f", "c5a5c57"}
+# Releases of UPGRADE_FROM that open a data directory of the binaries under
+# test as it is (the same schema and journal format): once the whole tree
+# is upgraded, DOWNGRADE_NODE goes back to such a release, after a clean
+# stop and after kill -9 (downgrade).  A release leaves this set when the
+# binaries under test change the schema or the journal.
+DOWNGRADE_TO = {"c5a5c57"}
+DOWNGRADE_NODE = "116"   # a district: its parent and children stay new
 CURRENT = "0.5.1"   # the release under test
 
 YEARS = tuple(range(2021, 2027))   # six years: outstanding chains form
@@ -321,6 +340,13 @@ def filing_problems(cov, year):
     return bad
 
 
+def log_since(n, at):
+    """What n's stderr gained after offset `at`."""
+    with open(n.stderr_path, "rb") as f:
+        f.seek(at)
+        return f.read().decode("utf-8", "replace")
+
+
 class Stream(threading.Thread):
     """Posts items one by one, as fast as the node answers, until told to
     stop or the node goes away; sets `enough` once KILL_AFTER of them are
@@ -360,8 +386,8 @@ class Upgrade(HierTestCase):
     maxDiff = None
 
     def province_problems(self, p, hm):
-        new = os.path.realpath(p.cdhtd) == os.path.realpath(cdhtd_path())
-        release = CURRENT if new else self.release
+        release = self.release_of(p.cdhtd)
+        new = release == CURRENT
         bad = []
         for y in YEARS:
             try:
@@ -517,14 +543,23 @@ class Upgrade(HierTestCase):
                 return all(got.get(c) == "up" for c in kids)
             wait_for(up, CONVERGE, "the children of %s to link to it" % n.id)
 
+    def release_of(self, cdhtd):
+        """The release of a cdhtd binary of this test: CURRENT for the
+        binaries under test, else the release upgraded from."""
+        new = os.path.realpath(cdhtd) == os.path.realpath(cdhtd_path())
+        return CURRENT if new else self.release
+
     def kill_mid_stream(self, n, hm, rng, step, what):
-        """Stop n, an old node with a journal, by kill -9 while new records
-        arrive one by one, and start it with n.cdhtd: it must replay the
-        acknowledged ones from the journal.  Updates hm with what the node
-        holds; returns the keys of the stream."""
+        """Stop n, a node of a release with a journal, by kill -9 while new
+        records arrive one by one, and start it with n.cdhtd (the binaries
+        under test for an upgrade, an old release's for a downgrade): it
+        must replay the acknowledged ones from the journal.  Updates hm
+        with what the node holds; returns the keys of the stream."""
         journal = os.path.join(n.data_dir, "journal")
+        killed = self.release_of("/proc/%d/exe" % n.proc.pid)
+        started = self.release_of(n.cdhtd_bin())
         self.assertTrue(os.path.exists(journal), "%s: release %s keeps no "
-                        "%s (WITH_JOURNAL)" % (what, self.release, journal))
+                        "%s (WITH_JOURNAL)" % (what, killed, journal))
         items = gen.assessments(rng, 2 * KILL_AFTER, YEARS[-2:],
                                 prefix="kill%d-%s-" % (step, n.id),
                                 level=n.level, attend=1.0)
@@ -559,16 +594,16 @@ class Upgrade(HierTestCase):
         self.assertTrue(os.path.exists(journal), what)
         log_at = os.path.getsize(n.stderr_path)
         n.start(keep_port=True)
-        with open(n.stderr_path, "rb") as f:
-            f.seek(log_at)
-            log = f.read().decode("utf-8", "replace")
+        log = log_since(n, log_at)
         m = REPLAYED.search(log)
         self.assertTrue(m and int(m.group(1)) >= len(w.acked) - 1,
-                        "%s: after kill -9 %d writes were acknowledged, %d "
-                        "of them past the checkpoint, but the new cdhtd "
-                        "replayed %s:\n%s"
-                        % (what, len(w.acked), len(w.acked) - 1,
-                           m.group(1) if m else "nothing", log[-2000:]))
+                        "%s: after kill -9 of release %s %d writes were "
+                        "acknowledged, %d of them past the checkpoint, but "
+                        "the cdhtd of release %s started then replayed "
+                        "%s:\n%s"
+                        % (what, killed, len(w.acked), len(w.acked) - 1,
+                           started, m.group(1) if m else "nothing",
+                           log[-2000:]))
         for a in w.acked:
             hm.local(n.id).submit(a)
         for a in w.doubt:   # there or not, all of it
@@ -578,6 +613,71 @@ class Upgrade(HierTestCase):
             if r.status == 200:
                 hm.local(n.id).submit(a)
         return [(a["year"], a["person_id"]) for a in w.acked + w.doubt]
+
+    def assertRunning(self, n, cdhtd, what):
+        self.assertEqual(os.path.realpath("/proc/%d/exe" % n.proc.pid),
+                         os.path.realpath(cdhtd), what)
+
+    def downgrade(self, nodes, hm, rng, old, new):
+        """DOWNGRADE_NODE, its directory written by release self.release,
+        then by the binaries under test (the whole tree upgraded, new
+        writes acknowledged), is started with the old release's binaries
+        (old, new: (cdhtd, cdht)) again: (a) after a clean stop, (b) after
+        the binaries under test, started once more, are killed (kill -9)
+        with acknowledged writes only in their journal.  Each time every
+        record and the province equal the model, and the old release's new
+        writes reach the province exactly."""
+        n, p = nodes[DOWNGRADE_NODE], nodes["14"]
+        step = len(ORDER)   # record prefixes no step of the loop used
+
+        # (a) SIGTERM, then the old release: no replay, no migration
+        what = "%s downgraded from %s to %s after a clean stop" % (
+            n.id, CURRENT, self.release)
+        keys = self.ever[n.id] | set(hm.local(n.id).records)
+        before = self.snapshot(n, keys)
+        log_at = os.path.getsize(n.stderr_path)
+        n.cdhtd, n.cdht = old
+        n.restart(keep_port=True)
+        self.assertRunning(n, old[0], what)
+        self.assertEqual([l for l in log_since(n, log_at).splitlines()
+                          if REPLAYED.search(l) or "schema" in l], [],
+                         "%s: a replay or a schema step after a clean stop"
+                         % what)
+        self.wait_linked(nodes, n)
+        self.assertSameRecords(n, hm, before, keys, what)
+        self.assertProvince(p, hm, what)
+        for k in self.new_writes(n, hm, rng, step):
+            self.assertRecord(n.get(*k), hm.local(n.id), *k,
+                              what="%s: new write" % what)
+        self.assertConverges(n, hm, YEARS, timeout=CONVERGE,
+                             what="%s: the downgraded node" % what)
+        self.assertProvince(p, hm, what + ", after new writes there")
+
+        # (b) the binaries under test again, killed mid-stream: the old
+        # release replays their journal
+        n.cdhtd, n.cdht = new
+        n.restart(keep_port=True)
+        self.assertRunning(n, new[0], what + ", then upgraded again")
+        what = "%s downgraded from %s to %s after kill -9" % (
+            n.id, CURRENT, self.release)
+        self.wait_linked(nodes, n)
+        keys = self.ever[n.id] | set(hm.local(n.id).records)
+        before = self.snapshot(n, keys)
+        n.cdhtd, n.cdht = old
+        killed = self.kill_mid_stream(n, hm, rng, step + 1, what)
+        self.assertRunning(n, old[0], what)
+        self.wait_linked(nodes, n)
+        self.assertSameRecords(n, hm, before, keys, what)
+        for k in killed:
+            self.assertRecord(n.get(*k), hm.local(n.id), *k,
+                              what="%s: written just before kill -9" % what)
+        self.assertProvince(p, hm, what)
+        for k in self.new_writes(n, hm, rng, step + 1):
+            self.assertRecord(n.get(*k), hm.local(n.id), *k,
+                              what="%s: new write" % what)
+        self.assertConverges(n, hm, YEARS, timeout=CONVERGE,
+                             what="%s: the downgraded node" % what)
+        self.assertProvince(p, hm, what + ", after new writes there")
 
     release = CURRENT   # the release of the old binaries (upgrade_from)
 
@@ -652,9 +752,10 @@ class Upgrade(HierTestCase):
         for nid in ORDER:   # the whole tree, every node new
             self.assertConverges(nodes[nid], hm, YEARS, timeout=CONVERGE,
                                  what="after the upgrade")
-            self.assertEqual(
-                os.path.realpath("/proc/%d/exe" % nodes[nid].proc.pid),
-                os.path.realpath(new_cdhtd))
+            self.assertRunning(nodes[nid], new_cdhtd, "after the upgrade")
+        if rev in DOWNGRADE_TO:
+            self.downgrade(nodes, hm, rng, (old_cdhtd, old_cdht),
+                           (new_cdhtd, new_cdht))
 
 
 def _releases_listed(self):
@@ -664,6 +765,10 @@ def _releases_listed(self):
     for rev in WITH_JOURNAL:
         self.assertIn(rev, UPGRADE_FROM, "WITH_JOURNAL %s: not upgraded from"
                       % rev)
+    for rev in DOWNGRADE_TO:   # the downgrade kills the new node mid-stream
+        self.assertIn(rev, WITH_JOURNAL, "DOWNGRADE_TO %s: not in "
+                      "WITH_JOURNAL" % rev)
+    self.assertIn(DOWNGRADE_NODE, INFO)
 
 
 Upgrade.test_releases_listed = _releases_listed
