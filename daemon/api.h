@@ -74,10 +74,10 @@ void api_send_json_text(
     struct evhttp_request *req, int code, char *text, size_t len);
 
 /*
- * A 200 reply of JSON text sent in pieces as it is written (chunked; to an
- * HTTP/1.0 client the body as it is, then the connection closes), so that
- * the client reads the first while the next are written, and a document of
- * megabytes is never whole in memory.  api_stream_piece (a jsonw_sink_fn:
+ * A 200 reply of JSON text sent in pieces as it is written (chunked), so
+ * that the client reads the first while the next are written: the node
+ * holds the pieces the socket has not taken yet (by reference: no copy),
+ * not the whole document.  api_stream_piece (a jsonw_sink_fn:
  * arg is the struct api_stream) sends the status line and
  * api_send_json_text's headers with its first piece, and writes each piece
  * to the socket at once, as far as it takes it; it takes text (no copy).
@@ -92,6 +92,10 @@ struct api_stream {
 	struct evhttp_request *req;
 	int started;
 };
+/* Whether req may have a streamed reply: HTTP/1.1 or later (libevent 2.1
+ * frames a streamed reply to HTTP/1.0 keep-alive by a length of 0).
+ * Otherwise send the whole document (api_send_json_text). */
+int api_stream_ok(struct evhttp_request *req);
 int api_stream_piece(void *arg, char *text, size_t len);
 void api_stream_end(struct api_stream *s, char *text, size_t len);
 void api_stream_abort(struct api_stream *s);

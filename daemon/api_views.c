@@ -151,7 +151,7 @@ api_progress(struct http_api *h, struct evhttp_request *req, const char *rest,
 	 * written (the unit is looked up before the first piece: a 404 is
 	 * still one) */
 	jsonw_init(&w, 0);
-	if (depth > 0)
+	if (depth > 0 && api_stream_ok(req))
 		jsonw_set_sink(&w, api_stream_piece, &s);
 	rc = views_progress_write(&w, t, h->c, year, depth, ns ? node : NULL,
 	    (int64_t)time(NULL), h->link, h->link_arg);

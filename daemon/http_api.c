@@ -22,6 +22,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/http.h>
+#include <event2/http_struct.h> /* major, minor: no getter in 2.1 */
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
@@ -48,6 +49,20 @@ static const char internal_body[] =
     "{\"error\":{\"code\":\"internal\",\"message\":\"error body could "
     "not be built\",\"field\":null}}\n";
 
+/* Content-Length of the body in out, whatever the request's version:
+ * libevent 2.1 sends none to an HTTP/1.0 client (the reply then ends
+ * where the connection does, and one cut short would look whole). */
+static void
+set_length(struct evhttp_request *req, struct evbuffer *out)
+{
+	char n[32];
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	snprintf(n, sizeof(n), "%zu", evbuffer_get_length(out));
+	evhttp_remove_header(h, "Content-Length");
+	evhttp_add_header(h, "Content-Length", n);
+}
+
 void
 api_send_json(struct evhttp_request *req, int code, json_t *body)
 {
@@ -70,6 +85,7 @@ api_send_json(struct evhttp_request *req, int code, json_t *body)
 		code = 500;
 		reason = NULL;
 	}
+	set_length(req, out);
 	evhttp_send_reply(req, code, reason, NULL);
 	free(s);
 	json_decref(body);
@@ -125,13 +141,15 @@ api_send_json_text(struct evhttp_request *req, int code, char *text, size_t len)
 		code = 500;
 		reason = NULL;
 	}
+	set_length(req, out);
 	evhttp_send_reply(req, code, reason, NULL);
 }
 
 /* One piece of s: text by reference, released with jsonw_text_free once
- * sent (owned) or a copy of a literal. */
+ * sent (owned) or a copy of a literal; now: written to the socket at
+ * once as far as it takes it (else the loop writes it, as any reply). */
 static int
-stream_chunk(struct api_stream *s, char *text, size_t len, int owned)
+stream_chunk(struct api_stream *s, char *text, size_t len, int owned, int now)
 {
 	struct evbuffer *b;
 	struct bufferevent *bev;
@@ -157,7 +175,7 @@ stream_chunk(struct api_stream *s, char *text, size_t len, int owned)
 	evbuffer_free(b); /* what it still holds (no body wanted) is freed */
 	/* out now, while the next piece is written: what the socket does not
 	 * take yet the loop writes later (an error there is the loop's too) */
-	if (rc == 0 && (bev = big_writes(s->req)) != NULL) {
+	if (rc == 0 && (bev = big_writes(s->req)) != NULL && now) {
 		/* a bufferevent's output is frozen at its start but while
 		 * its own write callback runs: this is one such write */
 		struct evbuffer *out = bufferevent_get_output(bev);
@@ -170,16 +188,24 @@ stream_chunk(struct api_stream *s, char *text, size_t len, int owned)
 }
 
 int
+api_stream_ok(struct evhttp_request *req)
+{
+	return req->major > 1 || (req->major == 1 && req->minor >= 1);
+}
+
+int
 api_stream_piece(void *arg, char *text, size_t len)
 {
-	return stream_chunk(arg, text, len, 1);
+	return stream_chunk(arg, text, len, 1, 1);
 }
 
 void
 api_stream_end(struct api_stream *s, char *text, size_t len)
 {
-	if (text == NULL || stream_chunk(s, text, len, 1) != 0 ||
-	    stream_chunk(s, "\n", 1, 0) != 0) {
+	/* the end goes through the loop, so that the reply is done (and the
+	 * connection maybe closed) in its write callback, as any reply */
+	if (text == NULL || stream_chunk(s, text, len, 1, 0) != 0 ||
+	    stream_chunk(s, "\n", 1, 0, 0) != 0) {
 		api_stream_abort(s);
 		return;
 	}

@@ -129,8 +129,13 @@ jsonw_spare_release(void)
 int
 jsonw_spare_held(void)
 {
+	int kept;
+
+	pieces_lock_take();
+	kept = npieces;
+	atomic_flag_clear(&pieces_lock);
 	return atomic_load(&spare) != NULL || atomic_load(&live_maps) > 0 ||
-	       npieces > 0 || atomic_load(&live_pieces) > 0;
+	       kept > 0 || atomic_load(&live_pieces) > 0;
 }
 
 /* A mapping of at least *size bytes (*size: what it holds), the spare
@@ -169,10 +174,12 @@ buf_realloc(char *old, size_t len, size_t cap)
 	if (cap > SIZE_MAX - JSONW_HDR - JSONW_HUGE)
 		return NULL;
 	if (size < JSONW_MAP_MIN) {
-		if (h != NULL && h->mapped == 2)
-			atomic_fetch_sub(&live_pieces, 1); /* a piece no more */
+		int was_piece = h != NULL && h->mapped == 2;
+
 		if ((base = realloc(h, size)) == NULL)
 			return NULL;
+		if (was_piece)
+			atomic_fetch_sub(&live_pieces, 1); /* a piece no more */
 		((struct hdr *)base)->size = size;
 		((struct hdr *)base)->mapped = 0;
 		return hdr_text(base);

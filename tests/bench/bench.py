@@ -947,8 +947,9 @@ def report(res, args):
             extra = ""
             if "durable" in s[n]:  # results of 0.5.1 and earlier lack it
                 measured += "; bare evhttp + flush %s/s" % mm(s[n]["durable"])
-                extra = "; %s bare + flush; bare + flush %s PG" % (
+                extra = "; %s bare + flush; bare + flush %s bare, %s PG" % (
                     ratio(s[n]["cdht"], s[n]["durable"])[0],
+                    ratio(s[n]["durable"], s[n]["bare"])[0],
                     ratio(s[n]["durable"], s[n]["pg"])[0])
             add("single durable submissions, %s client%s" % (n, "s" * (n != "1")),
                 measured + "; PG INSERT %s/s" % mm(s[n]["pg"]),

@@ -10,8 +10,8 @@ buffers hold (so that a slow or gone reader leaves pieces in the daemon):
     computes it) for the node and for every unit; a small document
     (depth=0, a drill-down at one unit) still has Content-Length;
   - the same bytes (apart from "as_of") over HTTP/1.1 keep-alive (two in
-    a row on one connection), HTTP/1.0 (no chunks; the body complete, then
-    the connection closed; with Connection: keep-alive too, and no libevent
+    a row on one connection), HTTP/1.0 (not streamed: the whole body with
+    its Content-Length, with Connection: keep-alive too, and no libevent
     warning in the log), pipelined requests (answered in order, each
     complete) and a client reading very
     slowly, while /healthz on another connection answers promptly;
@@ -426,13 +426,14 @@ class Streaming(NodeTestCase):
                          "after")
 
     def test_5_http10_framing(self):
-        """HTTP/1.0 (fails today: see the daemon's api_stream_end).  A
-        client asking for keep-alive must get its body framed (a
-        Content-Length that is its length, or the connection closed after
-        it), never a Content-Length the body does not have; a plain 1.0
-        reply leaves no libevent warning in the log (the connection freed
-        inside the request's callback, its descriptor closed before the
-        bufferevent let go of it)."""
+        """HTTP/1.0 gets no streamed reply (api_stream_ok): a client
+        asking for keep-alive must get its body framed by a Content-Length
+        that is its length (libevent 2.1 would frame a streamed one by 0),
+        and so must a plain 1.0 client (libevent sends it none: a reply cut
+        short would look whole); a plain 1.0 reply leaves no libevent
+        warning in the log (no connection freed inside the request's
+        callback, its descriptor closed before the bufferevent let go of
+        it)."""
         ref = norm(self.reference(1))
         c = Conn(self.node.port, timeout=5)
         try:
@@ -453,6 +454,9 @@ class Streaming(NodeTestCase):
             version, status, headers, body, chunks = self.get(
                 self.path(1), "1.0")
             self.assertEqual(norm(body), ref)
+            self.assertIsNone(chunks)
+            self.assertEqual(int(headers.get("content-length", -1)),
+                             len(body), "plain HTTP/1.0")
         time.sleep(0.2)
         new = self.node.stderr_tail(10 ** 7)[before:]
         self.assertNotIn("Bad file descriptor", new, new[-1000:])
