@@ -598,8 +598,8 @@ rec_done(struct sink_rec *r)
 
 /* A streamed writer: w fresh, its pieces to r. */
 static void
-stream_init(struct jsonw *w, struct sink_rec *r, size_t hint, int keep,
-    int fail_at)
+stream_init(
+    struct jsonw *w, struct sink_rec *r, size_t hint, int keep, int fail_at)
 {
 	jsonw_init(w, hint);
 	rec_init(r, w, keep, fail_at);
@@ -638,7 +638,8 @@ expect_streamed(struct jsonw *w, struct sink_rec *r, const char *want,
 		while (i < r->len && got[i] == want[i])
 			i++;
 		fail_msg("streamed text differs at byte %zu of %zu (%d pieces, "
-		         "rest %zu)", i, want_len, n, rest_len);
+		         "rest %zu)",
+		    i, want_len, n, rest_len);
 	}
 	if (!big) /* the rest too, with room for its NUL */
 		assert_true(rest_len <= JSONW_PIECE - 2);
@@ -701,8 +702,8 @@ random_streamed(unsigned seed, int count, int keep)
 static void
 test_sink_random(void **state)
 {
-	static const int counts[] = {0, 1, 5, 100, 1000, 3000, 5000, 20000,
-	    60000, 600000};
+	static const int counts[] = {
+	    0, 1, 5, 100, 1000, 3000, 5000, 20000, 60000, 600000};
 	size_t big = 0;
 
 	(void)state;
@@ -785,7 +786,7 @@ test_sink_boundaries(void **state)
 	check_raw_sizes(4096, 4096 * 64);
 	check_raw_sizes(4096, 4096 * 65);
 	check_raw_sizes(7, 7 * 300000);
-	check_raw_sizes(P / 2, P * 3);       /* pieces of one write each */
+	check_raw_sizes(P / 2, P * 3); /* pieces of one write each */
 	check_raw_sizes(P / 2 - 1, (P / 2 - 1) * 6);
 	assert_int_equal(jsonw_spare_release(), 0);
 }
@@ -848,8 +849,8 @@ test_sink_large_value(void **state)
 		 * text after the big string leaves in it (a piece, or the
 		 * rest) */
 		if (n * 6 > JSONW_PIECE * 2)
-			assert_true(grown >= 1 ||
-			            strlen(want) - r.len > JSONW_PIECE);
+			assert_true(
+			    grown >= 1 || strlen(want) - r.len > JSONW_PIECE);
 		rec_done(&r);
 		free(want);
 		free(big);
