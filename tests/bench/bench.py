@@ -4,7 +4,9 @@
 Runs, on loopback, real cdhtd processes (real LMDB files, real ZeroMQ links
 with CURVE keys) beside the baselines: a bare evhttp server answering a fixed
 200 (tests/bench/bare_http.c; a second one flushes 4 KiB per loop turn
-before replying, the ceiling of a durable HTTP server on the same disk),
+before replying, the ceiling of a durable HTTP server on the same disk; a
+third also writes the pages of one LMDB commit per turn, the ceiling of a
+server that commits each submission into LMDB),
 raw LMDB (lmdb_put.c), and PostgreSQL 15
 (a private cluster, synchronous_commit on).  The HTTP load is wrk (Lua
 script wrk_post.lua), the node-to-node load the C generator loadgen.c, which
@@ -293,6 +295,9 @@ def read_shape(name):
 # --------------------------------------------------------------- wrk
 
 WRK_POST = os.path.join(HERE, "wrk_post.lua")
+# LMDB pages one single submission's commit writes under cdhtd's journal
+# (`strace -e writev` at 1 client: 9 to 11, 4 KiB each)
+PAGES_PER_COMMIT = 10
 
 
 def wrk(url, clients, seconds, script=None, token="", path="/", args=()):
@@ -407,21 +412,30 @@ def row_single(args, res, pg):
     """1: single durable submissions at 1, 8, 64 clients: cdht vs bare evhttp
     vs PostgreSQL INSERT; and raw LMDB put+commit."""
     commune = Node(args.tmp, args.build, "04108", "commune", "Xã Chiềng Sung").start()
-    bare_port, durable_port = free_port(), free_port()
+    bare_port, durable_port, pages_port = free_port(), free_port(), free_port()
     bare = subprocess.Popen([os.path.join(args.bench, "bare_http"), str(bare_port)])
     # the same server with one 4 KiB write + fdatasync per loop turn before
     # its replies: the ceiling of a durable HTTP server on this disk
     durable = subprocess.Popen([os.path.join(args.bench, "bare_http"),
                                 str(durable_port),
                                 os.path.join(args.tmp, "bare-flush")])
-    deadline = time.time() + 60  # it zero-fills 64 MiB first
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", durable_port), 1).close()
-            break
-        except OSError:
-            check(durable.poll() is None, "bare_http with a flush file exited")
-            time.sleep(0.1)
+    # and with the page traffic of one LMDB commit per turn (PAGES_PER_COMMIT
+    # pages, and a checkpoint's sync once a second): the ceiling of a
+    # durable server that commits each turn into LMDB (run at 1 client,
+    # where a turn is one submission)
+    pages = subprocess.Popen([os.path.join(args.bench, "bare_http"),
+                              str(pages_port),
+                              os.path.join(args.tmp, "bare-pages"),
+                              str(PAGES_PER_COMMIT)])
+    for port, proc in ((durable_port, durable), (pages_port, pages)):
+        deadline = time.time() + 60  # it zero-fills 64 MiB first
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                check(proc.poll() is None, "bare_http with a flush file exited")
+                time.sleep(0.1)
     pg.psql("CREATE TABLE single (year smallint NOT NULL, person_id text NOT NULL,"
             " grp text NOT NULL, population text NOT NULL, scores smallint[] NOT NULL,"
             " digital text NOT NULL, total smallint, eligible boolean,"
@@ -461,6 +475,12 @@ def row_single(args, res, pg):
                         WRK_POST, "x", "/v1/assessments", ["d%d-" % rep])
                 check(w["status_errors"] == 0, "bare with flush: %s" % w)
                 o["durable"].append(w["requests"] / (w["duration_us"] / 1e6))
+                if n == 1:
+                    w = wrk("http://127.0.0.1:%d" % pages_port, n, args.seconds,
+                            WRK_POST, "x", "/v1/assessments", ["p%d-" % rep])
+                    check(w["status_errors"] == 0, "bare with pages: %s" % w)
+                    o.setdefault("pages", []).append(
+                        w["requests"] / (w["duration_us"] / 1e6))
                 cnt0 = int(pg.psql("SELECT count(*) FROM single"))
                 # 64 connections take about 2 s to open here: pgbench's
                 # tps leaves that out, but the run must outlast it
@@ -490,7 +510,7 @@ def row_single(args, res, pg):
             log("raw LMDB put+commit, rep %d: %.0f/s" % (rep, lj["rate"]))
     finally:
         commune.stop()
-        for p in (bare, durable):
+        for p in (bare, durable, pages):
             p.terminate()
             p.wait()
     res["single"] = {k: ({s: spread(v) for s, v in d.items()} if isinstance(d, dict)
@@ -951,6 +971,12 @@ def report(res, args):
                     ratio(s[n]["cdht"], s[n]["durable"])[0],
                     ratio(s[n]["durable"], s[n]["bare"])[0],
                     ratio(s[n]["durable"], s[n]["pg"])[0])
+            if "pages" in s[n]:  # results before 0.5.2 lack it
+                measured += "; + LMDB's pages %s/s" % mm(s[n]["pages"])
+                extra += "; %s bare + flush + pages; that one %s bare + flush, %s PG" % (
+                    ratio(s[n]["cdht"], s[n]["pages"])[0],
+                    ratio(s[n]["pages"], s[n]["durable"])[0],
+                    ratio(s[n]["pages"], s[n]["pg"])[0])
             add("single durable submissions, %s client%s" % (n, "s" * (n != "1")),
                 measured + "; PG INSERT %s/s" % mm(s[n]["pg"]),
                 "%s bare; %s PG%s" % (tb, tp, extra), goal, met)
