@@ -735,7 +735,7 @@ journal_fits(const struct journal *j, const struct journal_buf *b)
 }
 
 int
-journal_append(struct journal *j, uint64_t txnid, struct journal_buf *b)
+journal_write(struct journal *j, uint64_t txnid, struct journal_buf *b)
 {
 	size_t total = (size_t)round_block(b->len), len;
 
@@ -756,8 +756,7 @@ journal_append(struct journal *j, uint64_t txnid, struct journal_buf *b)
 	put64(b->p + 16, txnid);
 	put64(b->p + 24, 0);
 	put32(b->p, crc32c(0, b->p + 4, b->len - 4));
-	if (pwrite_all(j->fd, b->p, total, j->off) != 0 ||
-	    fdatasync(j->fd) != 0) {
+	if (pwrite_all(j->fd, b->p, total, j->off) != 0) {
 		log_warn("journal %s: writing the record of transaction %llu",
 		    j->path, (unsigned long long)txnid);
 		return -1;
@@ -765,6 +764,25 @@ journal_append(struct journal *j, uint64_t txnid, struct journal_buf *b)
 	j->off += total;
 	j->nrec++;
 	return 0;
+}
+
+int
+journal_fd(const struct journal *j)
+{
+	return j->fd;
+}
+
+int
+journal_append(struct journal *j, uint64_t txnid, struct journal_buf *b)
+{
+	int rc = journal_write(j, txnid, b);
+
+	if (rc == 0 && fdatasync(j->fd) != 0) {
+		log_warn("journal %s: flushing the record of transaction %llu",
+		    j->path, (unsigned long long)txnid);
+		return -1;
+	}
+	return rc;
 }
 
 size_t

@@ -138,6 +138,15 @@ int journal_fits(const struct journal *j, const struct journal_buf *b);
  * error (logged), the record may be torn.
  */
 int journal_append(struct journal *j, uint64_t txnid, struct journal_buf *b);
+/*
+ * journal_append without the fdatasync: the record is written, not yet
+ * durable, until fdatasync(journal_fd(j)) returns 0 (from any thread; the
+ * descriptor lives as long as j).  Same returns.  The next record may be
+ * written only once that flush is done, so at most the newest record is
+ * ever unflushed.
+ */
+int journal_write(struct journal *j, uint64_t txnid, struct journal_buf *b);
+int journal_fd(const struct journal *j);
 /* CRC32C of p[0..n) continuing crc (0 to start), as the file has it. */
 uint32_t journal_crc32c(uint32_t crc, const void *p, size_t n);
 /* The same by its table, whatever the CPU has (tests check both). */

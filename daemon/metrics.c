@@ -75,7 +75,7 @@ static const uint64_t writes_le[] = {
 static struct {
 	uint64_t dur[COMMIT_NB]; /* per bucket, not cumulative */
 	uint64_t writes[WRITES_NB];
-	uint64_t count, failed;
+	uint64_t count, failed, offloaded;
 	int64_t dur_ns;
 	uint64_t nwrites;
 } commits;
@@ -87,6 +87,12 @@ metrics_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void
+metrics_commit_offloaded(void)
+{
+	commits.offloaded++;
 }
 
 void
@@ -280,6 +286,10 @@ write_commits(struct evbuffer *b)
 	counter(b, "cdht_commit_failures_total",
 	    "group commits that failed (their writers got the error)",
 	    commits.failed);
+	counter(b, "cdht_commit_offloaded_total",
+	    "group commits whose journal flush ran on the flusher thread "
+	    "while the loop went on (big turns on a slow disk)",
+	    commits.offloaded);
 }
 
 static void

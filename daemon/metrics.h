@@ -35,6 +35,8 @@ int64_t metrics_now_ns(void);
  * ok: it committed.
  */
 void metrics_commit(size_t writes, int64_t ns, int ok);
+/* One of them flushed on the flusher thread (commit.c). */
+void metrics_commit_offloaded(void);
 
 /* -- uplink.c ------------------------------------------------------------- */
 

@@ -48,12 +48,32 @@ struct store {
 	unsigned psize;         /* LMDB's page size */
 	struct journal_buf ops; /* the write transaction's operations */
 	int broken;             /* the journal failed: writes refused */
+	int settling;           /* a commit's record awaits its flush */
+	struct snap *snap;      /* while settling: the state before it */
 	size_t replayed;        /* transactions replayed at open */
 };
 
 #define STORE_MAX_PENDING 4
 
 enum { TXN_READ, TXN_WRITE, TXN_NESTED };
+
+/* A read transaction begun just before a commit that settles off the loop
+ * (store_commit_start with offload): the readers of the meantime share it,
+ * so none sees the commit before it is durable.  The last user aborts it. */
+struct snap {
+	MDB_txn *txn;
+	int refs;
+};
+
+static void
+snap_drop(struct snap **sp)
+{
+	if (*sp != NULL && --(*sp)->refs == 0) {
+		mdb_txn_abort((*sp)->txn);
+		free(*sp);
+	}
+	*sp = NULL;
+}
 
 struct store_txn {
 	struct store *st;
@@ -71,6 +91,7 @@ struct store_txn {
 	/* TXN_READ: a cursor per table for store_get, opened on first use
 	 * and closed with the transaction (read_cursors_close) */
 	MDB_cursor *rcur[TBL_COUNT];
+	struct snap *snap; /* TXN_READ: txn is this shared one's */
 };
 
 /* Close t's read cursors (LMDB wants a read-only transaction's cursors
@@ -743,6 +764,13 @@ begin(struct store *st, int write)
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->st = st;
+	if (!write && st->snap != NULL) {
+		t->kind = TXN_READ;
+		t->snap = st->snap;
+		t->snap->refs++;
+		t->txn = t->snap->txn;
+		return t;
+	}
 	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
 	if (rc) {
 		log_warnx("lmdb txn begin: %s", mdb_strerror(rc));
@@ -936,19 +964,35 @@ store_begin_nested(struct store_txn *parent)
 	return t;
 }
 
+/* Make everything LMDB committed durable by a checkpoint; if that fails
+ * too, the journal is unusable: writes are refused from then on. */
+static int
+settle_by_checkpoint(struct store *st)
+{
+	if (checkpoint(st, 0) == STORE_OK)
+		return STORE_OK;
+	log_warnx("%s: neither the journal nor a checkpoint could make a "
+	          "commit durable: writes are refused until cdhtd restarts",
+	    st->dir);
+	st->broken = 1;
+	return STORE_EIO;
+}
+
 /*
  * After a top-level write transaction txnid committed in LMDB (written,
- * not synced): make it durable before anyone hears of it.  Its record and
- * one fdatasync; or, when it does not fit, is too big for any journal or
- * the append failed, a checkpoint (whose sync covers it).  A failure of
- * both leaves the journal unusable: writes are refused from then on.
+ * not synced): start making it durable before anyone hears of it.  Its
+ * record is written and *fd set: the caller flushes it and calls
+ * store_commit_finish.  Or, when LMDB wrote nothing, or the record does
+ * not fit, is too big for any journal or cannot be written, it is settled
+ * here (*fd = -1): a checkpoint, whose sync covers it.
  */
 static int
-durable(struct store *st, uint64_t txnid)
+durable_start(struct store *st, uint64_t txnid, int *fd)
 {
 	MDB_envinfo info;
 	int rc;
 
+	*fd = -1;
 	if (st->j == NULL) { /* turned off while it ran */
 		if ((rc = mdb_env_sync(st->env, 1)) != 0) {
 			log_warnx("lmdb sync: %s", mdb_strerror(rc));
@@ -959,48 +1003,92 @@ durable(struct store *st, uint64_t txnid)
 	mdb_env_info(st->env, &info);
 	if (info.me_last_txnid != txnid)
 		return STORE_OK; /* it changed nothing: LMDB wrote nothing */
-	/* a checkpoint due now makes this commit durable by itself */
 	if (!pinned_growth(st, &info) &&
-	    journal_append(st->j, txnid, &st->ops) == 0) {
-		if (now_ms() - st->ckpt_at >= (int64_t)st->ckpt_ms &&
-		    checkpoint(st, 0) != STORE_OK)
-			log_warnx("%s: checkpoint failed (the commit is "
-			          "durable; the next one checkpoints)",
-			    st->dir);
+	    journal_write(st->j, txnid, &st->ops) == 0) {
+		*fd = journal_fd(st->j);
+		st->settling = 1;
 		return STORE_OK;
 	}
-	if (checkpoint(st, 0) == STORE_OK)
-		return STORE_OK;
-	log_warnx("%s: neither the journal nor a checkpoint could make a "
-	          "commit durable: writes are refused until cdhtd restarts",
-	    st->dir);
-	st->broken = 1;
-	return STORE_EIO;
+	return settle_by_checkpoint(st);
 }
 
 int
-store_commit(struct store_txn **tp)
+store_commit_finish(struct store *st, int err)
+{
+	st->settling = 0;
+	snap_drop(&st->snap);
+	if (err != 0) {
+		log_warnx("%s: flushing the journal: %s: a checkpoint makes "
+		          "the commit durable instead",
+		    st->dir, strerror(err));
+		return settle_by_checkpoint(st);
+	}
+	/* a checkpoint due now */
+	if (st->j != NULL && now_ms() - st->ckpt_at >= (int64_t)st->ckpt_ms &&
+	    checkpoint(st, 0) != STORE_OK)
+		log_warnx("%s: checkpoint failed (the commit is durable; the "
+		          "next one checkpoints)",
+		    st->dir);
+	return STORE_OK;
+}
+
+int
+store_settling(const struct store *st)
+{
+	return st->settling;
+}
+
+int
+store_commit_start(struct store_txn **tp, int offload, int *fd)
 {
 	struct store_txn *t = *tp;
 	int rc;
 
+	*fd = -1;
 	if (t == NULL)
 		return STORE_EIO;
 	*tp = NULL;
 	read_cursors_close(t);
+	if (t->snap != NULL) { /* a reader's end */
+		rc = t->err;
+		snap_drop(&t->snap);
+		free(t);
+		return rc;
+	}
 	if (t->npend > 0)
 		store_pending_flush(t);
 	if (t->err) {
 		mdb_txn_abort(t->txn);
 		rc = t->err;
+	} else if (t->kind == TXN_WRITE && t->st->broken) {
+		/* begun before a flush failed for good */
+		mdb_txn_abort(t->txn);
+		rc = STORE_EIO;
 	} else {
 		uint64_t txnid = mdb_txn_id(t->txn);
+		struct store *st = t->st;
+		int took = 0;
 
+		/* the readers' state until this commit is durable */
+		if (offload && t->kind == TXN_WRITE && t->journaled &&
+		    st->snap == NULL &&
+		    (st->snap = calloc(1, sizeof(*st->snap))) != NULL) {
+			if (mdb_txn_begin(st->env, NULL, MDB_RDONLY,
+			        &st->snap->txn) == 0) {
+				st->snap->refs = 1;
+				took = 1;
+			} else {
+				free(st->snap);
+				st->snap = NULL;
+			}
+		}
 		if ((rc = mdb_txn_commit(t->txn)) != 0) {
 			log_warnx("lmdb commit: %s", mdb_strerror(rc));
 			rc = map_err(rc);
 		} else if (t->kind == TXN_WRITE && t->journaled)
-			rc = durable(t->st, txnid);
+			rc = durable_start(st, txnid, fd);
+		if (took && *fd < 0) /* settled already: readers see it */
+			snap_drop(&st->snap);
 	}
 	if (rc != STORE_OK && t->kind == TXN_NESTED && t->journaled)
 		journal_buf_truncate(&t->st->ops, t->mark);
@@ -1012,6 +1100,17 @@ store_commit(struct store_txn **tp)
 	return rc;
 }
 
+int
+store_commit(struct store_txn **tp)
+{
+	struct store *st = *tp != NULL ? (*tp)->st : NULL;
+	int fd, rc = store_commit_start(tp, 0, &fd);
+
+	if (rc == STORE_OK && fd >= 0)
+		rc = store_commit_finish(st, fdatasync(fd) != 0 ? errno : 0);
+	return rc;
+}
+
 void
 store_abort(struct store_txn **tp)
 {
@@ -1019,7 +1118,10 @@ store_abort(struct store_txn **tp)
 		return;
 	drop_pending(*tp);
 	read_cursors_close(*tp);
-	mdb_txn_abort((*tp)->txn);
+	if ((*tp)->snap != NULL)
+		snap_drop(&(*tp)->snap);
+	else
+		mdb_txn_abort((*tp)->txn);
 	if ((*tp)->kind == TXN_NESTED && (*tp)->journaled)
 		journal_buf_truncate(&(*tp)->st->ops, (*tp)->mark);
 	free(*tp);

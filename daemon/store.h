@@ -136,6 +136,23 @@ struct store_txn *store_begin(struct store *st, int write);
 struct store_txn *store_begin_nested(struct store_txn *parent);
 /* Commit (durably) and free *t; returns the sticky error or commit result. */
 int store_commit(struct store_txn **t);
+/*
+ * store_commit in two halves, for a caller that flushes off the event loop
+ * (commit.c).  store_commit_start commits *t (freed) in LMDB and writes its
+ * journal record.  A result other than STORE_OK, or *fd == -1, is final
+ * (the commit failed, or is durable already).  Otherwise fdatasync(*fd)
+ * (from any thread), then store_commit_finish(st, 0 or the flush's errno)
+ * on the loop's thread returns the outcome (a failed flush falls back to a
+ * checkpoint).  In between, the commit is settling: nobody may hear of it
+ * (a reply, a report to the parent) and no other write may commit; with
+ * offload set, the read transactions begun meanwhile (store_begin(st, 0))
+ * share a snapshot taken just before it, so no reader sees it either
+ * (the write transaction of the next turn does: it builds on it).
+ */
+int store_commit_start(struct store_txn **t, int offload, int *fd);
+int store_commit_finish(struct store *st, int err);
+/* 1 while a commit is settling (between the two halves above). */
+int store_settling(const struct store *st);
 /* Abort and free *t (NULL-tolerant). */
 void store_abort(struct store_txn **t);
 /* The sticky error of t (STORE_OK while healthy). */

@@ -301,6 +301,9 @@ class Metrics(HierTestCase):
         counts = [v for _, v in buckets(after, w)]
         self.assertEqual(counts, sorted(counts), "not cumulative")
         self.assertEqual(after.get("cdht_commit_failures_total"), 0)
+        # one writer per turn: never handed to the flusher thread
+        self.assertEqual(after.get("cdht_commit_offloaded_total")
+                         - before.get("cdht_commit_offloaded_total"), 0)
 
     def test_4_reports_sent_acked_applied(self):
         p, a, b = (self.nodes[i] for i in (P, A, B))

@@ -5,17 +5,28 @@
  * its abort, a turn of dry runs only commits nothing and skips the commit
  * hook, a full map inside the child leaves the turn's transaction and its
  * commit intact, and a turn already in error hands its error to the dry run.
+ * And the flush off the loop (on a disk made slow): a big turn's writers
+ * hear nothing and readers see nothing of it until its journal record is
+ * flushed, while the loop opens and fills the next turn, which commits only
+ * after; a failed flush is covered by a checkpoint.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
 
 #include "commit.h"
+#include "flusher.h"
 #include "records.h"
 #include "store.h"
 
@@ -67,6 +78,16 @@ loop_close(struct loop *l)
 	committer_free(&l->cm);
 	event_base_free(l->base);
 	fx_store_close(&l->s);
+}
+
+/* The loop's end; the store closed and opened again, on its own. */
+static void
+loop_reopen(struct loop *l)
+{
+	committer_free(&l->cm);
+	event_base_free(l->base);
+	l->base = NULL;
+	fx_store_reopen(&l->s);
 }
 
 /* Run the loop until the turn's commit event has run. */
@@ -246,6 +267,219 @@ test_turn_in_error(void **state)
 	loop_close(&l);
 }
 
+/* --- the flush off the loop ----------------------------------------------
+ * fdatasync interposed (for the daemon's code linked into this executable):
+ * while gate_hold is set every call syncs, then waits; gate_fail makes the
+ * next one report EIO after syncing. */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_hold, gate_waiting, gate_fail;
+static _Atomic int gate_slow; /* read by the flusher thread too */
+
+int
+fdatasync(int fd)
+{
+	int rc = (int)syscall(SYS_fdatasync, fd);
+
+	if (gate_slow) {
+		struct timespec ms2 = {0, 2000000};
+
+		nanosleep(&ms2, NULL);
+	}
+	pthread_mutex_lock(&gate_mu);
+	if (gate_hold) {
+		struct timespec dl;
+
+		/* bounded: a flush on the loop's own thread fails the test
+		 * (its callbacks run early) instead of hanging it */
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += 5;
+		gate_waiting++;
+		pthread_cond_broadcast(&gate_cv);
+		while (gate_hold &&
+		       pthread_cond_timedwait(&gate_cv, &gate_mu, &dl) == 0)
+			;
+		gate_waiting--;
+	}
+	if (rc == 0 && gate_fail) {
+		gate_fail = 0;
+		pthread_mutex_unlock(&gate_mu);
+		errno = EIO;
+		return -1;
+	}
+	pthread_mutex_unlock(&gate_mu);
+	return rc;
+}
+
+/* Wait (at most 10 s) until a flush is held at the gate. */
+static int
+gate_wait_held(void)
+{
+	struct timespec dl;
+	int ok;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 10;
+	pthread_mutex_lock(&gate_mu);
+	while (gate_waiting == 0 &&
+	       pthread_cond_timedwait(&gate_cv, &gate_mu, &dl) == 0)
+		;
+	ok = gate_waiting > 0;
+	pthread_mutex_unlock(&gate_mu);
+	return ok;
+}
+
+static void
+gate_set(int *flag, int v)
+{
+	pthread_mutex_lock(&gate_mu);
+	*flag = v;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+}
+
+#define BIG_TURN 20 /* writers in one turn: its flush goes to the thread */
+
+/* A turn of BIG_TURN writers, each deferring done_cb. */
+static void
+big_turn(struct loop *l, const char *prefix)
+{
+	struct store_txn *turn = committer_txn(l->cm);
+	struct assessment a;
+	char pid[32];
+	int replaced;
+
+	assert_non_null(turn);
+	for (int i = 0; i < BIG_TURN; i++) {
+		snprintf(pid, sizeof(pid), "%s%02d", prefix, i);
+		recognised(&a, 2025, pid);
+		assert_int_equal(
+		    records_put(turn, &actor, &a, &replaced), STORE_OK);
+		assert_int_equal(committer_defer(l->cm, done_cb, l), 0);
+	}
+}
+
+/* Flushes of 2 ms, as a slow disk's, for n one-writer turns: then the
+ * committer hands big turns' flushes to its thread. */
+static void
+slow_disk(struct loop *l, int n)
+{
+	struct store_txn *turn;
+	struct assessment a;
+	char pid[32];
+	int replaced, ran = l->ran, hooks = l->hooks;
+
+	gate_slow = 1;
+	for (int i = 0; i < n; i++) {
+		assert_non_null(turn = committer_txn(l->cm));
+		snprintf(pid, sizeof(pid), "warm%02d", i);
+		recognised(&a, 2024, pid);
+		assert_int_equal(
+		    records_put(turn, &actor, &a, &replaced), STORE_OK);
+		assert_int_equal(committer_defer(l->cm, done_cb, l), 0);
+		turn_end(l);
+	}
+	gate_slow = 0;
+	assert_int_equal(l->ran, ran + n); /* each flushed on the loop */
+	assert_int_equal(l->hooks, hooks + n);
+	l->ran = ran;
+	l->hooks = hooks;
+}
+
+/* Run the loop (bounded) until n callbacks in all have run. */
+static void
+run_until(struct loop *l, int n)
+{
+	for (int i = 0; i < 1000 && l->ran < n; i++)
+		assert_true(event_base_loop(l->base, EVLOOP_ONCE) >= 0);
+	assert_int_equal(l->ran, n);
+}
+
+static void
+test_big_turn_settles_off_loop(void **state)
+{
+	struct loop l;
+	struct store_txn *next, *t;
+	struct assessment a, got;
+	int replaced;
+
+	loop_open(&l, FX_MAP_MB);
+	slow_disk(&l, 20);
+	big_turn(&l, "A");
+	gate_set(&gate_hold, 1);
+	turn_end(&l); /* commits in LMDB, hands the flush over, returns */
+	assert_int_equal(l.ran, 0);
+	assert_true(gate_wait_held());
+	assert_int_equal(l.ran, 0); /* nobody hears of it yet */
+	assert_int_equal(l.hooks, 0);
+	assert_true(store_settling(l.s.st));
+
+	/* the loop goes on: the next turn opens and takes a write */
+	assert_non_null(next = committer_txn(l.cm));
+	recognised(&a, 2025, "B");
+	assert_int_equal(records_put(next, &actor, &a, &replaced), STORE_OK);
+	assert_int_equal(committer_defer(l.cm, done_cb, &l), 0);
+	turn_end(&l); /* its commit waits for the flush */
+	assert_int_equal(l.ran, 0);
+	/* readers see the state before the settling commit; one that lasts
+	 * past the settling keeps that snapshot */
+	t = fx_rtxn(&l.s);
+	assert_int_equal(records_get(t, 2024, "warm00", 6, &got), STORE_OK);
+	assert_int_equal(records_get(t, 2025, "A00", 3, &got), STORE_NOTFOUND);
+	assert_int_equal(records_get(t, 2025, "B", 1, &got), STORE_NOTFOUND);
+
+	gate_set(&gate_hold, 0);
+	run_until(&l, BIG_TURN + 1);
+	assert_int_equal(records_get(t, 2025, "A01", 3, &got), STORE_NOTFOUND);
+	store_abort(&t);
+	t = fx_rtxn(&l.s); /* a new reader sees both */
+	assert_int_equal(records_get(t, 2025, "A01", 3, &got), STORE_OK);
+	assert_int_equal(records_get(t, 2025, "B", 1, &got), STORE_OK);
+	store_abort(&t);
+	assert_int_equal(l.status, STORE_OK);
+	assert_int_equal(l.hooks, 2);
+	assert_false(store_settling(l.s.st));
+	loop_reopen(&l);
+
+	/* both turns are in the directory, after a reopen */
+	t = fx_rtxn(&l.s);
+	assert_int_equal(records_get(t, 2025, "A19", 3, &got), STORE_OK);
+	assert_int_equal(records_get(t, 2025, "B", 1, &got), STORE_OK);
+	store_abort(&t);
+	fx_store_close(&l.s);
+}
+
+/* The thread's flush fails: a checkpoint makes the turn durable. */
+static void
+test_failed_flush_checkpoints(void **state)
+{
+	struct loop l;
+	struct store_txn *t;
+	struct assessment got;
+
+	loop_open(&l, FX_MAP_MB);
+	slow_disk(&l, 20);
+	big_turn(&l, "F");
+	gate_set(&gate_fail, 1);
+	turn_end(&l);
+	run_until(&l, BIG_TURN);
+	assert_int_equal(gate_fail, 0); /* the flush did fail */
+	assert_int_equal(l.status, STORE_OK);
+	assert_int_equal(l.hooks, 1);
+	/* and writes go on */
+	big_turn(&l, "G");
+	turn_end(&l);
+	run_until(&l, 2 * BIG_TURN);
+	assert_int_equal(l.status, STORE_OK);
+	loop_reopen(&l);
+
+	t = fx_rtxn(&l.s);
+	assert_int_equal(records_get(t, 2025, "F07", 3, &got), STORE_OK);
+	assert_int_equal(records_get(t, 2025, "G19", 3, &got), STORE_OK);
+	store_abort(&t);
+	fx_store_close(&l.s);
+}
+
 int
 main(void)
 {
@@ -254,6 +488,8 @@ main(void)
 	    cmocka_unit_test(test_dry_only_turn),
 	    cmocka_unit_test(test_full_inside_nested),
 	    cmocka_unit_test(test_turn_in_error),
+	    cmocka_unit_test(test_big_turn_settles_off_loop),
+	    cmocka_unit_test(test_failed_flush_checkpoints),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
