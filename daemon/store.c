@@ -969,7 +969,13 @@ store_begin_nested(struct store_txn *parent)
 static int
 settle_by_checkpoint(struct store *st)
 {
-	if (checkpoint(st, 0) == STORE_OK)
+	int rc;
+
+	if (st->j == NULL) { /* turned off meanwhile: LMDB syncs itself */
+		if ((rc = mdb_env_sync(st->env, 1)) == 0)
+			return STORE_OK;
+		log_warnx("lmdb sync: %s", mdb_strerror(rc));
+	} else if (checkpoint(st, 0) == STORE_OK)
 		return STORE_OK;
 	log_warnx("%s: neither the journal nor a checkpoint could make a "
 	          "commit durable: writes are refused until cdhtd restarts",
