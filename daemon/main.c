@@ -101,6 +101,27 @@ kick_cb(void *arg)
 	uplink_kick(arg);
 }
 
+/*
+ * The event base.  epoll's changelist folds an event's removal and re-adding
+ * within one loop turn (evhttp's, around every request and reply) into one
+ * epoll_ctl or none: 1.02x..1.04x at 8 and 64 clients (README, "What changed
+ * after 0.5.1").  Safe because cdhtd never dup()s a descriptor it gives
+ * libevent (the changelist misbehaves with two descriptors of one file).
+ */
+static struct event_base *
+new_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 /* One start-up step in a transaction of its own; a failure (a full map)
  * is logged with what to do, and the node starts all the same. */
 static void
@@ -332,7 +353,7 @@ main(int argc, char **argv)
 		fatalx("%s: cannot open the store in %s", where, conf.data_dir);
 	startup_txn(st, &conf);
 
-	if ((base = event_base_new()) == NULL ||
+	if ((base = new_base()) == NULL ||
 	    event_base_priority_init(base, 3) != 0)
 		fatalx("libevent initialisation failed");
 	if ((cm = committer_new(base, st)) == NULL)

@@ -189,6 +189,7 @@ int
 main(int argc, char **argv)
 {
 	struct event_base *base;
+	struct event_config *cfg;
 	struct evhttp *http;
 	struct event *sig;
 	int port;
@@ -204,7 +205,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((base = event_base_new()) == NULL ||
+	/* as cdhtd's base (daemon/main.c new_base): epoll's changelist */
+	if ((cfg = event_config_new()) == NULL ||
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) !=
+	        0 ||
+	    (base = event_base_new_with_config(cfg)) == NULL ||
 	    (http = evhttp_new(base)) == NULL) {
 		fprintf(stderr, "bare_http: libevent set-up failed\n");
 		return 1;

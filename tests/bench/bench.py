@@ -105,6 +105,7 @@ class Node:
         self.parent = parent
         self.extra = extra or {}
         self.flush_ms = flush_ms
+        self.env = None  # the daemon's environment (None: ours)
         self.proc = None
         if parent:
             parent.children.append(self)
@@ -145,7 +146,8 @@ class Node:
         self.log = open(os.path.join(self.dir, "log"), "w")
         self.proc = subprocess.Popen(
             [os.path.join(self.build, "daemon", "cdhtd"), "-c", self.conf],
-            stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
+            stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
+            env=self.env)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
