@@ -2,7 +2,8 @@
  * slow_fsync.c: an LD_PRELOAD library for the benchmark suite's A/B runs
  * (ab.py --slow-fsync-us): fdatasync and fsync do their work, then sleep
  * CDHT_BENCH_FSYNC_US microseconds (default 600), as a slow disk's flush
- * would keep the caller waiting without using a CPU.  Never used by tests.
+ * would keep the caller waiting without using a CPU.  Also preloaded by
+ * tests/system/test_durability.py (its slow disk).
  */
 #include <stdlib.h>
 #include <sys/syscall.h>

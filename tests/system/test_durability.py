@@ -2,6 +2,7 @@
 stream of concurrent submissions loses no acknowledged write; a full LMDB
 map answers 507 storage_full and keeps everything acknowledged before."""
 
+import os
 import random
 import threading
 import time
@@ -171,6 +172,46 @@ class DurabilityTest(NodeTestCase):
         time.sleep(STREAM_SECONDS)
         n.kill9()  # while the writers are mid-request
         stop.set()
+        self.check_after_kill9(n, writers, t0)
+
+    def test_kill9_during_stream_slow_disk(self):
+        """The same on a slow disk (each flush 2 ms longer, by the
+        LD_PRELOAD library tests/bench/slow_fsync.c) with 32 writers: big
+        turns' flushes go to the flusher thread while the loop takes the
+        next writes (cdht_commit_offloaded_total moves), and kill -9 still
+        loses nothing acknowledged."""
+        lib = os.environ.get("CDHT_SLOW_FSYNC", "")
+        self.assertTrue(os.path.exists(lib), "CDHT_SLOW_FSYNC=%r: run "
+                        "through ctest (tests/system/CMakeLists.txt)" % lib)
+        n = self.make_node(start=False)
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        # under ASan the preloaded library comes before its runtime
+        n.env = {"LD_PRELOAD": lib, "CDHT_BENCH_FSYNC_US": "2000",
+                 "ASAN_OPTIONS": (asan + ":" if asan else "")
+                 + "verify_asan_link_order=0"}
+        n.start()
+        stop = threading.Event()
+        writers = [Writer(n, t, stop) for t in range(32)]
+        writers.append(Writer(n, 32, stop, batch=10))
+        t0 = time.monotonic()
+        for w in writers:
+            w.start()
+        offloaded = 0
+        deadline = time.monotonic() + 30
+        while offloaded == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            offloaded = n.metrics().get("cdht_commit_offloaded_total", 0)
+        self.assertGreater(offloaded, 0, "no flush went to the thread")
+        time.sleep(0.5)
+        n.kill9()  # while the writers are mid-request
+        stop.set()
+        n.env = None  # the restart and the checks at the disk's own pace
+        self.check_after_kill9(n, writers, t0)
+
+    def check_after_kill9(self, n, writers, t0):
+        """Every acknowledged write of writers is there after a restart;
+        the counters lie between the acknowledged set and it plus what was
+        in flight."""
         for w in writers:
             w.join(30)
             self.assertFalse(w.is_alive(), "a writer thread hung")
