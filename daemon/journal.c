@@ -709,11 +709,13 @@ journal_next(struct journal *j, struct journal_rec *r)
 int
 journal_op_next(const struct journal_rec *r, size_t *pos, struct journal_op *op)
 {
-	const unsigned char *p = r->ops + *pos;
+	const unsigned char *p;
 	size_t hl;
 
+	/* an empty record's ops may be NULL: no pointer arithmetic on it */
 	if (*pos >= r->len)
 		return 0;
+	p = r->ops + *pos;
 	op->type = p[0];
 	op->tbl = p[1];
 	op->kl = (size_t)p[2] | (size_t)p[3] << 8;
