@@ -2,14 +2,16 @@
  * commit.c: group commit.  The first write of a loop turn opens the shared
  * write transaction and activates a low-priority event; libevent runs it
  * once no higher-priority event (HTTP, ZeroMQ) is active, so every write of
- * the turn is in the transaction when it commits.  The commit's journal
- * record is then flushed by the flusher's thread while the loop goes on
- * parsing and running the next turn's requests into a new transaction;
- * once the flush is done (flush_done, on the loop), the deferred callbacks
- * run with the outcome and the next turn may commit: one commit settles at
- * a time.  main.c sets up 3 priorities (default 1).  A turn that only ran
- * dry runs (committer_nested) has nothing to commit: its transaction is
- * aborted and the hook is not called.
+ * the turn is in the transaction when it commits, and its journal record
+ * is flushed.  Usually on the loop; on a slow disk a big turn's flush goes
+ * to the flusher's thread (see OFFLOAD_MIN) while the loop goes on parsing
+ * and running the next turn's requests into a new transaction.  Either
+ * way the deferred callbacks run with the outcome once the flush is done
+ * (for the thread, in flush_done, on the loop), and the next turn commits
+ * only then: one commit settles at a time.  main.c sets up 3 priorities
+ * (default 1).  A turn that only ran dry runs (committer_nested) has
+ * nothing to commit: its transaction is aborted and the hook is not
+ * called.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,8 +30,8 @@
  * (the overlap must outweigh the thread's two wake-ups, tens of
  * microseconds here).  Measured with wrk on loopback (README, "What
  * changed after 0.5.1"): every flush handed over cost 0.75x at 1 client,
- * 0.9x at 8; big turns only: with 600 us flushes 1.07-1.12x at 64 clients,
- * with 100 us flushes 0.95x.
+ * 0.9x at 8; big turns only, whatever the disk: with 600 us flushes
+ * 1.07x..1.12x at 64 clients, with this machine's fast flushes 0.95x.
  */
 #define OFFLOAD_MIN 16
 #define OFFLOAD_NS  300000
@@ -87,7 +89,6 @@ flush_done(void *arg, int err)
 
 	flush_took(cm, metrics_now_ns() - cm->sf0);
 	status = store_commit_finish(cm->st, err);
-
 	metrics_commit(n, metrics_now_ns() - cm->st0, status == STORE_OK);
 	cm->sq = NULL;
 	cm->nsq = 0;
