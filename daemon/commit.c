@@ -8,7 +8,13 @@
  * and running the next turn's requests into a new transaction.  Either
  * way the deferred callbacks run with the outcome once the flush is done
  * (for the thread, in flush_done, on the loop), and the next turn commits
- * only then: one commit settles at a time.  main.c sets up 3 priorities
+ * only then: one commit settles at a time.  A turn committed on the loop
+ * lingers in the store's open transaction (store.c), written to data.mdb
+ * later, in one go with the turns after it; at most EXPOSE_MS after the
+ * last turn, an idle node commits it in LMDB for other processes to read
+ * (cdhtd --backup).  On a slow disk (flushes of OFFLOAD_NS) nothing
+ * lingers, so that big turns may go to the thread.  main.c sets up 3
+ * priorities
  * (default 1).  A turn that only ran dry runs (committer_nested) has
  * nothing to commit: its transaction is aborted and the hook is not
  * called.
@@ -35,6 +41,8 @@
  */
 #define OFFLOAD_MIN 16
 #define OFFLOAD_NS  300000
+/* An idle node's durable turns are in data.mdb this long after the last. */
+#define EXPOSE_MS 10
 
 struct deferred {
 	committer_cb cb;
@@ -44,8 +52,10 @@ struct deferred {
 struct committer {
 	struct store *st;
 	struct event *ev;
+	struct event *idle; /* EXPOSE_MS after a turn lingered */
 	struct store_txn *txn;
-	int wrote; /* committer_txn was called this turn, not only _nested */
+	int wrote;  /* committer_txn was called this turn, not only _nested */
+	int expose; /* this turn goes to data.mdb at once (backup mark) */
 	struct deferred *q;
 	size_t nq, capq;
 	void (*hook)(void *);
@@ -69,6 +79,11 @@ static void
 settled(
     struct committer *cm, struct deferred *q, size_t n, int wrote, int status)
 {
+	if (store_unexposed(cm->st) > 0 && !evtimer_pending(cm->idle, NULL)) {
+		struct timeval tv = {0, EXPOSE_MS * 1000};
+
+		evtimer_add(cm->idle, &tv);
+	}
 	if (status != STORE_OK)
 		log_warnx("commit of %zu writes failed: %s", n,
 		    store_strerror(status));
@@ -88,7 +103,7 @@ flush_done(void *arg, int err)
 	int status;
 
 	flush_took(cm, metrics_now_ns() - cm->sf0);
-	status = store_commit_finish(cm->st, err);
+	status = store_commit_finish(cm->st, err, 0);
 	metrics_commit(n, metrics_now_ns() - cm->st0, status == STORE_OK);
 	cm->sq = NULL;
 	cm->nsq = 0;
@@ -104,21 +119,24 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	struct committer *cm = arg;
 	struct deferred *q = cm->q;
 	size_t n = cm->nq;
-	int status, wrote = cm->wrote, sfd;
+	int status, wrote = cm->wrote, sfd, expose;
 
 	(void)fd;
 	(void)what;
 	if (cm->txn == NULL || (cm->fl != NULL && flusher_busy(cm->fl)))
 		return; /* flush_done activates it again */
 	cm->wrote = 0;
+	expose = cm->expose;
+	cm->expose = 0;
 	/* callbacks may write again: they start a new queue and turn */
 	cm->q = NULL;
 	cm->nq = cm->capq = 0;
 	if (wrote) {
 		int64_t t0 = metrics_now_ns();
 
-		int offload = n >= OFFLOAD_MIN && cm->flush_ns >= OFFLOAD_NS &&
-		              cm->fl != NULL;
+		int slow = cm->flush_ns >= OFFLOAD_NS && cm->fl != NULL;
+		int offload =
+		    n >= OFFLOAD_MIN && slow && store_can_offload(cm->st);
 
 		status = store_commit_start(&cm->txn, offload, &sfd);
 		if (status == STORE_OK && sfd >= 0 && offload &&
@@ -135,7 +153,10 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 			int err = fdatasync(sfd) != 0 ? errno : 0;
 
 			flush_took(cm, metrics_now_ns() - f0);
-			status = store_commit_finish(cm->st, err);
+			/* on a slow disk nothing lingers: a big turn may
+			 * offload only with nothing waiting */
+			status =
+			    store_commit_finish(cm->st, err, !slow && !expose);
 		}
 		metrics_commit(n, metrics_now_ns() - t0, status == STORE_OK);
 	} else {
@@ -143,6 +164,19 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 		status = STORE_OK;
 	}
 	settled(cm, q, n, wrote, status);
+}
+
+/* Idle EXPOSE_MS after a turn lingered: its turns into data.mdb (a turn
+ * open or settling meanwhile arms this again when it ends). */
+static void
+idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct committer *cm = arg;
+
+	(void)fd;
+	(void)what;
+	if (cm->txn == NULL && !store_settling(cm->st))
+		store_expose(cm->st);
 }
 
 struct committer *
@@ -154,11 +188,15 @@ committer_new(struct event_base *base, struct store *st)
 		return NULL;
 	cm->st = st;
 	cm->ev = event_new(base, -1, 0, commit_cb, cm);
-	if (cm->ev == NULL) {
+	cm->idle = evtimer_new(base, idle_cb, cm);
+	if (cm->ev == NULL || cm->idle == NULL) {
+		if (cm->ev != NULL)
+			event_free(cm->ev);
 		free(cm);
 		return NULL;
 	}
 	event_priority_set(cm->ev, COMMIT_PRIORITY);
+	event_priority_set(cm->idle, COMMIT_PRIORITY);
 	/* without the thread, commits flush on the loop as before */
 	if ((cm->fl = flusher_new(base, flush_done, cm)) == NULL)
 		log_warnx("commits flush on the event loop");
@@ -187,6 +225,7 @@ committer_free(struct committer **cmp)
 			cm->q[i].cb(cm->q[i].arg, STORE_EIO);
 	}
 	flusher_free(&cm->fl);
+	event_free(cm->idle);
 	event_free(cm->ev);
 	free(cm->q);
 	free(cm);
@@ -266,6 +305,32 @@ committer_defer(struct committer *cm, committer_cb cb, void *arg)
 		cb(arg, STORE_EIO);
 	}
 	return 0;
+}
+
+static void
+mark_done_cb(void *arg, int status)
+{
+	(void)arg;
+	if (status == STORE_OK)
+		log_info("backup mark written: data.mdb holds every "
+		         "acknowledged write");
+}
+
+void
+committer_backup_mark(struct committer *cm)
+{
+	struct store_txn *t;
+
+	/* nested: a failure here is not the turn's other writers' */
+	if (committer_nested(cm, &t) != STORE_OK ||
+	    store_put_backup_mark(t) != STORE_OK ||
+	    committer_sub_end(cm, &t) != STORE_OK) {
+		store_abort(&t);
+		log_warnx("cannot write the backup mark: the backup fails");
+		return;
+	}
+	cm->expose = 1;
+	committer_defer(cm, mark_done_cb, NULL);
 }
 
 void

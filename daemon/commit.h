@@ -58,6 +58,11 @@ int committer_sub_end(struct committer *cm, struct store_txn **t);
 typedef void (*committer_cb)(void *arg, int status);
 int committer_defer(struct committer *cm, committer_cb cb, void *arg);
 
+/* cdhtd --backup asks (SIGUSR1, main.c): write the store's next backup
+ * mark in this turn, which goes to data.mdb as soon as it is durable, with
+ * every turn before it (store.h store_backup).  Failures are logged. */
+void committer_backup_mark(struct committer *cm);
+
 /* Call cb(arg) after every successful commit (the uplink flushes then). */
 void committer_on_commit(struct committer *cm, void (*cb)(void *), void *arg);
 

@@ -82,7 +82,8 @@ dirlock_take(const char *dir, const char *where, struct dirlock **out)
 		close(fd);
 		return -1;
 	}
-	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	n = snprintf(
+	    pid, sizeof(pid), "%ld\n" DIRLOCK_BACKUP_MARK "\n", (long)getpid());
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
 		fprintf(stderr, "%s: cannot write the lock file \"%s\": %s\n",
 		    where, path, strerror(errno));

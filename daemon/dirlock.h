@@ -4,12 +4,16 @@
  * holder's pid: a second cdhtd on the same directory (which would knock
  * the first one's uplink off the parent, both speaking for one unit) exits
  * naming the first.  The kernel drops the lock when the holder dies, so a
- * stale file never blocks a start.
+ * stale file never blocks a start.  A second line, DIRLOCK_BACKUP_MARK,
+ * says that the holder answers SIGUSR1 (cdhtd --backup, store.c): a
+ * holder without it (an older release) would die of the signal.
  */
 #ifndef CDHT_DIRLOCK_H
 #define CDHT_DIRLOCK_H
 
 struct dirlock;
+
+#define DIRLOCK_BACKUP_MARK "sigusr1 backup-mark"
 
 /*
  * Create dir (mode 0700) when missing, take the lock without waiting and

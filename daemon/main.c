@@ -59,6 +59,7 @@ usage(FILE *fp)
 	    "  -V, --version    print the version and exit\n"
 	    "Runs in the foreground and logs to stderr.  SIGTERM or SIGINT: "
 	    "stop.\nSIGHUP: reload the conf, tokens and children (cdhtd(8)).\n"
+	    "SIGUSR1: write every acknowledged turn to data.mdb (--backup).\n"
 	    "Exit: 0 ok, 1 configuration or start-up error, 2 usage.  "
 	    "Manual: cdhtd(8).\n");
 }
@@ -71,6 +72,10 @@ static struct service *sig_service;
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+	if (sig == SIGUSR1) {
+		committer_backup_mark(sig_reload.cm);
+		return;
+	}
 	if (sig == SIGHUP) {
 		int rc = reload_run(&sig_reload);
 
@@ -274,8 +279,8 @@ main(int argc, char **argv)
 	struct uplink *up = NULL;
 	struct downlink *down = NULL;
 	struct service *svc = NULL;
-	struct event *sigs[3];
-	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+	struct event *sigs[4];
+	const int signums[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 	void *zctx = NULL;
 	char where[4200];
 	int rc;
@@ -342,6 +347,8 @@ main(int argc, char **argv)
 	auth = pf.auth;
 	pf.auth = NULL;
 	signal(SIGPIPE, SIG_IGN);
+	/* the lock file says we answer it: never die of it while starting */
+	signal(SIGUSR1, SIG_IGN);
 	/* before LMDB: a second daemon on this directory stops here */
 	if (dirlock_take(conf.data_dir,
 	        conf_where(&conf, "node", "data_dir", where, sizeof(where)),
@@ -384,7 +391,7 @@ main(int argc, char **argv)
 	sig_base = base;
 	sig_reload = (struct reload){
 	    .live = &conf, .auth = &auth, .http = http, .down = down, .cm = cm};
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		sigs[i] = evsignal_new(base, signums[i], signal_cb, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
 			fatalx("cannot install signal handlers");
@@ -408,7 +415,7 @@ main(int argc, char **argv)
 	http_api_free(&http);
 	downlink_free(&down);
 	uplink_free(&up);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		event_free(sigs[i]);
 	if (zctx != NULL)
 		zmq_ctx_term(zctx);

@@ -12,10 +12,25 @@
  * checkpoint's tree is intact on disk, and recovery writes its meta page
  * back and replays the records.  With the journal off, LMDB syncs each
  * commit itself.
+ *
+ * The open transaction (st->open): with the journal on, a turn's write
+ * transaction is nested in one LMDB write transaction that stays open
+ * across turns.  A turn ends by committing into it and flushing its
+ * record: durable, yet not written to data.mdb.  The open transaction
+ * commits in LMDB (expose) only when a reader begins, at a checkpoint,
+ * when the turns in it reach STORE_LINGER_BYTES of records, or when the
+ * caller does not let it linger; so a page written by many turns is
+ * written once, not once per turn.  A reader never sees a turn that is not
+ * durable: it exposes the durable turns before it begins, and when a
+ * turn is open meanwhile, that turn's writes so far are made durable
+ * first, in a record of their own (expose_turn).  Records are numbered
+ * from the checkpoint's transaction on (rec_next); the replay commits
+ * each as one LMDB transaction, so the numbers are the ids they get.
  */
 #include <errno.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +40,7 @@
 
 #include <lmdb.h>
 
+#include "dirlock.h"
 #include "journal.h"
 #include "log.h"
 #include "store.h"
@@ -51,7 +67,19 @@ struct store {
 	int settling;           /* a commit's record awaits its flush */
 	struct snap *snap;      /* while settling: the state before it */
 	size_t replayed;        /* transactions replayed at open */
+	/* the open transaction (see the top); NULL: none */
+	MDB_txn *open;
+	struct store_txn *turn; /* the write transaction nested in it now */
+	int nested;             /* transactions nested in that one, open */
+	size_t unexposed;       /* durable records in it, not yet in LMDB */
+	size_t unexposed_bytes; /* their operations' bytes */
+	size_t lingering;       /* the settling record's bytes, if it lingers */
 };
+
+/* Past this many bytes of records in the open transaction, it commits in
+ * LMDB at the next turn's end: a bound on its memory (LMDB keeps its dirty
+ * pages in memory) and on the work a reader may find waiting. */
+#define STORE_LINGER_BYTES (64u << 10)
 
 #define STORE_MAX_PENDING 4
 
@@ -277,6 +305,48 @@ meta_read(int fd, unsigned psize, unsigned slot, unsigned char *m)
  */
 static int journal_off(struct store *st);
 
+/* The number of the next record: the checkpoint's transaction + 1, + 1 for
+ * each record since (what the replay's transaction will be). */
+static uint64_t
+rec_next(const struct store *st)
+{
+	return st->ckpt_txnid + journal_records(st->j) + 1;
+}
+
+/*
+ * Commit the open transaction in LMDB (written, not synced: what is in it
+ * is durable by its records, or is being made so by the caller).  Nothing
+ * to do with none, or while a turn is nested in it.  STORE_OK, or the
+ * commit's error (logged): when durable turns were in it, LMDB now lacks
+ * what the journal holds, and writes are refused until a restart replays
+ * them (roomy keeps a full map from doing this).
+ */
+static int
+expose(struct store *st)
+{
+	int rc;
+
+	size_t acked = st->unexposed;
+
+	if (st->open == NULL || st->turn != NULL)
+		return STORE_OK;
+	rc = mdb_txn_commit(st->open);
+	st->open = NULL;
+	st->unexposed = st->unexposed_bytes = 0;
+	if (rc == 0)
+		return STORE_OK;
+	if (acked == 0) { /* only the caller's turn, not yet durable */
+		log_warnx("lmdb commit: %s", mdb_strerror(rc));
+		return map_err(rc);
+	}
+	log_warnx("%s: lmdb commit: %s: the journal holds what data.mdb "
+	          "lacks; writes are refused until cdhtd restarts and "
+	          "replays it",
+	    st->dir, mdb_strerror(rc));
+	st->broken = 1;
+	return map_err(rc);
+}
+
 static int
 checkpoint(struct store *st, int clean)
 {
@@ -285,6 +355,15 @@ checkpoint(struct store *st, int clean)
 	MDB_txn *pin = NULL;
 	int rc, fd;
 
+	/* the records start over: what they hold must be in LMDB first */
+	if (st->unexposed > 0 && st->turn != NULL) {
+		log_warnx("%s: checkpoint: a turn is open over unexposed "
+		          "records: not now",
+		    st->dir);
+		return STORE_EIO;
+	}
+	if ((rc = expose(st)) != STORE_OK)
+		return rc;
 	if ((rc = mdb_env_sync(st->env, 1)) != 0) {
 		log_warnx(
 		    "%s: checkpoint: lmdb sync: %s", st->dir, mdb_strerror(rc));
@@ -747,6 +826,82 @@ near_full(const struct store *st)
 	       (uint64_t)info.me_mapsize;
 }
 
+/* Start st->ops over, for a new transaction's record. */
+static void
+ops_begin(struct store *st)
+{
+	size_t cap = (size_t)(journal_size(st->j) - 2 * JOURNAL_BLOCK);
+
+	journal_buf_begin(
+	    &st->ops, cap < STORE_RECORD_MAX ? cap : STORE_RECORD_MAX);
+}
+
+static int settle_by_checkpoint(struct store *st);
+
+/*
+ * A reader (or a dry run) begins while the turn t is open and earlier
+ * turns are durable but not in LMDB: t's writes so far get a record of
+ * their own, flushed here, then the open transaction commits in LMDB, and
+ * t goes on nested in a new one (the rest of it makes the next record).
+ * Nothing is acknowledged early: t's writers hear of it when it ends.  A
+ * failure is t's sticky error (its commit then fails, as a turn does).
+ */
+static void
+expose_turn(struct store_txn *t)
+{
+	struct store *st = t->st;
+	int rc;
+
+	if (st->nested > 0) { /* not reached: a dry run exposes first */
+		log_warnx("%s: a reader during a nested transaction sees "
+		          "LMDB's last commit",
+		    st->dir);
+		return;
+	}
+	if (t->npend > 0)
+		store_pending_flush(t);
+	st->turn = NULL;
+	if (t->err)
+		mdb_txn_abort(t->txn); /* it fails at its end anyway */
+	else if ((rc = mdb_txn_commit(t->txn)) != 0)
+		t->err = map_err(rc);
+	else if (!journal_buf_empty(&st->ops) &&
+	         (!journal_fits(st->j, &st->ops) ||
+	             journal_append(st->j, rec_next(st), &st->ops) != 0) &&
+	         settle_by_checkpoint(st) != STORE_OK)
+		t->err = STORE_EIO; /* broken: writes refused */
+	t->txn = NULL;
+	ops_begin(st);
+	if (expose(st) != STORE_OK && !t->err)
+		t->err = STORE_EIO;
+	if (!t->err &&
+	    ((rc = mdb_txn_begin(st->env, NULL, 0, &st->open)) != 0 ||
+	        (rc = mdb_txn_begin(st->env, st->open, 0, &t->txn)) != 0)) {
+		log_warnx("lmdb txn begin: %s", mdb_strerror(rc));
+		t->err = map_err(rc);
+		t->txn = NULL;
+	}
+	st->turn = t;
+}
+
+/*
+ * Whether a turn may linger: a quarter of the map free beyond what the
+ * pin may hold.  The open transaction's commit allocates pages of its own
+ * (LMDB's free list), so it could find a full map after its turns were
+ * acknowledged; short of room, every turn commits in LMDB before its
+ * record, and a full map fails that turn alone, as it did before.
+ */
+static int
+roomy(const struct store *st)
+{
+	MDB_envinfo info;
+
+	mdb_env_info(st->env, &info);
+	return (uint64_t)(info.me_last_pgno + 1) * st->psize +
+	           pinned_limit(st, &info) + info.me_mapsize / 4 <=
+	       (uint64_t)info.me_mapsize;
+}
+
 static struct store_txn *
 begin(struct store *st, int write)
 {
@@ -771,7 +926,24 @@ begin(struct store *st, int write)
 		t->txn = t->snap->txn;
 		return t;
 	}
-	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	/* a reader sees every durable turn (and none that is not) */
+	if (!write && st->unexposed > 0 && !st->settling) {
+		if (st->turn == NULL)
+			expose(st);
+		else
+			expose_turn(st->turn);
+	}
+	if (write && st->j != NULL) {
+		/* a turn: nested in the open transaction */
+		rc = st->open != NULL
+		         ? 0
+		         : mdb_txn_begin(st->env, NULL, 0, &st->open);
+		if (rc == 0 &&
+		    (rc = mdb_txn_begin(st->env, st->open, 0, &t->txn)) == 0)
+			st->turn = t;
+	} else
+		rc = mdb_txn_begin(
+		    st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
 	if (rc) {
 		log_warnx("lmdb txn begin: %s", mdb_strerror(rc));
 		free(t);
@@ -780,9 +952,7 @@ begin(struct store *st, int write)
 	t->kind = write ? TXN_WRITE : TXN_READ;
 	if (write && st->j != NULL) {
 		t->journaled = 1;
-		size_t cap = (size_t)(journal_size(st->j) - 2 * JOURNAL_BLOCK);
-		journal_buf_begin(
-		    &st->ops, cap < STORE_RECORD_MAX ? cap : STORE_RECORD_MAX);
+		ops_begin(st);
 	}
 	return t;
 }
@@ -827,6 +997,9 @@ store_close(struct store **stp)
 		log_warnx("%s: closing: the last checkpoint failed: the next "
 		          "start replays the journal",
 		    st->dir);
+	/* left only when that failed: the journal holds its turns */
+	if (st->open != NULL)
+		mdb_txn_abort(st->open);
 	if (st->pin != NULL)
 		mdb_txn_abort(st->pin);
 	mdb_env_close(st->env);
@@ -948,6 +1121,10 @@ store_begin_nested(struct store_txn *parent)
 	/* the child must see what the parent keeps aside */
 	if (parent != NULL && parent->npend > 0)
 		store_pending_flush(parent);
+	/* no commit in LMDB while it is open: expose what waits first */
+	if (parent != NULL && parent == parent->st->turn &&
+	    parent->st->unexposed > 0)
+		expose_turn(parent);
 	if (parent == NULL || parent->err ||
 	    (t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
@@ -958,6 +1135,7 @@ store_begin_nested(struct store_txn *parent)
 		free(t);
 		return NULL;
 	}
+	t->st->nested++;
 	t->kind = TXN_NESTED;
 	t->journaled = parent->journaled;
 	t->mark = journal_buf_mark(&t->st->ops);
@@ -985,43 +1163,84 @@ settle_by_checkpoint(struct store *st)
 }
 
 /*
- * After a top-level write transaction txnid committed in LMDB (written,
- * not synced): start making it durable before anyone hears of it.  Its
- * record is written and *fd set: the caller flushes it and calls
- * store_commit_finish.  Or, when LMDB wrote nothing, or the record does
- * not fit, is too big for any journal or cannot be written, it is settled
- * here (*fd = -1): a checkpoint, whose sync covers it.
+ * The turn t ends: its writes go into the open transaction and its record
+ * is written, *fd set: the caller flushes it and calls
+ * store_commit_finish.  With offload (and nothing unexposed) the open
+ * transaction commits in LMDB at once, the readers of the meantime
+ * sharing the snapshot taken just before.  A turn that wrote nothing
+ * needs nothing; one whose record does not fit, or cannot be written, is
+ * settled here (*fd = -1) by a checkpoint, whose sync covers it.
  */
 static int
-durable_start(struct store *st, uint64_t txnid, int *fd)
+turn_commit(struct store_txn *t, int offload, int *fd)
 {
-	MDB_envinfo info;
-	int rc;
+	struct store *st = t->st;
+	size_t len = st->ops.len;
+	int rc, now;
 
-	*fd = -1;
-	if (st->j == NULL) { /* turned off while it ran */
-		if ((rc = mdb_env_sync(st->env, 1)) != 0) {
+	if ((rc = mdb_txn_commit(t->txn)) != 0) {
+		log_warnx("lmdb commit: %s", mdb_strerror(rc));
+		return map_err(rc);
+	}
+	if (journal_buf_empty(&st->ops))
+		return STORE_OK; /* it changed nothing */
+	if (st->j == NULL) {     /* turned off while it ran: LMDB syncs */
+		if ((rc = expose(st)) == STORE_OK &&
+		    (rc = mdb_env_sync(st->env, 1)) != 0) {
 			log_warnx("lmdb sync: %s", mdb_strerror(rc));
-			return STORE_EIO;
+			rc = STORE_EIO;
 		}
-		return STORE_OK;
+		return rc;
 	}
-	mdb_env_info(st->env, &info);
-	if (info.me_last_txnid != txnid)
-		return STORE_OK; /* it changed nothing: LMDB wrote nothing */
-	if (!pinned_growth(st, &info) &&
-	    journal_write(st->j, txnid, &st->ops) == 0) {
-		*fd = journal_fd(st->j);
-		st->settling = 1;
-		return STORE_OK;
+	if (!journal_fits(st->j, &st->ops)) {
+		if ((rc = expose(st)) != STORE_OK)
+			return rc;
+		return settle_by_checkpoint(st);
 	}
-	return settle_by_checkpoint(st);
+	offload = offload && st->unexposed == 0 && st->snap == NULL;
+	if (offload && (st->snap = calloc(1, sizeof(*st->snap))) != NULL) {
+		if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->snap->txn) ==
+		    0)
+			st->snap->refs = 1;
+		else {
+			free(st->snap);
+			st->snap = NULL;
+		}
+	}
+	now = st->snap != NULL || !roomy(st);
+	if (now) { /* in LMDB before its record, as without the open one */
+		MDB_envinfo info;
+
+		if ((rc = expose(st)) != STORE_OK) {
+			snap_drop(&st->snap);
+			return rc;
+		}
+		mdb_env_info(st->env, &info);
+		if (pinned_growth(st, &info)) {
+			snap_drop(&st->snap);
+			return settle_by_checkpoint(st);
+		}
+	}
+	if (journal_write(st->j, rec_next(st), &st->ops) != 0) {
+		snap_drop(&st->snap);
+		if ((rc = expose(st)) != STORE_OK)
+			return rc;
+		return settle_by_checkpoint(st);
+	}
+	*fd = journal_fd(st->j);
+	st->settling = 1;
+	st->lingering = now ? 0 : len; /* in the open transaction */
+	return STORE_OK;
 }
 
 int
-store_commit_finish(struct store *st, int err)
+store_commit_finish(struct store *st, int err, int linger)
 {
+	size_t len = st->lingering;
+	MDB_envinfo info;
+
 	st->settling = 0;
+	st->lingering = 0;
 	snap_drop(&st->snap);
 	if (err != 0) {
 		log_warnx("%s: flushing the journal: %s: a checkpoint makes "
@@ -1029,8 +1248,19 @@ store_commit_finish(struct store *st, int err)
 		    st->dir, strerror(err));
 		return settle_by_checkpoint(st);
 	}
-	/* a checkpoint due now */
-	if (st->j != NULL && now_ms() - st->ckpt_at >= (int64_t)st->ckpt_ms &&
+	if (len > 0) { /* durable now, in the open transaction */
+		st->unexposed++;
+		st->unexposed_bytes += len;
+	}
+	if ((!linger || st->unexposed_bytes >= STORE_LINGER_BYTES) &&
+	    expose(st) != STORE_OK)
+		return STORE_OK; /* durable; logged, writes refused from now */
+	if (st->j == NULL)
+		return STORE_OK;
+	/* a checkpoint due now, or the pin holding too much */
+	mdb_env_info(st->env, &info);
+	if ((now_ms() - st->ckpt_at >= (int64_t)st->ckpt_ms ||
+	        pinned_growth(st, &info)) &&
 	    checkpoint(st, 0) != STORE_OK)
 		log_warnx("%s: checkpoint failed (the commit is durable; the "
 		          "next one checkpoints)",
@@ -1042,6 +1272,24 @@ int
 store_settling(const struct store *st)
 {
 	return st->settling;
+}
+
+int
+store_can_offload(const struct store *st)
+{
+	return st->unexposed == 0;
+}
+
+size_t
+store_unexposed(const struct store *st)
+{
+	return st->unexposed;
+}
+
+int
+store_expose(struct store *st)
+{
+	return st->settling ? STORE_OK : expose(st);
 }
 
 int
@@ -1063,6 +1311,10 @@ store_commit_start(struct store_txn **tp, int offload, int *fd)
 	}
 	if (t->npend > 0)
 		store_pending_flush(t);
+	if (t == t->st->turn)
+		t->st->turn = NULL;
+	if (t->kind == TXN_NESTED)
+		t->st->nested--;
 	if (t->err) {
 		mdb_txn_abort(t->txn);
 		rc = t->err;
@@ -1070,31 +1322,11 @@ store_commit_start(struct store_txn **tp, int offload, int *fd)
 		/* begun before a flush failed for good */
 		mdb_txn_abort(t->txn);
 		rc = STORE_EIO;
-	} else {
-		uint64_t txnid = mdb_txn_id(t->txn);
-		struct store *st = t->st;
-		int took = 0;
-
-		/* the readers' state until this commit is durable */
-		if (offload && t->kind == TXN_WRITE && t->journaled &&
-		    st->snap == NULL &&
-		    (st->snap = calloc(1, sizeof(*st->snap))) != NULL) {
-			if (mdb_txn_begin(st->env, NULL, MDB_RDONLY,
-			        &st->snap->txn) == 0) {
-				st->snap->refs = 1;
-				took = 1;
-			} else {
-				free(st->snap);
-				st->snap = NULL;
-			}
-		}
-		if ((rc = mdb_txn_commit(t->txn)) != 0) {
-			log_warnx("lmdb commit: %s", mdb_strerror(rc));
-			rc = map_err(rc);
-		} else if (t->kind == TXN_WRITE && t->journaled)
-			rc = durable_start(st, txnid, fd);
-		if (took && *fd < 0) /* settled already: readers see it */
-			snap_drop(&st->snap);
+	} else if (t->kind == TXN_WRITE && t->journaled)
+		rc = turn_commit(t, offload, fd);
+	else if ((rc = mdb_txn_commit(t->txn)) != 0) {
+		log_warnx("lmdb commit: %s", mdb_strerror(rc));
+		rc = map_err(rc);
 	}
 	if (rc != STORE_OK && t->kind == TXN_NESTED && t->journaled)
 		journal_buf_truncate(&t->st->ops, t->mark);
@@ -1113,7 +1345,7 @@ store_commit(struct store_txn **tp)
 	int fd, rc = store_commit_start(tp, 0, &fd);
 
 	if (rc == STORE_OK && fd >= 0)
-		rc = store_commit_finish(st, fdatasync(fd) != 0 ? errno : 0);
+		rc = store_commit_finish(st, fdatasync(fd) != 0 ? errno : 0, 0);
 	return rc;
 }
 
@@ -1124,6 +1356,10 @@ store_abort(struct store_txn **tp)
 		return;
 	drop_pending(*tp);
 	read_cursors_close(*tp);
+	if (*tp == (*tp)->st->turn)
+		(*tp)->st->turn = NULL;
+	if ((*tp)->kind == TXN_NESTED)
+		(*tp)->st->nested--;
 	if ((*tp)->snap != NULL)
 		snap_drop(&(*tp)->snap);
 	else
@@ -1394,6 +1630,89 @@ daemon_running(const char *dir)
 	return held;
 }
 
+/* The meta key of the backup mark (store_put_backup_mark). */
+#define BACKUP_MARK "backup-mark"
+
+int
+store_put_backup_mark(struct store_txn *t)
+{
+	unsigned char b[8] = {0};
+	const void *v;
+	size_t vl;
+	uint64_t n = 0;
+
+	if (store_get(t, TBL_META, BACKUP_MARK, strlen(BACKUP_MARK), &v, &vl) ==
+	        STORE_OK &&
+	    vl == 8)
+		n = lm64(v, 0);
+	n++;
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(n >> (8 * i));
+	return store_put(t, TBL_META, BACKUP_MARK, strlen(BACKUP_MARK), b, 8);
+}
+
+/* The backup mark in env's last commit (0: none, or unreadable). */
+static uint64_t
+backup_mark_read(MDB_env *env)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {strlen(BACKUP_MARK), BACKUP_MARK}, v;
+	uint64_t n = 0;
+
+	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+		return 0;
+	if (mdb_dbi_open(txn, table_names[TBL_META], 0, &dbi) == 0 &&
+	    mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size == 8)
+		n = lm64(v.mv_data, 0);
+	mdb_txn_abort(txn);
+	return n;
+}
+
+/*
+ * A cdhtd runs on dir: the turns it acknowledged may be in its journal and
+ * open transaction only.  Ask it (SIGUSR1, if its lock file says it
+ * answers) to write a new backup mark in a turn that goes to data.mdb,
+ * and wait (at most 10 s) until env shows it: every turn acknowledged
+ * before is then there too.  0, or -1 (logged).
+ */
+static int
+backup_ask(MDB_env *env, const char *dir)
+{
+	char path[4200], buf[128];
+	struct timespec ms5 = {0, 5000000};
+	uint64_t m0;
+	ssize_t n;
+	long pid;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0; /* gone: it stopped, cleanly or not (checked) */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (strstr(buf, "\n" DIRLOCK_BACKUP_MARK "\n") == NULL || pid <= 0)
+		return 0; /* an older cdhtd: it commits every turn in LMDB */
+	m0 = backup_mark_read(env);
+	if (kill((pid_t)pid, SIGUSR1) != 0) {
+		log_warn("backup of %s: cannot ask cdhtd (pid %ld) to write "
+		         "what it acknowledged to data.mdb",
+		    dir, pid);
+		return -1;
+	}
+	for (int i = 0; i < 2000; i++) {
+		if (backup_mark_read(env) > m0)
+			return 0;
+		nanosleep(&ms5, NULL);
+	}
+	log_warnx("backup of %s: cdhtd (pid %ld) did not write its backup "
+	          "mark within 10 s: no copy made",
+	    dir, pid);
+	return -1;
+}
+
 /* 0 when LMDB alone may read dir: its journal (if any) is clean, or the
  * cdhtd that writes it runs (its page cache has every commit). */
 static int
@@ -1441,8 +1760,13 @@ store_backup(const char *dir, const char *dest)
 	 * copied with compaction (free pages left out) */
 	if ((rc = mdb_env_create(&env)) ||
 	    (rc = mdb_env_set_maxdbs(env, TBL_COUNT)) ||
-	    (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600)) ||
-	    (rc = mdb_env_copyfd2(env, fd, MDB_CP_COMPACT))) {
+	    (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600))) {
+		log_warnx("backup of %s: %s", dir, mdb_strerror(rc));
+		goto fail;
+	}
+	if (daemon_running(dir) && backup_ask(env, dir) != 0)
+		goto fail;
+	if ((rc = mdb_env_copyfd2(env, fd, MDB_CP_COMPACT)) != 0) {
 		log_warnx("backup of %s: %s", dir, mdb_strerror(rc));
 		goto fail;
 	}

@@ -119,8 +119,14 @@ int store_commit_migration(struct store_txn **t);
  * of its own.  STORE_OK or STORE_EIO (logged; no partial file is left).
  * Refused when dir was not stopped cleanly and no cdhtd runs on it (its
  * journal holds what data.mdb may lack: start cdhtd on it once first).
+ * When one runs, it is first asked (SIGUSR1) to write a backup mark into
+ * data.mdb, with every turn it acknowledged before: the copy holds them.
  */
 int store_backup(const char *dir, const char *dest);
+/* Write the next backup mark into t (meta table; cdhtd writes one when
+ * cdhtd --backup asks, in a turn that goes to data.mdb at once, so that
+ * the copy holds every turn acknowledged before). */
+int store_put_backup_mark(struct store_txn *t);
 
 /* Close and free *st (NULL-tolerant); sets *st = NULL.  With the journal
  * on, a last checkpoint marks the directory cleanly stopped. */
@@ -138,21 +144,33 @@ struct store_txn *store_begin_nested(struct store_txn *parent);
 int store_commit(struct store_txn **t);
 /*
  * store_commit in two halves, for a caller that flushes off the event loop
- * (commit.c).  store_commit_start commits *t (freed) in LMDB and writes its
- * journal record.  A result other than STORE_OK, or *fd == -1, is final
- * (the commit failed, or is durable already).  Otherwise fdatasync(*fd)
- * (from any thread), then store_commit_finish(st, 0 or the flush's errno)
- * on the loop's thread returns the outcome (a failed flush falls back to a
- * checkpoint).  In between, the commit is settling: nobody may hear of it
- * (a reply, a report to the parent) and no other write may commit; with
- * offload set, the read transactions begun meanwhile (store_begin(st, 0))
- * share a snapshot taken just before it, so no reader sees it either
- * (the write transaction of the next turn does: it builds on it).
+ * (commit.c).  store_commit_start commits *t (freed) into the open
+ * transaction (with offload, in LMDB) and writes its journal record.  A result
+ * other than STORE_OK, or *fd == -1, is final (the commit failed, or is durable
+ * already).  Otherwise fdatasync(*fd) (from any thread), then
+ * store_commit_finish(st, 0 or the flush's errno) on the loop's thread returns
+ * the outcome (a failed flush falls back to a checkpoint).  In between, the
+ * commit is settling: nobody may hear of it (a reply, a report to the parent)
+ * and no other write may commit; with offload set, the read transactions begun
+ * meanwhile (store_begin(st, 0)) share a snapshot taken just before it, so no
+ * reader sees it either (the write transaction of the next turn does: it builds
+ * on it).
  */
 int store_commit_start(struct store_txn **t, int offload, int *fd);
-int store_commit_finish(struct store *st, int err);
+/* linger: the turn may stay in the open transaction (store.c's top), not
+ * yet written to data.mdb; 0 commits it in LMDB (readers and other
+ * processes see it either way once it is durable: a reader exposes it). */
+int store_commit_finish(struct store *st, int err, int linger);
 /* 1 while a commit is settling (between the two halves above). */
 int store_settling(const struct store *st);
+/* Whether offload may be asked for now: nothing durable waits in the open
+ * transaction (the readers' snapshot would lack it). */
+int store_can_offload(const struct store *st);
+/* Durable turns waiting in the open transaction, and their commit in
+ * LMDB (for other processes: cdhtd --backup reads data.mdb; not while a
+ * turn is open or settling).  STORE_OK or STORE_EIO (logged). */
+size_t store_unexposed(const struct store *st);
+int store_expose(struct store *st);
 /* Abort and free *t (NULL-tolerant). */
 void store_abort(struct store_txn **t);
 /* The sticky error of t (STORE_OK while healthy). */

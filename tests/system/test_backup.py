@@ -16,11 +16,18 @@ versions of 04108's reports (everything written after the backup): with
 no manual step the province's figures and 04108's own must both equal the
 model of the copy, and writes made after the restore must reach the
 province.  Every wait is bounded.
+
+And a node frozen (SIGSTOP) right after a stream of writes, its last
+acknowledged turns still only in its journal and open transaction: the
+backup asks it for its backup mark and waits; once the node runs again
+the copy holds every write acknowledged before the freeze.  Without the
+mark the copy lacks them.
 """
 
 import os
 import random
 import shutil
+import signal
 import stat
 import subprocess
 import threading
@@ -182,6 +189,55 @@ class Backup(HierTestCase):
                                            attend=1.0))
         self.assertConverges(n["14"], hm, YEARS, timeout=15,
                              what="the province, writes after the restore:")
+
+    def test_backup_waits_for_a_frozen_node(self):
+        hm = HierModel()
+        n = self.tree(SPEC, hm)
+        self.start_all(n)
+        c = n["04108"]
+        w = Writer(c, 7)
+        w.start()
+        dest = os.path.join(c.dir, "backup-frozen")
+        env = dict(os.environ, PATH=os.path.dirname(cdhtd_path()) +
+                   os.pathsep + os.environ.get("PATH", ""))
+        try:
+            time.sleep(0.7)
+            os.kill(c.proc.pid, signal.SIGSTOP)
+            time.sleep(0.2)  # answers already on their way are read
+            acked = [a for a, _, _ in w.done]
+            p = subprocess.Popen([cdht_path(), "backup", "--conf",
+                                  c.conf_path, dest], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True,
+                                 env=env)
+            time.sleep(0.5)
+            # it waits for the frozen node's mark
+            self.assertIsNone(p.poll(), "the backup did not wait")
+        finally:
+            os.kill(c.proc.pid, signal.SIGCONT)
+        out, _ = p.communicate(timeout=60)
+        w.finish(self)
+        self.assertEqual(p.returncode, 0, out)
+        self.assertGreater(len(acked), 20, "too little load before")
+        self.assertIn("backup mark written", c.stderr_text())
+
+        d = os.path.join(c.dir, "opened-frozen")
+        os.makedirs(d)
+        probe = Node(d, level="commune", id="04108", name="Xã Chiềng Sung")
+        self.addCleanup(probe.cleanup)
+        os.makedirs(probe.data_dir, mode=0o700)
+        shutil.copy(os.path.join(dest, "data.mdb"),
+                    os.path.join(probe.data_dir, "data.mdb"))
+        probe.start()
+        s = Session(probe, role="clerk")
+        try:
+            missing = [a["person_id"] for a in acked
+                       if s.request("GET", "/v1/assessments/%d/%s"
+                                    % (a["year"], quote_pid(a["person_id"])),
+                                    timeout=10).status != 200]
+        finally:
+            s.close()
+        self.assertEqual(missing, [], "acknowledged before the freeze")
+        self.assertEqual(probe.stop(), 0)
 
 
 if __name__ == "__main__":

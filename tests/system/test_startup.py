@@ -277,8 +277,10 @@ class DirLock(NodeTestCase):
             self.assertStatus(n.post(assessment(2026, "after-%s" % port)),
                               200)
             self.assertStatus(n.get(2026, "first"), 200)
+        # its pid, then that it answers cdhtd --backup's SIGUSR1
         with open(os.path.join(n.data_dir, "lock")) as f:
-            self.assertEqual(f.read().strip(), str(n.proc.pid))
+            self.assertEqual(f.read(), "%d\nsigusr1 backup-mark\n"
+                             % n.proc.pid)
 
     def test_lock_goes_with_its_holder(self):
         n = self.make_node()

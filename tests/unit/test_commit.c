@@ -8,7 +8,11 @@
  * And the flush off the loop (on a disk made slow): a big turn's writers
  * hear nothing and readers see nothing of it until its journal record is
  * flushed, while the loop opens and fills the next turn, which commits only
- * after; a failed flush is covered by a checkpoint.
+ * after; a failed flush is covered by a checkpoint.  And the open
+ * transaction (store.c): turns committed on the loop linger in it, durable
+ * by their records alone (a crash before they reach data.mdb loses none);
+ * a reader sees all of them and nothing that is not durable, also while a
+ * turn is open; an idle node writes them to data.mdb by itself.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,6 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -480,6 +485,160 @@ test_failed_flush_checkpoints(void **state)
 	fx_store_close(&l.s);
 }
 
+/* One turn of one writer, pid in year 2025, ended. */
+static void
+one_turn(struct loop *l, const char *pid)
+{
+	struct store_txn *turn;
+	struct assessment a;
+	int replaced;
+
+	assert_non_null(turn = committer_txn(l->cm));
+	recognised(&a, 2025, pid);
+	assert_int_equal(records_put(turn, &actor, &a, &replaced), STORE_OK);
+	assert_int_equal(committer_defer(l->cm, done_cb, l), 0);
+	turn_end(l);
+}
+
+static void
+test_turns_linger_until_a_reader(void **state)
+{
+	struct loop l;
+	struct store_txn *t;
+	struct assessment got;
+	char pid[8];
+
+	loop_open(&l, FX_MAP_MB);
+	for (int i = 0; i < 5; i++) {
+		snprintf(pid, sizeof(pid), "L%d", i);
+		one_turn(&l, pid);
+	}
+	assert_int_equal(l.ran, 5); /* all five acknowledged */
+	assert_int_equal(l.status, STORE_OK);
+	/* not in data.mdb yet: in the open transaction */
+	assert_int_equal(store_unexposed(l.s.st), 5);
+	t = fx_rtxn(&l.s); /* a reader sees them all */
+	assert_int_equal(store_unexposed(l.s.st), 0);
+	for (int i = 0; i < 5; i++) {
+		snprintf(pid, sizeof(pid), "L%d", i);
+		assert_int_equal(records_get(t, 2025, pid, 2, &got), STORE_OK);
+	}
+	store_abort(&t);
+	loop_close(&l);
+}
+
+/* A reader while a turn is open over a lingering one: it sees the durable
+ * turn; the open turn's writes so far are made durable first (their
+ * writer still waits for the turn's end), and the turn goes on. */
+static void
+test_reader_during_an_open_turn(void **state)
+{
+	struct loop l;
+	struct store_txn *turn, *t;
+	struct assessment a, got;
+	int replaced;
+
+	loop_open(&l, FX_MAP_MB);
+	one_turn(&l, "A");
+	assert_int_equal(store_unexposed(l.s.st), 1);
+	assert_non_null(turn = committer_txn(l.cm));
+	recognised(&a, 2025, "B");
+	assert_int_equal(records_put(turn, &actor, &a, &replaced), STORE_OK);
+	assert_int_equal(committer_defer(l.cm, done_cb, &l), 0);
+
+	t = fx_rtxn(&l.s);
+	assert_int_equal(store_unexposed(l.s.st), 0);
+	assert_int_equal(records_get(t, 2025, "A", 1, &got), STORE_OK);
+	assert_int_equal(records_get(t, 2025, "B", 1, &got), STORE_OK);
+	store_abort(&t);
+	assert_int_equal(l.ran, 1); /* B's writer hears at the turn's end */
+
+	/* the turn goes on in a new transaction and commits */
+	assert_non_null(turn = committer_txn(l.cm));
+	recognised(&a, 2025, "C");
+	assert_int_equal(records_put(turn, &actor, &a, &replaced), STORE_OK);
+	assert_int_equal(committer_defer(l.cm, done_cb, &l), 0);
+	turn_end(&l);
+	assert_int_equal(l.ran, 3);
+	assert_int_equal(l.status, STORE_OK);
+	loop_reopen(&l);
+	t = fx_rtxn(&l.s);
+	assert_int_equal(records_get(t, 2025, "B", 1, &got), STORE_OK);
+	assert_int_equal(records_get(t, 2025, "C", 1, &got), STORE_OK);
+	store_abort(&t);
+	fx_store_close(&l.s);
+}
+
+/* Lingering turns, then the process dies without closing anything: the
+ * next open replays them from the journal. */
+static void
+test_lingering_turns_survive_a_crash(void **state)
+{
+	char dir[64];
+	struct store *st;
+	struct store_txn *t;
+	struct assessment got;
+	pid_t child;
+	int ws;
+
+	assert_int_equal(fx_tmpdir(dir, "commit"), 0);
+	if ((child = fork()) == 0) {
+		struct loop l;
+		char pid[8];
+
+		memset(&l, 0, sizeof(l));
+		memcpy(l.s.dir, dir, sizeof(dir));
+		if (store_open(dir, FX_MAP_MB, &l.s.st) != STORE_OK ||
+		    (l.base = event_base_new()) == NULL ||
+		    event_base_priority_init(l.base, 3) != 0 ||
+		    (l.cm = committer_new(l.base, l.s.st)) == NULL)
+			_exit(2);
+		for (int i = 0; i < 7; i++) {
+			snprintf(pid, sizeof(pid), "K%d", i);
+			one_turn(&l, pid);
+		}
+		/* acknowledged, and none of them in data.mdb */
+		_exit(l.ran == 7 && l.status == STORE_OK &&
+		              store_unexposed(l.s.st) == 7
+		          ? 0
+		          : 3);
+	}
+	assert_true(child > 0);
+	assert_int_equal(waitpid(child, &ws, 0), child);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+
+	assert_int_equal(store_open(dir, FX_MAP_MB, &st), STORE_OK);
+	assert_int_equal(store_replayed(st), 7);
+	assert_non_null(t = store_begin(st, 0));
+	for (int i = 0; i < 7; i++) {
+		char pid[8];
+
+		snprintf(pid, sizeof(pid), "K%d", i);
+		assert_int_equal(records_get(t, 2025, pid, 2, &got), STORE_OK);
+	}
+	store_abort(&t);
+	store_close(&st);
+	fx_rm_dir(dir);
+}
+
+/* With nobody reading, an idle node's turns reach data.mdb by themselves
+ * (for cdhtd --backup, which reads it from another process). */
+static void
+test_idle_node_exposes(void **state)
+{
+	struct loop l;
+	struct timeval tv = {0, 200000};
+
+	loop_open(&l, FX_MAP_MB);
+	one_turn(&l, "I");
+	assert_int_equal(store_unexposed(l.s.st), 1);
+	assert_int_equal(event_base_loopexit(l.base, &tv), 0);
+	assert_true(event_base_dispatch(l.base) >= 0);
+	assert_int_equal(store_unexposed(l.s.st), 0);
+	loop_close(&l);
+}
+
 int
 main(void)
 {
@@ -490,6 +649,10 @@ main(void)
 	    cmocka_unit_test(test_turn_in_error),
 	    cmocka_unit_test(test_big_turn_settles_off_loop),
 	    cmocka_unit_test(test_failed_flush_checkpoints),
+	    cmocka_unit_test(test_turns_linger_until_a_reader),
+	    cmocka_unit_test(test_reader_during_an_open_turn),
+	    cmocka_unit_test(test_lingering_turns_survive_a_crash),
+	    cmocka_unit_test(test_idle_node_exposes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
