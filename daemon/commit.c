@@ -52,7 +52,8 @@ struct deferred {
 struct committer {
 	struct store *st;
 	struct event *ev;
-	struct event *idle; /* EXPOSE_MS after a turn lingered */
+	struct event *idle; /* idle_ms after a turn lingered */
+	int idle_ms;        /* EXPOSE_MS unless committer_idle_ms */
 	struct store_txn *txn;
 	int wrote;  /* committer_txn was called this turn, not only _nested */
 	int expose; /* this turn goes to data.mdb at once (backup mark) */
@@ -80,7 +81,8 @@ settled(
     struct committer *cm, struct deferred *q, size_t n, int wrote, int status)
 {
 	if (store_unexposed(cm->st) > 0 && !evtimer_pending(cm->idle, NULL)) {
-		struct timeval tv = {0, EXPOSE_MS * 1000};
+		struct timeval tv = {
+		    cm->idle_ms / 1000, (cm->idle_ms % 1000) * 1000};
 
 		evtimer_add(cm->idle, &tv);
 	}
@@ -166,7 +168,7 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	settled(cm, q, n, wrote, status);
 }
 
-/* Idle EXPOSE_MS after a turn lingered: its turns into data.mdb (a turn
+/* Idle idle_ms after a turn lingered: its turns into data.mdb (a turn
  * open or settling meanwhile arms this again when it ends). */
 static void
 idle_cb(evutil_socket_t fd, short what, void *arg)
@@ -187,6 +189,7 @@ committer_new(struct event_base *base, struct store *st)
 	if (cm == NULL)
 		return NULL;
 	cm->st = st;
+	cm->idle_ms = EXPOSE_MS;
 	cm->ev = event_new(base, -1, 0, commit_cb, cm);
 	cm->idle = evtimer_new(base, idle_cb, cm);
 	if (cm->ev == NULL || cm->idle == NULL) {
@@ -314,6 +317,12 @@ mark_done_cb(void *arg, int status)
 	if (status == STORE_OK)
 		log_info("backup mark written: data.mdb holds every "
 		         "acknowledged write");
+}
+
+void
+committer_idle_ms(struct committer *cm, int ms)
+{
+	cm->idle_ms = ms > 0 ? ms : EXPOSE_MS;
 }
 
 void

@@ -58,6 +58,11 @@ int committer_sub_end(struct committer *cm, struct store_txn **t);
 typedef void (*committer_cb)(void *arg, int status);
 int committer_defer(struct committer *cm, committer_cb cb, void *arg);
 
+/* How long an idle node's lingering turns wait for data.mdb (ms; 0 or
+ * less: the default, EXPOSE_MS).  Tests that look at lingering turns on a
+ * slow machine set it long, so that the timer cannot fire between turns. */
+void committer_idle_ms(struct committer *cm, int ms);
+
 /* cdhtd --backup asks (SIGUSR1, main.c): write the store's next backup
  * mark in this turn, which goes to data.mdb as soon as it is durable, with
  * every turn before it (store.h store_backup).  Failures are logged. */
