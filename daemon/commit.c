@@ -12,10 +12,10 @@
  * lingers in the store's open transaction (store.c), written to data.mdb
  * later, in one go with the turns after it; at most EXPOSE_MS after the
  * last turn, an idle node commits it in LMDB for other processes to read
- * (cdhtd --backup).  On a slow disk (flushes of OFFLOAD_NS) nothing
- * lingers, so that big turns may go to the thread.  main.c sets up 3
- * priorities
- * (default 1).  A turn that only ran dry runs (committer_nested) has
+ * (cdhtd --backup).  On a slow disk (flushes of OFFLOAD_NS) a big turn
+ * (OFFLOAD_MIN writers) does not linger, so that the next may go to the
+ * thread, which needs nothing lingering; small turns linger on any disk.
+ * main.c sets up 3 priorities (default 1).  A turn that only ran dry runs (committer_nested) has
  * nothing to commit: its transaction is aborted and the hook is not
  * called.
  */
@@ -155,10 +155,11 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 			int err = fdatasync(sfd) != 0 ? errno : 0;
 
 			flush_took(cm, metrics_now_ns() - f0);
-			/* on a slow disk nothing lingers: a big turn may
-			 * offload only with nothing waiting */
-			status =
-			    store_commit_finish(cm->st, err, !slow && !expose);
+			/* on a slow disk a big turn does not linger: the
+			 * next big one may offload only with nothing
+			 * waiting; a small one never offloads, and lingers */
+			status = store_commit_finish(
+			    cm->st, err, !expose && (!slow || n < OFFLOAD_MIN));
 		}
 		metrics_commit(n, metrics_now_ns() - t0, status == STORE_OK);
 	} else {

@@ -376,15 +376,18 @@ big_turn(struct loop *l, const char *prefix)
 }
 
 /* Flushes of 2 ms, as a slow disk's, for n one-writer turns: then the
- * committer hands big turns' flushes to its thread. */
+ * committer hands big turns' flushes to its thread.  The small turns
+ * linger all the same (they never go to the thread); with expose set a
+ * reader then writes them to data.mdb, as the next one would. */
 static void
-slow_disk(struct loop *l, int n)
+slow_disk_turns(struct loop *l, int n, int expose)
 {
-	struct store_txn *turn;
+	struct store_txn *turn, *t;
 	struct assessment a;
 	char pid[32];
 	int replaced, ran = l->ran, hooks = l->hooks;
 
+	committer_idle_ms(l->cm, NEVER_IDLE_MS);
 	gate_slow = 1;
 	for (int i = 0; i < n; i++) {
 		assert_non_null(turn = committer_txn(l->cm));
@@ -398,8 +401,20 @@ slow_disk(struct loop *l, int n)
 	gate_slow = 0;
 	assert_int_equal(l->ran, ran + n); /* each flushed on the loop */
 	assert_int_equal(l->hooks, hooks + n);
+	assert_int_equal(store_unexposed(l->s.st), n);
+	if (expose) {
+		t = fx_rtxn(&l->s);
+		store_abort(&t);
+		assert_int_equal(store_unexposed(l->s.st), 0);
+	}
 	l->ran = ran;
 	l->hooks = hooks;
+}
+
+static void
+slow_disk(struct loop *l, int n)
+{
+	slow_disk_turns(l, n, 1);
 }
 
 /* Run the loop (bounded) until n callbacks in all have run. */
@@ -463,6 +478,37 @@ test_big_turn_settles_off_loop(void **state)
 	assert_int_equal(records_get(t, 2025, "B", 1, &got), STORE_OK);
 	store_abort(&t);
 	fx_store_close(&l.s);
+}
+
+/* On a slow disk after small turns that linger: the first big turn
+ * flushes on the loop (its readers would otherwise miss the lingering
+ * ones) and does not linger, so the next big one goes to the thread. */
+static void
+test_big_turn_after_lingering_ones(void **state)
+{
+	struct loop l;
+
+	loop_open(&l, FX_MAP_MB);
+	slow_disk_turns(&l, 20, 0);
+	big_turn(&l, "C");
+	gate_slow = 1;
+	turn_end(&l); /* on the loop: heard at once */
+	gate_slow = 0;
+	assert_int_equal(l.ran, BIG_TURN);
+	assert_false(store_settling(l.s.st));
+	assert_int_equal(store_unexposed(l.s.st), 0); /* all in data.mdb */
+
+	big_turn(&l, "D");
+	gate_set(&gate_hold, 1);
+	turn_end(&l); /* this one is handed over */
+	assert_true(gate_wait_held());
+	assert_int_equal(l.ran, BIG_TURN);
+	assert_true(store_settling(l.s.st));
+	gate_set(&gate_hold, 0);
+	run_until(&l, 2 * BIG_TURN);
+	assert_int_equal(l.status, STORE_OK);
+	assert_false(store_settling(l.s.st));
+	loop_close(&l);
 }
 
 /* The thread's flush fails: a checkpoint makes the turn durable. */
@@ -679,6 +725,7 @@ main(void)
 	    cmocka_unit_test(test_full_inside_nested),
 	    cmocka_unit_test(test_turn_in_error),
 	    cmocka_unit_test(test_big_turn_settles_off_loop),
+	    cmocka_unit_test(test_big_turn_after_lingering_ones),
 	    cmocka_unit_test(test_failed_flush_checkpoints),
 	    cmocka_unit_test_setup_teardown(
 	        test_turns_linger_until_a_reader, fast_disk, real_disk),
