@@ -15,9 +15,9 @@
  * (cdhtd --backup).  On a slow disk (flushes of OFFLOAD_NS) a big turn
  * (OFFLOAD_MIN writers) does not linger, so that the next may go to the
  * thread, which needs nothing lingering; small turns linger on any disk.
- * main.c sets up 3 priorities (default 1).  A turn that only ran dry runs (committer_nested) has
- * nothing to commit: its transaction is aborted and the hook is not
- * called.
+ * main.c sets up 3 priorities (default 1).  A turn that only ran dry
+ * runs (committer_nested) has nothing to commit: its transaction is
+ * aborted and the hook is not called.
  */
 #include <errno.h>
 #include <stdlib.h>
