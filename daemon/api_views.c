@@ -289,7 +289,8 @@ api_metrics(struct http_api *h, struct evhttp_request *req, const char *rest,
     const char *who)
 {
 	struct evbuffer *buf = evbuffer_new();
-	uint64_t used, size;
+	uint64_t used, size, ckpts;
+	int64_t ckpt_ns;
 	struct store_txn *t;
 	size_t depth = 0;
 	int outbox_ok = 0, connected;
@@ -338,6 +339,17 @@ api_metrics(struct http_api *h, struct evhttp_request *req, const char *rest,
 	    (long long)(now - h->started),
 	    (unsigned long long)aggregate_claims_refused(),
 	    (unsigned long long)aggregate_origins_over_cap());
+	store_checkpoint_stats(h->st, &ckpts, &ckpt_ns);
+	metrics_family(buf, "cdht_store_checkpoints_total", "counter",
+	    "checkpoints (data.mdb synced, the journal started over)");
+	evbuffer_add_printf(buf, "cdht_store_checkpoints_total %llu\n",
+	    (unsigned long long)ckpts);
+	metrics_family(buf, "cdht_store_checkpoint_seconds_total", "counter",
+	    "time spent in checkpoints, which the event loop waits for");
+	evbuffer_add_printf(buf,
+	    "cdht_store_checkpoint_seconds_total %lld.%09lld\n",
+	    (long long)(ckpt_ns / 1000000000),
+	    (long long)(ckpt_ns % 1000000000));
 	if (outbox_ok) {
 		metrics_family(buf, "cdht_outbox_depth", "gauge",
 		    "keys queued for the parent (0 at the root)");

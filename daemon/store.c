@@ -61,6 +61,8 @@ struct store {
 	uint64_t ckpt_pgno;     /* LMDB's last page then */
 	int64_t ckpt_at;        /* when (CLOCK_MONOTONIC ms) */
 	uint32_t ckpt_ms;       /* checkpoint at most this long after */
+	uint64_t ckpt_n;        /* checkpoints done since the open */
+	int64_t ckpt_ns;        /* the time they took (the caller waited) */
 	unsigned psize;         /* LMDB's page size */
 	struct journal_buf ops; /* the write transaction's operations */
 	int broken;             /* the journal failed: writes refused */
@@ -348,7 +350,7 @@ expose(struct store *st)
 }
 
 static int
-checkpoint(struct store *st, int clean)
+checkpoint_run(struct store *st, int clean)
 {
 	struct journal_ckpt c = {0};
 	MDB_envinfo info;
@@ -405,6 +407,23 @@ checkpoint(struct store *st, int clean)
 	st->ckpt_pgno = info.me_last_pgno;
 	st->ckpt_at = now_ms();
 	return STORE_OK;
+}
+
+/* A checkpoint, counted and timed (store_checkpoint_stats). */
+static int
+checkpoint(struct store *st, int clean)
+{
+	struct timespec a, b;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	rc = checkpoint_run(st, clean);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	st->ckpt_ns += (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 +
+	               (b.tv_nsec - a.tv_nsec);
+	if (rc == STORE_OK)
+		st->ckpt_n++;
+	return rc;
 }
 
 /* Go on without the journal: LMDB syncs every commit, the journal file is
@@ -1007,6 +1026,13 @@ store_close(struct store **stp)
 	journal_buf_free(&st->ops);
 	free(st);
 	*stp = NULL;
+}
+
+void
+store_checkpoint_stats(const struct store *st, uint64_t *count, int64_t *ns)
+{
+	*count = st->ckpt_n;
+	*ns = st->ckpt_ns;
 }
 
 int

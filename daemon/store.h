@@ -101,6 +101,11 @@ int store_open(const char *dir, uint64_t map_mb, struct store **out);
  * at store_close).  STORE_OK (also with the journal off) or STORE_EIO.
  */
 int store_checkpoint(struct store *st);
+/* Checkpoints done since the open (count), and the time all checkpoints
+ * took, failed ones too (ns): the time their callers, the loop mostly,
+ * waited for data.mdb's sync and the journal's header (/metrics). */
+void store_checkpoint_stats(
+    const struct store *st, uint64_t *count, int64_t *ns);
 /* Transactions replayed from the journal when st was opened. */
 size_t store_replayed(const struct store *st);
 /* Whether commits go through the journal (1) or LMDB's own syncs (0). */

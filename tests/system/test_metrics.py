@@ -227,6 +227,8 @@ class Metrics(HierTestCase):
             for name in ("cdht_http_responses_total",
                          "cdht_commit_duration_seconds",
                          "cdht_commit_writes", "cdht_outbox_depth",
+                         "cdht_store_checkpoints_total",
+                         "cdht_store_checkpoint_seconds_total",
                          "cdht_downlink_reports_refused_total",
                          "cdht_messages_dropped_total",
                          "process_cpu_seconds_total",
@@ -304,6 +306,22 @@ class Metrics(HierTestCase):
         # one writer per turn: never handed to the flusher thread
         self.assertEqual(after.get("cdht_commit_offloaded_total")
                          - before.get("cdht_commit_offloaded_total"), 0)
+
+    def test_3_checkpoints_counted_and_timed(self):
+        n = self.solo
+        before = scrape(n)
+        t0 = time.monotonic()
+        self.post_ok(n, assessment(2026, "K1"))
+        time.sleep(1.2)  # the next commit makes a checkpoint due (1 s)
+        self.post_ok(n, assessment(2026, "K2"))
+        elapsed = time.monotonic() - t0
+        after = scrape(n)
+        c = "cdht_store_checkpoints_total"
+        self.assertGreaterEqual(after.get(c) - before.get(c), 1)
+        secs = "cdht_store_checkpoint_seconds_total"
+        d = after.get(secs) - before.get(secs)
+        self.assertGreater(d, 0)
+        self.assertLess(d, elapsed)
 
     def test_4_reports_sent_acked_applied(self):
         p, a, b = (self.nodes[i] for i in (P, A, B))
