@@ -39,7 +39,7 @@
 
 #define SELF "04108"
 /* The idle timer set out of reach, so that turns linger however slow the
- * machine (an ASan build on a loaded CI runner took over EXPOSE_MS for 5). */
+ * machine (five turns of a loaded ASan build may take over EXPOSE_MS). */
 #define NEVER_IDLE_MS (10 * 60 * 1000)
 
 static const struct records_actor actor = {
@@ -284,8 +284,9 @@ static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
 static int gate_hold, gate_waiting, gate_fail;
 static _Atomic int gate_slow; /* read by the flusher thread too */
 /* The flush answers at once, without the syscall: the committer measures a
- * fast disk, on which turns linger (on a slow one they do not, commit.c),
- * whatever this machine's disk.  The tests that set it kill processes at
+ * fast disk, on which every turn may linger (on a slow one a big turn does
+ * not, commit.c), whatever this machine's disk: on CI's, slow, the tests
+ * of lingering failed before.  The tests that set it kill processes at
  * most, never the machine, and the page cache outlives a process. */
 static _Atomic int gate_fast;
 
