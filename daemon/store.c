@@ -802,11 +802,16 @@ store_schema(const struct store *st)
  * takes the journal's one sequential flush and its pages go to data.mdb
  * unsynced, synced once a second with every other commit's at the
  * checkpoint, where a sync per commit writes the scattered pages each
- * time.  A parent applying 1000-entry batches to 100,000 keys: 4 MiB
- * instead of 256 KiB measured the cost ratio of the benchmark suite's
- * row 4 at 1.26x and 1.28x instead of 1.51x and 1.52x (README).
+ * time.  Past it the pin costs more than the second write: a commit with
+ * a record of megabytes (a root loading tens of thousands of new keys)
+ * dirties tens of megabytes of pages that nothing may reuse until the
+ * next checkpoint, and the file, and the pages of it the node touches,
+ * grow.  Measured on the benchmark suite (README), quick runs interleaved:
+ * 256 KiB: cost ratio (row 4) 1.45x..1.57x, root RSS (row 3) 53..60 MiB;
+ * 1 MiB: 1.29x..1.41x, 57..63 MiB; 4 MiB: 1.36x..1.47x, 122..125 MiB
+ * (data.mdb 101 MB, 73 MB of it free pages, against 35 MB).
  */
-#define STORE_RECORD_MAX (4u << 20)
+#define STORE_RECORD_MAX (1u << 20)
 
 static uint64_t
 pinned_limit(const struct store *st, const MDB_envinfo *info)
