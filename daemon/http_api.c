@@ -325,10 +325,37 @@ api_send_write_error(struct evhttp_request *req, int rc, int year,
 	    req, 409, code, rc != RECORDS_DECIDED ? "year" : NULL, "%s", msg);
 }
 
+/*
+ * The reply just sent on bev, written to the socket now rather than when
+ * the loop next finds it writable, and, if the socket took all of it, the
+ * reply finished (evhttp's write callback: the request freed, the next one
+ * read, or the connection closed) before the loop polls again, so that its
+ * read and write interest are set back once, not changed twice.  Only
+ * outside evhttp's own callbacks (a commit's deferred reply): within them
+ * the request may be freed under evhttp's feet.  What the socket does not
+ * take, or a write error, the loop handles, as for any reply.
+ */
+static void
+finish_now(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+
+	/* a bufferevent's output is frozen at its start but while its own
+	 * write callback runs: this is one such write */
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, bufferevent_getfd(bev));
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) == 0)
+		bufferevent_trigger(bev, EV_WRITE, 0);
+}
+
 static void
 pending_cb(void *arg, int status)
 {
 	struct pending *p = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(p->req);
+	struct bufferevent *bev =
+	    evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 
 	if (status == STORE_OK && p->body == NULL)
 		api_send_json_text(p->req, p->code, p->text, p->len);
@@ -340,6 +367,8 @@ pending_cb(void *arg, int status)
 		api_send_store_error(p->req, status);
 	}
 	free(p);
+	if (bev != NULL) /* p->req may be gone: bev is the connection's */
+		finish_now(bev);
 }
 
 /* Defer reply v until the turn's transaction commits or fails; v's body or
