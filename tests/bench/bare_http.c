@@ -12,7 +12,8 @@
  * of a loop turn activates a low-priority event, which writes one 4 KiB
  * block to FLUSH_FILE (64 MiB, zero-filled first, written round-robin, as
  * daemon/journal.c writes its records) and fdatasyncs it, then replies to
- * every request of the turn.  Nothing is parsed, scored or stored: what is
+ * every request of the turn, each written and finished at once, as
+ * cdhtd's deferred replies are (daemon/http_api.c finish_now).  Nothing is parsed, scored or stored: what is
  * left between it and cdhtd is cdht's own work.
  *
  * With PAGES as well, each flush first writes PAGES 4 KiB pages to
@@ -34,6 +35,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -102,6 +104,20 @@ send_reply(struct evhttp_request *req)
 	evhttp_send_reply(req, 200, "OK", out);
 }
 
+/* The reply just sent on bev written and finished at once, as cdhtd's
+ * deferred replies are (daemon/http_api.c finish_now). */
+static void
+finish_now(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, bufferevent_getfd(bev));
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) == 0)
+		bufferevent_trigger(bev, EV_WRITE, 0);
+}
+
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -120,8 +136,16 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	fl.off = (fl.off + FLUSH_BLOCK) % FLUSH_SIZE;
 	fl.nq = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		struct evhttp_connection *evcon =
+		    evhttp_request_get_connection(fl.q[i]);
+		struct bufferevent *bev =
+		    evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
 		send_reply(fl.q[i]);
+		if (bev != NULL)
+			finish_now(bev);
+	}
 }
 
 static void
