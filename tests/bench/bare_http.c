@@ -13,8 +13,9 @@
  * block to FLUSH_FILE (64 MiB, zero-filled first, written round-robin, as
  * daemon/journal.c writes its records) and fdatasyncs it, then replies to
  * every request of the turn, each written and finished at once, as
- * cdhtd's deferred replies are (daemon/http_api.c finish_now).  Nothing is parsed, scored or stored: what is
- * left between it and cdhtd is cdht's own work.
+ * cdhtd's deferred replies are (daemon/http_api.c finish_now).  Nothing
+ * is parsed, scored or stored: what is left between it and cdhtd is
+ * cdht's own work.
  *
  * With PAGES as well, each flush first writes PAGES 4 KiB pages to
  * FLUSH_FILE.pages (not synced), each time at the next offset of a 32 MiB
