@@ -23,7 +23,6 @@ import os
 import socket
 import struct
 import threading
-import time
 
 from cdhttest.case import NodeTestCase, assessment, main
 from cdhttest.hier import wait_for
