@@ -35,7 +35,7 @@
  * serves) and the journal's flushes have lately taken OFFLOAD_NS or more
  * (the overlap must outweigh the thread's two wake-ups, tens of
  * microseconds here).  Measured with wrk on loopback (README, "What
- * changed after 0.5.1"): every flush handed over cost 0.75x at 1 client,
+ * changed for 0.5.2"): every flush handed over cost 0.75x at 1 client,
  * 0.9x at 8; big turns only, whatever the disk: with 600 us flushes
  * 1.07x..1.12x at 64 clients, with this machine's fast flushes 0.95x.
  */

@@ -110,7 +110,7 @@ kick_cb(void *arg)
  * The event base.  epoll's changelist folds an event's removal and re-adding
  * within one loop turn (evhttp's, around every request and reply) into one
  * epoll_ctl or none: 1.02x..1.04x at 8 and 64 clients (README, "What changed
- * after 0.5.1").  Safe because cdhtd never dup()s a descriptor it gives
+ * for 0.5.2").  Safe because cdhtd never dup()s a descriptor it gives
  * libevent (the changelist misbehaves with two descriptors of one file).
  */
 static struct event_base *

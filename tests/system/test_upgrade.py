@@ -20,7 +20,8 @@ After every single-node upgrade:
     while the nodes above it still run the old binary.
 
 The old node is stopped cleanly (SIGTERM), except one of a release with the
-write-ahead journal DATA_DIR/journal (WITH_JOURNAL: 0.4.0, 0.5.0): it is killed
+write-ahead journal DATA_DIR/journal (WITH_JOURNAL: 0.4.0, 0.5.0, 0.5.1): it is
+killed
 (kill -9) while single writes of new records still arrive, a few of them
 acknowledged.  The stream begins once the journal has had no write for a
 second, so its first commit checkpoints and the acknowledged writes after
@@ -32,8 +33,8 @@ directory of a release without the journal has no such file.  The first
 node upgraded is killed once more, under the binaries under test, after
 its new writes, and keeps everything again.
 
-Then the downgrade (DOWNGRADE_TO: 0.5.0, with 0.5.1's schema and journal
-format): the whole tree on the binaries under test, district DOWNGRADE_NODE
+Then the downgrade (DOWNGRADE_TO: 0.5.0 and 0.5.1, with 0.5.2's schema and
+journal format): the whole tree on the binaries under test, district DOWNGRADE_NODE
 (its directory written by the old release, then by the binaries under test)
 goes back to the old release's binaries while its parent and children stay
 new: (a) after a clean stop (SIGTERM), with no replay and no schema step in
@@ -45,9 +46,11 @@ model says), the province's progress equals the model, and new writes at
 the downgraded node reach the province exactly.
 
 UPGRADE_FROM lists the releases a node may be upgraded from (0.1.0, 0.2.0,
-0.3.0, 0.3.1, 0.4.0 and 0.5.0, with data schemas 1, 2, 3, 3, 3 and 4; 0.4.0
-added the journal file, 0.5.0 schema 4's year-first keys, 0.5.1 no change
-to the data): keep each one for as long
+0.3.0, 0.3.1, 0.4.0, 0.5.0 and 0.5.1, with data schemas 1, 2, 3, 3, 3, 4
+and 4; 0.4.0 added the journal file, 0.5.0 schema 4's year-first keys,
+0.5.1 and 0.5.2 no change to the data, 0.5.2 commits that are in the
+journal but not yet in data.mdb, which 0.5.1 replays as its own): keep
+each one for as long
 as upgrades from it are supported.  A node of an older release shows the
 counts of its release exactly and none added later (ADDED_COUNTS); the
 binaries under test show every count, for every unit below, once the
@@ -76,23 +79,25 @@ from cdhttest.node import REPO, Session, cdht_path, cdhtd_path
 # first release (schema 1), c816ee6 the second (schema 2), 8907b70 the
 # third (schema 3), 65308d9 the fourth (schema 3, no journal), 93cfe4f the
 # fifth (schema 3 and a journal, which it may leave unreplayed after kill -9),
-# c5a5c57 the sixth (schema 4 and the journal: the data directory as is).
+# c5a5c57 the sixth (schema 4 and the journal: the data directory as is),
+# 7f339ed the seventh (the same).
 RELEASE_OF = {"c7401c9": "0.1.0", "c816ee6": "0.2.0", "8907b70": "0.3.0",
-              "65308d9": "0.3.1", "93cfe4f": "0.4.0", "c5a5c57": "0.5.0"}
+              "65308d9": "0.3.1", "93cfe4f": "0.4.0", "c5a5c57": "0.5.0",
+              "7f339ed": "0.5.1"}
 UPGRADE_FROM = ["c7401c9", "c816ee6", "8907b70", "65308d9", "93cfe4f",
-                "c5a5c57"]
+                "c5a5c57", "7f339ed"]
 # Releases of UPGRADE_FROM whose nodes keep the write-ahead journal
 # DATA_DIR/journal: the node being upgraded is stopped by kill -9 with an
 # unreplayed journal (kill_mid_stream), the others cleanly.
-WITH_JOURNAL = {"93cfe4f", "c5a5c57"}
+WITH_JOURNAL = {"93cfe4f", "c5a5c57", "7f339ed"}
 # Releases of UPGRADE_FROM that open a data directory of the binaries under
 # test as it is (the same schema and journal format): once the whole tree
 # is upgraded, DOWNGRADE_NODE goes back to such a release, after a clean
 # stop and after kill -9 (downgrade).  A release leaves this set when the
 # binaries under test change the schema or the journal.
-DOWNGRADE_TO = {"c5a5c57"}
+DOWNGRADE_TO = {"c5a5c57", "7f339ed"}
 DOWNGRADE_NODE = "116"   # a district: its parent and children stay new
-CURRENT = "0.5.1"   # the release under test
+CURRENT = "0.5.2"   # the release under test
 
 YEARS = tuple(range(2021, 2027))   # six years: outstanding chains form
 SPEC = [
