@@ -1,6 +1,7 @@
 """Replies sent after a commit (a write's deferred reply) are written to
 the socket at once and finished in the same loop turn (http_api.c
-finish_now), outside evhttp's own callbacks.  One real commune node,
+finish_now), outside evhttp's own callbacks, and the connection reads on
+while it waits (keep_reading).  One real commune node,
 driven over raw sockets so that the framing is checked, not trusted:
 
   - pipelined submissions (eight POSTs in one send, then a GET): every
@@ -15,7 +16,11 @@ driven over raw sockets so that the framing is checked, not trusted:
     progress totals;
   - clients that send a submission and close (or reset) before its reply,
     a few dozen times: the node goes on answering, its log shows no
-    crash, and its open descriptors come back.
+    crash, and its open descriptors come back;
+  - clients that shut their sending side right after the submission (the
+    connection reads on while the commit runs, http_api.c keep_reading):
+    each still gets its whole reply, then the close, and the write is
+    stored.
 """
 
 import json
@@ -199,6 +204,26 @@ class HttpReplies(NodeTestCase):
                          len(acked), "the node's totals against the replies")
         self.assertStored(acked[::37], "many clients (a sample)")
         self.assertNoCrash("after many clients")
+
+    def test_5_half_closed(self):
+        # the client sends its submission and shuts its sending side at
+        # once: the node still writes the whole reply (it reads the end of
+        # the input while the commit runs and leaves it for evhttp), then
+        # closes; the write is stored
+        for i in range(5):
+            pid = "half-%d" % i
+            c = Conn(self.node.port)
+            try:
+                c.send(self.post_bytes(pid))
+                c.s.shutdown(socket.SHUT_WR)
+                self.assertAccepted(c.response(), pid, "half-closed %d" % i)
+                self.assertTrue(c.eof or c.closed_by_peer(),
+                                "half-closed %d: the connection stays open"
+                                % i)
+            finally:
+                c.close()
+            self.assertStored([pid], "half-closed")
+        self.assertNoCrash("after half-closed clients")
 
     @staticmethod
     def assessed(progress):
