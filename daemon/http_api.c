@@ -94,12 +94,33 @@ api_send_json(struct evhttp_request *req, int code, json_t *body)
 /* The connection's bufferevent, writing in pieces of up to 4 MiB, not
  * libevent's default 16 KiB (one loop turn and syscall each); NULL if
  * none. */
+/* req's connection's bufferevent (evhttp's), NULL if it has none. */
+static struct bufferevent *
+req_bev(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+	return evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+}
+
+/* What bev's output holds, written to its socket as far as it takes it;
+ * what it does not take the loop writes later (an error there is the
+ * loop's too).  A bufferevent's output is frozen at its start but while
+ * its own write callback runs: this is one such write. */
+static void
+write_now(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, bufferevent_getfd(bev));
+	evbuffer_freeze(out, 1);
+}
+
 static struct bufferevent *
 big_writes(struct evhttp_request *req)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev =
-	    evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct bufferevent *bev = req_bev(req);
 
 	if (bev != NULL)
 		bufferevent_set_max_single_write(bev, (size_t)4 << 20);
@@ -173,17 +194,9 @@ stream_chunk(struct api_stream *s, char *text, size_t len, int owned, int now)
 	if (rc == 0)
 		evhttp_send_reply_chunk(s->req, b); /* moves it: no copy */
 	evbuffer_free(b); /* what it still holds (no body wanted) is freed */
-	/* out now, while the next piece is written: what the socket does not
-	 * take yet the loop writes later (an error there is the loop's too) */
-	if (rc == 0 && (bev = big_writes(s->req)) != NULL && now) {
-		/* a bufferevent's output is frozen at its start but while
-		 * its own write callback runs: this is one such write */
-		struct evbuffer *out = bufferevent_get_output(bev);
-
-		evbuffer_unfreeze(out, 1);
-		(void)evbuffer_write(out, bufferevent_getfd(bev));
-		evbuffer_freeze(out, 1);
-	}
+	/* out now, while the next piece is written */
+	if (rc == 0 && (bev = big_writes(s->req)) != NULL && now)
+		write_now(bev);
 	return rc;
 }
 
@@ -215,7 +228,6 @@ api_stream_end(struct api_stream *s, char *text, size_t len)
 void
 api_stream_abort(struct api_stream *s)
 {
-	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
 
 	if (!s->started) {
@@ -225,8 +237,7 @@ api_stream_abort(struct api_stream *s)
 	log_warnx("http: a streamed reply failed after its first piece: "
 	          "connection closed");
 	/* the loop sees the socket fail and frees the connection */
-	if ((evcon = evhttp_request_get_connection(s->req)) != NULL &&
-	    (bev = evhttp_connection_get_bufferevent(evcon)) != NULL)
+	if ((bev = req_bev(s->req)) != NULL)
 		shutdown(bufferevent_getfd(bev), SHUT_RDWR);
 }
 
@@ -338,14 +349,8 @@ api_send_write_error(struct evhttp_request *req, int rc, int year,
 static void
 finish_now(struct bufferevent *bev)
 {
-	struct evbuffer *out = bufferevent_get_output(bev);
-
-	/* a bufferevent's output is frozen at its start but while its own
-	 * write callback runs: this is one such write */
-	evbuffer_unfreeze(out, 1);
-	(void)evbuffer_write(out, bufferevent_getfd(bev));
-	evbuffer_freeze(out, 1);
-	if (evbuffer_get_length(out) == 0)
+	write_now(bev);
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		bufferevent_trigger(bev, EV_WRITE, 0);
 }
 
@@ -353,9 +358,7 @@ static void
 pending_cb(void *arg, int status)
 {
 	struct pending *p = arg;
-	struct evhttp_connection *evcon = evhttp_request_get_connection(p->req);
-	struct bufferevent *bev =
-	    evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct bufferevent *bev = req_bev(p->req);
 
 	if (status == STORE_OK && p->body == NULL)
 		api_send_json_text(p->req, p->code, p->text, p->len);
@@ -401,9 +404,7 @@ waiting_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 keep_reading(struct evhttp_request *req)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev =
-	    evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct bufferevent *bev = req_bev(req);
 	bufferevent_data_cb wcb;
 	bufferevent_event_cb ecb;
 	void *arg;
